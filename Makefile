@@ -1,0 +1,139 @@
+# Agent Vault - one front door for building, testing and running.
+#
+#   make            build everything (warnings are errors, hardened)
+#   make deps       install missing Debian packages (as root)
+#   make check      all tests on a fresh SoftHSM2 token; ends "N passed, N failed"
+#   make check SAN=1       the same under AddressSanitizer + UBSan
+#   make check VALGRIND=1  the same under valgrind
+#   make check TESTS='uri hsm'   only the named tests
+#   make run        the appliance on its embedded defaults (var/)
+#   make bench      throughput next to the machine's raw HSM ceiling
+#   make fuzz       run every fuzz target for FUZZ_SECONDS each
+
+SAN      ?= 0
+VALGRIND ?= 0
+ifeq ($(SAN),1)
+BUILD    ?= build-san
+else
+BUILD    ?= build
+endif
+
+CC       ?= cc
+# Debian 12 packages that building, testing and running need.
+DEB_PACKAGES := build-essential pkg-config clang libclang-rt-14-dev \
+	libssl-dev openssl libp11-dev libp11-kit-dev softhsm2 opensc \
+	libmbedtls-dev libcmocka-dev libyaml-dev libseccomp-dev \
+	libsqlite3-dev libjansson-dev libevent-dev libcurl4-openssl-dev \
+	valgrind
+
+PKGS     := libcrypto libssl libp11 p11-kit-1 cmocka
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs libcrypto libssl 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+	-Wmissing-prototypes -Wvla -Wpointer-arith
+HARDEN   := -fstack-protector-strong -fstack-clash-protection \
+	-fcf-protection -D_FORTIFY_SOURCE=2 -fPIE
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(HARDEN) $(PKG_CFLAGS) \
+	-I. -Ihsm
+LDFLAGS  += -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack -pthread
+ifeq ($(SAN),1)
+# FORTIFY and ASan get in each other's way; ASan checks more.
+HARDEN   := $(filter-out -D_FORTIFY_SOURCE=2,$(HARDEN))
+CFLAGS   += -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer -U_FORTIFY_SOURCE
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+HSM_SRCS := hsm/rv.c hsm/module.c hsm/token.c hsm/session.c hsm/login.c \
+	hsm/keys.c hsm/kek.c hsm/pubkey.c hsm/sign.c hsm/uri.c \
+	hsm/provider/provider.c hsm/provider/keymgmt.c \
+	hsm/provider/signature.c hsm/provider/store.c
+HSM_OBJS := $(HSM_SRCS:%.c=$(BUILD)/%.o)
+LIBHSM   := $(BUILD)/libavhsm.a
+
+CEREMONY_SRCS := hsm/ceremony/main.c hsm/ceremony/devtoken.c \
+	hsm/ceremony/init.c hsm/ceremony/inventory.c hsm/ceremony/certs.c
+CEREMONY := $(BUILD)/agentvault-ceremony
+
+UNIT_TESTS := uri hsm provider tls
+TEST_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/test_%)
+BENCH      := $(BUILD)/tests/bench_hsm
+FUZZERS    := $(BUILD)/fuzz/fuzz_uri
+
+PROGRAMS := $(CEREMONY)
+
+.PHONY: all deps deps-check check run bench fuzz clean
+
+all: $(PROGRAMS) $(TEST_BINS) $(BENCH)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBHSM): $(HSM_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(CEREMONY): $(CEREMONY_SRCS:%.c=$(BUILD)/%.o) $(LIBHSM)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lp11 -ldl
+
+$(BUILD)/tests/test_uri: $(BUILD)/tests/unit/test_uri.o $(LIBHSM)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka -ldl
+
+$(BUILD)/tests/test_hsm: $(BUILD)/tests/unit/test_hsm.o $(LIBHSM)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka -ldl
+
+$(BUILD)/tests/test_provider: $(BUILD)/tests/unit/test_provider.o $(LIBHSM)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka -ldl
+
+$(BUILD)/tests/test_tls: $(BUILD)/tests/tls/test_tls.o \
+	$(BUILD)/tests/tls/mbedtls_probe.o $(LIBHSM)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lmbedtls -lmbedx509 \
+		-lmbedcrypto -lcmocka -ldl
+
+$(BENCH): $(BUILD)/tests/bench/bench_hsm.o $(LIBHSM)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl
+
+# libFuzzer needs clang; the targets link the parser sources directly.
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
+	-D_GNU_SOURCE -I. -Ihsm $(shell pkg-config --cflags p11-kit-1 2>/dev/null)
+$(BUILD)/fuzz/fuzz_uri: tests/fuzz/fuzz_uri.c hsm/uri.c hsm/uri.h
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_uri.c hsm/uri.c
+
+# ---- set-up ---------------------------------------------------------------
+
+deps:
+	@firmware/deps.sh install $(DEB_PACKAGES)
+
+deps-check:
+	@firmware/deps.sh check $(DEB_PACKAGES) || firmware/deps.sh install $(DEB_PACKAGES)
+
+# ---- tests ----------------------------------------------------------------
+
+FUZZ_RUNS ?= 20000
+check: deps-check
+	@$(MAKE) --no-print-directory all $(FUZZERS)
+	@BUILD=$(BUILD) SAN=$(SAN) VALGRIND=$(VALGRIND) FUZZ_RUNS=$(FUZZ_RUNS) \
+		tests/run.sh $(TESTS)
+
+FUZZ_SECONDS ?= 60
+fuzz: $(FUZZERS)
+	@for f in $(FUZZERS); do n=$${f##*/fuzz_}; mkdir -p $(BUILD)/corpus/$$n; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		$(BUILD)/corpus/$$n tests/fuzz/corpus/$$n || exit 1; done
+
+bench: deps-check
+	@$(MAKE) --no-print-directory $(BENCH) $(CEREMONY)
+	@BUILD=$(BUILD) tests/bench/run.sh
+
+run: deps-check
+	@$(MAKE) --no-print-directory $(CEREMONY)
+	@BUILD=$(BUILD) firmware/dev-run.sh
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

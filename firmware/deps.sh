@@ -1,0 +1,28 @@
+#!/bin/sh
+# deps.sh - check for, or install, the Debian packages Agent Vault needs.
+#   deps.sh check PKG...    exit 1 if any package is missing
+#   deps.sh install PKG...  apt-get install the missing ones (as root)
+set -eu
+mode=$1; shift
+missing=""
+for p in "$@"; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$st" in
+	*"install ok installed"*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+if [ "$mode" = check ]; then
+	echo "deps: missing:$missing" >&2
+	exit 1
+fi
+echo "deps: installing:$missing"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: run 'make deps' as root to install:$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,98 @@
+#!/bin/sh
+# run.sh [TEST...] - run the named tests (default: all) against a fresh
+# SoftHSM2 token, count TAP results and end with "N passed, N failed".
+#
+# Each test is a program or script that prints TAP lines ("ok N - name",
+# "not ok N - name").  A test that exits non-zero without reporting a
+# failure (a crash, a sanitizer report) counts as one failure.
+set -u
+BUILD=${BUILD:-build}
+SAN=${SAN:-0}
+VALGRIND=${VALGRIND:-0}
+FUZZ_RUNS=${FUZZ_RUNS:-20000}
+ALL="uri hsm provider tls ceremony fuzz"
+
+top=$(pwd)
+tmp=$top/$BUILD/tests/tmp
+logs=$top/$BUILD/tests/logs
+rm -rf "$logs"
+mkdir -p "$logs"
+
+if ! BUILD=$BUILD tests/setup-token.sh "$tmp"; then
+	echo "setup: could not create the test token (see $tmp/setup.log)"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+. "$tmp/testvars"
+
+export CMOCKA_MESSAGE_OUTPUT=TAP
+WRAP=""
+if [ "$SAN" = 1 ]; then
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_odr_violation=0
+	export LSAN_OPTIONS=suppressions=$top/tests/lsan.supp:print_suppressions=0
+	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
+if [ "$VALGRIND" = 1 ]; then
+	WRAP="valgrind -q --error-exitcode=99 --leak-check=full \
+--errors-for-leak-kinds=definite --show-leak-kinds=definite \
+--suppressions=$top/tests/valgrind.supp"
+fi
+export AV_TEST_WRAP="$WRAP"
+
+passed=0
+failed=0
+
+# run NAME COMMAND...: run one test, count its TAP lines.
+run() {
+	name=$1; shift
+	log=$logs/$name.log
+	"$@" >"$log" 2>&1
+	rc=$?
+	p=$(grep -c '^ok ' "$log")
+	f=$(grep -c '^not ok ' "$log")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+		echo "not ok - $name exited with status $rc" >>"$log"
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$f" -gt 0 ]; then
+		printf 'FAIL %-10s %d passed, %d failed (log: %s)\n' "$name" "$p" "$f" "$log"
+		grep -E '^not ok |^# ' "$log" | head -n 20 | sed 's/^/    /'
+	else
+		printf 'ok   %-10s %d passed\n' "$name" "$p"
+	fi
+}
+
+# One TAP line for a fuzz target replaying its corpus plus FUZZ_RUNS inputs.
+fuzz() {
+	f=$1
+	n=${f##*/fuzz_}
+	mkdir -p "$tmp/corpus/$n"
+	if "$f" -runs="$FUZZ_RUNS" -max_len=4096 "$tmp/corpus/$n" \
+	    "$top/tests/fuzz/corpus/$n" >"$logs/fuzz_$n.out" 2>&1; then
+		echo "ok 1 - fuzz_$n: $FUZZ_RUNS runs"
+	else
+		echo "not ok 1 - fuzz_$n (see $logs/fuzz_$n.out)"
+	fi
+}
+
+for t in ${*:-$ALL}; do
+	case $t in
+	uri|hsm|provider|tls)
+		# shellcheck disable=SC2086
+		run "$t" $WRAP "$BUILD/tests/test_$t" ;;
+	ceremony)
+		run "$t" sh tests/integration/test_ceremony.sh ;;
+	fuzz)
+		for f in "$BUILD"/fuzz/fuzz_*; do
+			run "$(basename "$f")" fuzz "$f"
+		done ;;
+	*)
+		echo "unknown test '$t' (known: $ALL)"
+		failed=$((failed + 1)) ;;
+	esac
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
