@@ -68,6 +68,8 @@ PROGRAMS := $(CEREMONY)
 
 all: $(PROGRAMS) $(TEST_BINS) $(BENCH)
 
+$(BUILD)/tests/%.o: CFLAGS += -Itests/unit -Itests/tls
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<

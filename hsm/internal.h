@@ -34,6 +34,10 @@ CK_RV hsm_module_get(const char *path, struct hsm_module **out,
     CK_FUNCTION_LIST **fn);
 void hsm_module_put(struct hsm_module *m);
 
+/* token.c: does the URI's token/slot/library part name h's token? */
+struct hsm_uri;
+bool hsm_uri_selects(struct hsm *h, const struct hsm_uri *u);
+
 /* session.c */
 CK_RV hsm_pool_open(struct hsm *h, unsigned size);
 void hsm_pool_close(struct hsm *h);

@@ -116,8 +116,7 @@ hsm_find_key(struct hsm *h, const char *uri, CK_OBJECT_CLASS want_class,
 	if ((rv = hsm_uri_parse(uri, &u, NULL)) != CKR_OK)
 		return rv;
 	/* The URI may name a token: it must be the one this handle is on. */
-	if ((u.has_token && strcmp(u.token, h->label) != 0) ||
-	    (u.has_serial && strcmp(u.serial, h->serial) != 0))
+	if (!hsm_uri_selects(h, &u))
 		return HSM_R_NO_TOKEN;
 	cls = hsm_uri_type_class(u.type);
 	if (cls == CK_UNAVAILABLE_INFORMATION)

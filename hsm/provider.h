@@ -18,10 +18,14 @@
 
 #include "hsm.h"
 
+struct hsm_provider;
+
 /* Load "default" and our provider into libctx (NULL: the default libctx).
- * Returns 1 and our provider in *out, or 0 (errors on OpenSSL's queue). */
+ * Returns 1 and a handle in *out, or 0 (errors on OpenSSL's queue). */
 int hsm_provider_load(struct hsm *h, OSSL_LIB_CTX *libctx,
-    OSSL_PROVIDER **out);
+    struct hsm_provider **out);
+/* Unload both again (before hsm_close). */
+void hsm_provider_unload(struct hsm_provider *p);
 
 /* Open a pkcs11: URI through the store, preferring our provider. */
 EVP_PKEY *hsm_provider_load_key(OSSL_LIB_CTX *libctx, const char *uri);

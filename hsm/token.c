@@ -11,27 +11,70 @@
 #define SLOTS_MAX 64
 
 static bool
-token_matches(const struct hsm_uri *u, CK_SLOT_ID slot,
+text_matches(bool has, const char *want, const unsigned char *padded,
+    size_t len)
+{
+	char buf[65];
+
+	if (!has)
+		return true;
+	hsm_unpad(buf, sizeof(buf), padded, len);
+	return strcmp(buf, want) == 0;
+}
+
+/* Does the URI's token, slot and library part select this slot's token? */
+static bool
+token_matches(CK_FUNCTION_LIST *fn, const struct hsm_uri *u, CK_SLOT_ID slot,
     const CK_TOKEN_INFO *ti)
 {
-	char buf[33];
+	CK_SLOT_INFO si;
+	CK_INFO li;
 
 	if (u->has_slot_id && u->slot_id != slot)
 		return false;
-	hsm_unpad(buf, sizeof(buf), ti->label, sizeof(ti->label));
-	if (u->has_token && strcmp(buf, u->token) != 0)
+	if (!text_matches(u->has_token, u->token, ti->label,
+	    sizeof(ti->label)) ||
+	    !text_matches(u->has_manufacturer, u->manufacturer,
+	    ti->manufacturerID, sizeof(ti->manufacturerID)) ||
+	    !text_matches(u->has_serial, u->serial, ti->serialNumber,
+	    sizeof(ti->serialNumber)) ||
+	    !text_matches(u->has_model, u->model, ti->model,
+	    sizeof(ti->model)))
 		return false;
-	hsm_unpad(buf, sizeof(buf), ti->manufacturerID,
-	    sizeof(ti->manufacturerID));
-	if (u->has_manufacturer && strcmp(buf, u->manufacturer) != 0)
-		return false;
-	hsm_unpad(buf, sizeof(buf), ti->serialNumber, sizeof(ti->serialNumber));
-	if (u->has_serial && strcmp(buf, u->serial) != 0)
-		return false;
-	hsm_unpad(buf, sizeof(buf), ti->model, sizeof(ti->model));
-	if (u->has_model && strcmp(buf, u->model) != 0)
-		return false;
+	if (u->has_slot_description || u->has_slot_manufacturer) {
+		if (fn->C_GetSlotInfo(slot, &si) != CKR_OK ||
+		    !text_matches(u->has_slot_description,
+		    u->slot_description, si.slotDescription,
+		    sizeof(si.slotDescription)) ||
+		    !text_matches(u->has_slot_manufacturer,
+		    u->slot_manufacturer, si.manufacturerID,
+		    sizeof(si.manufacturerID)))
+			return false;
+	}
+	if (u->has_lib_manufacturer || u->has_lib_description ||
+	    u->has_lib_version) {
+		if (fn->C_GetInfo(&li) != CKR_OK ||
+		    !text_matches(u->has_lib_manufacturer, u->lib_manufacturer,
+		    li.manufacturerID, sizeof(li.manufacturerID)) ||
+		    !text_matches(u->has_lib_description, u->lib_description,
+		    li.libraryDescription, sizeof(li.libraryDescription)))
+			return false;
+		if (u->has_lib_version &&
+		    (li.libraryVersion.major != u->lib_version_major ||
+		    li.libraryVersion.minor != u->lib_version_minor))
+			return false;
+	}
 	return true;
+}
+
+bool
+hsm_uri_selects(struct hsm *h, const struct hsm_uri *u)
+{
+	CK_TOKEN_INFO ti;
+
+	if (h->fn->C_GetTokenInfo(h->slot, &ti) != CKR_OK)
+		return false;
+	return token_matches(h->fn, u, h->slot, &ti);
 }
 
 /* Find the one initialised token the URI names. */
@@ -50,7 +93,7 @@ token_select(struct hsm *h, const struct hsm_uri *u)
 			continue;
 		if (!(ti.flags & CKF_TOKEN_INITIALIZED))
 			continue;
-		if (!token_matches(u, slots[i], &ti))
+		if (!token_matches(h->fn, u, slots[i], &ti))
 			continue;
 		if (found++ > 0)
 			return HSM_R_AMBIGUOUS;

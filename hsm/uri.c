@@ -54,7 +54,8 @@
 
 #define HSM_URI_SCHEME		"pkcs11:"
 #define HSM_URI_SCHEME_LEN	(sizeof(HSM_URI_SCHEME) - 1)
-#define HSM_URI_VERSION_MAX	255	/* CK_VERSION parts are CK_BYTEs */
+/* CK_VERSION parts are CK_BYTEs. */
+#define HSM_URI_VERSION_MAX	255
 #define HSM_URI_VERSION_DIGITS	3
 #define HSM_URI_SLOT_DIGITS	20	/* digits of a 64-bit ULONG_MAX */
 
@@ -76,9 +77,10 @@ struct hsm_uri_attr {
 	const char		*name;
 	enum hsm_uri_where	 where;
 	enum hsm_uri_kind	 kind;
-	size_t			 has_off;	/* has_* flag (text kinds) */
-	size_t			 off;		/* text field (text kinds) */
-	size_t			 size;		/* its size, NUL included */
+	/* Text kinds only: where the has_* flag and the field are. */
+	size_t			 has_off;
+	size_t			 off;
+	size_t			 size;		/* NUL included */
 };
 
 #define HSM_URI_TEXT(n, w, k, f)					\
@@ -137,7 +139,7 @@ static const char *const hsm_uri_type_names[] = {
 struct hsm_uri_out {
 	char	*buf;
 	size_t	 cap;	/* bytes buf holds, NUL included */
-	size_t	 len;	/* bytes produced, NUL excluded; may exceed cap */
+	size_t	 len;	/* bytes produced, no NUL; may pass cap */
 };
 
 static void hsm_uri_emit(const struct hsm_uri *, struct hsm_uri_out *);

@@ -18,17 +18,12 @@ logs=$top/$BUILD/tests/logs
 rm -rf "$logs"
 mkdir -p "$logs"
 
-if ! BUILD=$BUILD tests/setup-token.sh "$tmp"; then
-	echo "setup: could not create the test token (see $tmp/setup.log)"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-. "$tmp/testvars"
-
 export CMOCKA_MESSAGE_OUTPUT=TAP
 WRAP=""
 if [ "$SAN" = 1 ]; then
-	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_odr_violation=0
+	# Full unwinding: the modules have no frame pointers, and the
+	# suppressions match on frames inside them.
+	export ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:detect_odr_violation=0
 	export LSAN_OPTIONS=suppressions=$top/tests/lsan.supp:print_suppressions=0
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 fi
@@ -38,6 +33,13 @@ if [ "$VALGRIND" = 1 ]; then
 --suppressions=$top/tests/valgrind.supp"
 fi
 export AV_TEST_WRAP="$WRAP"
+
+if ! BUILD=$BUILD tests/setup-token.sh "$tmp"; then
+	echo "setup: could not create the test token (see $tmp/setup.log)"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+. "$tmp/testvars"
 
 passed=0
 failed=0

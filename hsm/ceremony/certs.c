@@ -165,7 +165,7 @@ done:
 int
 cer_issue_certs(struct hsm *h, const struct cer_opts *o)
 {
-	OSSL_PROVIDER *prov = NULL;
+	struct hsm_provider *prov = NULL;
 	EVP_PKEY *ca_key = NULL, *tls_key = NULL;
 	char uri[256];
 	int rc = 1;
@@ -198,6 +198,6 @@ cer_issue_certs(struct hsm *h, const struct cer_opts *o)
 done:
 	EVP_PKEY_free(ca_key);
 	EVP_PKEY_free(tls_key);
-	OSSL_PROVIDER_unload(prov);
+	hsm_provider_unload(prov);
 	return rc;
 }

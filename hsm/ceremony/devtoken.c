@@ -87,8 +87,15 @@ init_token(const char *module, const char *label, const char *so_pin,
 {
 	PKCS11_CTX *ctx = PKCS11_CTX_new();
 	PKCS11_SLOT *slots = NULL, *slot;
+	char padded[33];
 	unsigned n = 0;
 	int ok = -1;
+
+	/*
+	 * C_InitToken reads exactly 32 bytes of label; libp11 0.4.12 passes
+	 * the caller's string through, so give it 32 blank-padded bytes.
+	 */
+	snprintf(padded, sizeof(padded), "%-32s", label);
 
 	if (ctx == NULL || PKCS11_CTX_load(ctx, module) != 0) {
 		fprintf(stderr, "agentvault-ceremony: cannot load %s\n", module);
@@ -99,7 +106,7 @@ init_token(const char *module, const char *label, const char *so_pin,
 		fprintf(stderr, "agentvault-ceremony: no free slot\n");
 		goto done;
 	}
-	if (PKCS11_init_token(slot->token, so_pin, label) != 0) {
+	if (PKCS11_init_token(slot->token, so_pin, padded) != 0) {
 		fprintf(stderr, "agentvault-ceremony: C_InitToken failed\n");
 		goto done;
 	}

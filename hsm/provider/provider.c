@@ -159,30 +159,53 @@ avp_init(const OSSL_CORE_HANDLE *core, const OSSL_DISPATCH *in,
 	return 1;
 }
 
-int
-hsm_provider_load(struct hsm *h, OSSL_LIB_CTX *libctx, OSSL_PROVIDER **out)
-{
-	OSSL_PROVIDER *def = NULL, *ours = NULL;
+struct hsm_provider {
+	OSSL_PROVIDER	*def;
+	OSSL_PROVIDER	*ours;
+};
 
+int
+hsm_provider_load(struct hsm *h, OSSL_LIB_CTX *libctx,
+    struct hsm_provider **out)
+{
+	struct hsm_provider *p;
+
+	*out = NULL;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return 0;
 	/*
 	 * Loading any provider explicitly stops OpenSSL from loading the
 	 * default one on its own, and hashing and public-key work need it.
+	 * The handle is kept so that unloading releases it (OpenSSL 3.0
+	 * leaks its RNG method otherwise).
 	 */
-	if ((def = OSSL_PROVIDER_load(libctx, "default")) == NULL)
-		return 0;
-	if (!OSSL_PROVIDER_add_builtin(libctx, AVP_NAME, avp_init))
-		return 0;
+	if ((p->def = OSSL_PROVIDER_load(libctx, "default")) == NULL ||
+	    !OSSL_PROVIDER_add_builtin(libctx, AVP_NAME, avp_init))
+		goto fail;
 	pthread_mutex_lock(&handoff_lock);
 	handoff_hsm = h;
-	ours = OSSL_PROVIDER_load(libctx, AVP_NAME);
+	p->ours = OSSL_PROVIDER_load(libctx, AVP_NAME);
 	handoff_hsm = NULL;
 	pthread_mutex_unlock(&handoff_lock);
-	if (ours == NULL)
-		return 0;
-	*out = ours;
-	/* The default provider stays loaded for as long as the libctx. */
-	(void)def;
+	if (p->ours == NULL)
+		goto fail;
+	*out = p;
 	return 1;
+fail:
+	hsm_provider_unload(p);
+	return 0;
+}
+
+void
+hsm_provider_unload(struct hsm_provider *p)
+{
+	if (p == NULL)
+		return;
+	if (p->ours != NULL)
+		OSSL_PROVIDER_unload(p->ours);
+	if (p->def != NULL)
+		OSSL_PROVIDER_unload(p->def);
+	free(p);
 }
 
 EVP_PKEY *

@@ -153,6 +153,16 @@ test_find_errors(void **state)
 	assert_int_equal(hsm_find_key(h,
 	    "pkcs11:token=other;object=agentvault-kek",
 	    CK_UNAVAILABLE_INFORMATION, &k), HSM_R_NO_TOKEN);
+	/* Every token, slot and library attribute must match, or nothing. */
+	assert_int_equal(hsm_find_key(h,
+	    "pkcs11:manufacturer=Nobody;object=agentvault-kek",
+	    CK_UNAVAILABLE_INFORMATION, &k), HSM_R_NO_TOKEN);
+	assert_int_equal(hsm_find_key(h,
+	    "pkcs11:library-manufacturer=Nobody;object=agentvault-kek",
+	    CK_UNAVAILABLE_INFORMATION, &k), HSM_R_NO_TOKEN);
+	assert_int_equal(hsm_find_key(h,
+	    "pkcs11:library-manufacturer=SoftHSM;token=agentvault;"
+	    "object=agentvault-kek", CK_UNAVAILABLE_INFORMATION, &k), CKR_OK);
 	/* Private and public twins share a label: ambiguous without type. */
 	assert_int_equal(hsm_find_key(h, "pkcs11:object=agentvault-tls",
 	    CK_UNAVAILABLE_INFORMATION, &k), HSM_R_AMBIGUOUS);
@@ -408,6 +418,29 @@ test_two_threads_sign(void **state)
 	}
 }
 
+/* The token refuses to hand out the value of any appliance key. */
+static void
+test_key_values_unreadable(void **state)
+{
+	static const char *const uris[] = {
+		KEK_URI, SIGN_URI,
+		"pkcs11:object=agentvault-tls;type=private",
+		"pkcs11:object=agentvault-audit;type=private",
+		"pkcs11:object=agentvault-ca;type=private",
+	};
+	struct hsm *h = *state;
+	unsigned char buf[256];
+	struct hsm_key k;
+	size_t i, len;
+
+	for (i = 0; i < sizeof(uris) / sizeof(uris[0]); i++) {
+		assert_int_equal(hsm_find_key(h, uris[i],
+		    CK_UNAVAILABLE_INFORMATION, &k), CKR_OK);
+		assert_int_equal(hsm_get_attr(h, k.handle, CKA_VALUE, buf,
+		    sizeof(buf), &len), CKR_ATTRIBUTE_SENSITIVE);
+	}
+}
+
 static void
 test_rv_names(void **state)
 {
@@ -459,6 +492,7 @@ main(void)
 		cmocka_unit_test(test_deleted_key),
 		cmocka_unit_test(test_sign_buffer_too_small_keeps_session_clean),
 		cmocka_unit_test(test_two_threads_sign),
+		cmocka_unit_test(test_key_values_unreadable),
 		cmocka_unit_test(test_rv_names),
 	};
 

@@ -27,7 +27,7 @@
 #define RSA_URI	"pkcs11:object=test-rsa;type=private"
 
 static struct hsm *hsm;
-static OSSL_PROVIDER *prov;
+static struct hsm_provider *prov;
 
 /* Exactly what an application would write: plain OSSL_STORE_open. */
 static EVP_PKEY *
@@ -306,7 +306,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	OSSL_PROVIDER_unload(prov);
+	hsm_provider_unload(prov);
 	hsm_destroy_label(hsm, "test-rsa");
 	hsm_close(hsm);
 	return 0;

@@ -1,0 +1,95 @@
+#!/bin/sh
+# test_ceremony.sh - agentvault-ceremony end to end, with the token's own
+# view checked independently by pkcs11-tool (OpenSC).  Prints TAP.
+set -u
+BUILD=${BUILD:-build}
+ceremony="${AV_TEST_WRAP:-} $BUILD/agentvault-ceremony"
+module=$AV_TEST_MODULE
+work=$AV_TEST_DIR/ceremony
+rm -rf "$work"
+mkdir -p "$work"
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); echo "not ok $n - $1"; }
+check() { # check NAME COMMAND...
+	name=$1; shift
+	if "$@" >>"$work/log" 2>&1; then ok "$name"; else notok "$name"; fi
+}
+check_fails() {
+	name=$1; shift
+	if "$@" >>"$work/log" 2>&1; then notok "$name"; else ok "$name"; fi
+}
+
+# A token of our own, so that --force below does not disturb other tests.
+check "dev-token creates a token" $ceremony dev-token --dir "$work/tok" \
+	--module "$module" --label ceremony-test
+export SOFTHSM2_CONF=$work/tok/softhsm2.conf
+pin="file:$work/tok/user.pin"
+tok="pkcs11:token=ceremony-test"
+mode=$(stat -c %a "$work/tok/user.pin")
+[ "$mode" = 600 ] && ok "PIN file has mode 0600" || notok "PIN file mode is $mode"
+check_fails "dev-token refuses a directory that holds a token" \
+	$ceremony dev-token --dir "$work/tok" --module "$module"
+
+check "init generates keys and certificates" $ceremony init --module "$module" \
+	--token "$tok" --pin "$pin" --out "$work"
+check "the TLS certificate chains to the appliance CA" \
+	openssl verify -CAfile "$work/ca.pem" "$work/tls.pem"
+$ceremony inventory --module "$module" --token "$tok" --pin "$pin" \
+	>"$work/inventory" 2>&1
+for label in agentvault-kek agentvault-token-signing agentvault-tls \
+	agentvault-audit agentvault-ca; do
+	grep -q "^  $label " "$work/inventory" && ok "inventory lists $label" ||
+		notok "inventory lists $label"
+done
+[ "$(grep -c '    kcv: [0-9A-F]\{6\} ' "$work/inventory")" -eq 5 ] &&
+	ok "inventory prints a check value for every key" ||
+	notok "inventory prints a check value for every key"
+grep -q MISSING "$work/inventory" && notok "no key missing" || ok "no key missing"
+
+# The CA fingerprint in the inventory is the one in ca.pem.
+fp=$(openssl x509 -in "$work/ca.pem" -noout -pubkey |
+	openssl pkey -pubin -outform DER | sha256sum | cut -c1-64 | tr a-f A-F)
+grep -A5 '^  agentvault-ca ' "$work/inventory" | tr -d ':' | grep -q "$fp" &&
+	ok "CA public key fingerprint matches ca.pem" ||
+	notok "CA public key fingerprint matches ca.pem"
+
+check_fails "init refuses to overwrite existing keys" $ceremony init \
+	--module "$module" --token "$tok" --pin "$pin" --out "$work"
+grep -q "refusing to replace existing keys" "$work/log" &&
+	ok "the refusal says why" || notok "the refusal says why"
+check_fails "a PIN on the command line is refused" $ceremony inventory \
+	--module "$module" --token "$tok" --pin 1234
+check_fails "a wrong PIN fails" sh -c "printf 0000 >'$work/bad.pin'; chmod 600 '$work/bad.pin'; \
+	$ceremony inventory --module '$module' --token '$tok' --pin 'file:$work/bad.pin'"
+check_fails "a missing token fails" $ceremony inventory --module "$module" \
+	--token pkcs11:token=absent --pin "$pin"
+
+old=$(grep -A3 '^  agentvault-kek ' "$work/inventory" | grep kcv)
+check "init --force regenerates" $ceremony init --module "$module" \
+	--token "$tok" --pin "$pin" --out "$work" --force
+$ceremony inventory --module "$module" --token "$tok" --pin "$pin" \
+	>"$work/inventory2" 2>&1
+new=$(grep -A3 '^  agentvault-kek ' "$work/inventory2" | grep kcv)
+[ -n "$new" ] && [ "$old" != "$new" ] && ok "the regenerated KEK is a new key" ||
+	notok "the regenerated KEK is a new key"
+
+# Independent view: pkcs11-tool reads the attributes from the token.
+userpin=$(cat "$work/tok/user.pin")
+p11() { pkcs11-tool --module "$module" --token-label ceremony-test --login \
+	--pin "$userpin" "$@"; }
+p11 --list-objects --type secrkey >"$work/p11-kek" 2>&1
+grep -A4 'label: *agentvault-kek' "$work/p11-kek" | grep -q 'Access: *sensitive, always sensitive, never extractable, local' &&
+	ok "pkcs11-tool: the KEK is sensitive and never extractable" ||
+	notok "pkcs11-tool: the KEK is sensitive and never extractable"
+grep -A4 'label: *agentvault-kek' "$work/p11-kek" | grep -q 'Usage: *wrap, unwrap$' &&
+	ok "pkcs11-tool: the KEK may only wrap and unwrap" ||
+	notok "pkcs11-tool: the KEK may only wrap and unwrap"
+check_fails "pkcs11-tool cannot read the KEK's value" p11 --read-object \
+	--type secrkey --label agentvault-kek
+p11 --list-objects --type privkey >"$work/p11-priv" 2>&1
+[ "$(grep -c 'Access: *sensitive, always sensitive, never extractable, local' "$work/p11-priv")" -eq 4 ] &&
+	ok "pkcs11-tool: all four private keys are never extractable" ||
+	notok "pkcs11-tool: all four private keys are never extractable"
+
+echo "1..$n"
