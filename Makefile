@@ -70,9 +70,13 @@ all: $(PROGRAMS) $(TEST_BINS) $(BENCH)
 
 $(BUILD)/tests/%.o: CFLAGS += -Itests/unit -Itests/tls
 
+# V=1 shows the commands.
+Q := $(if $(filter 1,$(V)),,@)
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(LIBHSM): $(HSM_OBJS)
 	@rm -f $@
@@ -103,7 +107,8 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
 	-D_GNU_SOURCE -I. -Ihsm $(shell pkg-config --cflags p11-kit-1 2>/dev/null)
 $(BUILD)/fuzz/fuzz_uri: tests/fuzz/fuzz_uri.c hsm/uri.c hsm/uri.h
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_uri.c hsm/uri.c
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_uri.c hsm/uri.c
 
 # ---- set-up ---------------------------------------------------------------
 
