@@ -2,6 +2,9 @@
 /*
  * main.c - agentvault-ceremony: command line.
  */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +99,10 @@ main(int argc, char **argv)
 	struct cer_opts o;
 	const char *cmd;
 	int c;
+
+	/* PINs pass through this process: no core dumps, no ptrace. */
+	setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
 	memset(&o, 0, sizeof(o));
 	o.module = getenv("AGENTVAULT_PKCS11_MODULE");

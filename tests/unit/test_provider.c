@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -283,6 +284,55 @@ test_public_object_verifies_only(void **state)
 	ERR_clear_error();
 }
 
+struct provider_signer {
+	EVP_PKEY	*pk;
+	int		 n, failures;
+};
+
+static void *
+provider_signer_thread(void *arg)
+{
+	struct provider_signer *s = arg;
+	unsigned char sig[128];
+	size_t siglen;
+	EVP_MD_CTX *c;
+	int i;
+
+	for (i = 0; i < s->n; i++) {
+		c = EVP_MD_CTX_new();
+		siglen = sizeof(sig);
+		if (EVP_DigestSignInit_ex(c, NULL, "SHA256", NULL, NULL, s->pk,
+		    NULL) != 1 || EVP_DigestSign(c, sig, &siglen,
+		    (const unsigned char *)"abc", 3) != 1)
+			s->failures++;
+		EVP_MD_CTX_free(c);
+	}
+	return NULL;
+}
+
+/* One EVP_PKEY shared by two threads, each signing on pooled sessions. */
+static void
+test_two_threads_share_a_key(void **state)
+{
+	EVP_PKEY *pk = store_load(EC_URI);
+	struct provider_signer s[2];
+	pthread_t t[2];
+	int i;
+
+	(void)state;
+	assert_non_null(pk);
+	for (i = 0; i < 2; i++) {
+		s[i] = (struct provider_signer){ pk, 500, 0 };
+		assert_int_equal(pthread_create(&t[i], NULL,
+		    provider_signer_thread, &s[i]), 0);
+	}
+	for (i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(s[i].failures, 0);
+	}
+	EVP_PKEY_free(pk);
+}
+
 static int
 setup(void **state)
 {
@@ -323,6 +373,7 @@ main(void)
 		cmocka_unit_test(test_certificate),
 		cmocka_unit_test(test_store_errors),
 		cmocka_unit_test(test_public_object_verifies_only),
+		cmocka_unit_test(test_two_threads_share_a_key),
 	};
 
 	return cmocka_run_group_tests_name("provider", tests, setup, teardown);
