@@ -53,11 +53,16 @@ HSM_SRCS := hsm/rv.c hsm/module.c hsm/token.c hsm/session.c hsm/login.c \
 HSM_OBJS := $(HSM_SRCS:%.c=$(BUILD)/%.o)
 LIBHSM   := $(BUILD)/libavhsm.a
 
+DAEMON_LIB_SRCS := daemon/error.c daemon/secmem.c daemon/vault.c daemon/store.c
+DAEMON_LIB_OBJS := $(DAEMON_LIB_SRCS:%.c=$(BUILD)/%.o)
+LIBDAEMON := $(BUILD)/libavdaemon.a
+DAEMON_LIBS := -lsqlite3
+
 CEREMONY_SRCS := hsm/ceremony/main.c hsm/ceremony/devtoken.c \
 	hsm/ceremony/init.c hsm/ceremony/inventory.c hsm/ceremony/certs.c
 CEREMONY := $(BUILD)/agentvault-ceremony
 
-UNIT_TESTS := uri hsm provider tls
+UNIT_TESTS := uri hsm provider tls vault
 TEST_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/test_%)
 BENCH      := $(BUILD)/tests/bench_hsm
 FUZZERS    := $(BUILD)/fuzz/fuzz_uri
@@ -82,6 +87,10 @@ $(LIBHSM): $(HSM_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(LIBDAEMON): $(DAEMON_LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
 $(CEREMONY): $(CEREMONY_SRCS:%.c=$(BUILD)/%.o) $(LIBHSM)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lp11 -ldl
 
@@ -93,6 +102,10 @@ $(BUILD)/tests/test_hsm: $(BUILD)/tests/unit/test_hsm.o $(LIBHSM)
 
 $(BUILD)/tests/test_provider: $(BUILD)/tests/unit/test_provider.o $(LIBHSM)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka -ldl
+
+$(BUILD)/tests/test_vault: $(BUILD)/tests/unit/test_vault.o $(LIBDAEMON) \
+	$(LIBHSM)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -lcmocka -ldl
 
 $(BUILD)/tests/test_tls: $(BUILD)/tests/tls/test_tls.o \
 	$(BUILD)/tests/tls/mbedtls_probe.o $(LIBHSM)

@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store.c - SQLite storage: schema, migrations, sealed secrets.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+struct store {
+	sqlite3		*db;
+	pthread_mutex_t	 lock;
+};
+
+/* Migration N brings the schema from version N to N+1.  Append only. */
+static const char *const migrations[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE deks ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  wrapped BLOB NOT NULL CHECK (length(wrapped) = 40),"
+	"  created INTEGER NOT NULL);"
+	"CREATE TABLE secrets ("
+	"  type TEXT NOT NULL, name TEXT NOT NULL, owner TEXT NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  dek_id INTEGER NOT NULL REFERENCES deks(id),"
+	"  sealed BLOB NOT NULL,"
+	"  updated INTEGER NOT NULL,"
+	"  PRIMARY KEY (type, name, owner));",
+};
+
+static int
+exec(struct store *s, const char *sql, struct av_err *e)
+{
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return av_fail(e, AV_E_INTERNAL, "database: %s",
+		    sqlite3_errmsg(s->db));
+	return 0;
+}
+
+static int
+migrate(struct store *s, struct av_err *e)
+{
+	int v = store_schema_version(s);
+	char sql[64];
+
+	if (v < 0)
+		return av_fail(e, AV_E_INTERNAL, "database: no schema version");
+	if (v > STORE_SCHEMA_VERSION)
+		return av_fail(e, AV_E_INTERNAL, "database schema %d is newer "
+		    "than this appliance (%d): refusing to downgrade", v,
+		    STORE_SCHEMA_VERSION);
+	for (; v < STORE_SCHEMA_VERSION; v++) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d;", v + 1);
+		if (exec(s, "BEGIN IMMEDIATE;", e) != 0)
+			return -1;
+		if (exec(s, migrations[v], e) != 0 || exec(s, sql, e) != 0) {
+			exec(s, "ROLLBACK;", NULL);
+			return -1;
+		}
+		if (exec(s, "COMMIT;", e) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+store_open(const char *path, struct store **out, struct av_err *e)
+{
+	struct store *s;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return av_fail(e, AV_E_INTERNAL, "out of memory");
+	pthread_mutex_init(&s->lock, NULL);
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
+	    NULL) != SQLITE_OK) {
+		av_fail(e, AV_E_INTERNAL, "database %s: %s", path,
+		    s->db ? sqlite3_errmsg(s->db) : "cannot open");
+		store_close(s);
+		return -1;
+	}
+	/*
+	 * WAL with synchronous=FULL: a commit is on disk when it returns.
+	 * secure_delete zeroes deleted content (wrapped keys of erased
+	 * secrets) in the database pages.
+	 */
+	if (exec(s, "PRAGMA journal_mode = WAL;", e) != 0 ||
+	    exec(s, "PRAGMA synchronous = FULL;", e) != 0 ||
+	    exec(s, "PRAGMA foreign_keys = ON;", e) != 0 ||
+	    exec(s, "PRAGMA secure_delete = ON;", e) != 0 ||
+	    sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK ||
+	    migrate(s, e) != 0) {
+		store_close(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+int
+store_schema_version(struct store *s)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version;", -1, &st,
+	    NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int
+valid_names(const char *type, const char *name, const char *owner,
+    struct av_err *e)
+{
+	if (type == NULL || name == NULL || owner == NULL || *type == '\0' ||
+	    *name == '\0' || strlen(type) > STORE_NAME_MAX ||
+	    strlen(name) > STORE_NAME_MAX || strlen(owner) > STORE_NAME_MAX)
+		return av_fail(e, AV_E_VALIDATION, "invalid secret name");
+	return 0;
+}
+
+static sqlite3_stmt *
+prepare(struct store *s, const char *sql, struct av_err *e)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		av_fail(e, AV_E_INTERNAL, "database: %s",
+		    sqlite3_errmsg(s->db));
+		return NULL;
+	}
+	return st;
+}
+
+/* The (dek_id, wrapped, version) of a stored secret; 1 found, 0 not, -1. */
+static int
+secret_row(struct store *s, const char *type, const char *name,
+    const char *owner, int64_t *dek_id, uint8_t wrapped[HSM_WRAPPED_DEK_LEN],
+    int *version, sqlite3_stmt **row, struct av_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = prepare(s, "SELECT s.dek_id, d.wrapped, s.version, s.sealed "
+	    "FROM secrets s JOIN deks d ON d.id = s.dek_id "
+	    "WHERE s.type = ?1 AND s.name = ?2 AND s.owner = ?3;", e);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, owner, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	if (rc != SQLITE_ROW ||
+	    sqlite3_column_bytes(st, 1) != HSM_WRAPPED_DEK_LEN) {
+		sqlite3_finalize(st);
+		return av_fail(e, AV_E_INTERNAL, "database: bad secret row");
+	}
+	*dek_id = sqlite3_column_int64(st, 0);
+	memcpy(wrapped, sqlite3_column_blob(st, 1), HSM_WRAPPED_DEK_LEN);
+	*version = sqlite3_column_int(st, 2);
+	if (row != NULL)
+		*row = st;
+	else
+		sqlite3_finalize(st);
+	return 1;
+}
+
+static int
+step_done(struct store *s, sqlite3_stmt *st, struct av_err *e)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return av_fail(e, AV_E_INTERNAL, "database: %s",
+		    sqlite3_errmsg(s->db));
+	return 0;
+}
+
+static int
+dek_delete(struct store *s, int64_t id, struct av_err *e)
+{
+	sqlite3_stmt *st = prepare(s, "DELETE FROM deks WHERE id = ?1;", e);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return step_done(s, st, e);
+}
+
+static int
+put_locked(struct store *s, struct vault *v, const char *type,
+    const char *name, const char *owner, const uint8_t *pt, size_t pt_len,
+    struct av_err *e)
+{
+	uint8_t dek[HSM_DEK_LEN], wrapped[HSM_WRAPPED_DEK_LEN];
+	uint8_t old_wrapped[HSM_WRAPPED_DEK_LEN], *sealed;
+	struct vault_aad aad = { type, name, owner, 1 };
+	int64_t dek_id, old_dek = 0;
+	size_t sealed_len = 0;
+	sqlite3_stmt *st;
+	int64_t remembered = 0;
+	int found, old_version = 0, rc = -1;
+
+	if ((sealed = malloc(pt_len + VAULT_SEAL_OVERHEAD)) == NULL)
+		return av_fail(e, AV_E_INTERNAL, "out of memory");
+	found = secret_row(s, type, name, owner, &old_dek, old_wrapped,
+	    &old_version, NULL, e);
+	if (found < 0 || vault_dek_new(v, dek, wrapped, e) != 0)
+		goto done;
+	if ((st = prepare(s, "INSERT INTO deks (wrapped, created) "
+	    "VALUES (?1, ?2);", e)) == NULL)
+		goto done;
+	sqlite3_bind_blob(st, 1, wrapped, sizeof(wrapped), SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+	if (step_done(s, st, e) != 0)
+		goto done;
+	dek_id = sqlite3_last_insert_rowid(s->db);
+	vault_dek_remember(v, dek_id, dek);
+	remembered = dek_id;
+	aad.version = (uint32_t)old_version + 1;
+	if (vault_seal(v, dek_id, wrapped, &aad, pt, pt_len, sealed,
+	    &sealed_len, e) != 0)
+		goto done;
+	if ((st = prepare(s, "INSERT OR REPLACE INTO secrets (type, name, "
+	    "owner, version, dek_id, sealed, updated) VALUES (?1, ?2, ?3, "
+	    "?4, ?5, ?6, ?7);", e)) == NULL)
+		goto done;
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, (int)aad.version);
+	sqlite3_bind_int64(st, 5, dek_id);
+	sqlite3_bind_blob(st, 6, sealed, (int)sealed_len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)time(NULL));
+	if (step_done(s, st, e) != 0)
+		goto done;
+	/* The previous version's data key goes with it. */
+	if (found == 1 && dek_delete(s, old_dek, e) != 0)
+		goto done;
+	if (found == 1)
+		vault_dek_forget(v, old_dek);
+	rc = 0;
+done:
+	/* A rolled-back id may be handed out again: drop its cached key. */
+	if (rc != 0 && remembered != 0)
+		vault_dek_forget(v, remembered);
+	OPENSSL_cleanse(dek, sizeof(dek));
+	free(sealed);
+	return rc;
+}
+
+int
+store_secret_put(struct store *s, struct vault *v, const char *type,
+    const char *name, const char *owner, const uint8_t *pt, size_t pt_len,
+    struct av_err *e)
+{
+	int rc;
+
+	if (valid_names(type, name, owner, e) != 0)
+		return -1;
+	if (pt_len > VAULT_SECRET_MAX)
+		return av_fail(e, AV_E_VALIDATION, "secret too large");
+	pthread_mutex_lock(&s->lock);
+	if ((rc = exec(s, "BEGIN IMMEDIATE;", e)) == 0) {
+		rc = put_locked(s, v, type, name, owner, pt, pt_len, e);
+		if (rc == 0)
+			rc = exec(s, "COMMIT;", e);
+		if (rc != 0)
+			exec(s, "ROLLBACK;", NULL);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int
+store_secret_get(struct store *s, struct vault *v, const char *type,
+    const char *name, const char *owner, uint8_t *out, size_t cap,
+    size_t *out_len, struct av_err *e)
+{
+	uint8_t wrapped[HSM_WRAPPED_DEK_LEN];
+	struct vault_aad aad = { type, name, owner, 0 };
+	sqlite3_stmt *row = NULL;
+	int64_t dek_id;
+	int found, version, len, rc = -1;
+
+	if (valid_names(type, name, owner, e) != 0)
+		return -1;
+	pthread_mutex_lock(&s->lock);
+	found = secret_row(s, type, name, owner, &dek_id, wrapped, &version,
+	    &row, e);
+	if (found == 0)
+		av_fail(e, AV_E_NOT_FOUND, "no such secret");
+	if (found != 1)
+		goto done;
+	len = sqlite3_column_bytes(row, 3);
+	if (len < VAULT_SEAL_OVERHEAD ||
+	    (size_t)len - VAULT_SEAL_OVERHEAD > cap) {
+		av_fail(e, AV_E_INTERNAL, "stored secret has a bad size");
+		goto done;
+	}
+	aad.version = (uint32_t)version;
+	rc = vault_open_sealed(v, dek_id, wrapped, &aad,
+	    sqlite3_column_blob(row, 3), (size_t)len, out, out_len, e);
+done:
+	sqlite3_finalize(row);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int
+store_secret_delete(struct store *s, struct vault *v, const char *type,
+    const char *name, const char *owner, struct av_err *e)
+{
+	uint8_t wrapped[HSM_WRAPPED_DEK_LEN];
+	sqlite3_stmt *st;
+	int64_t dek_id;
+	int found, version, rc = -1;
+
+	if (valid_names(type, name, owner, e) != 0)
+		return -1;
+	pthread_mutex_lock(&s->lock);
+	if (exec(s, "BEGIN IMMEDIATE;", e) != 0)
+		goto out;
+	found = secret_row(s, type, name, owner, &dek_id, wrapped, &version,
+	    NULL, e);
+	if (found == 0)
+		av_fail(e, AV_E_NOT_FOUND, "no such secret");
+	if (found != 1)
+		goto done;
+	if ((st = prepare(s, "DELETE FROM secrets WHERE type = ?1 AND "
+	    "name = ?2 AND owner = ?3;", e)) == NULL)
+		goto done;
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, owner, -1, SQLITE_STATIC);
+	if (step_done(s, st, e) != 0 || dek_delete(s, dek_id, e) != 0)
+		goto done;
+	rc = exec(s, "COMMIT;", e);
+done:
+	if (rc != 0)
+		exec(s, "ROLLBACK;", NULL);
+	else
+		vault_dek_forget(v, dek_id);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int64_t
+store_dek_count(struct store *s)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	pthread_mutex_lock(&s->lock);
+	if ((st = prepare(s, "SELECT count(*) FROM deks;", NULL)) != NULL) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store.h - the appliance's database: SQLite in WAL mode, every commit
+ * fsynced before it returns (synchronous=FULL), schema versioned by
+ * PRAGMA user_version with forward migrations.
+ *
+ * Secret fields are stored only sealed (vault.h); data keys only wrapped.
+ * One connection, serialised by the store's own lock.
+ */
+#ifndef AV_STORE_H
+#define AV_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "hsm.h"
+#include "vault.h"
+
+#define STORE_SCHEMA_VERSION	1
+#define STORE_NAME_MAX		1024
+
+struct store;
+
+int store_open(const char *path, struct store **out, struct av_err *e);
+void store_close(struct store *s);
+int store_schema_version(struct store *s);
+
+/*
+ * Secrets: (type, name, owner) names one secret.  put seals the plaintext
+ * under a new data key and replaces any previous version (whose data key
+ * is deleted with it); get opens it into out (cap bytes); delete removes
+ * the secret and its data key (crypto-erase).  Each call is one
+ * transaction, durable when it returns 0.
+ */
+int store_secret_put(struct store *s, struct vault *v, const char *type,
+    const char *name, const char *owner, const uint8_t *pt, size_t pt_len,
+    struct av_err *e);
+int store_secret_get(struct store *s, struct vault *v, const char *type,
+    const char *name, const char *owner, uint8_t *out, size_t cap,
+    size_t *out_len, struct av_err *e);
+int store_secret_delete(struct store *s, struct vault *v, const char *type,
+    const char *name, const char *owner, struct av_err *e);
+/* How many data keys are stored (for tests of crypto-erase). */
+int64_t store_dek_count(struct store *s);
+
+#endif /* AV_STORE_H */

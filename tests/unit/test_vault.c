@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_vault.c - sealed secrets in SQLite under HSM-wrapped data keys:
+ * round trips, versions, crypto-erase, record binding, tampering, the DEK
+ * cache, schema versions, and a canary scan of everything on disk.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "hsm.h"
+#include "testenv.h"
+#include "daemon/store.h"
+#include "daemon/vault.h"
+
+#define KEK_URI "pkcs11:object=agentvault-kek;type=secret-key"
+#define CANARY "CANARY-7f3a9c-api-key-do-not-store-in-clear"
+
+struct fixture {
+	struct hsm	*hsm;
+	struct vault	*vault;
+	struct store	*store;
+	char		 db[512];
+};
+
+static int
+open_fixture(struct fixture *f, unsigned ttl)
+{
+	struct hsm_key kek;
+	struct av_err e;
+
+	if (hsm_find_key(f->hsm, KEK_URI, CKO_SECRET_KEY, &kek) != CKR_OK ||
+	    vault_open(f->hsm, &kek, ttl, &f->vault, &e) != 0 ||
+	    store_open(f->db, &f->store, &e) != 0)
+		return -1;
+	return 0;
+}
+
+static void
+close_fixture(struct fixture *f)
+{
+	store_close(f->store);
+	vault_close(f->vault);
+	f->store = NULL;
+	f->vault = NULL;
+}
+
+static int
+setup(void **state)
+{
+	static struct fixture f;
+	char base[512];
+
+	snprintf(base, sizeof(base), "%s/vault-test.db", testenv("AV_TEST_DIR"));
+	memcpy(f.db, base, sizeof(f.db));
+	unlink(f.db);
+	snprintf(base, sizeof(base), "%s-wal", f.db);
+	unlink(base);
+	snprintf(base, sizeof(base), "%s-shm", f.db);
+	unlink(base);
+	f.hsm = testenv_hsm(2);
+	*state = &f;
+	return open_fixture(&f, 300);
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	close_fixture(f);
+	hsm_close(f->hsm);
+	return 0;
+}
+
+static void
+put(struct fixture *f, const char *name, const char *value)
+{
+	struct av_err e;
+
+	if (store_secret_put(f->store, f->vault, "api-key", name, "wl-1",
+	    (const uint8_t *)value, strlen(value), &e) != 0)
+		fail_msg("put %s: %s: %s", name, e.type, e.msg);
+}
+
+static int
+get(struct fixture *f, const char *name, char *out, size_t cap,
+    struct av_err *e)
+{
+	size_t len = 0;
+
+	if (store_secret_get(f->store, f->vault, "api-key", name, "wl-1",
+	    (uint8_t *)out, cap - 1, &len, e) != 0)
+		return -1;
+	out[len] = '\0';
+	return 0;
+}
+
+static void
+test_round_trip_and_versions(void **state)
+{
+	struct fixture *f = *state;
+	struct av_err e;
+	char buf[256];
+
+	put(f, "github", "ghp_first");
+	assert_int_equal(get(f, "github", buf, sizeof(buf), &e), 0);
+	assert_string_equal(buf, "ghp_first");
+	assert_int_equal(store_dek_count(f->store), 1);
+	/* A new version gets a new data key; the old one is deleted. */
+	put(f, "github", "ghp_second");
+	assert_int_equal(get(f, "github", buf, sizeof(buf), &e), 0);
+	assert_string_equal(buf, "ghp_second");
+	assert_int_equal(store_dek_count(f->store), 1);
+	/* The same name under another owner is another secret. */
+	assert_int_equal(store_secret_get(f->store, f->vault, "api-key",
+	    "github", "wl-2", (uint8_t *)buf, sizeof(buf), &(size_t){ 0 }, &e),
+	    -1);
+	assert_string_equal(e.type, AV_E_NOT_FOUND);
+}
+
+static void
+test_delete_is_crypto_erase(void **state)
+{
+	struct fixture *f = *state;
+	struct av_err e;
+	char buf[256];
+	int64_t before;
+
+	put(f, "slack", "xoxb-123");
+	before = store_dek_count(f->store);
+	assert_int_equal(store_secret_delete(f->store, f->vault, "api-key",
+	    "slack", "wl-1", &e), 0);
+	assert_int_equal(store_dek_count(f->store), before - 1);
+	assert_int_equal(get(f, "slack", buf, sizeof(buf), &e), -1);
+	assert_string_equal(e.type, AV_E_NOT_FOUND);
+	assert_int_equal(store_secret_delete(f->store, f->vault, "api-key",
+	    "slack", "wl-1", &e), -1);
+	assert_string_equal(e.type, AV_E_NOT_FOUND);
+}
+
+/* Edit the database behind the store's back. */
+static void
+raw_sql(struct fixture *f, const char *sql)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* Flip one byte of a blob column in the row the SELECT names. */
+static void
+raw_flip(struct fixture *f, const char *select, const char *update, int at)
+{
+	unsigned char buf[4096];
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	int n;
+
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, select, -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_bytes(st, 0);
+	assert_true(n > at && n <= (int)sizeof(buf));
+	memcpy(buf, sqlite3_column_blob(st, 0), (size_t)n);
+	sqlite3_finalize(st);
+	buf[at] ^= 0x01;
+	assert_int_equal(sqlite3_prepare_v2(db, update, -1, &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_blob(st, 1, buf, n, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static void
+test_ciphertexts_are_bound_to_their_record(void **state)
+{
+	struct fixture *f = *state;
+	struct av_err e;
+	char buf[256];
+
+	put(f, "a", "secret-of-a");
+	put(f, "b", "secret-of-b");
+	/* Give b a's ciphertext and data key: it must not open as b. */
+	raw_sql(f, "UPDATE secrets SET sealed = (SELECT sealed FROM secrets "
+	    "WHERE name = 'a'), dek_id = (SELECT dek_id FROM secrets WHERE "
+	    "name = 'a') WHERE name = 'b';");
+	assert_int_equal(get(f, "b", buf, sizeof(buf), &e), -1);
+	assert_string_equal(e.type, AV_E_DECRYPTION);
+	assert_null(strstr(e.msg, "secret-of"));
+	/* a still opens. */
+	assert_int_equal(get(f, "a", buf, sizeof(buf), &e), 0);
+	assert_string_equal(buf, "secret-of-a");
+}
+
+static void
+test_tampering_is_detected(void **state)
+{
+	struct fixture *f = *state;
+	struct av_err e;
+	char buf[256];
+
+	put(f, "t", "tamper-me");
+	raw_flip(f, "SELECT sealed FROM secrets WHERE name = 't';",
+	    "UPDATE secrets SET sealed = ?1 WHERE name = 't';", 20);
+	assert_int_equal(get(f, "t", buf, sizeof(buf), &e), -1);
+	assert_string_equal(e.type, AV_E_DECRYPTION);
+	/* A wrapped data key changed in the database fails in the HSM. */
+	put(f, "w", "wrapped");
+	raw_flip(f, "SELECT d.wrapped FROM deks d JOIN secrets s ON "
+	    "s.dek_id = d.id WHERE s.name = 'w';", "UPDATE deks SET wrapped "
+	    "= ?1 WHERE id = (SELECT dek_id FROM secrets WHERE name = 'w');", 0);
+	close_fixture(f);	/* empty the DEK cache */
+	assert_int_equal(open_fixture(f, 300), 0);
+	assert_int_equal(get(f, "w", buf, sizeof(buf), &e), -1);
+	assert_string_equal(e.type, AV_E_DECRYPTION);
+}
+
+static void
+test_dek_cache(void **state)
+{
+	struct fixture *f = *state;
+	struct vault_stats st;
+	struct av_err e;
+	char buf[256];
+	int i;
+
+	close_fixture(f);
+	assert_int_equal(open_fixture(f, 300), 0);
+	put(f, "cached", "value");
+	for (i = 0; i < 5; i++)
+		assert_int_equal(get(f, "cached", buf, sizeof(buf), &e), 0);
+	vault_stats(f->vault, &st);
+	assert_int_equal(st.unwraps, 0);	/* put left it cached */
+	assert_true(st.cache_hits >= 5);
+	assert_true(st.locked);
+	/* With a TTL of zero every use unwraps in the HSM. */
+	close_fixture(f);
+	assert_int_equal(open_fixture(f, 0), 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(get(f, "cached", buf, sizeof(buf), &e), 0);
+	vault_stats(f->vault, &st);
+	assert_int_equal(st.unwraps, 3);
+	assert_int_equal(vault_expire(f->vault) + st.cached >= 1, 1);
+	close_fixture(f);
+	assert_int_equal(open_fixture(f, 300), 0);
+}
+
+static void
+test_limits_and_names(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t big[VAULT_SECRET_MAX + 1];
+	struct av_err e;
+
+	assert_int_equal(store_secret_put(f->store, f->vault, "api-key", "",
+	    "wl-1", (const uint8_t *)"x", 1, &e), -1);
+	assert_string_equal(e.type, AV_E_VALIDATION);
+	assert_int_equal(store_secret_put(f->store, f->vault, "api-key",
+	    "big", "wl-1", big, sizeof(big), &e), -1);
+	assert_string_equal(e.type, AV_E_VALIDATION);
+}
+
+static void
+test_schema_versions(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = NULL;
+	struct av_err e;
+
+	assert_int_equal(store_schema_version(f->store), STORE_SCHEMA_VERSION);
+	close_fixture(f);
+	raw_sql(f, "PRAGMA user_version = 99;");
+	assert_int_equal(store_open(f->db, &s, &e), -1);
+	assert_non_null(strstr(e.msg, "newer"));
+	raw_sql(f, "PRAGMA user_version = 1;");
+	assert_int_equal(open_fixture(f, 300), 0);
+}
+
+/* Scan a file for a byte string. */
+static int
+file_contains(const char *path, const char *needle)
+{
+	static char buf[4 << 20];
+	FILE *fp = fopen(path, "rb");
+	size_t n, len = strlen(needle);
+
+	if (fp == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf), fp);
+	fclose(fp);
+	return memmem(buf, n, needle, len) != NULL;
+}
+
+static void
+test_canary_never_on_disk(void **state)
+{
+	struct fixture *f = *state;
+	const char *suffix[] = { "", "-wal", "-shm" };
+	char path[600], buf[256];
+	struct av_err e;
+	size_t i;
+
+	put(f, "canary", CANARY);
+	assert_int_equal(get(f, "canary", buf, sizeof(buf), &e), 0);
+	assert_string_equal(buf, CANARY);
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s%s", f->db, suffix[i]);
+		assert_false(file_contains(path, CANARY));
+		assert_false(file_contains(path, "CANARY-7f3a9c"));
+	}
+	/* After a checkpoint into the main file, still nothing. */
+	close_fixture(f);
+	assert_false(file_contains(f->db, "CANARY-7f3a9c"));
+	assert_int_equal(open_fixture(f, 300), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip_and_versions),
+		cmocka_unit_test(test_delete_is_crypto_erase),
+		cmocka_unit_test(test_ciphertexts_are_bound_to_their_record),
+		cmocka_unit_test(test_tampering_is_detected),
+		cmocka_unit_test(test_dek_cache),
+		cmocka_unit_test(test_limits_and_names),
+		cmocka_unit_test(test_schema_versions),
+		cmocka_unit_test(test_canary_never_on_disk),
+	};
+
+	return cmocka_run_group_tests_name("vault", tests, setup, teardown);
+}
