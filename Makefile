@@ -53,7 +53,8 @@ HSM_SRCS := hsm/rv.c hsm/module.c hsm/token.c hsm/session.c hsm/login.c \
 HSM_OBJS := $(HSM_SRCS:%.c=$(BUILD)/%.o)
 LIBHSM   := $(BUILD)/libavhsm.a
 
-DAEMON_LIB_SRCS := daemon/error.c daemon/secmem.c daemon/vault.c daemon/store.c
+DAEMON_LIB_SRCS := daemon/error.c daemon/secmem.c daemon/vault.c daemon/store.c \
+	daemon/http_parse.c daemon/ipc.c
 DAEMON_LIB_OBJS := $(DAEMON_LIB_SRCS:%.c=$(BUILD)/%.o)
 LIBDAEMON := $(BUILD)/libavdaemon.a
 DAEMON_LIBS := -lsqlite3
@@ -62,10 +63,10 @@ CEREMONY_SRCS := hsm/ceremony/main.c hsm/ceremony/devtoken.c \
 	hsm/ceremony/init.c hsm/ceremony/inventory.c hsm/ceremony/certs.c
 CEREMONY := $(BUILD)/agentvault-ceremony
 
-UNIT_TESTS := uri hsm provider tls vault
+UNIT_TESTS := uri hsm provider tls vault http_parse
 TEST_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/test_%)
 BENCH      := $(BUILD)/tests/bench_hsm
-FUZZERS    := $(BUILD)/fuzz/fuzz_uri
+FUZZERS    := $(BUILD)/fuzz/fuzz_uri $(BUILD)/fuzz/fuzz_http
 
 PROGRAMS := $(CEREMONY)
 
@@ -122,6 +123,16 @@ $(BUILD)/fuzz/fuzz_uri: tests/fuzz/fuzz_uri.c hsm/uri.c hsm/uri.h
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_uri.c hsm/uri.c
+
+$(BUILD)/fuzz/fuzz_http: tests/fuzz/fuzz_http.c daemon/http_parse.c \
+	daemon/http_parse.h
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_http.c daemon/http_parse.c
+
+$(BUILD)/tests/test_http_parse: $(BUILD)/tests/unit/test_http_parse.o \
+	$(LIBDAEMON)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka
 
 # ---- set-up ---------------------------------------------------------------
 

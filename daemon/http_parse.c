@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * http_parse.c - see http_parse.h.  RFC 9112 grammar, strictly: CRLF line
+ * ends only, no obs-fold, no whitespace before a colon, one Content-Length
+ * of digits, no Transfer-Encoding (so no request smuggling between the two).
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "http_parse.h"
+
+static int
+fail(struct http_request_head *r, int status, const char **why,
+    const char *text)
+{
+	r->status = status;
+	if (why != NULL)
+		*why = text;
+	return HTTP_PARSE_ERROR;
+}
+
+/* RFC 9110 tchar. */
+static bool
+is_tchar(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || (c != '\0' && strchr("!#$%&'*+-.^_`|~",
+	    c) != NULL);
+}
+
+static bool
+is_field_char(unsigned char c)
+{
+	return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+/* Case-insensitive comparison of a counted name with a C string. */
+static bool
+name_is(const char *name, size_t len, const char *want)
+{
+	return strlen(want) == len && strncasecmp(name, want, len) == 0;
+}
+
+/* Does the comma-separated token list contain tok? */
+static bool
+list_has(const char *v, size_t len, const char *tok)
+{
+	size_t i = 0, start, tl = strlen(tok);
+
+	while (i < len) {
+		while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		start = i;
+		while (i < len && v[i] != ',' && v[i] != ' ' && v[i] != '\t')
+			i++;
+		if (i - start == tl && strncasecmp(v + start, tok, tl) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int
+parse_request_line(const char *p, size_t len, struct http_request_head *r,
+    const char **why)
+{
+	size_t i = 0, start;
+
+	while (i < len && i <= HTTP_METHOD_MAX && p[i] >= 'A' && p[i] <= 'Z')
+		i++;
+	if (i == 0 || i > HTTP_METHOD_MAX || i >= len || p[i] != ' ')
+		return fail(r, 400, why, "malformed request line");
+	memcpy(r->method, p, i);
+	r->method[i] = '\0';
+	start = ++i;
+	while (i < len && p[i] > 0x20 && p[i] < 0x7f)
+		i++;
+	if (i == start || i - start > HTTP_TARGET_MAX)
+		return fail(r, i == start ? 400 : 414, why,
+		    "bad request target");
+	if (i >= len || p[i] != ' ' || p[start] != '/')
+		return fail(r, 400, why, "bad request target");
+	memcpy(r->target, p + start, i - start);
+	r->target[i - start] = '\0';
+	i++;
+	if (len - i != 8 || strncmp(p + i, "HTTP/", 5) != 0 ||
+	    p[i + 6] != '.')
+		return fail(r, 400, why, "malformed HTTP version");
+	if (p[i + 5] != '1' || (p[i + 7] != '0' && p[i + 7] != '1'))
+		return fail(r, 505, why, "only HTTP/1.0 and HTTP/1.1");
+	r->minor = p[i + 7] - '0';
+	r->keep_alive = r->minor == 1;
+	return 0;
+}
+
+static int
+parse_field(const char *p, size_t len, struct http_request_head *r,
+    bool *seen_cl, bool *seen_host, const char **why)
+{
+	size_t n = 0, v, vend;
+	size_t cl = 0, i;
+
+	while (n < len && is_tchar((unsigned char)p[n]))
+		n++;
+	if (n == 0 || n >= len || p[n] != ':')
+		return fail(r, 400, why, "malformed header field");
+	for (v = n + 1; v < len && (p[v] == ' ' || p[v] == '\t'); v++)
+		;
+	for (vend = len; vend > v && (p[vend - 1] == ' ' ||
+	    p[vend - 1] == '\t'); vend--)
+		;
+	for (i = v; i < vend; i++)
+		if (!is_field_char((unsigned char)p[i]))
+			return fail(r, 400, why, "bad character in a header");
+	if (name_is(p, n, "Content-Length")) {
+		if (*seen_cl)
+			return fail(r, 400, why, "repeated Content-Length");
+		if (vend == v || vend - v > 10)
+			return fail(r, 400, why, "bad Content-Length");
+		for (i = v; i < vend; i++) {
+			if (p[i] < '0' || p[i] > '9')
+				return fail(r, 400, why, "bad Content-Length");
+			cl = cl * 10 + (size_t)(p[i] - '0');
+		}
+		*seen_cl = true;
+		r->content_length = cl;
+	} else if (name_is(p, n, "Transfer-Encoding")) {
+		return fail(r, 501, why, "Transfer-Encoding is not supported: "
+		    "send Content-Length");
+	} else if (name_is(p, n, "Connection")) {
+		if (list_has(p + v, vend - v, "close"))
+			r->keep_alive = false;
+		else if (list_has(p + v, vend - v, "keep-alive"))
+			r->keep_alive = true;
+	} else if (name_is(p, n, "Content-Type")) {
+		r->has_content_type = true;
+		r->json = (vend - v >= 16 &&
+		    strncasecmp(p + v, "application/json", 16) == 0) ||
+		    (vend - v >= 23 &&
+		    strncasecmp(p + v, "application/x-amz-json-", 23) == 0);
+	} else if (name_is(p, n, "Host")) {
+		if (*seen_host)
+			return fail(r, 400, why, "repeated Host");
+		*seen_host = true;
+	}
+	return 0;
+}
+
+int
+http_parse_head(const char *buf, size_t len, size_t max_head,
+    size_t max_body, struct http_request_head *r, const char **why)
+{
+	size_t scan = len < max_head ? len : max_head;
+	size_t line = 0, i, nfields = 0;
+	bool seen_cl = false, seen_host = false, first = true;
+
+	memset(r, 0, sizeof(*r));
+	for (i = 0; i < scan; i++) {
+		if (buf[i] == '\0')
+			return fail(r, 400, why, "NUL in request head");
+		if (buf[i] != '\n')
+			continue;
+		if (i == 0 || buf[i - 1] != '\r')
+			return fail(r, 400, why, "lines must end in CRLF");
+		if (i - 1 == line) {		/* the blank line */
+			if (first)
+				return fail(r, 400, why, "empty request");
+			if (r->minor == 1 && !seen_host)
+				return fail(r, 400, why, "missing Host");
+			if (r->content_length > max_body)
+				return fail(r, 413, why, "request body too "
+				    "large");
+			r->head_len = i + 1;
+			return HTTP_PARSE_OK;
+		}
+		if (first) {
+			if (parse_request_line(buf, i - 1, r, why) != 0)
+				return HTTP_PARSE_ERROR;
+			first = false;
+		} else {
+			if (buf[line] == ' ' || buf[line] == '\t')
+				return fail(r, 400, why, "folded header line");
+			if (++nfields > HTTP_HEADERS_MAX)
+				return fail(r, 431, why, "too many headers");
+			if (parse_field(buf + line, i - 1 - line, r, &seen_cl,
+			    &seen_host, why) != 0)
+				return HTTP_PARSE_ERROR;
+		}
+		line = i + 1;
+	}
+	if (len >= max_head)
+		return fail(r, 431, why, "request head too large");
+	return HTTP_PARSE_INCOMPLETE;
+}

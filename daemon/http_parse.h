@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * http_parse.h - a strict, bounded parser for HTTP/1.1 request heads.
+ *
+ * Why our own and not evhttp: libevent 2.1's HTTP server (the version
+ * Debian 12 ships) gives no hook between accept() and its connection
+ * object, so it can neither cap connections nor see the socket's peer
+ * credentials before the first byte, and its timeouts are per read, so a
+ * client trickling one byte per interval is never cut off.  The appliance
+ * needs all three.  We keep libevent for the event loop, the listeners and
+ * TLS (bufferevent_openssl) and parse only what the API uses: a request
+ * line, header fields, Content-Length bodies.  Everything else is refused
+ * with a precise status; tests/fuzz/fuzz_http.c fuzzes this file.
+ */
+#ifndef AV_HTTP_PARSE_H
+#define AV_HTTP_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define HTTP_METHOD_MAX		16
+#define HTTP_TARGET_MAX		2048
+#define HTTP_HEADERS_MAX	64
+
+enum http_parse_rc {
+	HTTP_PARSE_INCOMPLETE = 0,	/* need more bytes */
+	HTTP_PARSE_OK = 1,		/* head complete: r->head_len bytes */
+	HTTP_PARSE_ERROR = -1,		/* see r->status and *why */
+};
+
+struct http_request_head {
+	char	method[HTTP_METHOD_MAX + 1];
+	char	target[HTTP_TARGET_MAX + 1];
+	int	minor;			/* HTTP/1.<minor>: 0 or 1 */
+	size_t	head_len;		/* bytes up to and with the blank line */
+	size_t	content_length;
+	bool	keep_alive;
+	bool	json;			/* Content-Type is application/json
+					   (or AWS's application/x-amz-json-1.1) */
+	bool	has_content_type;
+	int	status;			/* on error: 400, 413, 431, 501, 505 */
+};
+
+/*
+ * Parse the head at the start of buf[0..len).  max_head bounds the head,
+ * max_body the announced body.  Returns HTTP_PARSE_INCOMPLETE while the
+ * blank line has not arrived and the head is within max_head.
+ */
+int http_parse_head(const char *buf, size_t len, size_t max_head,
+    size_t max_body, struct http_request_head *r, const char **why);
+
+#endif /* AV_HTTP_PARSE_H */

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ipc.h - framed messages between the parent (monitor) and the worker.
+ *
+ * A frame is a fixed header (payload length, type, flags) and a payload of
+ * at most IPC_MAX_PAYLOAD bytes, over a SOCK_SEQPACKET socketpair so that
+ * one send is one frame.  Each side knows which types the other may send
+ * and in which order; the parent kills a worker that sends anything else
+ * (daemon/parent.c).
+ */
+#ifndef AV_IPC_H
+#define AV_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IPC_MAX_PAYLOAD	(64 * 1024)
+
+enum ipc_type {
+	/* worker -> parent */
+	IPC_READY = 1,		/* the worker is serving; payload empty */
+	IPC_AUDIT = 2,		/* one audit event (JSON object) */
+	/* parent -> worker */
+	IPC_AUDIT_OK = 101,	/* the event is in the log (and synced) */
+	IPC_AUDIT_FAIL = 102,	/* the log cannot be written: fail closed */
+};
+
+#define IPC_F_SYNC	0x0001	/* IPC_AUDIT: fsync before answering */
+
+struct ipc_hdr {
+	uint32_t	len;
+	uint16_t	type;
+	uint16_t	flags;
+};
+
+/* Send one frame; 0 or -1 (errno set). */
+int ipc_send(int fd, uint16_t type, uint16_t flags, const void *payload,
+    size_t len);
+/*
+ * Receive one frame into buf (cap bytes, at most IPC_MAX_PAYLOAD + 1 used).
+ * Returns 1 with *h filled, 0 on EOF, -1 on error or a frame that is
+ * truncated, oversized or malformed (errno EPROTO).
+ */
+int ipc_recv(int fd, struct ipc_hdr *h, void *buf, size_t cap);
+
+#endif /* AV_IPC_H */

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_http_parse.c - the request-head parser: what it accepts, what it
+ * refuses and with which status.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon/http_parse.h"
+
+#define MAX_HEAD 8192
+#define MAX_BODY 65536
+
+static int
+parse(const char *s, struct http_request_head *r)
+{
+	const char *why = NULL;
+	int rc = http_parse_head(s, strlen(s), MAX_HEAD, MAX_BODY, r, &why);
+
+	if (rc == HTTP_PARSE_ERROR)
+		assert_non_null(why);
+	return rc;
+}
+
+static void
+test_valid_requests(void **state)
+{
+	struct http_request_head r;
+	const char *s = "POST /identities/GetWorkloadAccessToken HTTP/1.1\r\n"
+	    "Host: agentvault\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 27\r\n\r\n{\"workloadName\":\"my-agent\"}";
+
+	(void)state;
+	assert_int_equal(parse(s, &r), HTTP_PARSE_OK);
+	assert_string_equal(r.method, "POST");
+	assert_string_equal(r.target, "/identities/GetWorkloadAccessToken");
+	assert_int_equal(r.content_length, 27);
+	assert_int_equal(r.head_len, strlen(s) - 27);
+	assert_true(r.keep_alive);
+	assert_true(r.json);
+	assert_int_equal(parse("GET /ping HTTP/1.0\r\n\r\n", &r),
+	    HTTP_PARSE_OK);
+	assert_false(r.keep_alive);
+	assert_int_equal(parse("GET /ping HTTP/1.0\r\nConnection: "
+	    "Keep-Alive\r\n\r\n", &r), HTTP_PARSE_OK);
+	assert_true(r.keep_alive);
+	assert_int_equal(parse("GET / HTTP/1.1\r\nHost: x\r\nConnection: "
+	    "foo, close\r\nX-Empty:\r\n\r\n", &r), HTTP_PARSE_OK);
+	assert_false(r.keep_alive);
+	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: "
+	    "application/x-amz-json-1.1\r\n\r\n", &r), HTTP_PARSE_OK);
+	assert_true(r.json);
+}
+
+static void
+test_incomplete(void **state)
+{
+	struct http_request_head r;
+
+	(void)state;
+	assert_int_equal(parse("", &r), HTTP_PARSE_INCOMPLETE);
+	assert_int_equal(parse("GET / HTTP/1.1\r\nHost: x\r\n", &r),
+	    HTTP_PARSE_INCOMPLETE);
+	assert_int_equal(parse("GET / HTTP/1.1\r\nHost: x\r\n\r", &r),
+	    HTTP_PARSE_INCOMPLETE);
+}
+
+struct bad {
+	const char	*text;
+	int		 status;
+};
+
+static void
+test_refused(void **state)
+{
+	static const struct bad bad[] = {
+		{ "\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\nHost: x\n\n", 400 },
+		{ "get / HTTP/1.1\r\nHost: x\r\n\r\n", 400 },
+		{ "GET  / HTTP/1.1\r\nHost: x\r\n\r\n", 400 },
+		{ "GET x HTTP/1.1\r\nHost: x\r\n\r\n", 400 },
+		{ "GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505 },
+		{ "GET / HTTP/1.2\r\nHost: x\r\n\r\n", 505 },
+		{ "GET / HTTP/1.1 \r\nHost: x\r\n\r\n", 400 },
+		{ "GET / FTP/1.1\r\nHost: x\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: x\r\nNo-Colon\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: x\r\n: novalue\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: x\r\nX: a\x01b\r\n\r\n", 400 },
+		{ "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+		    "Content-Length: 1\r\n\r\n", 400 },
+		{ "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+		    400 },
+		{ "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1 2\r\n\r\n",
+		    400 },
+		{ "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: \r\n\r\n",
+		    400 },
+		{ "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: "
+		    "99999999999\r\n\r\n", 400 },
+		{ "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 65537\r\n"
+		    "\r\n", 413 },
+		{ "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+		    "chunked\r\n\r\n", 501 },
+		{ "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n", 501 },
+		{ "GETGETGETGETGETGETGET / HTTP/1.1\r\nHost: x\r\n\r\n", 400 },
+	};
+	struct http_request_head r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (parse(bad[i].text, &r) != HTTP_PARSE_ERROR)
+			fail_msg("case %zu accepted", i);
+		if (r.status != bad[i].status)
+			fail_msg("case %zu: status %d, want %d", i, r.status,
+			    bad[i].status);
+	}
+}
+
+static void
+test_limits(void **state)
+{
+	static char big[MAX_HEAD + 64];
+	struct http_request_head r;
+	const char *why;
+	char nul[] = "GET / HTTP/1.1\r\nHost: x\0\r\n\r\n";
+	size_t i, off;
+
+	(void)state;
+	/* A head that never ends within the limit: 431, not "incomplete". */
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "GET / HTTP/1.1\r\nX: ", 19);
+	assert_int_equal(http_parse_head(big, sizeof(big), MAX_HEAD, MAX_BODY,
+	    &r, &why), HTTP_PARSE_ERROR);
+	assert_int_equal(r.status, 431);
+	/* A target over the limit: 414. */
+	off = (size_t)snprintf(big, sizeof(big), "GET /");
+	for (i = 0; i < HTTP_TARGET_MAX; i++)
+		big[off++] = 'a';
+	off += (size_t)snprintf(big + off, sizeof(big) - off,
+	    " HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_int_equal(http_parse_head(big, off, MAX_HEAD, MAX_BODY, &r,
+	    &why), HTTP_PARSE_ERROR);
+	assert_int_equal(r.status, 414);
+	/* Too many header fields. */
+	off = (size_t)snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nHost: x\r\n");
+	for (i = 0; i < HTTP_HEADERS_MAX; i++)
+		off += (size_t)snprintf(big + off, sizeof(big) - off,
+		    "X-%zu: y\r\n", i);
+	off += (size_t)snprintf(big + off, sizeof(big) - off, "\r\n");
+	assert_int_equal(http_parse_head(big, off, MAX_HEAD, MAX_BODY, &r,
+	    &why), HTTP_PARSE_ERROR);
+	assert_int_equal(r.status, 431);
+	/* A NUL byte anywhere in the head. */
+	assert_int_equal(http_parse_head(nul, sizeof(nul) - 1, MAX_HEAD,
+	    MAX_BODY, &r, &why), HTTP_PARSE_ERROR);
+	assert_int_equal(r.status, 400);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid_requests),
+		cmocka_unit_test(test_incomplete),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_limits),
+	};
+
+	return cmocka_run_group_tests_name("http_parse", tests, NULL, NULL);
+}
