@@ -41,6 +41,8 @@ struct hsm;
 #define HSM_R_NO_MEMORY      (HSM_R_BASE + 10)
 #define HSM_R_EXISTS         (HSM_R_BASE + 11) /* object already exists */
 #define HSM_R_OPENSSL        (HSM_R_BASE + 12) /* an OpenSSL call failed */
+#define HSM_R_URI_UNSPECIFIC (HSM_R_BASE + 13) /* URI names no object */
+#define HSM_R_NO_WRAP_MECH   (HSM_R_BASE + 14) /* no RFC 5649 key wrap */
 
 /* "CKR_PIN_INCORRECT", "HSM_R_NOT_FOUND", or "CKR_UNKNOWN". */
 const char *hsm_rv_name(CK_RV rv);
@@ -49,7 +51,8 @@ const char *hsm_rv_text(CK_RV rv);
 /* "CKR_PIN_INCORRECT (0xa0): the PIN is incorrect" into buf; returns buf. */
 const char *hsm_rv_describe(CK_RV rv, char *buf, size_t len);
 
-/* ---- module, sessions, login (p11.c, session.c, login.c) ---- */
+/* ---- module, token, sessions, login (module.c, token.c, session.c,
+ * login.c) ---- */
 
 #define HSM_PIN_MAX       256   /* longest PIN accepted, bytes */
 #define HSM_POOL_MAX      64    /* most sessions a pool keeps */
@@ -67,9 +70,10 @@ CK_RV hsm_open(const char *module_path, const char *token_uri,
 void hsm_close(struct hsm *h);
 
 /*
- * Log in as the user with a PIN read from pin_source: "file:/path" (the file
- * must not be readable by group or others; one trailing newline is
- * stripped) or "env:NAME".  Never from argv.  The PIN is cleansed after use.
+ * Log in as the user with a PIN read from pin_source: "file:/path" (a
+ * regular file, not a symlink, with no permission bits for group or
+ * others; one trailing "\n" or "\r\n" is stripped) or "env:NAME" (the
+ * variable is wiped and unset).  Never from argv.  The PIN is cleansed after use.
  * A wrong PIN is never retried by this handle: later calls return
  * HSM_R_PIN_NOT_RETRIED, so the token cannot be locked by retries.
  * PKCS#11 keeps login state per token and process: once one handle is
@@ -89,6 +93,14 @@ CK_RV hsm_session_get(struct hsm *h, CK_SESSION_HANDLE *s);
 void hsm_session_put(struct hsm *h, CK_SESSION_HANDLE s);
 /* The module's function list, for code inside hsm/ only. */
 CK_FUNCTION_LIST *hsm_fn(const struct hsm *h);
+/*
+ * The RFC 5649 mechanism this token offers: CKM_AES_KEY_WRAP_KWP (0x210B,
+ * PKCS#11 3.0) when listed, else CKM_AES_KEY_WRAP_PAD (0x210A), which
+ * v2.40 modules such as SoftHSM2 implement as RFC 5649.  Chosen once, at
+ * hsm_open; the name is for inventories and GetTokenVault.
+ */
+CK_MECHANISM_TYPE hsm_wrap_mechanism(const struct hsm *h);
+const char *hsm_wrap_mechanism_name(const struct hsm *h);
 /* Token label and serial (space padding removed). */
 const char *hsm_token_label(const struct hsm *h);
 const char *hsm_token_serial(const struct hsm *h);
@@ -125,8 +137,10 @@ CK_RV hsm_find_public_for(struct hsm *h, const struct hsm_key *priv,
 CK_RV hsm_key_uri(const struct hsm *h, const struct hsm_key *k, char *buf,
     size_t len);
 
-/* Generate keys for ceremonies.  All are token objects, sensitive and
- * never extractable.  HSM_R_EXISTS when the label is taken. */
+/* Generate keys for ceremonies, as token objects.  Secret and private
+ * keys are sensitive and never extractable; the public halves of pairs
+ * are public token objects (CKA_PRIVATE false, CKA_VERIFY true).
+ * HSM_R_EXISTS when the label is taken. */
 CK_RV hsm_generate_kek(struct hsm *h, const char *label,
     const unsigned char *id, size_t id_len, struct hsm_key *out);
 CK_RV hsm_generate_ec_p256(struct hsm *h, const char *label,
@@ -144,15 +158,18 @@ CK_RV hsm_destroy_label(struct hsm *h, const char *label);
 #define HSM_KCV_LEN          3   /* key check value bytes */
 
 /*
- * Check that a key is fit to be the vault KEK: AES-256 secret key,
- * sensitive, never extractable, wrap and unwrap allowed.  On failure,
- * why (if not NULL) names the first missing property.
+ * Check that a key is fit to be the vault KEK: an AES-256 secret key that
+ * is a token object, sensitive, not extractable and never was (so not
+ * imported in clear), with wrap and unwrap allowed.  On failure, why (if
+ * not NULL) names the first missing property.
  */
 CK_RV hsm_kek_check(struct hsm *h, const struct hsm_key *kek,
     const char **why);
 /* Wrap / unwrap a 32-byte data key under the KEK (AES key wrap with
- * padding, RFC 5649).  Tampering makes unwrap fail with the module's
- * CKR_WRAPPED_KEY_INVALID (or similar); dek is cleared on any failure. */
+ * padding, RFC 5649; see hsm_wrap_mechanism).  Tampering or the wrong KEK
+ * makes unwrap fail; modules differ in which CK_RV they return (SoftHSM2
+ * says CKR_GENERAL_ERROR), so treat any failure as "tampered or wrong
+ * KEK".  dek is cleared on any failure. */
 CK_RV hsm_kek_wrap(struct hsm *h, const struct hsm_key *kek,
     const uint8_t dek[HSM_DEK_LEN], uint8_t out[HSM_WRAPPED_DEK_LEN]);
 CK_RV hsm_kek_unwrap(struct hsm *h, const struct hsm_key *kek,

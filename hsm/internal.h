@@ -17,6 +17,7 @@ struct hsm {
 	CK_SLOT_ID		 slot;
 	char			 label[33];
 	char			 serial[17];
+	CK_MECHANISM_TYPE	 wrap_mech;	/* RFC 5649 key wrap */
 
 	pthread_mutex_t		 pool_lock;
 	pthread_cond_t		 pool_cond;

@@ -2,8 +2,9 @@
 /*
  * kek.c - the vault KEK: wrapping data keys, checking keys, check values.
  *
- * Data keys are wrapped with AES key wrap with padding (RFC 5649,
- * CKM_AES_KEY_WRAP_PAD); docs/hsm.md says why.  A DEK enters the token
+ * Data keys are wrapped with AES key wrap with padding (RFC 5649; the
+ * mechanism is chosen per token, see hsm_wrap_mechanism); docs/hsm.md
+ * says why.  A DEK enters the token
  * only as a short-lived session object, created to be wrapped or produced
  * by unwrapping, and destroyed before the call returns.
  */
@@ -13,7 +14,6 @@
 
 #include "internal.h"
 
-static CK_MECHANISM wrap_mech = { CKM_AES_KEY_WRAP_PAD, NULL, 0 };
 
 CK_RV
 hsm_kek_check(struct hsm *h, const struct hsm_key *kek, const char **why)
@@ -73,6 +73,7 @@ hsm_kek_wrap(struct hsm *h, const struct hsm_key *kek,
 		{ CKA_EXTRACTABLE, &hsm_true, sizeof(CK_BBOOL) },
 		{ CKA_VALUE, (void *)dek, HSM_DEK_LEN },
 	};
+	CK_MECHANISM wrap_mech = { h->wrap_mech, NULL, 0 };
 	CK_OBJECT_HANDLE obj;
 	CK_SESSION_HANDLE s;
 	CK_ULONG len = HSM_WRAPPED_DEK_LEN;
@@ -106,6 +107,7 @@ hsm_kek_unwrap(struct hsm *h, const struct hsm_key *kek,
 		{ CKA_EXTRACTABLE, &hsm_true, sizeof(CK_BBOOL) },
 	};
 	CK_ATTRIBUTE value = { CKA_VALUE, dek, HSM_DEK_LEN };
+	CK_MECHANISM wrap_mech = { h->wrap_mech, NULL, 0 };
 	CK_OBJECT_HANDLE obj;
 	CK_SESSION_HANDLE s;
 	CK_RV rv;

@@ -132,7 +132,7 @@ hsm_find_key(struct hsm *h, const char *uri, CK_OBJECT_CLASS want_class,
 		tmpl[n++] = (CK_ATTRIBUTE){ CKA_ID, u.id, u.id_len };
 	/* "pkcs11:" alone would pick whatever single object exists. */
 	if (!u.has_object && !u.has_id)
-		return HSM_R_URI_SYNTAX;
+		return HSM_R_URI_UNSPECIFIC;
 	return find_one(h, tmpl, n, out);
 }
 

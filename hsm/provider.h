@@ -5,7 +5,8 @@
  * After hsm_provider_load(h, libctx), OSSL_STORE_open("pkcs11:...") on that
  * library context yields EVP_PKEYs whose private half stays in the token of
  * h: EC P-256 (ECDSA) and RSA 2048+ (PKCS#1 v1.5 and PSS).  They work with
- * EVP_DigestSign*, EVP_PKEY_sign, X509_sign and SSL_CTX_use_PrivateKey;
+ * EVP_DigestSign*, EVP_PKEY_sign, X509_sign_ctx (ECDSA and PKCS#1 v1.5
+ * certificates; not PSS) and SSL_CTX_use_PrivateKey;
  * their public half exports (i2d_PUBKEY, EVP_PKEY_get_params) for JWKS and
  * certificates.  The hsm handle must outlive the library context's use of
  * the provider.

@@ -118,6 +118,8 @@ static const struct rv_desc rv_table[] = {
 	{ HSM_R_NO_MEMORY, "HSM_R_NO_MEMORY", "out of memory" },
 	{ HSM_R_EXISTS, "HSM_R_EXISTS", "an object with that label already exists" },
 	{ HSM_R_OPENSSL, "HSM_R_OPENSSL", "an OpenSSL operation failed" },
+	{ HSM_R_URI_UNSPECIFIC, "HSM_R_URI_UNSPECIFIC", "the URI names no object: give object= or id=" },
+	{ HSM_R_NO_WRAP_MECH, "HSM_R_NO_WRAP_MECH", "the token offers no AES key wrap with padding (RFC 5649)" },
 };
 
 static const struct rv_desc *

@@ -106,6 +106,48 @@ token_select(struct hsm *h, const struct hsm_uri *u)
 	return found == 1 ? CKR_OK : HSM_R_NO_TOKEN;
 }
 
+#ifndef CKM_AES_KEY_WRAP_KWP
+#define CKM_AES_KEY_WRAP_KWP	0x210bUL	/* PKCS#11 3.0 */
+#endif
+#define MECHS_MAX 512
+
+static CK_RV
+wrap_mechanism_select(struct hsm *h)
+{
+	CK_MECHANISM_TYPE mechs[MECHS_MAX];
+	CK_ULONG n = MECHS_MAX, i;
+	bool pad = false;
+	CK_RV rv;
+
+	if ((rv = h->fn->C_GetMechanismList(h->slot, mechs, &n)) != CKR_OK)
+		return rv == CKR_BUFFER_TOO_SMALL ? HSM_R_NO_MEMORY : rv;
+	for (i = 0; i < n; i++) {
+		if (mechs[i] == CKM_AES_KEY_WRAP_KWP) {
+			h->wrap_mech = CKM_AES_KEY_WRAP_KWP;
+			return CKR_OK;
+		}
+		pad |= mechs[i] == CKM_AES_KEY_WRAP_PAD;
+	}
+	h->wrap_mech = CKM_AES_KEY_WRAP_PAD;
+	/* A token without either still opens: it may hold no KEK. */
+	(void)pad;
+	return CKR_OK;
+}
+
+CK_MECHANISM_TYPE
+hsm_wrap_mechanism(const struct hsm *h)
+{
+	return h->wrap_mech;
+}
+
+const char *
+hsm_wrap_mechanism_name(const struct hsm *h)
+{
+	return h->wrap_mech == CKM_AES_KEY_WRAP_KWP ?
+	    "CKM_AES_KEY_WRAP_KWP (RFC 5649)" :
+	    "CKM_AES_KEY_WRAP_PAD (RFC 5649)";
+}
+
 CK_RV
 hsm_open(const char *module_path, const char *token_uri, unsigned pool_size,
     struct hsm **out)
@@ -137,6 +179,8 @@ hsm_open(const char *module_path, const char *token_uri, unsigned pool_size,
 	if ((rv = hsm_module_get(module_path, &h->mod, &h->fn)) != CKR_OK)
 		goto done;
 	if ((rv = token_select(h, u)) != CKR_OK)
+		goto done;
+	if ((rv = wrap_mechanism_select(h)) != CKR_OK)
 		goto done;
 	if ((rv = hsm_pool_open(h, pool_size)) != CKR_OK)
 		goto done;

@@ -72,9 +72,12 @@ struct hsm_uri {
 CK_RV hsm_uri_parse(const char *text, struct hsm_uri *out, const char **why);
 
 /*
- * Write a canonical URI for u into buf (token, manufacturer, serial, model,
- * object, id, type, in that order; values percent-encoded where RFC 7512
- * requires).  Returns CKR_OK or HSM_R_BAD_INPUT when buf is too small.
+ * Write a canonical URI for u into buf: token, manufacturer, serial, model,
+ * object, id, type, then the library and slot attributes, then the query
+ * (module-path, module-name, pin-source); values percent-encoded where RFC
+ * 7512 requires, id always as %XX.  The parser refuses a URI whose
+ * canonical form would exceed HSM_URI_MAX, so parse(format(u)) == u.
+ * Returns CKR_OK or HSM_R_BAD_INPUT when buf is too small.
  */
 CK_RV hsm_uri_format(const struct hsm_uri *u, char *buf, size_t len);
 

@@ -105,6 +105,7 @@ cer_print_inventory(struct hsm *h)
 
 	printf("Key inventory of token \"%s\" (serial %s)\n",
 	    hsm_token_label(h), hsm_token_serial(h));
+	printf("  data keys are wrapped with %s\n", hsm_wrap_mechanism_name(h));
 	for (i = 0; i < cer_nroles; i++)
 		missing += print_key(h, &cer_roles[i]);
 	return missing == 0 ? 0 : 1;

@@ -149,7 +149,7 @@ test_find_errors(void **state)
 	assert_int_equal(hsm_find_key(h, "pkcs11:object=x;object=y",
 	    CK_UNAVAILABLE_INFORMATION, &k), HSM_R_URI_SYNTAX);
 	assert_int_equal(hsm_find_key(h, "pkcs11:type=private",
-	    CK_UNAVAILABLE_INFORMATION, &k), HSM_R_URI_SYNTAX);
+	    CK_UNAVAILABLE_INFORMATION, &k), HSM_R_URI_UNSPECIFIC);
 	assert_int_equal(hsm_find_key(h,
 	    "pkcs11:token=other;object=agentvault-kek",
 	    CK_UNAVAILABLE_INFORMATION, &k), HSM_R_NO_TOKEN);
@@ -444,9 +444,10 @@ test_key_values_unreadable(void **state)
 static void
 test_rv_names(void **state)
 {
+	struct hsm *h = *state;
 	char buf[128];
 
-	(void)state;
+	assert_int_equal(hsm_wrap_mechanism(h), CKM_AES_KEY_WRAP_PAD);
 	assert_string_equal(hsm_rv_name(CKR_PIN_INCORRECT),
 	    "CKR_PIN_INCORRECT");
 	assert_string_equal(hsm_rv_name(0x7777), "CKR_UNKNOWN");
