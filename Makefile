@@ -26,7 +26,7 @@ DEB_PACKAGES := build-essential pkg-config clang libclang-rt-14-dev \
 	libsqlite3-dev libjansson-dev libevent-dev libcurl4-openssl-dev \
 	valgrind
 
-PKGS     := libcrypto libssl libp11 p11-kit-1 cmocka
+PKGS     := libcrypto libssl libp11 p11-kit-1 cmocka jansson yaml-0.1 libevent libseccomp sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs libcrypto libssl 2>/dev/null)
 
@@ -36,7 +36,7 @@ HARDEN   := -fstack-protector-strong -fstack-clash-protection \
 	-fcf-protection -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(HARDEN) $(PKG_CFLAGS) \
-	-I. -Ihsm
+	-I. -Ihsm -Idaemon -Ifirmware
 LDFLAGS  += -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack -pthread
 ifeq ($(SAN),1)
 # FORTIFY and ASan get in each other's way; ASan checks more.
@@ -54,10 +54,15 @@ HSM_OBJS := $(HSM_SRCS:%.c=$(BUILD)/%.o)
 LIBHSM   := $(BUILD)/libavhsm.a
 
 DAEMON_LIB_SRCS := daemon/error.c daemon/secmem.c daemon/vault.c daemon/store.c \
-	daemon/http_parse.c daemon/ipc.c
+	daemon/http_parse.c daemon/ipc.c daemon/config.c daemon/audit.c \
+	daemon/audit_verify.c daemon/log.c daemon/sandbox.c daemon/httpd.c \
+	daemon/listen.c daemon/api.c daemon/op_vault.c firmware/selftest.c
 DAEMON_LIB_OBJS := $(DAEMON_LIB_SRCS:%.c=$(BUILD)/%.o)
 LIBDAEMON := $(BUILD)/libavdaemon.a
-DAEMON_LIBS := -lsqlite3
+DAEMON_LIBS := -lsqlite3 -ljansson -lyaml -levent -levent_openssl \
+	-levent_pthreads -lseccomp
+AGENTVAULTD := $(BUILD)/agentvaultd
+AUDIT_VERIFY := $(BUILD)/agentvault-audit-verify
 
 CEREMONY_SRCS := hsm/ceremony/main.c hsm/ceremony/devtoken.c \
 	hsm/ceremony/init.c hsm/ceremony/inventory.c hsm/ceremony/certs.c
@@ -68,7 +73,7 @@ TEST_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/test_%)
 BENCH      := $(BUILD)/tests/bench_hsm
 FUZZERS    := $(BUILD)/fuzz/fuzz_uri $(BUILD)/fuzz/fuzz_http
 
-PROGRAMS := $(CEREMONY)
+PROGRAMS := $(CEREMONY) $(AGENTVAULTD) $(AUDIT_VERIFY)
 
 .PHONY: all deps deps-check check run bench fuzz clean
 
@@ -91,6 +96,13 @@ $(LIBHSM): $(HSM_OBJS)
 $(LIBDAEMON): $(DAEMON_LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
+
+$(AGENTVAULTD): $(BUILD)/daemon/agentvaultd.o $(BUILD)/daemon/parent.o \
+	$(BUILD)/daemon/worker.o $(LIBDAEMON) $(LIBHSM)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -ldl
+
+$(AUDIT_VERIFY): $(BUILD)/daemon/audit_verify_main.o $(LIBDAEMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS)
 
 $(CEREMONY): $(CEREMONY_SRCS:%.c=$(BUILD)/%.o) $(LIBHSM)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lp11 -ldl

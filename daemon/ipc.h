@@ -33,6 +33,24 @@ struct ipc_hdr {
 	uint16_t	flags;
 };
 
+/*
+ * IPC_AUDIT's payload: fixed-size, NUL-terminated fields, so the parent
+ * checks sizes and characters instead of parsing anything.
+ */
+struct ipc_audit_event {
+	char		request_id[40];
+	char		operation[64];
+	char		outcome[16];
+	char		error[64];
+	char		resource[1024];
+	char		subject[256];
+	uint32_t	listener;
+	uint32_t	has_cred;
+	uint32_t	uid;
+	uint32_t	gid;
+	int32_t		pid;
+};
+
 /* Send one frame; 0 or -1 (errno set). */
 int ipc_send(int fd, uint16_t type, uint16_t flags, const void *payload,
     size_t len);

@@ -13,6 +13,7 @@
 #include <grp.h>
 #include <linux/landlock.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -96,14 +97,41 @@ add_rules(scmp_filter_ctx ctx)
 	return rc;
 }
 
+/*
+ * AGENTVAULT_SECCOMP_DEBUG=1: trap instead of kill and name the syscall
+ * on stderr before exiting, to find what a new code path needs.
+ */
+static void
+sigsys_report(int sig, siginfo_t *si, void *ctx)
+{
+	char msg[96];
+	int n;
+
+	(void)sig;
+	(void)ctx;
+	n = snprintf(msg, sizeof(msg), "agentvaultd-worker: seccomp: "
+	    "syscall %d is not allowed\n", si->si_syscall);
+	if (n > 0 && write(STDERR_FILENO, msg, (size_t)n) < 0)
+		_exit(SIGSYS + 128);
+	_exit(SIGSYS + 128);
+}
+
 static int
-seccomp_enter(struct av_err *e)
+seccomp_enter(bool debug, struct av_err *e)
 {
 	scmp_filter_ctx ctx;
+	struct sigaction sa;
 	int rc;
 
+	if (debug) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = sigsys_report;
+		sa.sa_flags = SA_SIGINFO;
+		sigaction(SIGSYS, &sa, NULL);
+	}
 	/* Kill the whole process, not one thread, on anything else. */
-	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
+	if ((ctx = seccomp_init(debug ? SCMP_ACT_TRAP :
+	    SCMP_ACT_KILL_PROCESS)) == NULL)
 		return av_fail(e, AV_E_INTERNAL, "seccomp_init failed");
 	rc = add_rules(ctx);
 	if (rc == 0)
@@ -212,7 +240,7 @@ sandbox_enter(const struct sandbox_opts *o, struct sandbox_report *r,
 		    strerror(errno));
 	if (o->landlock && landlock_enter(o, r, e) != 0)
 		return -1;
-	if (seccomp_enter(e) != 0)
+	if (seccomp_enter(o->debug, e) != 0)
 		return -1;
 	r->seccomp = 1;
 	return 0;

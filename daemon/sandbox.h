@@ -21,6 +21,7 @@ struct sandbox_path {
 struct sandbox_opts {
 	bool			enabled;	/* false only for valgrind/ASan */
 	bool			landlock;
+	bool			debug;		/* trap and name the syscall */
 	uid_t			uid;		/* drop to these when root */
 	gid_t			gid;
 	unsigned long		max_files;	/* RLIMIT_NOFILE; 0: keep */

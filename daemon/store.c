@@ -30,7 +30,9 @@ static const char *const migrations[] = {
 	"  dek_id INTEGER NOT NULL REFERENCES deks(id),"
 	"  sealed BLOB NOT NULL,"
 	"  updated INTEGER NOT NULL,"
-	"  PRIMARY KEY (type, name, owner));",
+	"  PRIMARY KEY (type, name, owner));"
+	"CREATE TABLE vault (id TEXT PRIMARY KEY, kek_mode TEXT NOT NULL,"
+	"  kek_uri TEXT NOT NULL, modified INTEGER NOT NULL);",
 };
 
 static int
@@ -385,4 +387,36 @@ store_dek_count(struct store *s)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return n;
+}
+
+int
+store_vault_record(struct store *s, const char *kek_mode, const char *kek_uri,
+    int64_t *modified, struct av_err *e)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	pthread_mutex_lock(&s->lock);
+	/* First sight of the vault: remember its KEK and when it was set. */
+	if ((st = prepare(s, "INSERT OR IGNORE INTO vault (id, kek_mode, "
+	    "kek_uri, modified) VALUES ('default', ?1, ?2, ?3);", e)) == NULL)
+		goto done;
+	sqlite3_bind_text(st, 1, kek_mode, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, kek_uri, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+	if (step_done(s, st, e) != 0)
+		goto done;
+	if ((st = prepare(s, "SELECT modified FROM vault WHERE id = "
+	    "'default';", e)) == NULL)
+		goto done;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*modified = sqlite3_column_int64(st, 0);
+		rc = 0;
+	} else {
+		av_fail(e, AV_E_INTERNAL, "database: no vault record");
+	}
+	sqlite3_finalize(st);
+done:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
 }

@@ -41,6 +41,10 @@ int store_secret_get(struct store *s, struct vault *v, const char *type,
     size_t *out_len, struct av_err *e);
 int store_secret_delete(struct store *s, struct vault *v, const char *type,
     const char *name, const char *owner, struct av_err *e);
+/* The vault's record: created on first use with this KEK mode and URI;
+ * *modified is when it was last changed (seconds since the epoch). */
+int store_vault_record(struct store *s, const char *kek_mode,
+    const char *kek_uri, int64_t *modified, struct av_err *e);
 /* How many data keys are stored (for tests of crypto-erase). */
 int64_t store_dek_count(struct store *s);
 

@@ -156,6 +156,7 @@ CK_RV hsm_destroy_label(struct hsm *h, const char *label);
 #define HSM_DEK_LEN          32  /* AES-256 data key */
 #define HSM_WRAPPED_DEK_LEN  40  /* RFC 5649 output for a 32-byte key */
 #define HSM_KCV_LEN          3   /* key check value bytes */
+#define HSM_URI_BUF          512 /* room for the URI of one of our keys */
 
 /*
  * Check that a key is fit to be the vault KEK: an AES-256 secret key that

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * api.c - routing, the interim caller map, and the call sequence every
+ * operation goes through: authorize, parse, run, audit, reply.  A call
+ * that cannot be audited fails closed (InternalServerException), and the
+ * audit record is written before the reply leaves.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+
+enum plane {
+	PLANE_OPEN,	/* liveness: any caller, not audited */
+	PLANE_CONTROL,	/* admin socket, admin callers */
+	PLANE_DATA,	/* agent or admin socket, agent or admin callers */
+};
+
+struct route {
+	const char	*method;
+	const char	*path;
+	const char	*operation;
+	enum plane	 plane;
+	bool		 write;		/* fsync the audit record first */
+	api_op_fn	*fn;
+};
+
+static api_op_fn op_ping;
+
+static const struct route routes[] = {
+	{ "GET", "/ping", "Ping", PLANE_OPEN, false, op_ping },
+	{ "POST", "/identities/get-token-vault", "GetTokenVault",
+	    PLANE_CONTROL, false, op_get_token_vault },
+};
+
+static int
+op_ping(struct api_ctx *ctx, const struct httpd_req *req, json_t *in,
+    json_t *out, struct av_err *e)
+{
+	(void)ctx;
+	(void)req;
+	(void)in;
+	(void)e;
+	json_object_set_new(out, "status", json_string("ok"));
+	json_object_set_new(out, "service", json_string("agentvault"));
+	json_object_set_new(out, "version", json_string(AV_VERSION));
+	return 0;
+}
+
+/* Is the caller one of the uids, or is its primary gid one of the gids? */
+static bool
+in_group(const struct av_access_ids *a, const struct av_caller *c)
+{
+	size_t i;
+
+	if (!c->has_cred)
+		return false;
+	for (i = 0; i < a->uids.n; i++)
+		if (a->uids.v[i] == c->uid)
+			return true;
+	for (i = 0; i < a->gids.n; i++)
+		if (a->gids.v[i] == c->gid)
+			return true;
+	return false;
+}
+
+/* The interim caller map (spec §5 "Callers"; policy engine later). */
+static int
+authorize(const struct api_ctx *ctx, const struct route *r,
+    const struct av_caller *c, struct av_err *e)
+{
+	const struct av_access_config *a = &ctx->cfg->access;
+
+	switch (r->plane) {
+	case PLANE_OPEN:
+		return 0;
+	case PLANE_CONTROL:
+		if (c->listener == AV_LISTENER_ADMIN && in_group(&a->admin, c))
+			return 0;
+		break;
+	case PLANE_DATA:
+		if (c->listener != AV_LISTENER_TCP &&
+		    (in_group(&a->agent, c) || in_group(&a->admin, c)))
+			return 0;
+		break;
+	}
+	return av_fail(e, AV_E_ACCESS_DENIED, "the caller is not allowed to "
+	    "perform %s", r->operation);
+}
+
+static void
+reply_json(struct httpd_req *req, int status, json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+
+	if (text == NULL) {
+		static const char oom[] = "{\"__type\":\"InternalServerException\","
+		    "\"message\":\"out of memory\"}";
+		httpd_reply(req, 500, oom, sizeof(oom) - 1);
+		return;
+	}
+	httpd_reply(req, status, text, strlen(text));
+	free(text);
+}
+
+static void
+reply_error(struct httpd_req *req, const struct av_err *e)
+{
+	json_t *body = json_pack("{s:s, s:s}", "__type", e->type,
+	    "message", e->msg);
+
+	reply_json(req, av_err_status(e->type), body);
+	json_decref(body);
+}
+
+/* Parse the request body: a JSON object, or nothing. */
+static json_t *
+parse_body(const struct httpd_req *req, struct av_err *e)
+{
+	json_error_t jerr;
+	json_t *in;
+
+	if (req->body_len == 0)
+		return json_object();
+	if (!req->json) {
+		av_fail(e, AV_E_VALIDATION, "the body must be JSON "
+		    "(Content-Type: application/json)");
+		return NULL;
+	}
+	in = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (in == NULL) {
+		av_fail(e, AV_E_VALIDATION, "malformed JSON at line %d column "
+		    "%d: %s", jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(in)) {
+		json_decref(in);
+		av_fail(e, AV_E_VALIDATION, "the body must be a JSON object");
+		return NULL;
+	}
+	return in;
+}
+
+static const struct route *
+route_find(const struct httpd_req *req, bool *method_mismatch)
+{
+	size_t i;
+
+	*method_mismatch = false;
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (strcmp(routes[i].path, req->target) != 0)
+			continue;
+		if (strcmp(routes[i].method, req->method) == 0)
+			return &routes[i];
+		*method_mismatch = true;
+	}
+	return NULL;
+}
+
+/* Test hook (AGENTVAULT_TEST_HOOKS=1 only): make a forbidden syscall. */
+static bool
+test_hook(struct api_ctx *ctx, struct httpd_req *req)
+{
+	if (!ctx->test_hooks || strcmp(req->target, "/test/forbidden-syscall")
+	    != 0 || req->caller->listener != AV_LISTENER_ADMIN)
+		return false;
+	/* execve is not on the allowlist: the kernel kills the worker. */
+	execve("/bin/true", (char *[]){ "true", NULL }, (char *[]){ NULL });
+	httpd_reply(req, 500, NULL, 0);
+	return true;
+}
+
+void
+api_handle(struct httpd_req *req, void *arg)
+{
+	struct api_ctx *ctx = arg;
+	struct api_audit ev;
+	const struct route *r;
+	struct av_err e = { NULL, "" };
+	json_t *in = NULL, *out = NULL;
+	bool mismatch;
+	int rc;
+
+	if (test_hook(ctx, req))
+		return;
+	if ((r = route_find(req, &mismatch)) == NULL) {
+		av_fail(&e, AV_E_VALIDATION, mismatch ? "method not allowed" :
+		    "unknown operation");
+		reply_error(req, &e);
+		return;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.request_id = req->request_id;
+	ev.operation = r->operation;
+	ev.resource = "";
+	ev.caller = req->caller;
+	ev.sync = r->write;
+
+	rc = authorize(ctx, r, req->caller, &e);
+	if (rc == 0 && (in = parse_body(req, &e)) == NULL)
+		rc = -1;
+	if (rc == 0 && (out = json_object()) == NULL)
+		rc = av_fail(&e, AV_E_INTERNAL, "out of memory");
+	if (rc == 0)
+		rc = r->fn(ctx, req, in, out, &e);
+	ev.outcome = rc == 0 ? "allowed" :
+	    strcmp(e.type, AV_E_ACCESS_DENIED) == 0 ? "denied" : "error";
+	ev.error = rc == 0 ? NULL : e.type;
+	/* No record, no reply: an unauditable call fails closed. */
+	if (r->plane != PLANE_OPEN && ctx->audit(&ev, ctx->audit_arg) != 0) {
+		rc = av_fail(&e, AV_E_INTERNAL, "the audit trail cannot be "
+		    "written; the call was refused");
+	}
+	if (rc == 0)
+		reply_json(req, 200, out);
+	else
+		reply_error(req, &e);
+	json_decref(in);
+	json_decref(out);
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * api.h - the API operations served by the worker: routing, the interim
+ * caller map (until the policy engine), JSON in and out, audit of every
+ * call.  Operation handlers live in op_*.c and share this context.
+ */
+#ifndef AV_API_H
+#define AV_API_H
+
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "error.h"
+#include "httpd.h"
+#include "hsm.h"
+#include "store.h"
+#include "vault.h"
+
+#define API_BODY_DEPTH_MAX 32
+
+/* The audit event the worker sends the parent for one call. */
+struct api_audit {
+	const char	*request_id;
+	const char	*operation;
+	const char	*resource;
+	const char	*outcome;	/* "allowed", "denied", "error" */
+	const char	*error;		/* exception name, or NULL */
+	const struct av_caller *caller;
+	bool		 sync;		/* control-plane write: fsync first */
+};
+
+/* Returns 0 when the event is in the log; -1 means fail the call closed. */
+typedef int api_audit_fn(const struct api_audit *ev, void *arg);
+
+struct api_ctx {
+	const struct av_config	*cfg;
+	struct hsm		*hsm;
+	struct hsm_key		 kek;
+	struct vault		*vault;
+	struct store		*store;
+	api_audit_fn		*audit;
+	void			*audit_arg;
+	bool			 test_hooks;	/* AGENTVAULT_TEST_HOOKS=1 */
+};
+
+/* The httpd handler: route, authorize, run, audit, reply. */
+void api_handle(struct httpd_req *req, void *arg);
+
+/* An operation: parses its input from `in`, writes its output to `out`. */
+typedef int api_op_fn(struct api_ctx *ctx, const struct httpd_req *req,
+    json_t *in, json_t *out, struct av_err *e);
+
+/* op_vault.c */
+api_op_fn op_get_token_vault;
+
+#endif /* AV_API_H */

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * config.h - agentvaultd configuration: a strict YAML file parsed into
+ * struct av_config (docs/configuration.md has every key).
+ *
+ * The parser refuses everything it does not understand: unknown keys at
+ * any level, duplicate keys, wrong types, numbers out of range, unknown
+ * enum values, empty or over-long strings, anchors, aliases, tags, more
+ * than one document, a root that is not a mapping.  Every error names the
+ * file, line and column (1-based) of the offending node:
+ *
+ *     /etc/agentvault/agentvault.yaml:7:11: listen.tcp.port: expected an
+ *     integer from 1 to 65535
+ *
+ * and only the first error is reported.  Errors that concern the file as
+ * a whole (cannot open it, too large, writable by others) have no line
+ * and column: "FILE: message".  Messages never repeat a value, so that a
+ * PIN typed where a PIN source belongs does not end up in a log.
+ *
+ * The struct holds fixed-size fields only: nothing needs freeing, and a
+ * copy is a plain assignment.  It is large (about 80 KiB); keep it in
+ * static storage or on the heap rather than on a small thread stack.
+ *
+ * Users and groups.  A user or group *name* is resolved (getpwnam_r,
+ * getgrnam_r) when the key is given in the file, and a name that does not
+ * resolve is an error.  Defaults are never resolved here: sandbox.user
+ * defaults to "agentvault", which need not exist on a development machine;
+ * the daemon resolves it when it starts (sandbox.user.resolved tells it
+ * whether that is still to do).  Lists of uids and gids hold numbers once
+ * parsed; a plain number is taken as is, without a lookup.
+ *
+ * Empty file.  A file with no YAML document (empty, or only comments) is
+ * an error ("empty configuration"); `{}` is a valid document, but it still
+ * fails because hsm.pin has no default.
+ */
+#ifndef AV_DAEMON_CONFIG_H
+#define AV_DAEMON_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define AV_CONFIG_FILE_MAX	(1024 * 1024)	/* bytes in the file */
+#define AV_CONFIG_DEPTH_MAX	16	/* nested mappings and sequences */
+#define AV_CONFIG_STRING_MAX	4096	/* bytes in any scalar */
+#define AV_CONFIG_LIST_MAX	64	/* items in any sequence */
+
+/* Buffer sizes, NUL included. */
+#define AV_CONFIG_PATH_SIZE	PATH_MAX		/* PATH_MAX - 1 bytes */
+#define AV_CONFIG_URI_SIZE	(2048 + 1)		/* = HSM_URI_MAX */
+#define AV_CONFIG_PIN_SOURCE_SIZE (AV_CONFIG_STRING_MAX + 1)
+#define AV_CONFIG_USER_SIZE	256			/* LOGIN_NAME_MAX */
+#define AV_CONFIG_ADDR_SIZE	46			/* INET6_ADDRSTRLEN */
+/* A buffer that holds any message, file name included. */
+#define AV_CONFIG_ERR_SIZE	(PATH_MAX + 512)
+
+enum av_kek_mode {
+	AV_KEK_SERVICE_MANAGED = 0,	/* "service-managed" */
+	AV_KEK_CUSTOMER_MANAGED,	/* "customer-managed" */
+};
+
+enum av_log_level {
+	AV_LOG_DEBUG = 0,		/* "debug" */
+	AV_LOG_INFO,			/* "info" */
+	AV_LOG_WARNING,			/* "warning" */
+	AV_LOG_ERROR,			/* "error" */
+};
+
+struct av_uid_list {
+	size_t	n;
+	uid_t	v[AV_CONFIG_LIST_MAX];
+};
+
+struct av_gid_list {
+	size_t	n;
+	gid_t	v[AV_CONFIG_LIST_MAX];
+};
+
+/* An optional group: a gid, or a name resolved at parse time. */
+struct av_group {
+	bool	set;
+	gid_t	gid;
+};
+
+/*
+ * A user name.  resolved is true, and uid/gid (the user's primary group)
+ * are set, only when the name came from the file and resolved; otherwise
+ * the daemon resolves name when it starts.
+ */
+struct av_user {
+	char	name[AV_CONFIG_USER_SIZE];
+	bool	resolved;
+	uid_t	uid;
+	gid_t	gid;
+};
+
+struct av_socket_config {
+	char		path[AV_CONFIG_PATH_SIZE];
+	mode_t		mode;		/* 0000..0777 */
+	struct av_group	group;		/* owning group, if set */
+};
+
+struct av_tcp_config {
+	bool		enabled;	/* the listen.tcp block is present */
+	char		address[AV_CONFIG_ADDR_SIZE];	/* IPv4/IPv6 literal */
+	unsigned int	port;
+	char		client_ca[AV_CONFIG_PATH_SIZE];	/* "" = no mTLS */
+};
+
+struct av_customer_config {
+	bool		present;	/* the vault.customer block is present */
+	char		module[AV_CONFIG_PATH_SIZE];
+	char		token[AV_CONFIG_URI_SIZE];
+	char		pin[AV_CONFIG_PIN_SOURCE_SIZE];
+	char		key[AV_CONFIG_URI_SIZE];
+};
+
+struct av_access_ids {
+	struct av_uid_list	uids;
+	struct av_gid_list	gids;
+};
+
+struct av_config {
+	struct av_appliance_config {
+		char	partition[33];	/* [a-z0-9-], 1..32 */
+		char	region[33];	/* [a-z0-9-], 1..32 */
+		char	account[13];	/* exactly 12 digits */
+		char	name[65];	/* [A-Za-z0-9._-], 1..64 */
+	} appliance;
+
+	struct av_paths_config {
+		char	state_dir[AV_CONFIG_PATH_SIZE];
+		char	audit_log[AV_CONFIG_PATH_SIZE];
+		char	run_dir[AV_CONFIG_PATH_SIZE];
+	} paths;
+
+	struct av_listen_config {
+		struct av_socket_config	admin_socket;
+		struct av_socket_config	agent_socket;
+		struct av_tcp_config	tcp;
+	} listen;
+
+	struct av_hsm_config {
+		char		module[AV_CONFIG_PATH_SIZE];
+		char		token[AV_CONFIG_URI_SIZE];
+		char		pin[AV_CONFIG_PIN_SOURCE_SIZE]; /* file:/p, env:N */
+		unsigned int	pool_size;
+		char		tls_key[AV_CONFIG_URI_SIZE];
+		char		tls_cert[AV_CONFIG_PATH_SIZE];
+		char		ca_cert[AV_CONFIG_PATH_SIZE];
+		char		audit_key[AV_CONFIG_URI_SIZE];
+		char		token_signing_key[AV_CONFIG_URI_SIZE];
+	} hsm;
+
+	struct av_vault_config {
+		enum av_kek_mode		kek_mode;
+		char				kek[AV_CONFIG_URI_SIZE];
+		unsigned int			dek_ttl_seconds;
+		struct av_customer_config	customer;
+	} vault;
+
+	struct av_limits_config {
+		unsigned int	max_connections;
+		unsigned int	max_header_bytes;
+		unsigned int	max_body_bytes;
+		unsigned int	read_timeout_seconds;
+		unsigned int	idle_timeout_seconds;
+		unsigned int	threads;
+	} limits;
+
+	struct av_sandbox_config {
+		bool		enabled;
+		struct av_user	user;
+		bool		landlock;
+	} sandbox;
+
+	/* Interim caller map, until the policy engine. */
+	struct av_access_config {
+		struct av_access_ids	admin;
+		struct av_access_ids	agent;
+	} access;
+
+	struct av_audit_config {
+		unsigned int	checkpoint_records;
+		unsigned int	checkpoint_seconds;
+	} audit;
+
+	struct av_log_config {
+		enum av_log_level	level;
+	} log;
+};
+
+/*
+ * Every default, with the paths that depend on others (the sockets under
+ * paths.run_dir, the certificates under paths.state_dir) computed from the
+ * default directories.  hsm.pin is left empty: it has no default.  Users
+ * and groups are not resolved.  The struct is zeroed first, padding
+ * included, so that two configurations can be compared with memcmp.
+ */
+void	av_config_defaults(struct av_config *c);
+
+/*
+ * Read and parse the file at path.  The file must be a regular file of at
+ * most AV_CONFIG_FILE_MAX bytes, owned by root or the effective user, and
+ * not writable by group or others (it names the PKCS#11 module that the
+ * daemon loads as root).  Returns 0, or -1 with a message in err.  *out
+ * holds the configuration, or the defaults after an error.
+ */
+int	av_config_load(const char *path, struct av_config *out, char *err,
+	    size_t errlen);
+
+/*
+ * Parse len bytes of text (need not be NUL-terminated); name is used in
+ * messages.  Same result as av_config_load.
+ */
+int	av_config_parse(const char *name, const char *text, size_t len,
+	    struct av_config *out, char *err, size_t errlen);
+
+/* Nothing is allocated; this only wipes *c. */
+void	av_config_free(struct av_config *c);
+
+/*
+ * Write the effective configuration as YAML: every key, defaults and
+ * computed paths included, so that parsing the output gives the same
+ * struct.  Numbers stand for resolved names.  What is not set (the TCP
+ * listener, a socket group, the customer block, an unresolved default
+ * user, an empty hsm.pin) is written as a comment.
+ */
+void	av_config_print(const struct av_config *c, FILE *f);
+
+/* "service-managed", "info"...; "?" for a value out of range. */
+const char *av_kek_mode_name(enum av_kek_mode m);
+const char *av_log_level_name(enum av_log_level l);
+
+#endif /* AV_DAEMON_CONFIG_H */

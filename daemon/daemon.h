@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * daemon.h - agentvaultd's two process roles (docs/privsep.md).
+ */
+#ifndef AV_DAEMON_H
+#define AV_DAEMON_H
+
+#include <stdbool.h>
+
+#include "config.h"
+
+#define AV_VERSION "0.1.0"
+
+/* Descriptors the parent hands the worker across exec (-1: none). */
+struct worker_fds {
+	int	ipc;
+	int	admin;
+	int	agent;
+	int	tcp;
+};
+
+/* worker.c: never returns on success (exits when drained). */
+int worker_main(const struct av_config *cfg, const struct worker_fds *fds,
+    bool sandbox);
+
+/* parent.c */
+struct parent_opts {
+	const char	*config_path;
+	const char	*self;		/* this executable, for re-exec */
+	bool		 sandbox;
+};
+int parent_main(struct av_config *cfg, const struct parent_opts *o);
+
+#endif /* AV_DAEMON_H */

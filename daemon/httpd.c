@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * httpd.c - connections, TLS, limits and timeouts; see httpd.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "http_parse.h"
+#include "httpd.h"
+
+#define LISTENERS_MAX 4
+
+struct httpd {
+	struct event_base	*base;
+	SSL_CTX			*ctx;
+	struct httpd_opts	 opts;
+	httpd_handler		*handler;
+	void			*arg;
+	struct evconnlistener	*listeners[LISTENERS_MAX];
+	enum av_listener_kind	 kinds[LISTENERS_MAX];
+	size_t			 nlisteners;
+};
+
+enum conn_state { CONN_HEAD, CONN_BODY, CONN_HANDLER, CONN_WRITING };
+
+struct httpd_conn {
+	struct httpd		*srv;
+	struct bufferevent	*bev;
+	struct event		*timer;
+	struct av_caller	 caller;
+	enum conn_state		 state;
+	bool			 request_started;
+	bool			 close_after;
+	struct http_request_head head;
+	struct httpd_req	 req;
+	char			*body;
+};
+
+static void conn_process(struct httpd_conn *c);
+
+static void
+conn_free(struct httpd_conn *c)
+{
+	if (c->timer != NULL)
+		event_free(c->timer);
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);	/* closes the socket, frees SSL */
+	free(c->body);
+	__atomic_sub_fetch(c->srv->opts.live_connections, 1, __ATOMIC_RELAXED);
+	free(c);
+}
+
+static void
+arm_timer(struct httpd_conn *c, unsigned seconds)
+{
+	struct timeval tv = { (time_t)seconds, 0 };
+
+	event_add(c->timer, &tv);
+}
+
+static const char *
+reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 402: return "Payment Required";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
+	default: return status < 500 ? "Client Error" : "Internal Server Error";
+	}
+}
+
+static void
+send_response(struct httpd_conn *c, int status, const char *body, size_t len,
+    const char *request_id)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: %zu\r\n"
+	    "x-amzn-RequestId: %s\r\n"
+	    "Connection: %s\r\n\r\n", status, reason(status), len,
+	    request_id, c->close_after ? "close" : "keep-alive");
+	if (len > 0)
+		evbuffer_add(out, body, len);
+	c->state = CONN_WRITING;
+	event_del(c->timer);
+	/* Stop reading until the reply is out: one request at a time. */
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_enable(c->bev, EV_WRITE);
+}
+
+/* An error found before a handler ran: reply, then close. */
+static void
+reply_error(struct httpd_conn *c, int status, const char *message)
+{
+	char body[256];
+	int n;
+
+	n = snprintf(body, sizeof(body), "{\"__type\":\"%s\",\"message\":\"%s\"}",
+	    status == 408 ? "RequestTimeoutException" : "ValidationException",
+	    message);
+	c->close_after = true;
+	send_response(c, status, body, (size_t)n, "-");
+}
+
+void
+httpd_reply(struct httpd_req *req, int status, const char *body, size_t len)
+{
+	struct httpd_conn *c = req->conn;
+
+	send_response(c, status, body, body != NULL ? len : 0,
+	    req->request_id);
+}
+
+static void
+new_request_id(char out[37])
+{
+	unsigned char r[16];
+
+	RAND_bytes(r, sizeof(r));
+	r[6] = (r[6] & 0x0f) | 0x40;	/* UUID version 4 */
+	r[8] = (r[8] & 0x3f) | 0x80;
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5],
+	    r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
+}
+
+static void
+dispatch(struct httpd_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t n = c->head.content_length;
+
+	free(c->body);
+	if ((c->body = malloc(n + 1)) == NULL) {
+		reply_error(c, 503, "out of memory");
+		return;
+	}
+	evbuffer_drain(in, c->head.head_len);
+	evbuffer_remove(in, c->body, n);
+	c->body[n] = '\0';
+	c->close_after = !c->head.keep_alive;
+	memset(&c->req, 0, sizeof(c->req));
+	c->req.method = c->head.method;
+	c->req.target = c->head.target;
+	c->req.body = c->body;
+	c->req.body_len = n;
+	c->req.json = c->head.json;
+	c->req.caller = &c->caller;
+	c->req.conn = c;
+	new_request_id(c->req.request_id);
+	c->state = CONN_HANDLER;
+	c->srv->handler(&c->req, c->srv->arg);
+}
+
+static void
+conn_process(struct httpd_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t len = evbuffer_get_length(in), scan;
+	const char *why = "bad request";
+	unsigned char *p;
+	int rc;
+
+	if (len == 0)
+		return;
+	if (!c->request_started) {
+		/* From the first byte, the whole request has read_timeout. */
+		c->request_started = true;
+		arm_timer(c, c->srv->opts.read_timeout);
+	}
+	if (c->state == CONN_HEAD) {
+		scan = len < c->srv->opts.max_head ? len :
+		    c->srv->opts.max_head;
+		if ((p = evbuffer_pullup(in, (ev_ssize_t)scan)) == NULL)
+			return;
+		rc = http_parse_head((const char *)p, scan,
+		    c->srv->opts.max_head, c->srv->opts.max_body, &c->head,
+		    &why);
+		if (rc == HTTP_PARSE_INCOMPLETE)
+			return;
+		if (rc == HTTP_PARSE_ERROR) {
+			reply_error(c, c->head.status, why);
+			return;
+		}
+		c->state = CONN_BODY;
+	}
+	if (c->state == CONN_BODY &&
+	    len >= c->head.head_len + c->head.content_length)
+		dispatch(c);
+}
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	conn_process(arg);
+}
+
+static void
+on_write(struct bufferevent *bev, void *arg)
+{
+	struct httpd_conn *c = arg;
+
+	if (c->state != CONN_WRITING ||
+	    evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		return;
+	if (c->close_after) {
+		conn_free(c);
+		return;
+	}
+	/* Ready for the next request on this connection. */
+	c->state = CONN_HEAD;
+	c->request_started = false;
+	free(c->body);
+	c->body = NULL;
+	arm_timer(c, c->srv->opts.idle_timeout);
+	bufferevent_enable(bev, EV_READ);
+	conn_process(c);	/* a pipelined request may be waiting */
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct httpd_conn *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	/* EOF, a TLS or socket error: nothing more to say to this peer. */
+	ERR_clear_error();
+	conn_free(c);
+}
+
+static void
+on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpd_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->request_started && c->state != CONN_HANDLER &&
+	    c->state != CONN_WRITING) {
+		reply_error(c, 408, "request not received in time");
+		return;
+	}
+	conn_free(c);
+}
+
+static void
+peer_identity(struct httpd_conn *c, int fd, enum av_listener_kind kind)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	c->caller.listener = kind;
+	if (kind != AV_LISTENER_TCP &&
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0 &&
+	    len == sizeof(uc)) {
+		c->caller.has_cred = true;
+		c->caller.uid = uc.uid;
+		c->caller.gid = uc.gid;
+		c->caller.pid = uc.pid;
+	}
+}
+
+static void
+on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct httpd *h = arg;
+	enum av_listener_kind kind = AV_LISTENER_AGENT;
+	struct httpd_conn *c;
+	SSL *ssl;
+	size_t i;
+
+	(void)sa;
+	(void)salen;
+	for (i = 0; i < h->nlisteners; i++)
+		if (h->listeners[i] == l)
+			kind = h->kinds[i];
+	if (__atomic_add_fetch(h->opts.live_connections, 1,
+	    __ATOMIC_RELAXED) > h->opts.max_connections) {
+		/* Over the cap: close at once, before any TLS work. */
+		__atomic_sub_fetch(h->opts.live_connections, 1,
+		    __ATOMIC_RELAXED);
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL || (ssl = SSL_new(h->ctx)) ==
+	    NULL) {
+		free(c);
+		__atomic_sub_fetch(h->opts.live_connections, 1,
+		    __ATOMIC_RELAXED);
+		close(fd);
+		return;
+	}
+	c->srv = h;
+	peer_identity(c, fd, kind);
+	c->bev = bufferevent_openssl_socket_new(h->base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	c->timer = evtimer_new(h->base, on_timeout, c);
+	if (c->bev == NULL || c->timer == NULL) {
+		if (c->bev == NULL) {
+			SSL_free(ssl);
+			close(fd);
+		}
+		conn_free(c);
+		return;
+	}
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	bufferevent_enable(c->bev, EV_READ);
+	/* The handshake and the first request share read_timeout. */
+	c->request_started = true;
+	arm_timer(c, h->opts.read_timeout);
+}
+
+struct httpd *
+httpd_new(struct event_base *base, SSL_CTX *ctx, const struct httpd_opts *opts,
+    httpd_handler *handler, void *arg)
+{
+	struct httpd *h;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	h->base = base;
+	h->ctx = ctx;
+	h->opts = *opts;
+	h->handler = handler;
+	h->arg = arg;
+	return h;
+}
+
+int
+httpd_listen(struct httpd *h, int fd, enum av_listener_kind kind)
+{
+	struct evconnlistener *l;
+
+	if (h->nlisteners == LISTENERS_MAX)
+		return -1;
+	/* Shared with the other loops: never close it from here; the parent
+	 * already listen()ed (backlog 0: libevent must not call listen). */
+	l = evconnlistener_new(h->base, on_accept, h, LEV_OPT_REUSEABLE, 0,
+	    fd);
+	if (l == NULL)
+		return -1;
+	h->listeners[h->nlisteners] = l;
+	h->kinds[h->nlisteners++] = kind;
+	return 0;
+}
+
+void
+httpd_free(struct httpd *h)
+{
+	size_t i;
+
+	if (h == NULL)
+		return;
+	for (i = 0; i < h->nlisteners; i++)
+		evconnlistener_free(h->listeners[i]);
+	free(h);
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * httpd.h - HTTP/1.1 over TLS on the worker's listeners (libevent loop,
+ * OpenSSL bufferevents, the strict head parser of http_parse.c).
+ *
+ * Per connection: the peer's credentials (Unix sockets) or certificate
+ * subject (TCP with mTLS) are taken at accept; the whole request (TLS
+ * handshake, head and body) must arrive within read_timeout; an idle
+ * keep-alive connection is closed after idle_timeout; connections over
+ * max_connections are closed at accept.  One request at a time per
+ * connection; the handler runs on the loop's thread and must reply.
+ */
+#ifndef AV_HTTPD_H
+#define AV_HTTPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <openssl/ssl.h>
+
+struct event_base;
+
+enum av_listener_kind {
+	AV_LISTENER_ADMIN = 1,		/* admin Unix socket */
+	AV_LISTENER_AGENT = 2,		/* agent Unix socket */
+	AV_LISTENER_TCP = 3,		/* optional TCP listener */
+};
+
+/* Who is calling, as the transport proves it. */
+struct av_caller {
+	enum av_listener_kind	 listener;
+	bool			 has_cred;	/* uid/gid/pid valid */
+	uid_t			 uid;
+	gid_t			 gid;
+	pid_t			 pid;
+	char			 subject[256];	/* mTLS certificate subject */
+};
+
+struct httpd_opts {
+	size_t		 max_head;
+	size_t		 max_body;
+	unsigned	 read_timeout;		/* seconds */
+	unsigned	 idle_timeout;		/* seconds */
+	unsigned	 max_connections;	/* across every loop */
+	unsigned	*live_connections;	/* shared counter (atomic) */
+};
+
+struct httpd_req {
+	const char		*method;
+	const char		*target;
+	const char		*body;		/* NUL-terminated copy */
+	size_t			 body_len;
+	bool			 json;		/* Content-Type says JSON */
+	const struct av_caller	*caller;
+	char			 request_id[37];
+	struct httpd_conn	*conn;		/* for httpd_reply */
+};
+
+typedef void httpd_handler(struct httpd_req *req, void *arg);
+
+struct httpd;
+
+struct httpd *httpd_new(struct event_base *base, SSL_CTX *ctx,
+    const struct httpd_opts *opts, httpd_handler *handler, void *arg);
+/* Accept on a listening socket (shared with other loops; not closed). */
+int httpd_listen(struct httpd *h, int fd, enum av_listener_kind kind);
+void httpd_free(struct httpd *h);
+
+/* Send the reply (body: JSON text, may be NULL) to req; exactly once. */
+void httpd_reply(struct httpd_req *req, int status, const char *body,
+    size_t len);
+
+#endif /* AV_HTTPD_H */

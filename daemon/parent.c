@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * parent.c - the privileged monitor.
+ *
+ * It never reads network input.  It opens the listeners and the audit
+ * log, runs the self-tests, fork+execs the worker with its descriptors,
+ * and then only: appends the worker's audit events (fixed-size records,
+ * checked field by field), signs checkpoints with the HSM audit key,
+ * restarts a worker that dies (with backoff), reloads on SIGHUP and
+ * drains on SIGTERM.  A worker that sends an unknown, oversized or
+ * out-of-order message is killed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/err.h>
+
+#include "audit.h"
+#include "daemon.h"
+#include "ipc.h"
+#include "listen.h"
+#include "log.h"
+#include "provider.h"
+#include "selftest.h"
+
+#define BACKOFF_MIN_MS	100
+#define BACKOFF_MAX_MS	5000
+#define HEALTHY_SECONDS	30	/* a worker up this long resets backoff */
+#define STOP_SECONDS	10	/* drain time before SIGKILL */
+
+enum worker_state { W_NONE, W_STARTING, W_READY };
+
+struct parent {
+	struct av_config	*cfg;
+	const struct parent_opts *opts;
+	struct listeners	 ls;
+	struct hsm		*hsm;
+	struct hsm_provider	*prov;
+	EVP_PKEY		*audit_key;
+	struct audit_log	*audit;
+	pid_t			 worker;
+	int			 ipc;		/* our end of the worker's */
+	enum worker_state	 state;
+	time_t			 started;
+	unsigned		 backoff_ms;
+	unsigned		 restarts;
+};
+
+static volatile sig_atomic_t got_term, got_hup, got_chld;
+static int sig_pipe[2] = { -1, -1 };
+
+static void
+on_signal(int sig)
+{
+	int saved = errno;
+	char c = (char)sig;
+
+	if (sig == SIGTERM || sig == SIGINT)
+		got_term = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
+	else if (sig == SIGCHLD)
+		got_chld = 1;
+	/* Wake poll(); the pipe is non-blocking, a full pipe is fine. */
+	if (write(sig_pipe[1], &c, 1) == -1)
+		errno = saved;
+	errno = saved;
+}
+
+static int
+setup_signals(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+static void
+fd_arg(char *buf, size_t len, int fd)
+{
+	snprintf(buf, len, "%d", fd);
+}
+
+/* fork + exec ourselves as the worker, descriptors at fixed numbers. */
+static int
+spawn_worker(struct parent *p)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+		log_error("socketpair: %s", strerror(errno));
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		log_error("fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		char ipc[16], admin[16], agent[16], tcp[16];
+		char *argv[16];
+		int n = 0;
+
+		/* dup() clears close-on-exec on the copies the worker keeps. */
+		fd_arg(ipc, sizeof(ipc), dup(sv[1]));
+		fd_arg(admin, sizeof(admin), p->ls.admin >= 0 ?
+		    dup(p->ls.admin) : -1);
+		fd_arg(agent, sizeof(agent), p->ls.agent >= 0 ?
+		    dup(p->ls.agent) : -1);
+		fd_arg(tcp, sizeof(tcp), p->ls.tcp >= 0 ? dup(p->ls.tcp) : -1);
+		argv[n++] = (char *)p->opts->self;
+		argv[n++] = "--worker";
+		argv[n++] = "-c";
+		argv[n++] = (char *)p->opts->config_path;
+		argv[n++] = "--ipc-fd";
+		argv[n++] = ipc;
+		argv[n++] = "--admin-fd";
+		argv[n++] = admin;
+		argv[n++] = "--agent-fd";
+		argv[n++] = agent;
+		argv[n++] = "--tcp-fd";
+		argv[n++] = tcp;
+		if (!p->opts->sandbox)
+			argv[n++] = "--no-sandbox";
+		argv[n] = NULL;
+		execv(p->opts->self, argv);
+		_exit(127);
+	}
+	close(sv[1]);
+	p->worker = pid;
+	p->ipc = sv[0];
+	p->state = W_STARTING;
+	p->started = time(NULL);
+	log_info("worker %d started", (int)pid);
+	return 0;
+}
+
+static void
+kill_worker(struct parent *p, const char *why)
+{
+	if (p->worker <= 0)
+		return;
+	log_error("killing worker %d: %s", (int)p->worker, why);
+	kill(p->worker, SIGKILL);
+}
+
+/* A field of a fixed-size record: NUL-terminated, printable ASCII. */
+static bool
+field_ok(const char *f, size_t size, bool may_be_empty)
+{
+	const char *end = memchr(f, '\0', size);
+	const char *c;
+
+	if (end == NULL || (!may_be_empty && end == f))
+		return false;
+	for (c = f; c < end; c++)
+		if (*c < 0x20 || *c > 0x7e)
+			return false;
+	return true;
+}
+
+static int
+audit_from_worker(struct parent *p, const struct ipc_hdr *h,
+    const struct ipc_audit_event *m)
+{
+	struct audit_event ev;
+	char err[256];
+	json_t *caller;
+	int rc;
+
+	if (h->len != sizeof(*m) ||
+	    !field_ok(m->request_id, sizeof(m->request_id), false) ||
+	    !field_ok(m->operation, sizeof(m->operation), false) ||
+	    !field_ok(m->outcome, sizeof(m->outcome), false) ||
+	    !field_ok(m->error, sizeof(m->error), true) ||
+	    !field_ok(m->resource, sizeof(m->resource), true) ||
+	    !field_ok(m->subject, sizeof(m->subject), true) ||
+	    m->listener < 1 || m->listener > 3 || m->has_cred > 1)
+		return -2;	/* malformed: the worker is not ours any more */
+	caller = json_pack("{s:s}", "listener", m->listener == 1 ? "admin" :
+	    m->listener == 2 ? "agent" : "tcp");
+	if (m->has_cred) {
+		json_object_set_new(caller, "uid", json_integer(m->uid));
+		json_object_set_new(caller, "gid", json_integer(m->gid));
+		json_object_set_new(caller, "pid", json_integer(m->pid));
+	}
+	if (m->subject[0] != '\0')
+		json_object_set_new(caller, "subject",
+		    json_string(m->subject));
+	memset(&ev, 0, sizeof(ev));
+	ev.request_id = m->request_id;
+	ev.operation = m->operation;
+	ev.resource = m->resource;
+	ev.outcome = m->outcome;
+	ev.error = m->error[0] != '\0' ? m->error : NULL;
+	ev.caller = caller;
+	rc = audit_append(p->audit, &ev, (h->flags & IPC_F_SYNC) != 0, err,
+	    sizeof(err));
+	json_decref(caller);
+	if (rc != 0)
+		log_error("audit: %s", err);
+	return rc;
+}
+
+/* One message from the worker; the state machine says what may come. */
+static void
+worker_message(struct parent *p)
+{
+	static union {
+		struct ipc_audit_event	ev;
+		char			raw[IPC_MAX_PAYLOAD + 1];
+	} buf;
+	struct ipc_hdr h;
+	int rc;
+
+	rc = ipc_recv(p->ipc, &h, &buf, sizeof(buf));
+	if (rc == 0) {		/* EOF: the worker is going; SIGCHLD follows */
+		close(p->ipc);
+		p->ipc = -1;
+		return;
+	}
+	if (rc < 0) {
+		kill_worker(p, "malformed message");
+		return;
+	}
+	if (h.type == IPC_READY && p->state == W_STARTING && h.len == 0) {
+		p->state = W_READY;
+		log_info("worker %d ready", (int)p->worker);
+		return;
+	}
+	if (h.type == IPC_AUDIT && p->state == W_READY &&
+	    (h.flags & ~IPC_F_SYNC) == 0) {
+		rc = audit_from_worker(p, &h, &buf.ev);
+		if (rc == -2) {
+			kill_worker(p, "malformed audit record");
+			return;
+		}
+		if (ipc_send(p->ipc, rc == 0 ? IPC_AUDIT_OK : IPC_AUDIT_FAIL,
+		    0, NULL, 0) != 0)
+			kill_worker(p, "cannot answer");
+		return;
+	}
+	kill_worker(p, "unexpected message");
+}
+
+static void
+reap(struct parent *p)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid != p->worker)
+			continue;
+		if (WIFSIGNALED(status))
+			log_error("worker %d killed by signal %d%s", (int)pid,
+			    WTERMSIG(status), WTERMSIG(status) == SIGSYS ?
+			    " (a syscall outside the sandbox)" : "");
+		else
+			log_info("worker %d exited with status %d", (int)pid,
+			    WEXITSTATUS(status));
+		if (p->ipc >= 0)
+			close(p->ipc);
+		p->ipc = -1;
+		p->worker = 0;
+		p->state = W_NONE;
+		if (time(NULL) - p->started >= HEALTHY_SECONDS)
+			p->backoff_ms = BACKOFF_MIN_MS;
+	}
+}
+
+static void
+stop_worker(struct parent *p)
+{
+	time_t deadline = time(NULL) + STOP_SECONDS;
+	int status;
+
+	if (p->worker <= 0)
+		return;
+	kill(p->worker, SIGTERM);
+	while (time(NULL) < deadline) {
+		/* Keep answering audit events while the worker drains. */
+		struct pollfd pfd = { p->ipc, POLLIN, 0 };
+
+		if (waitpid(p->worker, &status, WNOHANG) == p->worker) {
+			p->worker = 0;
+			return;
+		}
+		if (p->ipc >= 0 && poll(&pfd, 1, 100) > 0)
+			worker_message(p);
+		else if (p->ipc < 0)
+			usleep(50000);
+	}
+	kill(p->worker, SIGKILL);
+	waitpid(p->worker, &status, 0);
+	p->worker = 0;
+}
+
+static void
+reload(struct parent *p)
+{
+	static struct av_config fresh;
+	char err[AV_CONFIG_ERR_SIZE];
+
+	if (av_config_load(p->opts->config_path, &fresh, err, sizeof(err))
+	    != 0) {
+		log_error("reload refused, keeping the running configuration: "
+		    "%s", err);
+		return;
+	}
+	log_info("configuration reloaded; restarting the worker "
+	    "(listeners, HSM and audit settings need a full restart)");
+	*p->cfg = fresh;
+	stop_worker(p);
+}
+
+static int
+open_audit(struct parent *p)
+{
+	char err[512];
+	CK_RV rv;
+	int rc;
+
+	if ((rv = hsm_open(p->cfg->hsm.module, p->cfg->hsm.token, 1,
+	    &p->hsm)) != CKR_OK || (rv = hsm_login(p->hsm, p->cfg->hsm.pin))
+	    != CKR_OK) {
+		log_error("HSM: %s", hsm_rv_describe(rv, err, sizeof(err)));
+		return -1;
+	}
+	if (!hsm_provider_load(p->hsm, NULL, &p->prov) ||
+	    (p->audit_key = hsm_provider_load_key(NULL,
+	    p->cfg->hsm.audit_key)) == NULL) {
+		log_error("cannot load the audit key %s", p->cfg->hsm.audit_key);
+		return -1;
+	}
+	if (selftest_run(p->cfg, p->hsm, err, sizeof(err)) != 0) {
+		log_error("self-test failed, not serving: %s", err);
+		return -1;
+	}
+	rc = audit_open(p->cfg->paths.audit_log, p->audit_key,
+	    p->cfg->audit.checkpoint_records, AUDIT_OPEN_RECOVER, &p->audit,
+	    err, sizeof(err));
+	if (rc != 0) {
+		log_error("audit log: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+parent_main(struct av_config *cfg, const struct parent_opts *o)
+{
+	static struct parent p;
+	time_t next_checkpoint, now;
+	char err[512];
+	struct pollfd pfd[2];
+	int n;
+
+	memset(&p, 0, sizeof(p));
+	p.cfg = cfg;
+	p.opts = o;
+	p.ipc = -1;
+	p.backoff_ms = BACKOFF_MIN_MS;
+	av_log_init("agentvaultd", cfg->log.level);
+	if (setup_signals() != 0 || open_audit(&p) != 0)
+		return 1;
+	if (listeners_open(cfg, &p.ls, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		return 1;
+	}
+	if (spawn_worker(&p) != 0)
+		return 1;
+	next_checkpoint = time(NULL) + cfg->audit.checkpoint_seconds;
+	while (!got_term) {
+		pfd[0] = (struct pollfd){ sig_pipe[0], POLLIN, 0 };
+		pfd[1] = (struct pollfd){ p.ipc, POLLIN, 0 };
+		n = poll(pfd, p.ipc >= 0 ? 2 : 1, p.worker > 0 ? 1000 :
+		    (int)p.backoff_ms);
+		if (n > 0 && (pfd[0].revents & POLLIN)) {
+			char drain[64];
+
+			while (read(sig_pipe[0], drain, sizeof(drain)) > 0)
+				;
+		}
+		if (got_chld) {
+			got_chld = 0;
+			reap(&p);
+		}
+		if (got_hup) {
+			got_hup = 0;
+			reload(&p);
+		}
+		if (p.ipc >= 0 && n > 0 && (pfd[1].revents & (POLLIN | POLLHUP)))
+			worker_message(&p);
+		if (p.worker == 0 && !got_term) {
+			/* Restart, slower each time it keeps dying. */
+			usleep(p.backoff_ms * 1000);
+			p.backoff_ms = p.backoff_ms * 2 > BACKOFF_MAX_MS ?
+			    BACKOFF_MAX_MS : p.backoff_ms * 2;
+			p.restarts++;
+			if (spawn_worker(&p) != 0)
+				break;
+		}
+		now = time(NULL);
+		if (now >= next_checkpoint) {
+			if (audit_checkpoint(p.audit, err, sizeof(err)) != 0)
+				log_error("audit checkpoint: %s", err);
+			next_checkpoint = now + cfg->audit.checkpoint_seconds;
+		}
+	}
+	log_info("stopping");
+	stop_worker(&p);
+	audit_close(p.audit);
+	listeners_close(cfg, &p.ls);
+	EVP_PKEY_free(p.audit_key);
+	hsm_provider_unload(p.prov);
+	hsm_close(p.hsm);
+	return 0;
+}

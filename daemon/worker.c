@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * worker.c - the unprivileged, sandboxed process that serves the API.
+ *
+ * Started by the parent as `agentvaultd --worker` with its descriptors
+ * already open (IPC socket, listeners).  While still privileged it logs
+ * into the HSM, opens the vault and the database and builds the TLS
+ * context with the HSM key; then it enters the sandbox and starts one
+ * event loop per configured thread.  Audit events go to the parent, which
+ * alone writes the log; a call whose event is not acknowledged fails.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "api.h"
+#include "daemon.h"
+#include "ipc.h"
+#include "log.h"
+#include "provider.h"
+#include "sandbox.h"
+
+#define THREADS_MAX 64
+#define DRAIN_SECONDS 5
+
+struct worker {
+	const struct av_config	*cfg;
+	struct api_ctx		 api;
+	struct hsm		*hsm;		/* the appliance's token */
+	struct hsm		*kek_hsm;	/* = hsm, or the customer's */
+	struct hsm_provider	*prov;
+	SSL_CTX			*tls;		/* Unix sockets */
+	SSL_CTX			*tls_tcp;	/* TCP, with client certs */
+	int			 ipc_fd;
+	pthread_mutex_t		 ipc_lock;
+	unsigned		 live_connections;
+	struct event_base	*bases[THREADS_MAX];
+	pthread_t		 threads[THREADS_MAX];
+	unsigned		 nthreads;
+};
+
+static void
+copy_field(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src != NULL ? src : "");
+}
+
+/* api_audit_fn: one round trip to the parent, under the IPC lock. */
+static int
+worker_audit(const struct api_audit *ev, void *arg)
+{
+	struct worker *w = arg;
+	struct ipc_audit_event m;
+	struct ipc_hdr h;
+	char buf[64];
+	int rc = -1;
+
+	memset(&m, 0, sizeof(m));
+	copy_field(m.request_id, sizeof(m.request_id), ev->request_id);
+	copy_field(m.operation, sizeof(m.operation), ev->operation);
+	copy_field(m.outcome, sizeof(m.outcome), ev->outcome);
+	copy_field(m.error, sizeof(m.error), ev->error);
+	copy_field(m.resource, sizeof(m.resource), ev->resource);
+	copy_field(m.subject, sizeof(m.subject), ev->caller->subject);
+	m.listener = ev->caller->listener;
+	m.has_cred = ev->caller->has_cred;
+	m.uid = ev->caller->uid;
+	m.gid = ev->caller->gid;
+	m.pid = ev->caller->pid;
+	pthread_mutex_lock(&w->ipc_lock);
+	if (ipc_send(w->ipc_fd, IPC_AUDIT, ev->sync ? IPC_F_SYNC : 0, &m,
+	    sizeof(m)) == 0 &&
+	    ipc_recv(w->ipc_fd, &h, buf, sizeof(buf)) == 1 &&
+	    h.type == IPC_AUDIT_OK && h.len == 0)
+		rc = 0;
+	pthread_mutex_unlock(&w->ipc_lock);
+	return rc;
+}
+
+static int
+fail_hsm(const char *what, CK_RV rv)
+{
+	char buf[256];
+
+	log_error("%s: %s", what, hsm_rv_describe(rv, buf, sizeof(buf)));
+	return -1;
+}
+
+/* Log into the token(s) and find the KEK (service- or customer-managed). */
+static int
+open_hsm(struct worker *w)
+{
+	const struct av_config *c = w->cfg;
+	const char *why = NULL;
+	CK_RV rv;
+
+	if ((rv = hsm_open(c->hsm.module, c->hsm.token, c->hsm.pool_size,
+	    &w->hsm)) != CKR_OK)
+		return fail_hsm(c->hsm.token, rv);
+	if ((rv = hsm_login(w->hsm, c->hsm.pin)) != CKR_OK)
+		return fail_hsm("HSM login", rv);
+	w->kek_hsm = w->hsm;
+	if (c->vault.kek_mode == AV_KEK_CUSTOMER_MANAGED) {
+		if ((rv = hsm_open(c->vault.customer.module,
+		    c->vault.customer.token, c->hsm.pool_size,
+		    &w->kek_hsm)) != CKR_OK)
+			return fail_hsm(c->vault.customer.token, rv);
+		if ((rv = hsm_login(w->kek_hsm, c->vault.customer.pin)) !=
+		    CKR_OK)
+			return fail_hsm("customer HSM login", rv);
+		rv = hsm_find_key(w->kek_hsm, c->vault.customer.key,
+		    CKO_SECRET_KEY, &w->api.kek);
+	} else {
+		rv = hsm_find_key(w->hsm, c->vault.kek, CKO_SECRET_KEY,
+		    &w->api.kek);
+	}
+	if (rv != CKR_OK)
+		return fail_hsm("the vault KEK", rv);
+	if ((rv = hsm_kek_check(w->kek_hsm, &w->api.kek, &why)) != CKR_OK) {
+		log_error("the vault KEK is refused: %s",
+		    why != NULL ? why : hsm_rv_text(rv));
+		return -1;
+	}
+	return 0;
+}
+
+static SSL_CTX *
+tls_context(struct worker *w, EVP_PKEY *key, bool client_certs)
+{
+	const struct av_config *c = w->cfg;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	if (ctx == NULL ||
+	    !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
+	    SSL_CTX_use_certificate_chain_file(ctx, c->hsm.tls_cert) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1)
+		goto fail;
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+	/* Sessions are not resumed: every connection proves the HSM key. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	if (client_certs) {
+		if (SSL_CTX_load_verify_locations(ctx, c->listen.tcp.client_ca,
+		    NULL) != 1)
+			goto fail;
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+		    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	}
+	return ctx;
+fail:
+	log_error("TLS set-up failed (certificate %s)", c->hsm.tls_cert);
+	ERR_print_errors_fp(stderr);
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+static int
+open_tls(struct worker *w)
+{
+	EVP_PKEY *key;
+
+	if (!hsm_provider_load(w->hsm, NULL, &w->prov)) {
+		log_error("cannot load the HSM provider");
+		return -1;
+	}
+	if ((key = hsm_provider_load_key(NULL, w->cfg->hsm.tls_key)) == NULL) {
+		log_error("cannot load the TLS key %s", w->cfg->hsm.tls_key);
+		return -1;
+	}
+	w->tls = tls_context(w, key, false);
+	if (w->cfg->listen.tcp.enabled)
+		w->tls_tcp = tls_context(w, key,
+		    w->cfg->listen.tcp.client_ca[0] != '\0');
+	EVP_PKEY_free(key);
+	return w->tls != NULL && (!w->cfg->listen.tcp.enabled ||
+	    w->tls_tcp != NULL) ? 0 : -1;
+}
+
+static void
+add_path(struct sandbox_opts *o, const char *path, bool writable)
+{
+	if (path != NULL && path[0] != '\0' && o->npaths < SANDBOX_PATHS_MAX)
+		o->paths[o->npaths++] = (struct sandbox_path){ path, writable };
+}
+
+static int
+enter_sandbox(struct worker *w, bool enabled)
+{
+	const struct av_config *c = w->cfg;
+	static char conf_dir[PATH_MAX], module_dir[PATH_MAX];
+	const char *softhsm = getenv("SOFTHSM2_CONF");
+	struct sandbox_opts o;
+	struct sandbox_report r;
+	struct av_err e;
+	struct passwd *pw;
+
+	memset(&o, 0, sizeof(o));
+	o.enabled = enabled && c->sandbox.enabled;
+	o.landlock = c->sandbox.landlock;
+	o.debug = getenv("AGENTVAULT_SECCOMP_DEBUG") != NULL;
+	o.max_files = c->limits.max_connections + 64;
+	if (c->sandbox.user.resolved) {
+		o.uid = c->sandbox.user.uid;
+		o.gid = c->sandbox.user.gid;
+	} else if ((pw = getpwnam(c->sandbox.user.name)) != NULL) {
+		o.uid = pw->pw_uid;
+		o.gid = pw->pw_gid;
+	} else if (o.enabled && geteuid() == 0) {
+		log_error("sandbox user %s does not exist",
+		    c->sandbox.user.name);
+		return -1;
+	}
+	/* Where the worker may still read or write once confined. */
+	add_path(&o, c->paths.state_dir, true);
+	add_path(&o, "/usr", false);
+	add_path(&o, "/lib", false);
+	add_path(&o, "/etc", false);
+	snprintf(module_dir, sizeof(module_dir), "%s", c->hsm.module);
+	add_path(&o, dirname(module_dir), false);
+	if (softhsm != NULL) {	/* SoftHSM2 keeps its token in files */
+		snprintf(conf_dir, sizeof(conf_dir), "%s", softhsm);
+		add_path(&o, dirname(conf_dir), true);
+	}
+	if (sandbox_enter(&o, &r, &e) != 0) {
+		log_error("sandbox: %s", e.msg);
+		return -1;
+	}
+	if (!o.enabled)
+		log_warn("the sandbox is OFF (valgrind/ASan runs only)");
+	else
+		log_info("sandboxed as uid %u: seccomp on, Landlock %s",
+		    (unsigned)o.uid, r.landlock_abi > 0 ? "on" :
+		    "not in this kernel");
+	return 0;
+}
+
+static void *
+loop_thread(void *arg)
+{
+	event_base_dispatch(arg);
+	return NULL;
+}
+
+static int
+start_loops(struct worker *w, const int *fds, const enum av_listener_kind
+    *kinds, size_t nfds)
+{
+	struct httpd_opts o = {
+		.max_head = w->cfg->limits.max_header_bytes,
+		.max_body = w->cfg->limits.max_body_bytes,
+		.read_timeout = w->cfg->limits.read_timeout_seconds,
+		.idle_timeout = w->cfg->limits.idle_timeout_seconds,
+		.max_connections = w->cfg->limits.max_connections,
+		.live_connections = &w->live_connections,
+	};
+	unsigned i;
+	size_t j;
+
+	w->nthreads = w->cfg->limits.threads < THREADS_MAX ?
+	    w->cfg->limits.threads : THREADS_MAX;
+	for (i = 0; i < w->nthreads; i++) {
+		if ((w->bases[i] = event_base_new()) == NULL)
+			return -1;
+		/* Every loop accepts on every listener (shared fds). */
+		for (j = 0; j < nfds; j++) {
+			SSL_CTX *ctx = kinds[j] == AV_LISTENER_TCP ?
+			    w->tls_tcp : w->tls;
+			struct httpd *h = httpd_new(w->bases[i], ctx, &o,
+			    api_handle, &w->api);
+
+			if (h == NULL || httpd_listen(h, fds[j], kinds[j]) != 0)
+				return -1;
+		}
+		if (pthread_create(&w->threads[i], NULL, loop_thread,
+		    w->bases[i]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* SIGTERM: let the loops finish what they are doing, then exit. */
+static void
+drain(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct timeval tv = { DRAIN_SECONDS, 0 };
+	unsigned i;
+
+	(void)sig;
+	(void)what;
+	log_info("draining");
+	for (i = 0; i < w->nthreads; i++)
+		event_base_loopexit(w->bases[i], &tv);
+}
+
+int
+worker_main(const struct av_config *cfg, const struct worker_fds *fds,
+    bool sandbox)
+{
+	static struct worker w;
+	struct event_base *main_base;
+	struct event *term;
+	int lfds[3];
+	enum av_listener_kind kinds[3];
+	size_t n = 0;
+	unsigned i;
+
+	av_log_init("agentvaultd-worker", cfg->log.level);
+	memset(&w, 0, sizeof(w));
+	w.cfg = cfg;
+	w.ipc_fd = fds->ipc;
+	pthread_mutex_init(&w.ipc_lock, NULL);
+	if (evthread_use_pthreads() != 0)
+		return 1;
+	signal(SIGPIPE, SIG_IGN);
+	w.api.cfg = cfg;
+	w.api.audit = worker_audit;
+	w.api.audit_arg = &w;
+	w.api.test_hooks = getenv("AGENTVAULT_TEST_HOOKS") != NULL &&
+	    strcmp(getenv("AGENTVAULT_TEST_HOOKS"), "1") == 0;
+	if (open_hsm(&w) != 0)
+		return 1;
+	w.api.hsm = w.kek_hsm;
+	{
+		struct av_err e;
+		char db[PATH_MAX + 16];
+
+		snprintf(db, sizeof(db), "%s/agentvault.db",
+		    cfg->paths.state_dir);
+		if (vault_open(w.kek_hsm, &w.api.kek,
+		    cfg->vault.dek_ttl_seconds, &w.api.vault, &e) != 0 ||
+		    store_open(db, &w.api.store, &e) != 0) {
+			log_error("%s", e.msg);
+			return 1;
+		}
+	}
+	if (open_tls(&w) != 0)
+		return 1;
+	if (fds->admin >= 0) {
+		lfds[n] = fds->admin;
+		kinds[n++] = AV_LISTENER_ADMIN;
+	}
+	if (fds->agent >= 0) {
+		lfds[n] = fds->agent;
+		kinds[n++] = AV_LISTENER_AGENT;
+	}
+	if (fds->tcp >= 0) {
+		lfds[n] = fds->tcp;
+		kinds[n++] = AV_LISTENER_TCP;
+	}
+	if ((main_base = event_base_new()) == NULL)
+		return 1;
+	if (enter_sandbox(&w, sandbox) != 0)
+		return 1;
+	if (start_loops(&w, lfds, kinds, n) != 0) {
+		log_error("cannot start the event loops");
+		return 1;
+	}
+	term = evsignal_new(main_base, SIGTERM, drain, &w);
+	evsignal_add(term, NULL);
+	if (ipc_send(w.ipc_fd, IPC_READY, 0, NULL, 0) != 0) {
+		log_error("cannot reach the parent");
+		return 1;
+	}
+	log_info("serving with %u threads", w.nthreads);
+	/* The main thread only waits for SIGTERM. */
+	event_base_loop(main_base, EVLOOP_ONCE);
+	for (i = 0; i < w.nthreads; i++)
+		pthread_join(w.threads[i], NULL);
+	log_info("drained; exiting");
+	/* Exit without tearing down: the kernel reclaims, vault_close wipes. */
+	vault_close(w.api.vault);
+	_exit(0);
+}
