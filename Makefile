@@ -24,7 +24,7 @@ DEB_PACKAGES := build-essential pkg-config clang libclang-rt-14-dev \
 	libssl-dev openssl libp11-dev libp11-kit-dev softhsm2 opensc \
 	libmbedtls-dev libcmocka-dev libyaml-dev libseccomp-dev \
 	libsqlite3-dev libjansson-dev libevent-dev libcurl4-openssl-dev \
-	valgrind
+	valgrind python3 procps curl
 
 PKGS     := libcrypto libssl libp11 p11-kit-1 cmocka jansson yaml-0.1 libevent libseccomp sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -173,7 +173,7 @@ bench: deps-check
 	@BUILD=$(BUILD) tests/bench/run.sh
 
 run: deps-check
-	@$(MAKE) --no-print-directory $(CEREMONY)
+	@$(MAKE) --no-print-directory $(CEREMONY) $(AGENTVAULTD) $(AUDIT_VERIFY)
 	@BUILD=$(BUILD) firmware/dev-run.sh
 
 clean:

@@ -89,6 +89,8 @@ authorize(const struct api_ctx *ctx, const struct route *r,
 	    "perform %s", r->operation);
 }
 
+static json_t *parse_body(const struct httpd_req *req, struct av_err *e);
+
 static void
 reply_json(struct httpd_req *req, int status, json_t *body)
 {
@@ -158,16 +160,51 @@ route_find(const struct httpd_req *req, bool *method_mismatch)
 	return NULL;
 }
 
-/* Test hook (AGENTVAULT_TEST_HOOKS=1 only): make a forbidden syscall. */
+/*
+ * Test hooks, only with AGENTVAULT_TEST_HOOKS=1 in the daemon's
+ * environment and only on the admin socket (tests/integration):
+ *   /test/forbidden-syscall  make a syscall the sandbox forbids;
+ *   /test/put-secret, /test/get-secret  {"name","value"} through the real
+ *   store and vault, until the operations that store secrets exist.
+ */
 static bool
 test_hook(struct api_ctx *ctx, struct httpd_req *req)
 {
-	if (!ctx->test_hooks || strcmp(req->target, "/test/forbidden-syscall")
-	    != 0 || req->caller->listener != AV_LISTENER_ADMIN)
+	struct av_err e = { AV_E_INTERNAL, "" };
+	json_t *in = NULL, *out = NULL;
+	const char *name = NULL, *value = NULL;
+	uint8_t buf[1024];
+	size_t len = 0;
+	int rc = -1;
+
+	if (!ctx->test_hooks || strncmp(req->target, "/test/", 6) != 0 ||
+	    req->caller->listener != AV_LISTENER_ADMIN)
 		return false;
-	/* execve is not on the allowlist: the kernel kills the worker. */
-	execve("/bin/true", (char *[]){ "true", NULL }, (char *[]){ NULL });
-	httpd_reply(req, 500, NULL, 0);
+	if (strcmp(req->target, "/test/forbidden-syscall") == 0) {
+		/* execve is not on the allowlist: the kernel kills us. */
+		execve("/bin/true", (char *[]){ "true", NULL },
+		    (char *[]){ NULL });
+		httpd_reply(req, 500, NULL, 0);
+		return true;
+	}
+	if ((in = parse_body(req, &e)) != NULL &&
+	    json_unpack(in, "{s:s, s?s}", "name", &name, "value", &value) == 0) {
+		if (strcmp(req->target, "/test/put-secret") == 0 && value != NULL)
+			rc = store_secret_put(ctx->store, ctx->vault, "test",
+			    name, "", (const uint8_t *)value, strlen(value), &e);
+		else if (strcmp(req->target, "/test/get-secret") == 0 &&
+		    (rc = store_secret_get(ctx->store, ctx->vault, "test",
+		    name, "", buf, sizeof(buf) - 1, &len, &e)) == 0) {
+			buf[len] = '\0';
+			out = json_pack("{s:s}", "value", (char *)buf);
+		}
+	}
+	if (rc == 0)
+		reply_json(req, 200, out != NULL ? out : json_object());
+	else
+		reply_error(req, &e);
+	json_decref(in);
+	json_decref(out);
 	return true;
 }
 

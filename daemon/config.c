@@ -424,17 +424,19 @@ fail(struct av_ctx *c, const yaml_mark_t *m, const char *fmt, ...)
 static const char *
 show(char *buf, size_t size, const char *s, size_t len)
 {
-	size_t i, n = 0;
+	size_t i, max = AV_SHOW_MAX;
 
-	for (i = 0; i < len && n + 4 < size; i++) {
-		if (i == AV_SHOW_MAX) {
-			memcpy(buf + n, "...", 3);
-			n += 3;
-			break;
-		}
-		buf[n++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	if (size < 4)
+		abort();
+	if (max > size - 4)
+		max = size - 4;		/* room for "..." and the NUL */
+	for (i = 0; i < len && i < max; i++)
+		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	if (len > max) {
+		memcpy(buf + i, "...", 3);
+		i += 3;
 	}
-	buf[n] = '\0';
+	buf[i] = '\0';
 	return buf;
 }
 
@@ -1263,7 +1265,8 @@ parse_block(struct av_ctx *c, const struct av_key *keys, void *base,
 		r = &c->recs[c->nrecs++];
 		(void)snprintf(r->path, sizeof(r->path), "%s", path);
 		r->key = km;
-		r->val = c->ev.start_mark;
+		/* A block is pointed at by its key, a value by itself. */
+		r->val = k->type == T_BLOCK ? km : c->ev.start_mark;
 		if (parse_value(c, k, base, path) == -1)
 			return -1;
 	}

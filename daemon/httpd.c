@@ -44,6 +44,7 @@ struct httpd_conn {
 	enum conn_state		 state;
 	bool			 request_started;
 	bool			 close_after;
+	bool			 tls_up;	/* handshake finished */
 	struct http_request_head head;
 	struct httpd_req	 req;
 	char			*body;
@@ -247,14 +248,33 @@ on_write(struct bufferevent *bev, void *arg)
 	conn_process(c);	/* a pipelined request may be waiting */
 }
 
+/* mTLS: the verified client certificate's subject names the caller. */
+static void
+peer_subject(struct httpd_conn *c)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	X509 *cert = ssl != NULL ? SSL_get1_peer_certificate(ssl) : NULL;
+
+	if (cert == NULL)
+		return;
+	if (SSL_get_verify_result(ssl) == X509_V_OK)
+		X509_NAME_oneline(X509_get_subject_name(cert), c->caller.subject,
+		    sizeof(c->caller.subject));
+	X509_free(cert);
+}
+
 static void
 on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct httpd_conn *c = arg;
 
 	(void)bev;
-	if (what & BEV_EVENT_CONNECTED)
+	if (what & BEV_EVENT_CONNECTED) {
+		c->tls_up = true;
+		if (c->caller.listener == AV_LISTENER_TCP)
+			peer_subject(c);
 		return;
+	}
 	/* EOF, a TLS or socket error: nothing more to say to this peer. */
 	ERR_clear_error();
 	conn_free(c);
@@ -267,9 +287,15 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (c->request_started && c->state != CONN_HANDLER &&
-	    c->state != CONN_WRITING) {
+	/*
+	 * A peer that has not finished the TLS handshake, or does not read
+	 * our reply, gets nothing more; one that is slow sending its
+	 * request gets a 408 and one more read_timeout to take it.
+	 */
+	if (c->tls_up && c->request_started && (c->state == CONN_HEAD ||
+	    c->state == CONN_BODY)) {
 		reply_error(c, 408, "request not received in time");
+		arm_timer(c, c->srv->opts.read_timeout);
 		return;
 	}
 	conn_free(c);
@@ -368,7 +394,8 @@ httpd_listen(struct httpd *h, int fd, enum av_listener_kind kind)
 		return -1;
 	/* Shared with the other loops: never close it from here; the parent
 	 * already listen()ed (backlog 0: libevent must not call listen). */
-	l = evconnlistener_new(h->base, on_accept, h, LEV_OPT_REUSEABLE, 0,
+	l = evconnlistener_new(h->base, on_accept, h,
+	    LEV_OPT_REUSEABLE | LEV_OPT_THREADSAFE, 0,
 	    fd);
 	if (l == NULL)
 		return -1;
@@ -387,4 +414,13 @@ httpd_free(struct httpd *h)
 	for (i = 0; i < h->nlisteners; i++)
 		evconnlistener_free(h->listeners[i]);
 	free(h);
+}
+
+void
+httpd_stop_accepting(struct httpd *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->nlisteners; i++)
+		evconnlistener_disable(h->listeners[i]);
 }

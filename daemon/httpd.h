@@ -66,6 +66,9 @@ struct httpd *httpd_new(struct event_base *base, SSL_CTX *ctx,
 /* Accept on a listening socket (shared with other loops; not closed). */
 int httpd_listen(struct httpd *h, int fd, enum av_listener_kind kind);
 void httpd_free(struct httpd *h);
+/* Draining: accept no new connections (thread-safe with libevent's
+ * pthreads support on). */
+void httpd_stop_accepting(struct httpd *h);
 
 /* Send the reply (body: JSON text, may be NULL) to req; exactly once. */
 void httpd_reply(struct httpd_req *req, int status, const char *body,

@@ -83,6 +83,14 @@ add_rules(scmp_filter_ctx ctx)
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
 		    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+	/*
+	 * No outbound connections yet (OAuth will need them); fail rather
+	 * than kill, because libraries probe: SoftHSM2 logs errors through
+	 * syslog(3), which connects to /dev/log on every message.
+	 */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),
+		    SCMP_SYS(connect), 0);
 	/* glibc 2.36 tries clone3 first: make it fall back to clone. */
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
@@ -213,6 +221,9 @@ drop_user(const struct sandbox_opts *o, struct av_err *e)
 	/* And make sure it cannot be undone. */
 	if (o->uid != 0 && setuid(0) == 0)
 		return av_fail(e, AV_E_INTERNAL, "could regain root");
+	/* A credential change clears the parent-death signal: set it again. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() == 1)
+		return av_fail(e, AV_E_INTERNAL, "the parent is gone");
 	return 0;
 }
 

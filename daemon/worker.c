@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -49,6 +51,12 @@ struct worker {
 	struct event_base	*bases[THREADS_MAX];
 	pthread_t		 threads[THREADS_MAX];
 	unsigned		 nthreads;
+	struct httpd		*httpds[THREADS_MAX * 3];
+	unsigned		 nhttpds;
+	struct event_base	*main_base;
+	struct event		*drain_timer;
+	time_t			 drain_deadline;
+	bool			 draining;
 };
 
 static void
@@ -284,6 +292,7 @@ start_loops(struct worker *w, const int *fds, const enum av_listener_kind
 
 			if (h == NULL || httpd_listen(h, fds[j], kinds[j]) != 0)
 				return -1;
+			w->httpds[w->nhttpds++] = h;
 		}
 		if (pthread_create(&w->threads[i], NULL, loop_thread,
 		    w->bases[i]) != 0)
@@ -292,19 +301,45 @@ start_loops(struct worker *w, const int *fds, const enum av_listener_kind
 	return 0;
 }
 
-/* SIGTERM: let the loops finish what they are doing, then exit. */
+/*
+ * SIGTERM: stop the loops once no connection is left, or after
+ * DRAIN_SECONDS.  Idle keep-alive connections are closed with the loops.
+ */
+static void
+drain_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	unsigned i;
+
+	(void)fd;
+	(void)what;
+	if (__atomic_load_n(&w->live_connections, __ATOMIC_RELAXED) > 0 &&
+	    time(NULL) < w->drain_deadline)
+		return;
+	for (i = 0; i < w->nthreads; i++)
+		event_base_loopbreak(w->bases[i]);
+	event_base_loopbreak(w->main_base);
+}
+
 static void
 drain(evutil_socket_t sig, short what, void *arg)
 {
 	struct worker *w = arg;
-	struct timeval tv = { DRAIN_SECONDS, 0 };
+	struct timeval tick = { 0, 50000 };
 	unsigned i;
 
 	(void)sig;
 	(void)what;
+	if (w->draining)
+		return;
+	w->draining = true;
 	log_info("draining");
-	for (i = 0; i < w->nthreads; i++)
-		event_base_loopexit(w->bases[i], &tv);
+	for (i = 0; i < w->nhttpds; i++)
+		httpd_stop_accepting(w->httpds[i]);
+	w->drain_deadline = time(NULL) + DRAIN_SECONDS;
+	w->drain_timer = event_new(w->main_base, -1, EV_PERSIST, drain_check,
+	    w);
+	event_add(w->drain_timer, &tick);
 }
 
 int
@@ -312,7 +347,6 @@ worker_main(const struct av_config *cfg, const struct worker_fds *fds,
     bool sandbox)
 {
 	static struct worker w;
-	struct event_base *main_base;
 	struct event *term;
 	int lfds[3];
 	enum av_listener_kind kinds[3];
@@ -320,6 +354,10 @@ worker_main(const struct av_config *cfg, const struct worker_fds *fds,
 	unsigned i;
 
 	av_log_init("agentvaultd-worker", cfg->log.level);
+	/* If the parent dies, so do we: nobody would audit our calls. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		return 1;
 	memset(&w, 0, sizeof(w));
 	w.cfg = cfg;
 	w.ipc_fd = fds->ipc;
@@ -362,7 +400,7 @@ worker_main(const struct av_config *cfg, const struct worker_fds *fds,
 		lfds[n] = fds->tcp;
 		kinds[n++] = AV_LISTENER_TCP;
 	}
-	if ((main_base = event_base_new()) == NULL)
+	if ((w.main_base = event_base_new()) == NULL)
 		return 1;
 	if (enter_sandbox(&w, sandbox) != 0)
 		return 1;
@@ -370,15 +408,15 @@ worker_main(const struct av_config *cfg, const struct worker_fds *fds,
 		log_error("cannot start the event loops");
 		return 1;
 	}
-	term = evsignal_new(main_base, SIGTERM, drain, &w);
+	term = evsignal_new(w.main_base, SIGTERM, drain, &w);
 	evsignal_add(term, NULL);
 	if (ipc_send(w.ipc_fd, IPC_READY, 0, NULL, 0) != 0) {
 		log_error("cannot reach the parent");
 		return 1;
 	}
 	log_info("serving with %u threads", w.nthreads);
-	/* The main thread only waits for SIGTERM. */
-	event_base_loop(main_base, EVLOOP_ONCE);
+	/* The main thread only waits for SIGTERM, then for the drain. */
+	event_base_dispatch(w.main_base);
 	for (i = 0; i < w.nthreads; i++)
 		pthread_join(w.threads[i], NULL);
 	log_info("drained; exiting");

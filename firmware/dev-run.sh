@@ -1,16 +1,20 @@
 #!/bin/sh
 # dev-run.sh - `make run`: the appliance on its embedded defaults under var/.
 #
-# First run: a fresh SoftHSM2 token in var/hsm and the initialisation
-# ceremony (keys, appliance CA and TLS certificate in var/).  Every run:
-# the key inventory.  (The daemon issue makes this start agentvaultd.)
+# First run: a fresh SoftHSM2 token in var/hsm, the key ceremony (keys,
+# appliance CA and TLS certificate in var/) and a configuration in
+# var/agentvault.yaml.  Every run: the key inventory, then agentvaultd in
+# the foreground until Ctrl-C.
 set -eu
 BUILD=${BUILD:-build}
 ceremony=$BUILD/agentvault-ceremony
+daemon=$BUILD/agentvaultd
 var=${AGENTVAULT_VAR:-$(pwd)/var}
 module=${AGENTVAULT_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+# The worker drops to this user; it must read the token's files.
+user=${AGENTVAULT_USER:-nobody}
 mkdir -p "$var"
-chmod 700 "$var"
+chmod 711 "$var"
 export SOFTHSM2_CONF="$var/hsm/softhsm2.conf"
 pin="file:$var/hsm/user.pin"
 
@@ -22,10 +26,53 @@ if [ ! -f "$SOFTHSM2_CONF" ]; then
 else
 	"$ceremony" inventory --module "$module" --pin "$pin"
 fi
+if [ ! -f "$var/agentvault.yaml" ]; then
+	cat >"$var/agentvault.yaml" <<CONF
+# Development configuration written by \`make run\`; see
+# daemon/agentvault.yaml.example and docs/configuration.md.
+paths:
+  state_dir: $var/state
+  audit_log: $var/audit/audit.log
+  run_dir: $var/run
+listen:
+  admin_socket:
+    mode: "0600"
+  agent_socket:
+    mode: "0666"
+hsm:
+  module: $module
+  pin: "$pin"
+  tls_cert: $var/tls.pem
+  ca_cert: $var/ca.pem
+sandbox:
+  user: $user
+access:
+  admin:
+    uids: [0]
+  agent:
+    uids: [0, $(id -u "$user")]
+CONF
+	chmod 600 "$var/agentvault.yaml"
+fi
+mkdir -p "$var/audit"
+chmod 700 "$var/audit"
+# The sandboxed worker reads and locks the token's files as $user.
+if [ "$(id -u)" -eq 0 ]; then
+	chown -R "$user" "$var/hsm/tokens"
+	chmod 711 "$var/hsm"
+	chmod 644 "$SOFTHSM2_CONF"
+fi
 cat <<MSG
 
-Token:        $var/hsm (SOFTHSM2_CONF=$SOFTHSM2_CONF)
-User PIN:     $pin
-Appliance CA: $var/ca.pem   TLS certificate: $var/tls.pem
-Start over:   rm -rf $var && make run
+Agent Vault is starting (Ctrl-C stops it).
+  admin socket: $var/run/admin.sock     agent socket: $var/run/agent.sock
+  appliance CA: $var/ca.pem             audit log:    $var/audit/audit.log
+Try:
+  curl --cacert $var/ca.pem --unix-socket $var/run/admin.sock \\
+       -H 'Content-Type: application/json' -d '{}' \\
+       https://localhost/identities/get-token-vault
+  $BUILD/agentvault-audit-verify --key $var/audit-key.pem $var/audit/audit.log
+Start over: rm -rf $var && make run
+
 MSG
+exec "$daemon" -c "$var/agentvault.yaml"

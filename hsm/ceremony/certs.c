@@ -114,6 +114,25 @@ write_pem(const char *dir, const char *name, X509 *x)
 	return 0;
 }
 
+/* The audit key's public half, for verifying the audit trail offline. */
+static int
+write_public_pem(const char *dir, const char *name, EVP_PKEY *key)
+{
+	char path[PATH_MAX];
+	BIO *b;
+	int ok;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((b = BIO_new_file(path, "w")) == NULL)
+		return -1;
+	ok = PEM_write_bio_PUBKEY(b, key);
+	BIO_free(b);
+	if (!ok)
+		return -1;
+	printf("wrote %s\n", path);
+	return 0;
+}
+
 static int
 issue(const struct cer_opts *o, EVP_PKEY *ca_key, EVP_PKEY *tls_key,
     const char *serial)
@@ -166,7 +185,7 @@ int
 cer_issue_certs(struct hsm *h, const struct cer_opts *o)
 {
 	struct hsm_provider *prov = NULL;
-	EVP_PKEY *ca_key = NULL, *tls_key = NULL;
+	EVP_PKEY *ca_key = NULL, *tls_key = NULL, *audit_key = NULL;
 	char uri[256];
 	int rc = 1;
 
@@ -182,9 +201,11 @@ cer_issue_certs(struct hsm *h, const struct cer_opts *o)
 	snprintf(uri, sizeof(uri), "pkcs11:object=%s;type=private",
 	    CER_LABEL_TLS);
 	tls_key = hsm_provider_load_key(NULL, uri);
-	if (ca_key == NULL || tls_key == NULL) {
-		fprintf(stderr, "agentvault-ceremony: cannot load the CA or "
-		    "TLS key through the provider\n");
+	audit_key = hsm_provider_load_key(NULL,
+	    "pkcs11:object=agentvault-audit;type=private");
+	if (ca_key == NULL || tls_key == NULL || audit_key == NULL) {
+		fprintf(stderr, "agentvault-ceremony: cannot load the CA, TLS or "
+		    "audit key through the provider\n");
 		ERR_print_errors_fp(stderr);
 		goto done;
 	}
@@ -194,8 +215,14 @@ cer_issue_certs(struct hsm *h, const struct cer_opts *o)
 		ERR_print_errors_fp(stderr);
 		goto done;
 	}
+	if (write_public_pem(o->out, "audit-key.pem", audit_key) != 0) {
+		fprintf(stderr, "agentvault-ceremony: writing the audit "
+		    "public key failed\n");
+		goto done;
+	}
 	rc = 0;
 done:
+	EVP_PKEY_free(audit_key);
 	EVP_PKEY_free(ca_key);
 	EVP_PKEY_free(tls_key);
 	hsm_provider_unload(prov);

@@ -1,0 +1,519 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""test_daemon.py - agentvaultd end to end, against the real sandboxed
+daemon and the SoftHSM2 test token: TLS over Unix sockets with the HSM key,
+GetTokenVault, access control, malformed and hostile clients, the seccomp
+sandbox killing a worker and the parent restarting it, kill -9 with writes
+in flight, SIGHUP and SIGTERM, the audit chain and its tamper detection,
+a canary-secret scan of everything on disk, configuration errors.
+
+Prints TAP.  Reads the test token from tests/setup-token.sh's variables.
+Environment: BUILD (build dir), AV_TEST_NO_SANDBOX=1 (ASan/valgrind runs),
+AV_TEST_WRAP (valgrind command for the daemon).
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+
+BUILD = os.environ.get("BUILD", "build")
+TOP = os.getcwd()
+DAEMON = os.path.join(TOP, BUILD, "agentvaultd")
+VERIFY = os.path.join(TOP, BUILD, "agentvault-audit-verify")
+TOKDIR = os.environ["AV_TEST_DIR"]
+WORK = os.path.join(TOKDIR, "daemon")
+NO_SANDBOX = os.environ.get("AV_TEST_NO_SANDBOX") == "1"
+WRAP = os.environ.get("AV_TEST_WRAP", "").split()
+CANARY = "CANARY-d41d8c-the-agent-secret"
+SLOW = 4 if WRAP else 1         # valgrind is slow
+
+n = 0
+failed = 0
+
+
+def ok(cond, name, detail=""):
+    global n, failed
+    n += 1
+    if cond:
+        print("ok %d - %s" % (n, name))
+    else:
+        failed += 1
+        print("not ok %d - %s" % (n, name))
+        if detail:
+            for line in str(detail).splitlines()[:20]:
+                print("# " + line)
+    sys.stdout.flush()
+    return cond
+
+
+def write_config(path, extra=""):
+    cfg = """
+paths:
+  state_dir: {w}/state
+  audit_log: {w}/audit.log
+  run_dir: {w}/run
+hsm:
+  module: {mod}
+  pin: "{pin}"
+  tls_cert: {t}/tls.pem
+  ca_cert: {t}/ca.pem
+limits:
+  max_connections: 16
+  read_timeout_seconds: 2
+  idle_timeout_seconds: 5
+  threads: 2
+sandbox:
+  user: nobody
+audit:
+  checkpoint_records: 5
+access:
+  admin:
+    uids: [0]
+  agent:
+    uids: [65534]
+""".format(w=WORK, t=TOKDIR, mod=os.environ["AV_TEST_MODULE"],
+           pin=os.environ["AV_TEST_PIN"]) + extra
+    with open(path, "w") as f:
+        f.write(cfg)
+    os.chmod(path, 0o600)
+
+
+class Daemon:
+    def __init__(self, config):
+        self.config = config
+        self.log = open(os.path.join(WORK, "daemon.log"), "ab")
+        env = dict(os.environ, AGENTVAULT_TEST_HOOKS="1")
+        args = WRAP + [DAEMON, "-c", config]
+        if NO_SANDBOX:
+            args.append("--no-sandbox")
+        self.proc = subprocess.Popen(args, stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=env)
+
+    def wait_ready(self, timeout=20):
+        deadline = time.time() + timeout * SLOW
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                if request("GET", "/ping")[0] == 200:
+                    return True
+            except OSError:
+                pass
+            time.sleep(0.1)
+        return False
+
+    def worker_pid(self):
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)],
+                             capture_output=True, text=True).stdout.split()
+        return int(out[0]) if out else None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30 * SLOW)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+def tls_socket(sock_name="admin.sock", timeout=10):
+    ctx = ssl.create_default_context(cafile=os.path.join(TOKDIR, "ca.pem"))
+    raw = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    raw.settimeout(timeout * SLOW)
+    raw.connect(os.path.join(WORK, "run", sock_name))
+    return ctx.wrap_socket(raw, server_hostname="localhost")
+
+
+def read_response(s):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            raise OSError("connection closed")
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        body += chunk
+    return status, headers, body
+
+
+def request(method, path, body=None, sock_name="admin.sock", raw=None,
+            ctype="application/json"):
+    s = tls_socket(sock_name)
+    try:
+        if raw is None:
+            data = b"" if body is None else (
+                body if isinstance(body, bytes) else json.dumps(body).encode())
+            raw = ("%s %s HTTP/1.1\r\nHost: localhost\r\n"
+                   "Content-Type: %s\r\nContent-Length: %d\r\n"
+                   "Connection: close\r\n\r\n" % (method, path, ctype,
+                                                  len(data))).encode() + data
+        try:
+            s.sendall(raw)
+        except OSError:
+            pass    # refused early (413...): the answer is already sent
+        status, headers, payload = read_response(s)
+        try:
+            doc = json.loads(payload) if payload else None
+        except ValueError:
+            doc = None
+        return status, doc, headers
+    finally:
+        s.close()
+
+
+def alive(pid):
+    """A zombie is dead: pid 1 here may not reap orphans."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def log_text():
+    with open(os.path.join(WORK, "daemon.log"), "rb") as f:
+        return f.read().decode(errors="replace")
+
+
+def test_basic(d):
+    st, doc, hdr = request("GET", "/ping")
+    ok(st == 200 and doc["status"] == "ok", "ping over TLS on the admin socket")
+    ok("x-amzn-requestid" in hdr, "responses carry a request id")
+    st, doc, _ = request("POST", "/identities/get-token-vault", {})
+    ok(st == 200 and doc["tokenVaultId"] == "default" and
+       doc["kmsConfiguration"]["keyType"] == "ServiceManagedKey",
+       "GetTokenVault reports the service-managed KEK", doc)
+    with open(os.path.join(TOKDIR, "setup.log")) as f:
+        inv = f.read()
+    kek = inv.split("agentvault-kek", 1)[1]
+    ok(("kcv: " + doc["hsm"]["keyCheckValue"]) in kek,
+       "its key check value is the ceremony's")
+    st, doc, _ = request("POST", "/identities/get-token-vault",
+                         {"tokenVaultId": "other"})
+    ok(st == 404 and doc["__type"] == "ResourceNotFoundException",
+       "an unknown vault is ResourceNotFoundException", doc)
+    st, doc, _ = request("POST", "/identities/get-token-vault",
+                         {"tokenVaultId": "bad id!"})
+    ok(st == 400 and doc["__type"] == "ValidationException",
+       "a malformed vault id is ValidationException")
+    st, doc, _ = request("POST", "/identities/get-token-vault", {},
+                         sock_name="agent.sock")
+    ok(st == 403 and doc["__type"] == "AccessDeniedException",
+       "control plane on the agent socket is AccessDeniedException", doc)
+    st, doc, _ = request("POST", "/identities/NoSuchOperation", {})
+    ok(st == 400 and doc["__type"] == "ValidationException",
+       "an unknown operation is ValidationException")
+    st, doc, _ = request("GET", "/identities/get-token-vault")
+    ok(st == 400, "a wrong method is refused")
+
+
+def test_bad_input(d):
+    cases = [
+        ("malformed JSON", b'{"tokenVaultId": ', 400, "malformed JSON"),
+        ("JSON that is not an object", b'[1,2]', 400, "object"),
+        ("duplicate JSON members", b'{"a":1,"a":2}', 400, "malformed JSON"),
+        ("deeply nested JSON", b"[" * 3000 + b"]" * 3000, 400, None),
+    ]
+    for name, body, want, text in cases:
+        st, doc, _ = request("POST", "/identities/get-token-vault", body)
+        ok(st == want and doc["__type"] == "ValidationException" and
+           (text is None or text in doc["message"]), name + " gets %d" % want,
+           doc)
+    st, doc, _ = request("POST", "/identities/get-token-vault", b"{}",
+                         ctype="text/plain")
+    ok(st == 400, "a body that is not declared JSON is refused")
+    big = b'{"x":"' + b"a" * 70000 + b'"}'
+    st, doc, _ = request("POST", "/identities/get-token-vault", big)
+    ok(st == 413, "a body over max_body_bytes gets 413", doc)
+    st, _, _ = request(None, None, raw=b"GARBAGE\r\n\r\n")
+    ok(st == 400, "a malformed request line gets 400")
+    st, _, _ = request(None, None, raw=b"POST / HTTP/1.1\r\nHost: x\r\n"
+                       b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+    ok(st == 501, "chunked requests get 501")
+    hdrs = b"".join(b"X-%d: %s\r\n" % (i, b"y" * 100) for i in range(100))
+    st, _, _ = request(None, None, raw=b"GET /ping HTTP/1.1\r\nHost: x\r\n" +
+                       hdrs + b"\r\n")
+    ok(st == 431, "an oversized head gets 431")
+    ok(request("GET", "/ping")[0] == 200, "the daemon still serves")
+
+
+def test_slow_clients(d):
+    # A slow loris: a byte now and then never completes a request.
+    s = tls_socket()
+    start = time.time()
+    s.sendall(b"GET /ping HTTP/1.1\r\n")
+    closed = False
+    try:
+        for _ in range(40):
+            time.sleep(0.25)
+            s.sendall(b"X")
+            if time.time() - start > 8 * SLOW:
+                break
+    except OSError:
+        closed = True
+    if not closed:
+        try:
+            closed = s.recv(4096) is not None
+        except OSError:
+            closed = True
+    took = time.time() - start
+    ok(closed and took < 8 * SLOW, "a slow-loris client is cut off "
+       "(after %.1f s, read timeout 2 s)" % took)
+    s.close()
+    # A connection that sends nothing at all, not even a TLS handshake.
+    raw = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    raw.connect(os.path.join(WORK, "run", "admin.sock"))
+    raw.settimeout(10 * SLOW)
+    start = time.time()
+    try:
+        gone = raw.recv(1) == b""
+    except OSError:
+        gone = True
+    ok(gone and time.time() - start < 8 * SLOW,
+       "a silent connection is closed")
+    raw.close()
+    # A flood over the connection cap: extra connections are closed.
+    held = []
+    for _ in range(40):
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(os.path.join(WORK, "run", "admin.sock"))
+        held.append(c)
+    time.sleep(0.5 * SLOW)
+    refused = 0
+    for c in held:
+        c.settimeout(0.2)
+        try:
+            if c.recv(1) == b"":
+                refused += 1
+        except socket.timeout:
+            pass
+        except OSError:
+            refused += 1
+    ok(refused >= 40 - 16, "connections over the cap (16) are closed "
+       "(%d of 40)" % refused)
+    for c in held:
+        c.close()
+    time.sleep(0.3)
+    ok(request("GET", "/ping")[0] == 200, "the daemon serves after the flood")
+
+
+def test_sandbox_and_restart(d):
+    before = d.worker_pid()
+    try:
+        request("POST", "/test/forbidden-syscall", {})
+        answered = True
+    except OSError:
+        answered = False
+    ok(not answered, "a forbidden syscall takes the worker down mid-request")
+    ok(d.wait_ready(), "the parent restarts the worker")
+    after = d.worker_pid()
+    ok(before != after and after is not None, "it is a new worker")
+    if not NO_SANDBOX:
+        ok("killed by signal 31" in log_text(),
+           "the parent saw SIGSYS (seccomp) and said so")
+
+
+def put_secrets(prefix, count, acked, stop):
+    for i in range(count):
+        if stop.is_set():
+            return
+        name = "%s-%d" % (prefix, i)
+        try:
+            st, _, _ = request("POST", "/test/put-secret",
+                               {"name": name, "value": "v-" + name})
+            if st == 200:
+                acked.append(name)
+        except OSError:
+            time.sleep(0.05)
+
+
+def check_acked(acked):
+    missing = []
+    for name in acked:
+        st, doc, _ = request("POST", "/test/get-secret", {"name": name})
+        if st != 200 or doc.get("value") != "v-" + name:
+            missing.append(name)
+    return missing
+
+
+def test_kill_worker_with_writes(d):
+    acked, stop = [], threading.Event()
+    t = threading.Thread(target=put_secrets, args=("w", 400, acked, stop))
+    t.start()
+    time.sleep(1.0 * SLOW)
+    os.kill(d.worker_pid(), signal.SIGKILL)
+    time.sleep(0.5)
+    d.wait_ready()
+    time.sleep(0.5)
+    stop.set()
+    t.join()
+    ok(len(acked) > 0, "writes were acknowledged before the kill (%d)" %
+       len(acked))
+    missing = check_acked(acked)
+    ok(not missing, "kill -9 of the worker loses no acknowledged write",
+       missing[:5])
+
+
+def test_kill_parent_with_writes(config):
+    d = Daemon(config)
+    ok(d.wait_ready(), "the daemon starts again")
+    acked, stop = [], threading.Event()
+    t = threading.Thread(target=put_secrets, args=("p", 400, acked, stop))
+    t.start()
+    time.sleep(1.0 * SLOW)
+    worker = d.worker_pid()
+    d.proc.kill()
+    d.proc.wait()
+    stop.set()
+    t.join()
+    time.sleep(0.5)
+    gone = worker is None or not alive(worker)
+    ok(gone, "the worker does not outlive its parent")
+    d.log.close()
+    d = Daemon(config)
+    ok(d.wait_ready(), "the daemon restarts after kill -9 of the parent")
+    missing = check_acked(acked)
+    ok(len(acked) > 0 and not missing,
+       "kill -9 of the parent loses no acknowledged write (%d)" % len(acked),
+       missing[:5])
+    return d
+
+
+def test_reload_and_stop(d):
+    before = d.worker_pid()
+    d.proc.send_signal(signal.SIGHUP)
+    time.sleep(1.0 * SLOW)
+    ok(d.wait_ready() and d.worker_pid() != before,
+       "SIGHUP reloads: a new worker serves")
+    rc = d.stop()
+    ok(rc == 0, "SIGTERM drains and exits 0 (%s)" % rc)
+    ok(not os.path.exists(os.path.join(WORK, "run", "admin.sock")),
+       "the sockets are removed")
+
+
+def test_audit():
+    log = os.path.join(WORK, "audit.log")
+    key = os.path.join(TOKDIR, "audit-key.pem")
+    r = subprocess.run([VERIFY, "--key", key, log], capture_output=True,
+                       text=True)
+    ok(r.returncode == 0 and r.stdout.startswith("OK"),
+       "the audit trail verifies with the audit public key",
+       r.stdout + r.stderr)
+    with open(log) as f:
+        lines = f.readlines()
+    calls = [json.loads(l) for l in lines if '"type":"call"' in l]
+    ops = set(c["operation"] for c in calls)
+    ok("GetTokenVault" in ops, "calls are in the audit trail")
+    ok(any(c["outcome"] == "denied" for c in calls),
+       "denied calls are in the audit trail")
+    ok(all("uid" in c["caller"] for c in calls),
+       "each record names the caller")
+    tampered = os.path.join(WORK, "audit-tampered.log")
+    victim = len(lines) // 2
+    lines[victim] = lines[victim].replace('"allowed"', '"allowex"', 1) \
+        if '"allowed"' in lines[victim] else \
+        lines[victim].replace('"seq":', '"seq": ', 1)
+    with open(tampered, "w") as f:
+        f.writelines(lines)
+    r = subprocess.run([VERIFY, "--key", key, tampered], capture_output=True,
+                       text=True)
+    ok(r.returncode == 1 and ("line %d " % (victim + 1)) in r.stdout,
+       "a tampered line is detected and pinpointed (line %d)" % (victim + 1),
+       r.stdout)
+
+
+def test_canary():
+    hits = []
+    for root, _, files in os.walk(WORK):
+        for name in files:
+            path = os.path.join(root, name)
+            try:
+                with open(path, "rb") as f:
+                    if CANARY.encode() in f.read():
+                        hits.append(path)
+            except OSError:
+                pass
+    ok(not hits, "the canary secret is nowhere on disk in clear "
+       "(database, WAL, logs, audit)", hits)
+
+
+def test_config_errors():
+    bad = os.path.join(WORK, "bad.yaml")
+    with open(bad, "w") as f:
+        f.write("paths:\n  state_dir: /tmp\nlisten:\n  tcp:\n    port: 99999\n")
+    os.chmod(bad, 0o600)
+    r = subprocess.run([DAEMON, "-c", bad, "--check-config"],
+                       capture_output=True, text=True)
+    ok(r.returncode == 1 and "bad.yaml:5:" in r.stderr,
+       "a configuration error names file, line and column", r.stderr)
+    selftest = os.path.join(WORK, "selftest.yaml")
+    write_config(selftest, "")
+    with open(selftest) as f:
+        text = f.read()
+    text = text.replace("  ca_cert:", "  token_signing_key: "
+                        "\"pkcs11:object=missing;type=private\"\n  ca_cert:")
+    with open(selftest, "w") as f:
+        f.write(text)
+    r = subprocess.run([DAEMON, "-c", selftest], capture_output=True,
+                       text=True, timeout=60)
+    ok(r.returncode == 1 and "self-test failed" in r.stderr,
+       "a failing self-test stops the appliance with a clear message",
+       r.stderr)
+
+
+def main():
+    shutil.rmtree(WORK, ignore_errors=True)
+    os.makedirs(WORK)
+    # The sandboxed worker runs as nobody and must reach the token files.
+    os.chmod(TOKDIR, 0o711)
+    os.chmod(os.path.join(TOKDIR, "token"), 0o711)
+    os.chmod(os.path.join(TOKDIR, "token", "softhsm2.conf"), 0o644)
+    subprocess.run(["chown", "-R", "nobody", os.path.join(TOKDIR, "token",
+                                                          "tokens")])
+    config = os.path.join(WORK, "agentvault.yaml")
+    write_config(config)
+    d = Daemon(config)
+    if not ok(d.wait_ready(), "the daemon starts and serves", log_text()):
+        d.stop()
+        print("1..%d" % n)
+        return 1
+    request("POST", "/test/put-secret", {"name": "canary", "value": CANARY})
+    test_basic(d)
+    test_bad_input(d)
+    test_slow_clients(d)
+    test_sandbox_and_restart(d)
+    test_kill_worker_with_writes(d)
+    d.stop()
+    d = test_kill_parent_with_writes(config)
+    st, doc, _ = request("POST", "/test/get-secret", {"name": "canary"})
+    ok(st == 200 and doc["value"] == CANARY, "the canary is still readable")
+    test_reload_and_stop(d)
+    test_audit()
+    test_canary()
+    test_config_errors()
+    print("1..%d" % n)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1052 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_config.c - unit tests for the daemon configuration (daemon/config.c).
+ *
+ * Build: gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+ *     -Wmissing-prototypes -I. -Ihsm -I/usr/include/p11-kit-1 \
+ *     tests/unit/test_config.c daemon/config.c hsm/uri.c -lyaml -lcmocka
+ * Run from the top of the tree (the example file is read from
+ * daemon/agentvault.yaml.example; that test is skipped elsewhere).
+ *
+ * Assumes the users and groups every Debian system has: root (uid and gid
+ * 0) and nobody (uid 65534).
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "daemon/config.h"
+
+#define NAME		"t.yaml"
+#define EXAMPLE		"daemon/agentvault.yaml.example"
+#define MINIMAL		"hsm:\n  pin: env:AV_PIN\n"
+
+/* A file that sets every key, most of them to something else than the
+ * default. */
+static const char full_yaml[] =
+    "# every key\n"
+    "appliance:\n"
+    "  partition: aws-us-gov\n"
+    "  region: us-gov-west-1\n"
+    "  account: \"123456789012\"\n"
+    "  name: vault-01.lab\n"
+    "paths:\n"
+    "  state_dir: /srv/av/state/\n"
+    "  audit_log: /srv/av/log/audit.log\n"
+    "  run_dir: /srv/av/run\n"
+    "listen:\n"
+    "  admin_socket:\n"
+    "    path: /srv/av/run/adm.sock\n"
+    "    mode: 0640\n"
+    "    group: root\n"
+    "  agent_socket:\n"
+    "    mode: \"0666\"\n"
+    "    group: 4242\n"
+    "  tcp:\n"
+    "    address: \"::1\"\n"
+    "    port: 8443\n"
+    "    client_ca: /srv/av/clients.pem\n"
+    "hsm:\n"
+    "  module: /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so\n"
+    "  token: \"pkcs11:token=av%20main;serial=0123\"\n"
+    "  pin: \"file:/etc/agentvault/pin\"\n"
+    "  pool_size: 64\n"
+    "  tls_key: \"pkcs11:object=tls\"\n"
+    "  tls_cert: /srv/av/tls.crt\n"
+    "  audit_key: \"pkcs11:id=%01%02;type=private\"\n"
+    "  token_signing_key: \"pkcs11:token=other;object=tsk;type=private\"\n"
+    "vault:\n"
+    "  kek_mode: customer-managed\n"
+    "  kek: \"pkcs11:object=kek\"\n"
+    "  dek_ttl_seconds: 86400\n"
+    "  customer:\n"
+    "    module: /opt/vendor/lib/p11.so\n"
+    "    token: \"pkcs11:token=cust\"\n"
+    "    pin: env:CUSTOMER_PIN\n"
+    "    key: \"pkcs11:object=cmk;type=secret-key\"\n"
+    "limits:\n"
+    "  max_connections: 65536\n"
+    "  max_header_bytes: 1024\n"
+    "  max_body_bytes: 16777216\n"
+    "  read_timeout_seconds: 600\n"
+    "  idle_timeout_seconds: 1\n"
+    "  threads: 8\n"
+    "sandbox:\n"
+    "  enabled: false\n"
+    "  user: nobody\n"
+    "  landlock: false\n"
+    "access:\n"
+    "  admin:\n"
+    "    uids: [0, 1000]\n"
+    "    gids: [root]\n"
+    "  agent:\n"
+    "    uids:\n"
+    "      - root\n"
+    "      - 1001\n"
+    "    gids: [100, 4294967294]\n"
+    "audit:\n"
+    "  checkpoint_records: 1000000\n"
+    "  checkpoint_seconds: 1\n"
+    "log:\n"
+    "  level: debug\n";
+
+/* Heap copies: the struct is large. */
+static struct av_config *cfg_a, *cfg_b, *cfg_def;
+
+static int
+setup(void **state)
+{
+	(void)state;
+	cfg_a = malloc(sizeof(*cfg_a));
+	cfg_b = malloc(sizeof(*cfg_b));
+	cfg_def = malloc(sizeof(*cfg_def));
+	if (cfg_a == NULL || cfg_b == NULL || cfg_def == NULL)
+		return -1;
+	av_config_defaults(cfg_def);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	free(cfg_a);
+	free(cfg_b);
+	free(cfg_def);
+	return 0;
+}
+
+static void
+parse_ok(const char *text, size_t len, struct av_config *out)
+{
+	char err[AV_CONFIG_ERR_SIZE];
+
+	strcpy(err, "not touched");
+	if (av_config_parse(NAME, text, len, out, err, sizeof(err)) != 0)
+		fail_msg("unexpected error: %s", err);
+	assert_string_equal(err, "");
+}
+
+static void
+parse_str(const char *text, struct av_config *out)
+{
+	parse_ok(text, strlen(text), out);
+}
+
+/* text must fail with exactly want; the output is the defaults. */
+static void
+bad_len(const char *text, size_t len, const char *want)
+{
+	char err[AV_CONFIG_ERR_SIZE];
+
+	memset(cfg_b, 0x5a, sizeof(*cfg_b));
+	if (av_config_parse(NAME, text, len, cfg_b, err, sizeof(err)) != -1)
+		fail_msg("no error for:\n%s", text);
+	if (strcmp(err, want) != 0)
+		fail_msg("for:\n%s\nwant: %s\ngot:  %s", text, want, err);
+	assert_memory_equal(cfg_b, cfg_def, sizeof(*cfg_b));
+}
+
+static void
+bad(const char *text, const char *want)
+{
+	bad_len(text, strlen(text), want);
+}
+
+/* MINIMAL followed by text, which must fail with want. */
+static void
+bad_min(const char *text, const char *want)
+{
+	char buf[8192];
+
+	assert_true(strlen(MINIMAL) + strlen(text) < sizeof(buf));
+	(void)snprintf(buf, sizeof(buf), "%s%s", MINIMAL, text);
+	bad(buf, want);
+}
+
+/* "hsm:" with a PIN source, then text (from line 3), must fail with want. */
+static void
+bad_hsm(const char *text, const char *want)
+{
+	char buf[8192];
+
+	assert_true(strlen(text) + 32 < sizeof(buf));
+	(void)snprintf(buf, sizeof(buf), "hsm:\n  pin: env:A\n%s", text);
+	bad(buf, want);
+}
+
+/* Print c, parse the output, and demand the very same struct. */
+static void
+round_trip(const struct av_config *c)
+{
+	char *t1 = NULL, *t2 = NULL;
+	size_t n1 = 0, n2 = 0;
+	FILE *f;
+
+	assert_non_null(f = open_memstream(&t1, &n1));
+	av_config_print(c, f);
+	assert_int_equal(fclose(f), 0);
+	parse_ok(t1, n1, cfg_b);
+	assert_memory_equal(c, cfg_b, sizeof(*c));
+	/* And printing is stable. */
+	assert_non_null(f = open_memstream(&t2, &n2));
+	av_config_print(cfg_b, f);
+	assert_int_equal(fclose(f), 0);
+	assert_string_equal(t1, t2);
+	free(t1);
+	free(t2);
+}
+
+/* ---- valid files -------------------------------------------------------- */
+
+static void
+test_full(void **state)
+{
+	struct av_config *c = cfg_a;
+
+	(void)state;
+	parse_ok(full_yaml, strlen(full_yaml), c);
+	assert_string_equal(c->appliance.partition, "aws-us-gov");
+	assert_string_equal(c->appliance.region, "us-gov-west-1");
+	assert_string_equal(c->appliance.account, "123456789012");
+	assert_string_equal(c->appliance.name, "vault-01.lab");
+	assert_string_equal(c->paths.state_dir, "/srv/av/state/");
+	assert_string_equal(c->paths.audit_log, "/srv/av/log/audit.log");
+	assert_string_equal(c->paths.run_dir, "/srv/av/run");
+	assert_string_equal(c->listen.admin_socket.path,
+	    "/srv/av/run/adm.sock");
+	assert_int_equal(c->listen.admin_socket.mode, 0640);
+	assert_true(c->listen.admin_socket.group.set);
+	assert_int_equal(c->listen.admin_socket.group.gid, 0);
+	/* Not given: computed from run_dir. */
+	assert_string_equal(c->listen.agent_socket.path,
+	    "/srv/av/run/agent.sock");
+	assert_int_equal(c->listen.agent_socket.mode, 0666);
+	assert_true(c->listen.agent_socket.group.set);
+	assert_int_equal(c->listen.agent_socket.group.gid, 4242);
+	assert_true(c->listen.tcp.enabled);
+	assert_string_equal(c->listen.tcp.address, "::1");
+	assert_int_equal(c->listen.tcp.port, 8443);
+	assert_string_equal(c->listen.tcp.client_ca, "/srv/av/clients.pem");
+	assert_string_equal(c->hsm.module,
+	    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so");
+	assert_string_equal(c->hsm.token,
+	    "pkcs11:token=av%20main;serial=0123");
+	assert_string_equal(c->hsm.pin, "file:/etc/agentvault/pin");
+	assert_int_equal(c->hsm.pool_size, 64);
+	assert_string_equal(c->hsm.tls_key, "pkcs11:object=tls");
+	assert_string_equal(c->hsm.tls_cert, "/srv/av/tls.crt");
+	/* state_dir ends with '/': not doubled. */
+	assert_string_equal(c->hsm.ca_cert, "/srv/av/state/ca.pem");
+	assert_string_equal(c->hsm.audit_key,
+	    "pkcs11:id=%01%02;type=private");
+	assert_string_equal(c->hsm.token_signing_key,
+	    "pkcs11:token=other;object=tsk;type=private");
+	assert_int_equal(c->vault.kek_mode, AV_KEK_CUSTOMER_MANAGED);
+	assert_string_equal(c->vault.kek, "pkcs11:object=kek");
+	assert_int_equal(c->vault.dek_ttl_seconds, 86400);
+	assert_true(c->vault.customer.present);
+	assert_string_equal(c->vault.customer.module,
+	    "/opt/vendor/lib/p11.so");
+	assert_string_equal(c->vault.customer.token, "pkcs11:token=cust");
+	assert_string_equal(c->vault.customer.pin, "env:CUSTOMER_PIN");
+	assert_string_equal(c->vault.customer.key,
+	    "pkcs11:object=cmk;type=secret-key");
+	assert_int_equal(c->limits.max_connections, 65536);
+	assert_int_equal(c->limits.max_header_bytes, 1024);
+	assert_int_equal(c->limits.max_body_bytes, 16777216);
+	assert_int_equal(c->limits.read_timeout_seconds, 600);
+	assert_int_equal(c->limits.idle_timeout_seconds, 1);
+	assert_int_equal(c->limits.threads, 8);
+	assert_false(c->sandbox.enabled);
+	assert_string_equal(c->sandbox.user.name, "nobody");
+	assert_true(c->sandbox.user.resolved);
+	assert_int_equal(c->sandbox.user.uid, 65534);
+	assert_false(c->sandbox.landlock);
+	assert_int_equal(c->access.admin.uids.n, 2);
+	assert_int_equal(c->access.admin.uids.v[0], 0);
+	assert_int_equal(c->access.admin.uids.v[1], 1000);
+	assert_int_equal(c->access.admin.gids.n, 1);
+	assert_int_equal(c->access.admin.gids.v[0], 0);
+	assert_int_equal(c->access.agent.uids.n, 2);
+	assert_int_equal(c->access.agent.uids.v[0], 0);
+	assert_int_equal(c->access.agent.uids.v[1], 1001);
+	assert_int_equal(c->access.agent.gids.n, 2);
+	assert_int_equal(c->access.agent.gids.v[0], 100);
+	assert_int_equal(c->access.agent.gids.v[1], 4294967294U);
+	assert_int_equal(c->audit.checkpoint_records, 1000000);
+	assert_int_equal(c->audit.checkpoint_seconds, 1);
+	assert_int_equal(c->log.level, AV_LOG_DEBUG);
+	assert_string_equal(av_kek_mode_name(c->vault.kek_mode),
+	    "customer-managed");
+	assert_string_equal(av_log_level_name(c->log.level), "debug");
+
+	round_trip(c);
+}
+
+static void
+test_defaults(void **state)
+{
+	const struct av_config *d = cfg_def;
+
+	(void)state;
+	assert_string_equal(d->appliance.partition, "aws");
+	assert_string_equal(d->appliance.region, "us-east-1");
+	assert_string_equal(d->appliance.account, "000000000000");
+	assert_string_equal(d->appliance.name, "agentvault");
+	assert_string_equal(d->paths.state_dir, "/var/lib/agentvault");
+	assert_string_equal(d->paths.audit_log,
+	    "/var/log/agentvault/audit.log");
+	assert_string_equal(d->paths.run_dir, "/run/agentvault");
+	assert_string_equal(d->listen.admin_socket.path,
+	    "/run/agentvault/admin.sock");
+	assert_int_equal(d->listen.admin_socket.mode, 0600);
+	assert_false(d->listen.admin_socket.group.set);
+	assert_string_equal(d->listen.agent_socket.path,
+	    "/run/agentvault/agent.sock");
+	assert_int_equal(d->listen.agent_socket.mode, 0660);
+	assert_false(d->listen.agent_socket.group.set);
+	assert_false(d->listen.tcp.enabled);
+	assert_string_equal(d->listen.tcp.address, "127.0.0.1");
+	assert_string_equal(d->listen.tcp.client_ca, "");
+	assert_string_equal(d->hsm.module, "/usr/lib/softhsm/libsofthsm2.so");
+	assert_string_equal(d->hsm.token, "pkcs11:token=agentvault");
+	assert_string_equal(d->hsm.pin, "");
+	assert_int_equal(d->hsm.pool_size, 4);
+	assert_string_equal(d->hsm.tls_key,
+	    "pkcs11:object=agentvault-tls;type=private");
+	assert_string_equal(d->hsm.tls_cert, "/var/lib/agentvault/tls.pem");
+	assert_string_equal(d->hsm.ca_cert, "/var/lib/agentvault/ca.pem");
+	assert_string_equal(d->hsm.audit_key,
+	    "pkcs11:object=agentvault-audit;type=private");
+	assert_string_equal(d->hsm.token_signing_key,
+	    "pkcs11:object=agentvault-token-signing;type=private");
+	assert_int_equal(d->vault.kek_mode, AV_KEK_SERVICE_MANAGED);
+	assert_string_equal(d->vault.kek,
+	    "pkcs11:object=agentvault-kek;type=secret-key");
+	assert_int_equal(d->vault.dek_ttl_seconds, 300);
+	assert_false(d->vault.customer.present);
+	assert_int_equal(d->limits.max_connections, 256);
+	assert_int_equal(d->limits.max_header_bytes, 8192);
+	assert_int_equal(d->limits.max_body_bytes, 65536);
+	assert_int_equal(d->limits.read_timeout_seconds, 10);
+	assert_int_equal(d->limits.idle_timeout_seconds, 60);
+	assert_int_equal(d->limits.threads, 2);
+	assert_true(d->sandbox.enabled);
+	assert_string_equal(d->sandbox.user.name, "agentvault");
+	assert_false(d->sandbox.user.resolved);	/* not looked up */
+	assert_true(d->sandbox.landlock);
+	assert_int_equal(d->access.admin.uids.n, 1);
+	assert_int_equal(d->access.admin.uids.v[0], 0);
+	assert_int_equal(d->access.admin.gids.n, 0);
+	assert_int_equal(d->access.agent.uids.n, 0);
+	assert_int_equal(d->access.agent.gids.n, 0);
+	assert_int_equal(d->audit.checkpoint_records, 1000);
+	assert_int_equal(d->audit.checkpoint_seconds, 60);
+	assert_int_equal(d->log.level, AV_LOG_INFO);
+}
+
+/* The smallest valid file: the defaults plus the PIN source. */
+static void
+test_minimal(void **state)
+{
+	static const char *const texts[] = {
+		MINIMAL,
+		"---\nhsm: {pin: \"env:AV_PIN\"}\n...\n",
+		"{\"hsm\": {\"pin\": 'env:AV_PIN'}, listen: {}, access: {}}",
+		"\xef\xbb\xbfhsm:\r\n  pin: env:AV_PIN\r\n",	/* BOM, CRLF */
+		"%YAML 1.1\n---\nhsm:\n  pin: env:AV_PIN  # comment\n",
+	};
+	size_t i;
+
+	(void)state;
+	memcpy(cfg_b, cfg_def, sizeof(*cfg_b));
+	strcpy(cfg_b->hsm.pin, "env:AV_PIN");
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		parse_ok(texts[i], strlen(texts[i]), cfg_a);
+		if (memcmp(cfg_a, cfg_b, sizeof(*cfg_a)) != 0)
+			fail_msg("not the defaults: %s", texts[i]);
+	}
+	round_trip(cfg_a);
+}
+
+/*
+ * Decisions: {} is a valid document that lacks hsm.pin; an empty file,
+ * or one with comments only, is not a configuration at all.
+ */
+static void
+test_empty(void **state)
+{
+	(void)state;
+	bad("{}", NAME ":1:1: hsm.pin is required (a PIN source: "
+	    "file:/path or env:NAME)");
+	bad("hsm: {}\n", NAME ":1:1: hsm.pin is required (a PIN source: "
+	    "file:/path or env:NAME)");
+	bad("# nothing\n\nhsm:\n  pool_size: 2\n", NAME ":3:1: hsm.pin is "
+	    "required (a PIN source: file:/path or env:NAME)");
+	bad("", NAME ":1:1: empty configuration: expected a mapping "
+	    "(hsm.pin at least)");
+	bad_len(NULL, 0, NAME ":1:1: empty configuration: expected a mapping "
+	    "(hsm.pin at least)");
+	bad("# only a comment\n\n", NAME ":1:1: empty configuration: "
+	    "expected a mapping (hsm.pin at least)");
+	bad("---\n", NAME ":2:1: the top level must be a mapping of "
+	    "sections (appliance, paths, listen, hsm, ...)");
+}
+
+static void
+test_example_file(void **state)
+{
+	char err[AV_CONFIG_ERR_SIZE];
+
+	(void)state;
+	if (access(EXAMPLE, R_OK) != 0)
+		skip();
+	if (av_config_load(EXAMPLE, cfg_a, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	/* The example shows the defaults. */
+	memcpy(cfg_b, cfg_def, sizeof(*cfg_b));
+	strcpy(cfg_b->hsm.pin, "file:/etc/agentvault/pin");
+	assert_memory_equal(cfg_a, cfg_b, sizeof(*cfg_a));
+}
+
+/* ---- errors, by class --------------------------------------------------- */
+
+static void
+test_unknown_keys(void **state)
+{
+	(void)state;
+	bad("bogus: 1\n", NAME ":1:1: unknown key 'bogus' at the top level");
+	bad_min("listen:\n  foo: 1\n",
+	    NAME ":4:3: unknown key 'foo' in 'listen'");
+	bad_min("listen:\n  tcp:\n    port: 1\n    tls: true\n",
+	    NAME ":6:5: unknown key 'tls' in 'listen.tcp'");
+	bad_min("access:\n  admin:\n    users: []\n",
+	    NAME ":5:5: unknown key 'users' in 'access.admin'");
+	/* Case matters; a key is quoted safely in the message. */
+	bad_min("Log: {}\n", NAME ":3:1: unknown key 'Log' at the top level");
+	bad_min("log: {\"le\\tvel\": info}\n",
+	    NAME ":3:7: unknown key 'le?vel' in 'log'");
+	bad_min("log: {\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxx\": 1}\n", NAME ":3:7: unknown key "
+	    "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' in 'log'");
+	/* Merge keys are just unknown keys. */
+	bad_min("log:\n  <<: {level: info}\n",
+	    NAME ":4:3: unknown key '<<' in 'log'");
+}
+
+static void
+test_duplicates(void **state)
+{
+	(void)state;
+	bad("hsm:\n  pin: env:A\n  pin: env:B\n",
+	    NAME ":3:3: duplicate key 'pin' in 'hsm' (first at 2:3)");
+	bad_min("log: {level: info}\nlog: {level: info}\n",
+	    NAME ":4:1: duplicate key 'log' in 'the top level' "
+	    "(first at 3:1)");
+	bad_min("listen:\n  tcp: {port: 1, \"port\": 2}\n",
+	    NAME ":4:18: duplicate key 'port' in 'listen.tcp' "
+	    "(first at 4:9)");
+}
+
+static void
+test_integers(void **state)
+{
+	static const char *const bad_ports[] = {
+		"0", "65536", "-1", "\"8080\"", "'8080'", "0x1f90", "8e3",
+		"08080", "8_080", "+8080", "8080.0", "99999999999999999999",
+		"~", "\"\"", "[8080]", "{a: 1}", "true",
+	};
+	char buf[256], want[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad_ports) / sizeof(bad_ports[0]); i++) {
+		(void)snprintf(buf, sizeof(buf),
+		    "listen:\n  tcp:\n    port: %s\n", bad_ports[i]);
+		(void)snprintf(want, sizeof(want), NAME ":5:11: listen.tcp."
+		    "port: expected an integer from 1 to 65535");
+		bad_min(buf, want);
+	}
+	/* An empty value is YAML's null: the value's mark is the key's end. */
+	bad_min("listen:\n  tcp:\n    port:\n", NAME ":5:10: listen.tcp.port: "
+	    "expected an integer from 1 to 65535");
+	bad_min("hsm2: 1\n", NAME ":3:1: unknown key 'hsm2' at the top level");
+	bad("hsm:\n  pin: env:A\n  pool_size: 65\n",
+	    NAME ":3:14: hsm.pool_size: expected an integer from 1 to 64");
+	bad_min("limits: {max_header_bytes: 1023}\n", NAME ":3:28: "
+	    "limits.max_header_bytes: expected an integer from 1024 to 65536");
+	bad_min("limits:\n  max_body_bytes: 16777217\n", NAME ":4:19: "
+	    "limits.max_body_bytes: expected an integer from 1024 to "
+	    "16777216");
+	bad_min("audit: {checkpoint_records: 0}\n", NAME ":3:29: "
+	    "audit.checkpoint_records: expected an integer from 1 to 1000000");
+	bad_min("vault:\n  dek_ttl_seconds: 86401\n", NAME ":4:20: "
+	    "vault.dek_ttl_seconds: expected an integer from 1 to 86400");
+}
+
+static void
+test_bools_enums(void **state)
+{
+	(void)state;
+	bad_min("sandbox: {enabled: yes}\n", NAME ":3:20: sandbox.enabled: "
+	    "expected true or false");
+	bad_min("sandbox: {enabled: \"true\"}\n", NAME ":3:20: "
+	    "sandbox.enabled: expected true or false");
+	bad_min("sandbox: {landlock: True}\n", NAME ":3:21: "
+	    "sandbox.landlock: expected true or false");
+	bad_min("sandbox: {landlock: 1}\n", NAME ":3:21: "
+	    "sandbox.landlock: expected true or false");
+	bad_min("log:\n  level: verbose\n", NAME ":4:10: log.level: expected "
+	    "one of: debug, info, warning, error");
+	bad_min("log:\n  level: INFO\n", NAME ":4:10: log.level: expected "
+	    "one of: debug, info, warning, error");
+	bad_min("vault:\n  kek_mode: hsm\n", NAME ":4:13: vault.kek_mode: "
+	    "expected one of: service-managed, customer-managed");
+	/* Quoting a string is fine. */
+	parse_str(MINIMAL "log: {level: \"warning\"}\n", cfg_a);
+	assert_int_equal(cfg_a->log.level, AV_LOG_WARNING);
+}
+
+static void
+test_strings(void **state)
+{
+	char buf[8192], want[512];
+	size_t n;
+
+	(void)state;
+	bad_min("appliance:\n  name: \"\"\n", NAME ":4:9: appliance.name: "
+	    "must not be empty");
+	bad_min("appliance:\n  name:\n", NAME ":4:8: appliance.name: "
+	    "must not be empty");
+	bad_min("appliance:\n  name: null\n", NAME ":4:9: appliance.name: "
+	    "must not be empty");
+	bad_min("appliance:\n  partition: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	    NAME ":4:14: appliance.partition: longer than 32 bytes");
+	bad_min("appliance:\n  partition: AWS\n", NAME ":4:14: "
+	    "appliance.partition: expected a partition such as aws "
+	    "([a-z0-9-], at most 32 bytes)");
+	bad_min("appliance:\n  account: 12345678901\n", NAME ":4:12: "
+	    "appliance.account: expected a 12-digit account id");
+	bad_min("appliance:\n  account: 1234567890123\n", NAME ":4:12: "
+	    "appliance.account: longer than 12 bytes");
+	bad_min("appliance:\n  account: 12345678901a\n", NAME ":4:12: "
+	    "appliance.account: expected a 12-digit account id");
+	bad_min("appliance:\n  name: \"a b\"\n", NAME ":4:9: appliance.name: "
+	    "expected a name of [A-Za-z0-9._-], at most 64 bytes");
+	bad_min("appliance:\n  name: [a]\n", NAME ":4:9: appliance.name: "
+	    "expected a name of [A-Za-z0-9._-], at most 64 bytes");
+	/* Control characters and NUL, from escapes. */
+	bad_min("paths:\n  run_dir: \"/run/a\\tb\"\n", NAME ":4:12: "
+	    "paths.run_dir: contains a control character");
+	bad_min("paths:\n  run_dir: \"/run/a\\0b\"\n", NAME ":4:12: "
+	    "paths.run_dir: contains a control character");
+	/* Paths. */
+	bad_min("paths:\n  state_dir: var/lib\n", NAME ":4:14: "
+	    "paths.state_dir: expected an absolute path without '..'");
+	bad_min("paths:\n  state_dir: /var/../etc\n", NAME ":4:14: "
+	    "paths.state_dir: expected an absolute path without '..'");
+	bad_min("paths:\n  state_dir: /var/..\n", NAME ":4:14: "
+	    "paths.state_dir: expected an absolute path without '..'");
+	parse_str(MINIMAL "paths:\n  state_dir: /var/..x/.../a..\n", cfg_a);
+	/* PATH_MAX - 1 bytes is the longest path. */
+	n = (size_t)snprintf(buf, sizeof(buf), "%spaths:\n  audit_log: /",
+	    MINIMAL);
+	memset(buf + n, 'a', PATH_MAX - 1);
+	buf[n + PATH_MAX - 1] = '\0';
+	(void)snprintf(want, sizeof(want), NAME ":4:14: paths.audit_log: "
+	    "longer than %d bytes", PATH_MAX - 1);
+	bad(buf, want);
+	buf[strlen(buf) - 1] = '\0';
+	parse_ok(buf, strlen(buf), cfg_a);
+	assert_int_equal(strlen(cfg_a->paths.audit_log), PATH_MAX - 1);
+	/* Any scalar over AV_CONFIG_STRING_MAX: refused before the schema. */
+	n = (size_t)snprintf(buf, sizeof(buf), "%sbogus: x", MINIMAL);
+	memset(buf + n, 'a', AV_CONFIG_STRING_MAX);
+	buf[n + AV_CONFIG_STRING_MAX] = '\0';
+	bad(buf, NAME ":3:8: a string longer than 4096 bytes");
+	/* Addresses. */
+	bad_min("listen: {tcp: {port: 1, address: localhost}}\n", NAME ":3:34: "
+	    "listen.tcp.address: expected an IPv4 or IPv6 address (not a host "
+	    "name)");
+	bad_min("listen: {tcp: {port: 1, address: 1.2.3}}\n", NAME ":3:34: "
+	    "listen.tcp.address: expected an IPv4 or IPv6 address (not a host "
+	    "name)");
+	bad_min("listen: {tcp: {port: 1, address: \"fe80::1%eth0\"}}\n",
+	    NAME ":3:34: listen.tcp.address: expected an IPv4 or IPv6 address "
+	    "(not a host name)");
+	parse_str(MINIMAL "listen: {tcp: {port: 1, address: 0.0.0.0}}\n",
+	    cfg_a);
+	assert_string_equal(cfg_a->listen.tcp.address, "0.0.0.0");
+}
+
+static void
+test_modes(void **state)
+{
+	static const struct {
+		const char	*text;
+		unsigned int	 mode;
+	} good[] = {
+		{ "0660", 0660 }, { "\"0660\"", 0660 }, { "660", 0660 },
+		{ "0o640", 0640 }, { "'0600'", 0600 }, { "0", 0 },
+		{ "0777", 0777 }, { "0000", 0 },
+	};
+	static const char *const worse[] = {
+		"0800", "01777", "4755", "06600", "0o", "rw-rw----", "-1",
+		"\"\"", "0x1a4", "[0660]", "~",
+	};
+	char buf[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		(void)snprintf(buf, sizeof(buf), "%slisten:\n  agent_socket:\n"
+		    "    mode: %s\n", MINIMAL, good[i].text);
+		parse_ok(buf, strlen(buf), cfg_a);
+		assert_int_equal(cfg_a->listen.agent_socket.mode, good[i].mode);
+	}
+	for (i = 0; i < sizeof(worse) / sizeof(worse[0]); i++) {
+		(void)snprintf(buf, sizeof(buf), "listen:\n  agent_socket:\n"
+		    "    mode: %s\n", worse[i]);
+		bad_min(buf, NAME ":5:11: listen.agent_socket.mode: expected "
+		    "a file mode in octal from 0000 to 0777, such as 0660");
+	}
+	/* The admin socket is never open to others. */
+	bad_min("listen:\n  admin_socket:\n    mode: 0602\n", NAME ":5:11: "
+	    "listen.admin_socket.mode: 0602 lets others connect to the admin "
+	    "socket; clear the last digit");
+}
+
+static void
+test_yaml_features(void **state)
+{
+	(void)state;
+	bad("appliance: &a {name: x}\nhsm: {pin: env:A}\n",
+	    NAME ":1:12: anchors and aliases are not allowed");
+	bad("hsm:\n  pin: env:A\n  token: *tok\n",
+	    NAME ":3:10: aliases are not allowed");
+	bad("hsm:\n  pin: env:A\n  pool_size: !!int 4\n",
+	    NAME ":3:14: tags are not allowed");
+	bad("hsm: !custom\n  pin: env:A\n", NAME ":1:6: tags are not allowed");
+	bad("%TAG ! tag:example.com,2000:\n---\nhsm: {pin: env:A}\n",
+	    NAME ":1:1: %TAG directives are not allowed");
+	bad("hsm: {pin: env:A}\n---\nhsm: {pin: env:B}\n",
+	    NAME ":2:1: more than one YAML document");
+	bad("hsm: {pin: env:A}\n...\n---\n", NAME ":3:1: more than one YAML "
+	    "document");
+	bad("- hsm\n- pin\n", NAME ":1:1: the top level must be a mapping of "
+	    "sections (appliance, paths, listen, hsm, ...)");
+	bad("hello\n", NAME ":1:1: the top level must be a mapping of sections "
+	    "(appliance, paths, listen, hsm, ...)");
+	bad("? [a]\n: 1\n", NAME ":1:3: a key must be a string");
+	bad("{? {a: 1}: 2}\n", NAME ":1:4: a key must be a string");
+}
+
+static void
+test_syntax(void **state)
+{
+	(void)state;
+	bad("hsm:\n  pin: env:A\n pool_size: 2\n", NAME ":3:2: did not find "
+	    "expected key (while parsing a block mapping at 1:1)");
+	bad("hsm: {pin: env:A}\nlog: level: info\n", NAME ":2:11: mapping "
+	    "values are not allowed in this context");
+	bad("hsm:\n  pin: [env:A\n", NAME ":3:1: did not find expected ',' "
+	    "or ']' (while parsing a flow sequence at 2:8)");
+	bad("hsm: {pin: \"env:A}\n", NAME ":2:1: found unexpected end of "
+	    "stream (while scanning a quoted scalar at 1:12)");
+	bad("hsm:\n\tpin: env:A\n", NAME ":2:1: found character that cannot "
+	    "start any token (while scanning for the next token at 2:1)");
+	/* Reader errors have an offset only: line and column are counted. */
+	bad("hsm:\n  pin: env:\xff\n", NAME ":2:12: invalid leading UTF-8 "
+	    "octet (0xff)");
+	bad("hsm:\n  pin: \"\x01\"\n", NAME ":2:9: control characters are not "
+	    "allowed (0x01)");
+	bad_len("hsm:\n  pin: \0\n", 13, NAME ":2:8: control characters are "
+	    "not allowed (0x00)");
+}
+
+static void
+test_limits(void **state)
+{
+	char buf[16384];
+	size_t i, n;
+	char *big;
+
+	(void)state;
+	/* Nesting: the top-level mapping is level 1. */
+	n = (size_t)snprintf(buf, sizeof(buf), "x: ");
+	for (i = 0; i < AV_CONFIG_DEPTH_MAX - 1; i++)
+		buf[n++] = '[';
+	for (i = 0; i < AV_CONFIG_DEPTH_MAX - 1; i++)
+		buf[n++] = ']';
+	buf[n] = '\0';
+	bad(buf, NAME ":1:1: unknown key 'x' at the top level");
+	n = (size_t)snprintf(buf, sizeof(buf), "x: ");
+	for (i = 0; i < AV_CONFIG_DEPTH_MAX; i++)
+		buf[n++] = '[';
+	for (i = 0; i < AV_CONFIG_DEPTH_MAX; i++)
+		buf[n++] = ']';
+	buf[n] = '\0';
+	bad(buf, NAME ":1:19: nested deeper than 16 levels");
+	/* A deep block structure, before any unknown key is looked at. */
+	n = 0;
+	for (i = 0; i < 20; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%*sk%zu:\n",
+		    (int)(2 * i), "", i);
+	bad(buf, NAME ":17:33: nested deeper than 16 levels");
+
+	/* Lists: 64 items, not 65. */
+	n = (size_t)snprintf(buf, sizeof(buf), "%saccess:\n  agent:\n"
+	    "    uids: [", MINIMAL);
+	for (i = 0; i < AV_CONFIG_LIST_MAX; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%zu",
+		    i > 0 ? ", " : "", 1000 + i);
+	(void)snprintf(buf + n, sizeof(buf) - n, "]\n");
+	parse_ok(buf, strlen(buf), cfg_a);
+	assert_int_equal(cfg_a->access.agent.uids.n, AV_CONFIG_LIST_MAX);
+	assert_int_equal(cfg_a->access.agent.uids.v[63], 1063);
+	(void)snprintf(buf + n, sizeof(buf) - n, ", 5]\n");
+	bad(buf, NAME ":5:396: a list of more than 64 items");
+
+	/* Size: 1 MiB of comments parses, one byte more does not. */
+	assert_non_null(big = malloc(AV_CONFIG_FILE_MAX + 1));
+	memset(big, '#', AV_CONFIG_FILE_MAX + 1);
+	memcpy(big, MINIMAL, strlen(MINIMAL));
+	big[strlen(MINIMAL)] = '\n';
+	parse_ok(big, AV_CONFIG_FILE_MAX, cfg_a);
+	bad_len(big, AV_CONFIG_FILE_MAX + 1, NAME ": larger than 1048576 "
+	    "bytes");
+	free(big);
+}
+
+static void
+test_ids(void **state)
+{
+	(void)state;
+	bad_min("access:\n  admin:\n    uids: [0, root]\n", NAME ":5:15: "
+	    "access.admin.uids: uid 0 is listed twice");
+	bad_min("access:\n  agent:\n    gids: [no_such_group_av]\n",
+	    NAME ":5:12: access.agent.gids: unknown group 'no_such_group_av'");
+	bad_min("access:\n  agent:\n    uids:\n      - no_such_user_av\n",
+	    NAME ":6:9: access.agent.uids: unknown user 'no_such_user_av'");
+	bad_min("access:\n  agent:\n    uids: [4294967295]\n", NAME ":5:12: "
+	    "access.agent.uids: expected a user name or a uid from 0 to "
+	    "4294967294");
+	bad_min("access:\n  agent:\n    uids: [007]\n", NAME ":5:12: "
+	    "access.agent.uids: expected a user name or a uid from 0 to "
+	    "4294967294");
+	/* Quoted: a name, and no user is called "1000". */
+	bad_min("access:\n  agent:\n    uids: [\"1000\"]\n", NAME ":5:12: "
+	    "access.agent.uids: unknown user '1000'");
+	bad_min("access:\n  agent:\n    uids: [[1]]\n", NAME ":5:12: "
+	    "access.agent.uids: expected a list of user names or uids");
+	bad_min("access:\n  agent:\n    uids: 1000\n", NAME ":5:11: "
+	    "access.agent.uids: expected a list of user names or uids");
+	bad_min("access:\n  agent:\n    uids:\n", NAME ":5:10: "
+	    "access.agent.uids: expected a list of user names or uids");
+	bad_min("access:\n  agent:\n    gids: [\"\"]\n", NAME ":5:12: "
+	    "access.agent.gids: must not be empty");
+	bad_min("listen:\n  agent_socket:\n    group: no_such_group_av\n",
+	    NAME ":5:12: listen.agent_socket.group: unknown group "
+	    "'no_such_group_av'");
+	bad_min("listen:\n  agent_socket:\n    group: [0]\n", NAME ":5:12: "
+	    "listen.agent_socket.group: expected a group name or a gid");
+	bad_min("sandbox:\n  user: root\n", NAME ":4:9: sandbox.user: 'root' "
+	    "has uid 0: the worker must drop to an unprivileged user");
+	bad_min("sandbox:\n  user: no_such_user_av\n", NAME ":4:9: "
+	    "sandbox.user: unknown user 'no_such_user_av'");
+	bad_min("sandbox:\n  user: 65534\n", NAME ":4:9: "
+	    "sandbox.user: unknown user '65534'");
+	/* An explicit empty list replaces the default [0]. */
+	parse_str(MINIMAL "access: {admin: {uids: []}}\n", cfg_a);
+	assert_int_equal(cfg_a->access.admin.uids.n, 0);
+}
+
+static void
+test_uris(void **state)
+{
+	(void)state;
+	bad_hsm("  token: agentvault\n", NAME ":3:10: hsm.token: "
+	    "expected a pkcs11: URI (RFC 7512), such as "
+	    "pkcs11:token=agentvault");
+	bad_hsm("  token: \"pkcs11:token=a;token=b\"\n", NAME ":3:10: "
+	    "hsm.token: bad pkcs11: URI: duplicate attribute");
+	bad_hsm("  token: \"pkcs11:token=a?pin-value=1234\"\n",
+	    NAME ":3:10: hsm.token: bad pkcs11: URI: pin-value is not "
+	    "accepted: give a pin-source");
+	bad_hsm("  token: \"pkcs11:token=a?module-path=/x.so\"\n",
+	    NAME ":3:10: hsm.token: module-path, module-name and pin-source "
+	    "do not belong in this URI: the module and the PIN source have "
+	    "keys of their own");
+	bad_hsm("  token: \"pkcs11:token=a;object=b\"\n", NAME ":3:10: "
+	    "hsm.token: a token URI must not name an object (object=, id=, "
+	    "type=)");
+	bad_hsm("  tls_key: \"pkcs11:token=a\"\n", NAME ":3:12: "
+	    "hsm.tls_key: a key URI must name the key with object= or id=");
+	bad_hsm("  audit_key: \"pkcs11:object=a;type=public\"\n",
+	    NAME ":3:14: hsm.audit_key: names a private key: type= must be "
+	    "private or absent");
+	bad_min("vault:\n  kek: \"pkcs11:object=a;type=private\"\n",
+	    NAME ":4:8: vault.kek: names a secret key: type= must be "
+	    "secret-key or absent");
+	bad_min("vault:\n  kek: \"\"\n", NAME ":4:8: vault.kek: must not be "
+	    "empty");
+}
+
+static void
+test_pins(void **state)
+{
+	static const char why[] = "expected a PIN source, file:/path or "
+	    "env:NAME; a PIN itself is refused: this file is not secret (it "
+	    "is readable, printed by --print-config and kept in backups)";
+	char want[512];
+
+	(void)state;
+	(void)snprintf(want, sizeof(want), NAME ":2:8: hsm.pin: %s", why);
+	bad("hsm:\n  pin: 1234\n", want);
+	bad("hsm:\n  pin: \"s3cret:pin\"\n", want);
+	bad("hsm:\n  pin: File:/etc/pin\n", want);
+	bad("hsm:\n  pin: file:etc/pin\n", NAME ":2:8: hsm.pin: file: needs "
+	    "an absolute path without '..', such as file:/etc/agentvault/pin");
+	bad("hsm:\n  pin: \"file:\"\n", NAME ":2:8: hsm.pin: file: needs "
+	    "an absolute path without '..', such as file:/etc/agentvault/pin");
+	bad("hsm:\n  pin: \"env:\"\n", NAME ":2:8: hsm.pin: env: needs a "
+	    "variable name ([A-Za-z_][A-Za-z0-9_]*), such as "
+	    "env:AGENTVAULT_PIN");
+	bad("hsm:\n  pin: env:1PIN\n", NAME ":2:8: hsm.pin: env: needs a "
+	    "variable name ([A-Za-z_][A-Za-z0-9_]*), such as "
+	    "env:AGENTVAULT_PIN");
+	bad("hsm:\n  pin: env:A-B\n", NAME ":2:8: hsm.pin: env: needs a "
+	    "variable name ([A-Za-z_][A-Za-z0-9_]*), such as "
+	    "env:AGENTVAULT_PIN");
+	bad("hsm:\n  pin: \"\"\n", NAME ":2:8: hsm.pin: must not be empty");
+	parse_str("hsm:\n  pin: env:_A9\n", cfg_a);
+	assert_string_equal(cfg_a->hsm.pin, "env:_A9");
+}
+
+static void
+test_cross(void **state)
+{
+	static const char long_run_dir[] = MINIMAL "paths:\n  run_dir: /run/"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "\nlisten:\n  admin_socket: {path: /run/a}\n"
+	    "  agent_socket: {path: /run/b}\n";
+
+	(void)state;
+	bad_min("vault:\n  kek_mode: customer-managed\n", NAME ":4:13: "
+	    "vault.kek_mode: customer-managed needs a vault.customer block "
+	    "(module, token, pin, key)");
+	bad_min("vault:\n  customer:\n    module: /x.so\n    token: "
+	    "\"pkcs11:token=c\"\n    pin: env:P\n    key: \"pkcs11:object=k\"\n",
+	    NAME ":4:3: vault.customer: only used when vault.kek_mode is "
+	    "customer-managed");
+	bad_min("vault:\n  kek_mode: customer-managed\n  customer:\n"
+	    "    module: /x.so\n    token: \"pkcs11:token=c\"\n    pin: env:P\n",
+	    NAME ":5:3: vault.customer.key is required (a pkcs11: URI "
+	    "(RFC 7512))");
+	bad_min("vault:\n  kek_mode: customer-managed\n  customer: {}\n",
+	    NAME ":5:3: vault.customer.module is required (an absolute "
+	    "path)");
+	bad_min("listen:\n  tcp:\n    address: \"::\"\n", NAME ":4:3: "
+	    "listen.tcp.port is required (an integer from 1 to 65535)");
+	bad_min("listen:\n  tcp: ~\n", NAME ":4:8: listen.tcp: expected "
+	    "a mapping");
+	bad_min("listen:\n  admin_socket: {path: /run/x.sock}\n"
+	    "  agent_socket: {path: /run/x.sock}\n", NAME ":5:24: the admin "
+	    "and agent sockets must have different paths");
+	bad_min("paths:\n  run_dir: /srv\nlisten:\n  admin_socket: "
+	    "{path: /srv/agent.sock}\n", NAME ":6:24: the admin and agent "
+	    "sockets must have different paths");
+	bad_min("listen:\n  agent_socket:\n    path: /run/aaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaa.sock\n", NAME ":5:11: listen.agent_socket."
+	    "path: longer than 107 bytes, the most a Unix socket path holds");
+	bad_min("paths:\n  run_dir: /run/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "\n", NAME ":4:12: paths.run_dir: too long for "
+	    "listen.admin_socket.path: a Unix socket path holds at most 107 "
+	    "bytes");
+	/* Sockets given explicitly do not depend on run_dir. */
+	parse_ok(long_run_dir, strlen(long_run_dir), cfg_a);
+	assert_string_equal(cfg_a->listen.admin_socket.path, "/run/a");
+	/* A default that cannot be computed: error at its directory. */
+	{
+		char buf[8192];
+		size_t n;
+
+		n = (size_t)snprintf(buf, sizeof(buf), "%spaths:\n  state_dir: "
+		    "/", MINIMAL);
+		memset(buf + n, 's', PATH_MAX - 4);
+		n += PATH_MAX - 4;
+		buf[n] = '\0';
+		bad(buf, NAME ":4:14: paths.state_dir: too long to hold "
+		    "hsm.tls_cert (tls.pem)");
+	}
+}
+
+static void
+test_error_buffer(void **state)
+{
+	char err[16];
+
+	(void)state;
+	/* Truncated, still terminated; no buffer at all is fine too. */
+	memset(err, 'x', sizeof(err));
+	assert_int_equal(av_config_parse(NAME, "{}", 2, cfg_a, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, NAME ":1:1: hsm");
+	assert_int_equal(av_config_parse(NAME, "{}", 2, cfg_a, NULL, 0), -1);
+	assert_int_equal(av_config_parse(NULL, "{}", 2, cfg_a, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "<config>:1:1: h");
+	assert_memory_equal(cfg_a, cfg_def, sizeof(*cfg_a));
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+static void
+write_file(const char *path, const char *text, size_t len, mode_t mode)
+{
+	int fd;
+
+	(void)unlink(path);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	assert_int_equal(fchmod(fd, mode), 0);
+	assert_int_equal(close(fd), 0);
+}
+
+static void
+test_load(void **state)
+{
+	char dir[] = "/tmp/test_config.XXXXXX", path[256], want[512];
+	char err[AV_CONFIG_ERR_SIZE];
+	char *big;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	(void)snprintf(path, sizeof(path), "%s/av.yaml", dir);
+
+	write_file(path, full_yaml, strlen(full_yaml), 0644);
+	if (av_config_load(path, cfg_a, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	parse_ok(full_yaml, strlen(full_yaml), cfg_b);
+	assert_memory_equal(cfg_a, cfg_b, sizeof(*cfg_a));
+
+	/* Errors carry the path. */
+	write_file(path, "hsm:\n  pin: 1\n", 14, 0600);
+	assert_int_equal(av_config_load(path, cfg_a, err, sizeof(err)), -1);
+	(void)snprintf(want, sizeof(want), "%s:2:8: hsm.pin: expected a PIN "
+	    "source", path);
+	assert_memory_equal(err, want, strlen(want));
+	assert_memory_equal(cfg_a, cfg_def, sizeof(*cfg_a));
+
+	write_file(path, MINIMAL, strlen(MINIMAL), 0664);
+	assert_int_equal(av_config_load(path, cfg_a, err, sizeof(err)), -1);
+	(void)snprintf(want, sizeof(want), "%s: writable by group or others "
+	    "(mode 0664); the file names the module the daemon loads: chmod "
+	    "go-w it", path);
+	assert_string_equal(err, want);
+
+	write_file(path, MINIMAL, strlen(MINIMAL), 0602);
+	assert_int_equal(av_config_load(path, cfg_a, err, sizeof(err)), -1);
+
+	assert_non_null(big = calloc(1, AV_CONFIG_FILE_MAX + 1));
+	memset(big, '#', AV_CONFIG_FILE_MAX + 1);
+	write_file(path, big, AV_CONFIG_FILE_MAX + 1, 0600);
+	free(big);
+	assert_int_equal(av_config_load(path, cfg_a, err, sizeof(err)), -1);
+	(void)snprintf(want, sizeof(want), "%s: larger than 1048576 bytes",
+	    path);
+	assert_string_equal(err, want);
+	assert_int_equal(unlink(path), 0);
+
+	assert_int_equal(av_config_load(path, cfg_a, err, sizeof(err)), -1);
+	(void)snprintf(want, sizeof(want), "%s: cannot open: %s", path,
+	    strerror(ENOENT));
+	assert_string_equal(err, want);
+
+	assert_int_equal(av_config_load(dir, cfg_a, err, sizeof(err)), -1);
+	(void)snprintf(want, sizeof(want), "%s: not a regular file", dir);
+	assert_string_equal(err, want);
+
+	assert_int_equal(av_config_load("/dev/null", cfg_a, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "/dev/null: not a regular file");
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* ---- printing ----------------------------------------------------------- */
+
+static void
+test_print(void **state)
+{
+	char *text = NULL;
+	size_t n = 0;
+	FILE *f;
+
+	(void)state;
+	/* Odd but valid bytes survive printing. */
+	parse_str(MINIMAL "paths:\n  state_dir: \"/v\\\"q\\\\b/\\u00e9/"
+	    "\\U0001F600/\\x85/\\ufeff\"\n", cfg_a);
+	assert_string_equal(cfg_a->paths.state_dir,
+	    "/v\"q\\b/\xc3\xa9/\xf0\x9f\x98\x80/\xc2\x85/\xef\xbb\xbf");
+	round_trip(cfg_a);
+
+	/* Not set: comments. */
+	memcpy(cfg_b, cfg_def, sizeof(*cfg_b));
+	assert_non_null(f = open_memstream(&text, &n));
+	av_config_print(cfg_b, f);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(strstr(text, "\n  # pin: not set (required)\n"));
+	assert_non_null(strstr(text, "\n  # tcp: not configured\n"));
+	assert_non_null(strstr(text, "\n  # customer: not configured\n"));
+	assert_non_null(strstr(text, "\n    # group: not set\n"));
+	assert_non_null(strstr(text, "\n  # user: \"agentvault\"  (resolved "
+	    "when the daemon starts)\n"));
+	assert_non_null(strstr(text, "\n    mode: \"0600\"\n"));
+	free(text);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_minimal),
+		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_example_file),
+		cmocka_unit_test(test_unknown_keys),
+		cmocka_unit_test(test_duplicates),
+		cmocka_unit_test(test_integers),
+		cmocka_unit_test(test_bools_enums),
+		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_modes),
+		cmocka_unit_test(test_yaml_features),
+		cmocka_unit_test(test_syntax),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_ids),
+		cmocka_unit_test(test_uris),
+		cmocka_unit_test(test_pins),
+		cmocka_unit_test(test_cross),
+		cmocka_unit_test(test_error_buffer),
+		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_print),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
