@@ -62,7 +62,8 @@ _Static_assert(sizeof(enum av_kek_mode) == sizeof(int) &&
 #define AV_RECS_MAX	128	/* > keys in the whole schema */
 #define AV_MSG_MAX	1024
 #define AV_SHOW_MAX	48	/* bytes of a key or name quoted in a message */
-#define AV_ID_MAX	4294967294ULL	/* (uid_t)-1 and (gid_t)-1 mean "none" */
+/* (uid_t)-1 and (gid_t)-1 mean "none": not accepted as ids. */
+#define AV_ID_MAX	4294967294ULL
 #define AV_MODE_MAX	0777
 #define AV_LOOKUP_BUF_MAX (1024 * 1024)	/* getpwnam_r / getgrnam_r buffer */
 #define AV_ENV_NAME_MAX	255
@@ -100,13 +101,13 @@ struct av_key {
 	unsigned int		 flags;
 	size_t			 off;	/* in the enclosing block's struct */
 	size_t			 size;	/* of the field */
-	long long		 min, max;	/* T_INT range; T_STRING length */
+	long long		 min, max;	/* T_INT range, T_STRING len */
 	const char		*def;	/* default, as YAML text; NULL: none */
 	const char		*charset;	/* T_STRING */
 	const char		*desc;		/* T_STRING: what is expected */
 	const char *const	*names;		/* T_ENUM, NULL-terminated */
 	const struct av_key	*sub;		/* T_BLOCK */
-	size_t			 present_off;	/* T_BLOCK: bool in sub-struct */
+	size_t			 present_off;	/* T_BLOCK: bool, optional */
 };
 
 /*
@@ -1156,7 +1157,8 @@ static const struct av_key *
 key_find(const struct av_key *keys, const char *s, size_t len)
 {
 	for (; keys->name != NULL; keys++)
-		if (strlen(keys->name) == len && memcmp(keys->name, s, len) == 0)
+		if (strlen(keys->name) == len &&
+		    memcmp(keys->name, s, len) == 0)
 			return keys;
 	return NULL;
 }
@@ -1175,6 +1177,16 @@ parse_value(struct av_ctx *c, const struct av_key *k, void *base,
 
 	switch (k->type) {
 	case T_BLOCK:
+		if (ev->type == YAML_SCALAR_EVENT) {
+			v.s = (const char *)ev->data.scalar.value;
+			v.len = ev->data.scalar.length;
+			v.plain = ev->data.scalar.style ==
+			    YAML_PLAIN_SCALAR_STYLE;
+			if (is_null(&v))
+				return fail(c, &ev->start_mark, "%s: expected "
+				    "a mapping, not an empty value (remove the "
+				    "key, or write {})", path);
+		}
 		if (ev->type != YAML_MAPPING_START_EVENT)
 			return expected(c, &ev->start_mark, path, k);
 		if (k->present_off != NO_PRESENT)
@@ -1520,6 +1532,10 @@ av_config_load(const char *path, struct av_config *out, char *err,
 	av_config_defaults(out);
 	if (errlen > 0)
 		err[0] = '\0';
+	if (path == NULL) {
+		(void)snprintf(err, errlen, "<config>: no file name");
+		return -1;
+	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
 		e = errno;
 		(void)snprintf(err, errlen, "%s: cannot open: %s", path,

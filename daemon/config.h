@@ -18,7 +18,7 @@
  * PIN typed where a PIN source belongs does not end up in a log.
  *
  * The struct holds fixed-size fields only: nothing needs freeing, and a
- * copy is a plain assignment.  It is large (about 80 KiB); keep it in
+ * copy is a plain assignment.  It is large (about 64 KiB); keep it in
  * static storage or on the heap rather than on a small thread stack.
  *
  * Users and groups.  A user or group *name* is resolved (getpwnam_r,
@@ -110,7 +110,7 @@ struct av_tcp_config {
 };
 
 struct av_customer_config {
-	bool		present;	/* the vault.customer block is present */
+	bool		present;	/* the vault.customer block is given */
 	char		module[AV_CONFIG_PATH_SIZE];
 	char		token[AV_CONFIG_URI_SIZE];
 	char		pin[AV_CONFIG_PIN_SOURCE_SIZE];
@@ -145,7 +145,8 @@ struct av_config {
 	struct av_hsm_config {
 		char		module[AV_CONFIG_PATH_SIZE];
 		char		token[AV_CONFIG_URI_SIZE];
-		char		pin[AV_CONFIG_PIN_SOURCE_SIZE]; /* file:/p, env:N */
+		/* A PIN source: "file:/path" or "env:NAME". */
+		char		pin[AV_CONFIG_PIN_SOURCE_SIZE];
 		unsigned int	pool_size;
 		char		tls_key[AV_CONFIG_URI_SIZE];
 		char		tls_cert[AV_CONFIG_PATH_SIZE];

@@ -32,6 +32,7 @@ struct sandbox_opts {
 struct sandbox_report {
 	int	landlock_abi;	/* 0: the kernel has no Landlock */
 	int	seccomp;	/* 1: the filter is loaded */
+	int	nofile;		/* 1: RLIMIT_NOFILE was set */
 };
 
 /*

@@ -91,6 +91,9 @@ CK_RV hsm_pin_read(const char *pin_source, char buf[HSM_PIN_MAX + 1],
 /* Borrow a session from the pool (blocks while all are busy) and return it. */
 CK_RV hsm_session_get(struct hsm *h, CK_SESSION_HANDLE *s);
 void hsm_session_put(struct hsm *h, CK_SESSION_HANDLE s);
+/* Return a session after an operation that ended with rv: a session the
+ * module closed or left mid-operation is replaced by a fresh one. */
+void hsm_session_release(struct hsm *h, CK_SESSION_HANDLE s, CK_RV rv);
 /* The module's function list, for code inside hsm/ only. */
 CK_FUNCTION_LIST *hsm_fn(const struct hsm *h);
 /*

@@ -24,7 +24,11 @@ hsm_kek_check(struct hsm *h, const struct hsm_key *kek, const char **why)
 		const char		*why;
 	} rules[] = {
 		{ CKA_TOKEN, true, "the KEK is not a token object" },
+		/* Without CKA_PRIVATE, a session that never logged in can
+		 * unwrap with it. */
+		{ CKA_PRIVATE, true, "the KEK is usable without login" },
 		{ CKA_SENSITIVE, true, "the KEK is not sensitive" },
+		{ CKA_ALWAYS_SENSITIVE, true, "the KEK was once not sensitive" },
 		{ CKA_EXTRACTABLE, false, "the KEK is extractable" },
 		{ CKA_NEVER_EXTRACTABLE, true, "the KEK was once extractable" },
 		{ CKA_WRAP, true, "the KEK may not wrap" },
@@ -65,12 +69,22 @@ hsm_kek_wrap(struct hsm *h, const struct hsm_key *kek,
 {
 	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
 	CK_KEY_TYPE type = CKK_AES;
+	/* A session object that can only be wrapped, and is never readable. */
 	CK_ATTRIBUTE tmpl[] = {
 		{ CKA_CLASS, &cls, sizeof(cls) },
 		{ CKA_KEY_TYPE, &type, sizeof(type) },
 		{ CKA_TOKEN, &hsm_false, sizeof(CK_BBOOL) },
-		{ CKA_SENSITIVE, &hsm_false, sizeof(CK_BBOOL) },
+		{ CKA_PRIVATE, &hsm_true, sizeof(CK_BBOOL) },
+		{ CKA_SENSITIVE, &hsm_true, sizeof(CK_BBOOL) },
 		{ CKA_EXTRACTABLE, &hsm_true, sizeof(CK_BBOOL) },
+		{ CKA_ENCRYPT, &hsm_false, sizeof(CK_BBOOL) },
+		{ CKA_DECRYPT, &hsm_false, sizeof(CK_BBOOL) },
+		{ CKA_SIGN, &hsm_false, sizeof(CK_BBOOL) },
+		{ CKA_VERIFY, &hsm_false, sizeof(CK_BBOOL) },
+		{ CKA_WRAP, &hsm_false, sizeof(CK_BBOOL) },
+		{ CKA_UNWRAP, &hsm_false, sizeof(CK_BBOOL) },
+		{ CKA_DERIVE, &hsm_false, sizeof(CK_BBOOL) },
+		{ CKA_MODIFIABLE, &hsm_false, sizeof(CK_BBOOL) },
 		{ CKA_VALUE, (void *)dek, HSM_DEK_LEN },
 	};
 	CK_MECHANISM wrap_mech = { h->wrap_mech, NULL, 0 };
@@ -85,9 +99,11 @@ hsm_kek_wrap(struct hsm *h, const struct hsm_key *kek,
 	if (rv == CKR_OK) {
 		rv = h->fn->C_WrapKey(s, &wrap_mech, kek->handle, obj, out,
 		    &len);
-		h->fn->C_DestroyObject(s, obj);
+		/* A DEK left behind in the token would outlive the call. */
+		if (h->fn->C_DestroyObject(s, obj) != CKR_OK && rv == CKR_OK)
+			rv = CKR_GENERAL_ERROR;
 	}
-	hsm_session_put(h, s);
+	hsm_session_release(h, s, rv);
 	if (rv == CKR_OK && len != HSM_WRAPPED_DEK_LEN)
 		rv = CKR_WRAPPED_KEY_LEN_RANGE;
 	return rv;
@@ -99,12 +115,21 @@ hsm_kek_unwrap(struct hsm *h, const struct hsm_key *kek,
 {
 	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
 	CK_KEY_TYPE type = CKK_AES;
+	/* Readable (that is the point), but private and of no other use. */
 	CK_ATTRIBUTE tmpl[] = {
 		{ CKA_CLASS, &cls, sizeof(cls) },
 		{ CKA_KEY_TYPE, &type, sizeof(type) },
 		{ CKA_TOKEN, &hsm_false, sizeof(CK_BBOOL) },
+		{ CKA_PRIVATE, &hsm_true, sizeof(CK_BBOOL) },
 		{ CKA_SENSITIVE, &hsm_false, sizeof(CK_BBOOL) },
 		{ CKA_EXTRACTABLE, &hsm_true, sizeof(CK_BBOOL) },
+		{ CKA_ENCRYPT, &hsm_false, sizeof(CK_BBOOL) },
+		{ CKA_DECRYPT, &hsm_false, sizeof(CK_BBOOL) },
+		{ CKA_SIGN, &hsm_false, sizeof(CK_BBOOL) },
+		{ CKA_VERIFY, &hsm_false, sizeof(CK_BBOOL) },
+		{ CKA_WRAP, &hsm_false, sizeof(CK_BBOOL) },
+		{ CKA_UNWRAP, &hsm_false, sizeof(CK_BBOOL) },
+		{ CKA_DERIVE, &hsm_false, sizeof(CK_BBOOL) },
 	};
 	CK_ATTRIBUTE value = { CKA_VALUE, dek, HSM_DEK_LEN };
 	CK_MECHANISM wrap_mech = { h->wrap_mech, NULL, 0 };
@@ -117,9 +142,10 @@ hsm_kek_unwrap(struct hsm *h, const struct hsm_key *kek,
 	    HSM_WRAPPED_DEK_LEN, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &obj);
 	if (rv == CKR_OK) {
 		rv = h->fn->C_GetAttributeValue(s, obj, &value, 1);
-		h->fn->C_DestroyObject(s, obj);
+		if (h->fn->C_DestroyObject(s, obj) != CKR_OK && rv == CKR_OK)
+			rv = CKR_GENERAL_ERROR;
 	}
-	hsm_session_put(h, s);
+	hsm_session_release(h, s, rv);
 	if (rv == CKR_OK && value.ulValueLen != HSM_DEK_LEN)
 		rv = CKR_WRAPPED_KEY_LEN_RANGE;
 	if (rv != CKR_OK)

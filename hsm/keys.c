@@ -24,6 +24,9 @@ hsm_get_attr(struct hsm *h, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE t,
 		return rv;
 	if (a.ulValueLen == CK_UNAVAILABLE_INFORMATION)
 		return CKR_ATTRIBUTE_TYPE_INVALID;
+	/* The module's word on the length is not trusted either. */
+	if (a.ulValueLen > cap)
+		return CKR_GENERAL_ERROR;
 	*len = a.ulValueLen;
 	return CKR_OK;
 }
@@ -38,6 +41,8 @@ hsm_get_bool(struct hsm *h, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE t,
 
 	if ((rv = hsm_get_attr(h, obj, t, &b, sizeof(b), &len)) != CKR_OK)
 		return rv;
+	if (len != sizeof(b))
+		return CKR_GENERAL_ERROR;
 	*val = b == CK_TRUE;
 	return CKR_OK;
 }
@@ -61,6 +66,8 @@ key_describe(struct hsm *h, CK_OBJECT_HANDLE obj, struct hsm_key *k)
 		    sizeof(k->type), &len)) != CKR_OK)
 			return rv;
 	}
+	if (len != sizeof(k->cls))
+		return CKR_GENERAL_ERROR;
 	if (hsm_get_attr(h, obj, CKA_LABEL, k->label, HSM_LABEL_MAX,
 	    &len) == CKR_OK)
 		k->label[len] = '\0';
@@ -84,6 +91,8 @@ find_objects(struct hsm *h, CK_ATTRIBUTE *tmpl, CK_ULONG n,
 		h->fn->C_FindObjectsFinal(s);
 	}
 	hsm_session_put(h, s);
+	if (rv == CKR_OK && *count > FIND_MAX)
+		rv = CKR_GENERAL_ERROR;
 	return rv;
 }
 
@@ -259,9 +268,15 @@ generate_pair(struct hsm *h, CK_MECHANISM *mech, CK_ATTRIBUTE *pub_extra,
     CK_ULONG npub_extra, const char *label, const unsigned char *id,
     size_t id_len, struct hsm_key *out_priv)
 {
-	CK_ATTRIBUTE pub[8] = {
+	/*
+	 * The public half is private too: a public token object could be
+	 * replaced by anyone without the PIN, and we read the public key
+	 * from it (pubkey.c also checks that the two halves pair).
+	 */
+	CK_ATTRIBUTE pub[9] = {
 		{ CKA_TOKEN, &hsm_true, sizeof(CK_BBOOL) },
-		{ CKA_PRIVATE, &hsm_false, sizeof(CK_BBOOL) },
+		{ CKA_PRIVATE, &hsm_true, sizeof(CK_BBOOL) },
+		{ CKA_MODIFIABLE, &hsm_false, sizeof(CK_BBOOL) },
 		{ CKA_VERIFY, &hsm_true, sizeof(CK_BBOOL) },
 		{ CKA_LABEL, (void *)label, strlen(label) },
 		{ CKA_ID, (void *)id, id_len },
@@ -278,7 +293,7 @@ generate_pair(struct hsm *h, CK_MECHANISM *mech, CK_ATTRIBUTE *pub_extra,
 		{ CKA_LABEL, (void *)label, strlen(label) },
 		{ CKA_ID, (void *)id, id_len },
 	};
-	CK_ULONG npub = 5, i;
+	CK_ULONG npub = 6, i;
 	CK_OBJECT_HANDLE pub_obj, priv_obj;
 	CK_SESSION_HANDLE s;
 	CK_RV rv;

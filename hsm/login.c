@@ -69,8 +69,13 @@ pin_from_env(const char *name, char buf[HSM_PIN_MAX + 1], size_t *len)
 	char *v = getenv(name);
 	size_t n;
 
-	if (v == NULL || (n = strlen(v)) == 0 || n > HSM_PIN_MAX)
+	if (v == NULL)
 		return HSM_R_PIN_SOURCE;
+	if ((n = strlen(v)) == 0 || n > HSM_PIN_MAX) {
+		OPENSSL_cleanse(v, n);	/* unusable, but still a secret */
+		unsetenv(name);
+		return HSM_R_PIN_SOURCE;
+	}
 	memcpy(buf, v, n);
 	buf[n] = '\0';
 	*len = n;

@@ -5,8 +5,10 @@
  * C_Initialize is per process, not per caller: two hsm handles on the same
  * module (the appliance's token and a customer's token served by the same
  * library) must share one initialisation, and the module is finalised only
- * when the last handle goes.  That is the one piece of process-wide state
- * in hsm/, behind a mutex.
+ * when the last handle goes, and only if we initialised it.  A module is
+ * known by its function list, not by the path it was loaded from (two
+ * paths, a symlink and its target, are one module).  That is the one piece
+ * of process-wide state in hsm/, behind a mutex.
  *
  * Modules are never dlclose()d: several modules (SoftHSM2 among them)
  * register atexit handlers or thread keys that crash once unmapped, and
@@ -22,9 +24,9 @@
 #define MODULES_MAX 8
 
 struct hsm_module {
-	char			 path[4096];
-	CK_FUNCTION_LIST	*fn;
+	CK_FUNCTION_LIST	*fn;		/* identifies the module */
 	unsigned		 refs;
+	bool			 initialized;	/* by us: we finalise it */
 };
 
 static pthread_mutex_t modules_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -33,30 +35,37 @@ static struct hsm_module modules[MODULES_MAX];
 CK_BBOOL hsm_true = CK_TRUE, hsm_false = CK_FALSE;
 
 static CK_RV
-module_load(struct hsm_module *m, const char *path)
+module_function_list(const char *path, CK_FUNCTION_LIST **out)
 {
 	CK_C_GetFunctionList get_list;
-	CK_C_INITIALIZE_ARGS args;
 	CK_FUNCTION_LIST *fn = NULL;
 	void *dl;
-	CK_RV rv;
 
 	dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (dl == NULL)
 		return HSM_R_MODULE_LOAD;
 	*(void **)&get_list = dlsym(dl, "C_GetFunctionList");
-	if (get_list == NULL || get_list(&fn) != CKR_OK || fn == NULL)
+	if (get_list == NULL || get_list(&fn) != CKR_OK || fn == NULL ||
+	    fn->version.major != 2)
 		return HSM_R_MODULE_LOAD;
-	if (fn->version.major != 2)
-		return HSM_R_MODULE_LOAD;
+	*out = fn;
+	return CKR_OK;
+}
+
+static CK_RV
+module_initialize(struct hsm_module *m)
+{
+	CK_C_INITIALIZE_ARGS args;
+	CK_RV rv;
 
 	/* Let the module use OS locks: the session pool is used by threads. */
 	memset(&args, 0, sizeof(args));
 	args.flags = CKF_OS_LOCKING_OK;
-	rv = fn->C_Initialize(&args);
-	if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED)
-		return rv;
-	m->fn = fn;
+	rv = m->fn->C_Initialize(&args);
+	if (rv == CKR_OK)
+		m->initialized = true;
+	else if (rv != CKR_CRYPTOKI_ALREADY_INITIALIZED)
+		return rv;	/* someone else in the process owns it */
 	return CKR_OK;
 }
 
@@ -65,14 +74,17 @@ hsm_module_get(const char *path, struct hsm_module **out,
     CK_FUNCTION_LIST **fn)
 {
 	struct hsm_module *m = NULL, *spare = NULL;
+	CK_FUNCTION_LIST *list;
 	size_t i;
-	CK_RV rv = CKR_OK;
+	CK_RV rv;
 
-	if (path == NULL || strlen(path) >= sizeof(modules[0].path))
+	if (path == NULL)
 		return HSM_R_BAD_INPUT;
 	pthread_mutex_lock(&modules_lock);
+	if ((rv = module_function_list(path, &list)) != CKR_OK)
+		goto done;
 	for (i = 0; i < MODULES_MAX; i++) {
-		if (modules[i].refs > 0 && strcmp(modules[i].path, path) == 0)
+		if (modules[i].refs > 0 && modules[i].fn == list)
 			m = &modules[i];
 		else if (modules[i].refs == 0 && spare == NULL)
 			spare = &modules[i];
@@ -82,10 +94,11 @@ hsm_module_get(const char *path, struct hsm_module **out,
 			rv = HSM_R_NO_MEMORY;
 			goto done;
 		}
-		if ((rv = module_load(spare, path)) != CKR_OK)
+		memset(spare, 0, sizeof(*spare));
+		spare->fn = list;
+		if ((rv = module_initialize(spare)) != CKR_OK)
 			goto done;
 		m = spare;
-		memcpy(m->path, path, strlen(path) + 1);
 	}
 	m->refs++;
 	*out = m;
@@ -102,9 +115,9 @@ hsm_module_put(struct hsm_module *m)
 		return;
 	pthread_mutex_lock(&modules_lock);
 	if (m->refs > 0 && --m->refs == 0) {
-		m->fn->C_Finalize(NULL);
-		m->fn = NULL;
-		m->path[0] = '\0';
+		if (m->initialized)
+			m->fn->C_Finalize(NULL);
+		memset(m, 0, sizeof(*m));
 	}
 	pthread_mutex_unlock(&modules_lock);
 }

@@ -6,6 +6,8 @@
 
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
+#include <openssl/ec.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "internal.h"
@@ -28,12 +30,53 @@ ec_point_decode(const unsigned char *p, size_t len, unsigned char out[65])
 	return CKR_OK;
 }
 
+/*
+ * The public half of an EC pair comes from a separate object; prove it
+ * belongs to the private key (sign a random digest, verify) rather than
+ * trust whatever object carries the same CKA_ID.
+ */
+static CK_RV
+ec_pair_check(struct hsm *h, const struct hsm_key *priv,
+    const struct hsm_pubkey *pub)
+{
+	CK_MECHANISM mech = { CKM_ECDSA, NULL, 0 };
+	unsigned char dgst[32], raw[64], *der = NULL;
+	size_t rawlen = sizeof(raw);
+	ECDSA_SIG *sig = NULL;
+	EVP_PKEY *pk = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	int len, ok = 0;
+	CK_RV rv;
+
+	if (RAND_bytes(dgst, sizeof(dgst)) != 1)
+		return HSM_R_OPENSSL;
+	if ((rv = hsm_sign(h, priv->handle, &mech, dgst, sizeof(dgst), raw,
+	    &rawlen)) != CKR_OK)
+		return rv;
+	if (rawlen != sizeof(raw) || (sig = ECDSA_SIG_new()) == NULL ||
+	    !ECDSA_SIG_set0(sig, BN_bin2bn(raw, 32, NULL),
+	    BN_bin2bn(raw + 32, 32, NULL)) ||
+	    (len = i2d_ECDSA_SIG(sig, &der)) <= 0 ||
+	    hsm_pubkey_to_evp(pub, NULL, &pk) != CKR_OK ||
+	    (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, "provider=default")) ==
+	    NULL || EVP_PKEY_verify_init(ctx) != 1)
+		goto done;
+	ok = EVP_PKEY_verify(ctx, der, (size_t)len, dgst, sizeof(dgst)) == 1;
+done:
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(pk);
+	OPENSSL_free(der);
+	ECDSA_SIG_free(sig);
+	return ok ? CKR_OK : HSM_R_KEY_ATTRS;
+}
+
 static CK_RV
 read_ec(struct hsm *h, const struct hsm_key *k, struct hsm_pubkey *out)
 {
 	unsigned char buf[128];
 	struct hsm_key pub;
 	size_t len;
+	bool twin = false;
 	CK_RV rv;
 
 	if ((rv = hsm_get_attr(h, k->handle, CKA_EC_PARAMS, buf, sizeof(buf),
@@ -47,10 +90,13 @@ read_ec(struct hsm *h, const struct hsm_key *k, struct hsm_pubkey *out)
 			return rv;
 		rv = hsm_get_attr(h, pub.handle, CKA_EC_POINT, buf,
 		    sizeof(buf), &len);
+		twin = true;
 	}
 	if (rv != CKR_OK)
 		return rv;
-	return ec_point_decode(buf, len, out->point);
+	if ((rv = ec_point_decode(buf, len, out->point)) != CKR_OK)
+		return rv;
+	return twin ? ec_pair_check(h, k, out) : CKR_OK;
 }
 
 static CK_RV

@@ -49,6 +49,27 @@ hsm_session_get(struct hsm *h, CK_SESSION_HANDLE *s)
 }
 
 void
+hsm_session_release(struct hsm *h, CK_SESSION_HANDLE s, CK_RV rv)
+{
+	CK_SESSION_HANDLE fresh;
+
+	/*
+	 * A session the module closed, or left with an operation it cannot
+	 * cancel (v2.40 has no C_SessionCancel), is replaced: open the new
+	 * one first, since closing the last session would log us out.
+	 */
+	if (rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
+	    rv == CKR_OPERATION_ACTIVE || rv == CKR_BUFFER_TOO_SMALL) {
+		if (h->fn->C_OpenSession(h->slot, CKF_SERIAL_SESSION |
+		    CKF_RW_SESSION, NULL, NULL, &fresh) == CKR_OK) {
+			h->fn->C_CloseSession(s);
+			s = fresh;
+		}
+	}
+	hsm_session_put(h, s);
+}
+
+void
 hsm_session_put(struct hsm *h, CK_SESSION_HANDLE s)
 {
 	pthread_mutex_lock(&h->pool_lock);

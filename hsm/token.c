@@ -88,6 +88,8 @@ token_select(struct hsm *h, const struct hsm_uri *u)
 
 	if ((rv = h->fn->C_GetSlotList(CK_TRUE, slots, &n)) != CKR_OK)
 		return rv == CKR_BUFFER_TOO_SMALL ? HSM_R_NO_MEMORY : rv;
+	if (n > SLOTS_MAX)
+		return CKR_GENERAL_ERROR;
 	for (i = 0; i < n; i++) {
 		if (h->fn->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
 			continue;
@@ -121,6 +123,8 @@ wrap_mechanism_select(struct hsm *h)
 
 	if ((rv = h->fn->C_GetMechanismList(h->slot, mechs, &n)) != CKR_OK)
 		return rv == CKR_BUFFER_TOO_SMALL ? HSM_R_NO_MEMORY : rv;
+	if (n > MECHS_MAX)
+		return CKR_GENERAL_ERROR;
 	for (i = 0; i < n; i++) {
 		if (mechs[i] == CKM_AES_KEY_WRAP_KWP) {
 			h->wrap_mech = CKM_AES_KEY_WRAP_KWP;

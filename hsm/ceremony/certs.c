@@ -94,7 +94,9 @@ write_pem(const char *dir, const char *name, X509 *x)
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	/* A stale or planted .tmp is removed, never followed or reused. */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0644);
 	if (fd == -1 || (f = fdopen(fd, "w")) == NULL) {
 		fprintf(stderr, "agentvault-ceremony: %s: %s\n", tmp,

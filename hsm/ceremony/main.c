@@ -53,6 +53,23 @@ usage(FILE *f, int code)
 	return code;
 }
 
+/* A DNS name for a certificate: LDH labels and dots, nothing else (a
+ * comma would smuggle more subjectAltName entries into the extension). */
+static bool
+host_name_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 253 || s[0] == '.' || s[0] == '-')
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
+		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '-' || s[i] == '.'))
+			return false;
+	return true;
+}
+
 int
 cer_fail(const char *what, CK_RV rv)
 {
@@ -127,6 +144,12 @@ main(int argc, char **argv)
 		case 'o': o.out = optarg; break;
 		case 'f': o.force = true; break;
 		case 'n':
+			if (!host_name_ok(optarg)) {
+				fprintf(stderr, "agentvault-ceremony: "
+				    "--tls-name takes a DNS name (letters, "
+				    "digits, '-' and '.')\n");
+				return 2;
+			}
 			if (o.n_tls_names == CER_TLS_NAMES_MAX) {
 				fprintf(stderr, "agentvault-ceremony: at most "
 				    "%d --tls-name\n", CER_TLS_NAMES_MAX);

@@ -171,6 +171,9 @@ hsm_provider_load(struct hsm *h, OSSL_LIB_CTX *libctx,
 	struct hsm_provider *p;
 
 	*out = NULL;
+	/* One hsm handle per library context: a second would be ignored. */
+	if (OSSL_PROVIDER_available(libctx, AVP_NAME))
+		return 0;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return 0;
 	/*

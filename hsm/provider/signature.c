@@ -32,6 +32,8 @@ struct avp_sig {
 	EVP_MD		*mgf1;		/* PSS; NULL: same as md */
 	int		 pad;		/* RSA_PKCS1_PADDING or _PSS_ */
 	int		 saltlen;	/* RSA_PSS_SALTLEN_* or bytes */
+	bool		 hashing;	/* digest-sign/verify under way: the
+					   digest is fixed until it ends */
 };
 
 static void *
@@ -224,7 +226,8 @@ pss_salt_bytes(const struct avp_sig *c)
 		return hlen;
 	case RSA_PSS_SALTLEN_AUTO:
 	case RSA_PSS_SALTLEN_MAX:
-		return (int)c->key->pub.n_len - hlen - 2;
+		/* emLen = ceil((modBits - 1) / 8), RFC 8017 9.1.1 */
+		return (avp_key_bits(c->key) - 1 + 7) / 8 - hlen - 2;
 	default:
 		return c->saltlen;
 	}
@@ -345,11 +348,15 @@ digest_init(void *ctx, const char *mdname, void *keydata,
 
 	if (!sig_init(c, keydata, params, signing))
 		return 0;
+	c->hashing = false;
 	if (!set_md(c, &c->md, mdname != NULL ? mdname : "SHA256"))
 		return 0;
 	if (c->mdctx == NULL && (c->mdctx = EVP_MD_CTX_new()) == NULL)
 		return 0;
-	return EVP_DigestInit_ex2(c->mdctx, c->md, NULL);
+	if (!EVP_DigestInit_ex2(c->mdctx, c->md, NULL))
+		return 0;
+	c->hashing = true;
+	return 1;
 }
 
 static int
@@ -371,7 +378,8 @@ digest_update(void *ctx, const unsigned char *data, size_t len)
 {
 	struct avp_sig *c = ctx;
 
-	return c->mdctx != NULL && EVP_DigestUpdate(c->mdctx, data, len);
+	return c->mdctx != NULL && c->hashing &&
+	    EVP_DigestUpdate(c->mdctx, data, len);
 }
 
 static int
@@ -382,10 +390,11 @@ digest_sign_final(void *ctx, unsigned char *sig, size_t *siglen,
 	unsigned char dgst[EVP_MAX_MD_SIZE];
 	unsigned int dlen = 0;
 
-	if (c->mdctx == NULL)
+	if (c->mdctx == NULL || !c->hashing)
 		return 0;
 	if (sig == NULL)	/* size query: do not finish the hash */
 		return sign(c, NULL, siglen, 0, NULL, 0);
+	c->hashing = false;	/* one signature per init */
 	if (!EVP_DigestFinal_ex(c->mdctx, dgst, &dlen))
 		return 0;
 	return sign(c, sig, siglen, sigsize, dgst, dlen);
@@ -398,7 +407,10 @@ digest_verify_final(void *ctx, const unsigned char *sig, size_t siglen)
 	unsigned char dgst[EVP_MAX_MD_SIZE];
 	unsigned int dlen = 0;
 
-	if (c->mdctx == NULL || !EVP_DigestFinal_ex(c->mdctx, dgst, &dlen))
+	if (c->mdctx == NULL || !c->hashing)
+		return 0;
+	c->hashing = false;
+	if (!EVP_DigestFinal_ex(c->mdctx, dgst, &dlen))
 		return 0;
 	return verify(c, sig, siglen, dgst, dlen);
 }
@@ -456,12 +468,15 @@ static int
 param_int_or_name(const OSSL_PARAM *p, const char *const names[],
     const int values[], size_t n, int *out)
 {
+	const char *s;
 	size_t i;
 
 	if (p->data_type != OSSL_PARAM_UTF8_STRING)
 		return OSSL_PARAM_get_int(p, out);
+	if (!OSSL_PARAM_get_utf8_string_ptr(p, &s))
+		return 0;
 	for (i = 0; i < n; i++)
-		if (strcmp(p->data, names[i]) == 0) {
+		if (strcmp(s, names[i]) == 0) {
 			*out = values[i];
 			return 1;
 		}
@@ -484,6 +499,10 @@ sig_set_ctx_params(void *ctx, const OSSL_PARAM params[])
 	if (params == NULL)
 		return 1;
 	p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_DIGEST);
+	/* The digest of a digest-sign under way is fixed: changing it
+	 * would label a SHA-256 signature as something else. */
+	if (p != NULL && c->hashing)
+		return 0;
 	if (p != NULL && (!OSSL_PARAM_get_utf8_string_ptr(p, &name) ||
 	    !set_md(c, &c->md, name)))
 		return 0;

@@ -89,7 +89,8 @@ class Daemon:
         self.config = config
         self.log = open(os.path.join(WORK, "daemon.log"), "ab")
         env = dict(os.environ, AGENTVAULT_TEST_HOOKS="1")
-        args = WRAP + [DAEMON, "-c", config]
+        args = WRAP + (["--trace-children=yes"] if WRAP else []) + \
+            [DAEMON, "-c", config]
         if NO_SANDBOX:
             args.append("--no-sandbox")
         self.proc = subprocess.Popen(args, stdout=self.log,
@@ -511,6 +512,11 @@ def main():
     test_audit()
     test_canary()
     test_config_errors()
+    text = log_text()
+    bad = [l for l in text.splitlines() if "Sanitizer" in l or
+           "runtime error" in l or ("ERROR SUMMARY" in l and
+                                    "ERROR SUMMARY: 0 " not in l)]
+    ok(not bad, "no sanitizer or valgrind report from the daemon", bad[:5])
     print("1..%d" % n)
     return 1 if failed else 0
 

@@ -850,11 +850,13 @@ test_cross(void **state)
 	    "vault.kek_mode: customer-managed needs a vault.customer block "
 	    "(module, token, pin, key)");
 	bad_min("vault:\n  customer:\n    module: /x.so\n    token: "
-	    "\"pkcs11:token=c\"\n    pin: env:P\n    key: \"pkcs11:object=k\"\n",
+	    "\"pkcs11:token=c\"\n    pin: env:P\n"
+	    "    key: \"pkcs11:object=k\"\n",
 	    NAME ":4:3: vault.customer: only used when vault.kek_mode is "
 	    "customer-managed");
 	bad_min("vault:\n  kek_mode: customer-managed\n  customer:\n"
-	    "    module: /x.so\n    token: \"pkcs11:token=c\"\n    pin: env:P\n",
+	    "    module: /x.so\n    token: \"pkcs11:token=c\"\n"
+	    "    pin: env:P\n",
 	    NAME ":5:3: vault.customer.key is required (a pkcs11: URI "
 	    "(RFC 7512))");
 	bad_min("vault:\n  kek_mode: customer-managed\n  customer: {}\n",
@@ -863,6 +865,10 @@ test_cross(void **state)
 	bad_min("listen:\n  tcp:\n    address: \"::\"\n", NAME ":4:3: "
 	    "listen.tcp.port is required (an integer from 1 to 65535)");
 	bad_min("listen:\n  tcp: ~\n", NAME ":4:8: listen.tcp: expected "
+	    "a mapping, not an empty value (remove the key, or write {})");
+	bad_min("sandbox:\n  # user: x\n", NAME ":3:9: sandbox: expected "
+	    "a mapping, not an empty value (remove the key, or write {})");
+	bad_min("sandbox: [enabled]\n", NAME ":3:10: sandbox: expected "
 	    "a mapping");
 	bad_min("listen:\n  admin_socket: {path: /run/x.sock}\n"
 	    "  agent_socket: {path: /run/x.sock}\n", NAME ":5:24: the admin "

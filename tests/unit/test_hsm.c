@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -418,6 +419,112 @@ test_two_threads_sign(void **state)
 	}
 }
 
+/* A KEK that a session without the PIN could use is refused. */
+static void
+test_kek_must_be_private(void **state)
+{
+	struct hsm *h = *state;
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE type = CKK_AES;
+	CK_ULONG len = 32;
+	CK_BBOOL t = CK_TRUE, f = CK_FALSE;
+	CK_ATTRIBUTE tmpl[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_KEY_TYPE, &type, sizeof(type) },
+		{ CKA_VALUE_LEN, &len, sizeof(len) },
+		{ CKA_TOKEN, &t, sizeof(t) },
+		{ CKA_PRIVATE, &f, sizeof(f) },
+		{ CKA_SENSITIVE, &t, sizeof(t) },
+		{ CKA_EXTRACTABLE, &f, sizeof(f) },
+		{ CKA_WRAP, &t, sizeof(t) },
+		{ CKA_UNWRAP, &t, sizeof(t) },
+		{ CKA_LABEL, "test-public-kek", 15 },
+	};
+	CK_MECHANISM mech = { CKM_AES_KEY_GEN, NULL, 0 };
+	CK_SESSION_HANDLE s;
+	struct hsm_key k;
+	const char *why = NULL;
+
+	hsm_session_get(h, &s);
+	assert_int_equal(hsm_fn(h)->C_GenerateKey(s, &mech, tmpl,
+	    sizeof(tmpl) / sizeof(tmpl[0]), &k.handle), CKR_OK);
+	hsm_session_put(h, s);
+	k.cls = CKO_SECRET_KEY;
+	k.type = CKK_AES;
+	assert_int_equal(hsm_kek_check(h, &k, &why), HSM_R_KEY_ATTRS);
+	assert_non_null(strstr(why, "without login"));
+	assert_int_equal(hsm_destroy_label(h, "test-public-kek"), CKR_OK);
+}
+
+/* A public half that does not belong to the private key is refused. */
+static void
+test_swapped_public_twin(void **state)
+{
+	struct hsm *h = *state;
+	const unsigned char id[] = { 0x5a, 0x09 };
+	unsigned char point_der[67];
+	CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
+	CK_KEY_TYPE type = CKK_EC;
+	const unsigned char p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+	    0x3d, 0x03, 0x01, 0x07 };
+	CK_BBOOL t = CK_TRUE;
+	CK_ATTRIBUTE tmpl[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_KEY_TYPE, &type, sizeof(type) },
+		{ CKA_TOKEN, &t, sizeof(t) },
+		{ CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
+		{ CKA_EC_POINT, point_der, sizeof(point_der) },
+		{ CKA_LABEL, "test-swap", 9 },
+		{ CKA_ID, (void *)id, sizeof(id) },
+	};
+	struct hsm_key priv, pub;
+	struct hsm_pubkey pk;
+	EVP_PKEY *other = EVP_EC_gen("P-256");
+	CK_OBJECT_HANDLE obj;
+	CK_SESSION_HANDLE s;
+	size_t len = 0;
+
+	assert_non_null(other);
+	assert_int_equal(hsm_generate_ec_p256(h, "test-swap", id, sizeof(id),
+	    &priv), CKR_OK);
+	assert_int_equal(hsm_pubkey_read(h, &priv, &pk), CKR_OK);
+	/* Replace the public twin with another key's public half. */
+	assert_int_equal(hsm_find_public_for(h, &priv, &pub), CKR_OK);
+	point_der[0] = 0x04;
+	point_der[1] = 0x41;
+	assert_true(EVP_PKEY_get_octet_string_param(other, "pub",
+	    point_der + 2, 65, &len));
+	hsm_session_get(h, &s);
+	assert_int_equal(hsm_fn(h)->C_DestroyObject(s, pub.handle), CKR_OK);
+	assert_int_equal(hsm_fn(h)->C_CreateObject(s, tmpl,
+	    sizeof(tmpl) / sizeof(tmpl[0]), &obj), CKR_OK);
+	hsm_session_put(h, s);
+	assert_int_equal(hsm_pubkey_read(h, &priv, &pk), HSM_R_KEY_ATTRS);
+	assert_int_equal(hsm_destroy_label(h, "test-swap"), CKR_OK);
+	EVP_PKEY_free(other);
+}
+
+/* Two paths to one module are one module: closing one handle keeps the
+ * other working. */
+static void
+test_module_by_another_path(void **state)
+{
+	struct hsm *h = *state, *other = NULL;
+	struct hsm_key kek;
+	uint8_t dek[HSM_DEK_LEN] = { 9 }, w[HSM_WRAPPED_DEK_LEN];
+	char real[4096];
+
+	if (realpath(testenv("AV_TEST_MODULE"), real) == NULL ||
+	    strcmp(real, testenv("AV_TEST_MODULE")) == 0)
+		skip();
+	assert_int_equal(hsm_open(real, testenv("AV_TEST_TOKEN"), 1, &other),
+	    CKR_OK);
+	hsm_close(other);
+	assert_int_equal(hsm_find_key(h, KEK_URI, CKO_SECRET_KEY, &kek),
+	    CKR_OK);
+	assert_int_equal(hsm_kek_wrap(h, &kek, dek, w), CKR_OK);
+}
+
 /* The token refuses to hand out the value of any appliance key. */
 static void
 test_key_values_unreadable(void **state)
@@ -494,6 +601,9 @@ main(void)
 		cmocka_unit_test(test_sign_buffer_too_small_keeps_session_clean),
 		cmocka_unit_test(test_two_threads_sign),
 		cmocka_unit_test(test_key_values_unreadable),
+		cmocka_unit_test(test_kek_must_be_private),
+		cmocka_unit_test(test_swapped_public_twin),
+		cmocka_unit_test(test_module_by_another_path),
 		cmocka_unit_test(test_rv_names),
 	};
 

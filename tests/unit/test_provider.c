@@ -333,6 +333,35 @@ test_two_threads_share_a_key(void **state)
 	EVP_PKEY_free(pk);
 }
 
+static void
+test_misuse_is_refused(void **state)
+{
+	EVP_PKEY *pk = store_load(EC_URI);
+	struct hsm_provider *again = NULL;
+	unsigned char sig[128];
+	size_t siglen = sizeof(sig);
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+
+	(void)state;
+	assert_non_null(pk);
+	/* A second provider in the same library context is refused. */
+	assert_int_equal(hsm_provider_load(hsm, NULL, &again), 0);
+	/* The digest cannot change under a digest-sign in progress. */
+	assert_int_equal(EVP_DigestSignInit_ex(c, &pctx, "SHA256", NULL, NULL,
+	    pk, NULL), 1);
+	assert_true(EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha384()) <= 0);
+	/* One signature per init: a second final fails. */
+	EVP_MD_CTX_set_flags(c, EVP_MD_CTX_FLAG_FINALISE);
+	assert_int_equal(EVP_DigestSignUpdate(c, "abc", 3), 1);
+	assert_int_equal(EVP_DigestSignFinal(c, sig, &siglen), 1);
+	siglen = sizeof(sig);
+	assert_int_not_equal(EVP_DigestSignFinal(c, sig, &siglen), 1);
+	EVP_MD_CTX_free(c);
+	EVP_PKEY_free(pk);
+	ERR_clear_error();
+}
+
 static int
 setup(void **state)
 {
@@ -374,6 +403,7 @@ main(void)
 		cmocka_unit_test(test_store_errors),
 		cmocka_unit_test(test_public_object_verifies_only),
 		cmocka_unit_test(test_two_threads_share_a_key),
+		cmocka_unit_test(test_misuse_is_refused),
 	};
 
 	return cmocka_run_group_tests_name("provider", tests, setup, teardown);
