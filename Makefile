@@ -70,7 +70,7 @@ CEREMONY := $(BUILD)/agentvault-ceremony
 
 UNIT_TESTS := uri hsm provider tls vault http_parse
 TEST_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/test_%)
-BENCH      := $(BUILD)/tests/bench_hsm
+BENCH      := $(BUILD)/tests/bench_hsm $(BUILD)/tests/bench_daemon
 FUZZERS    := $(BUILD)/fuzz/fuzz_uri $(BUILD)/fuzz/fuzz_http
 
 PROGRAMS := $(CEREMONY) $(AGENTVAULTD) $(AUDIT_VERIFY)
@@ -125,7 +125,10 @@ $(BUILD)/tests/test_tls: $(BUILD)/tests/tls/test_tls.o \
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lmbedtls -lmbedx509 \
 		-lmbedcrypto -lcmocka -ldl
 
-$(BENCH): $(BUILD)/tests/bench/bench_hsm.o $(LIBHSM)
+$(BUILD)/tests/bench_hsm: $(BUILD)/tests/bench/bench_hsm.o $(LIBHSM)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl
+
+$(BUILD)/tests/bench_daemon: $(BUILD)/tests/bench/bench_daemon.o $(LIBHSM)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl
 
 # libFuzzer needs clang; the targets link the parser sources directly.
@@ -169,7 +172,7 @@ fuzz: $(FUZZERS)
 		$(BUILD)/corpus/$$n tests/fuzz/corpus/$$n || exit 1; done
 
 bench: deps-check
-	@$(MAKE) --no-print-directory $(BENCH) $(CEREMONY)
+	@$(MAKE) --no-print-directory $(BENCH) $(PROGRAMS)
 	@BUILD=$(BUILD) tests/bench/run.sh
 
 run: deps-check

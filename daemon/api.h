@@ -40,6 +40,8 @@ struct api_ctx {
 	const struct av_config	*cfg;
 	struct hsm		*hsm;
 	struct hsm_key		 kek;
+	char			 kek_uri[HSM_URI_BUF];	/* fixed while we run */
+	char			 kek_kcv[2 * HSM_KCV_LEN + 1];
 	struct vault		*vault;
 	struct store		*store;
 	api_audit_fn		*audit;
@@ -56,5 +58,7 @@ typedef int api_op_fn(struct api_ctx *ctx, const struct httpd_req *req,
 
 /* op_vault.c */
 api_op_fn op_get_token_vault;
+/* Describe the KEK once (URI, check value) for GetTokenVault. */
+int api_describe_kek(struct api_ctx *ctx, struct av_err *e);
 
 #endif /* AV_API_H */

@@ -29,17 +29,30 @@ valid_vault_id(const char *id)
 }
 
 int
+api_describe_kek(struct api_ctx *ctx, struct av_err *e)
+{
+	uint8_t kcv[HSM_KCV_LEN];
+	CK_RV rv;
+	size_t i;
+
+	if ((rv = hsm_key_check_value(ctx->hsm, &ctx->kek, kcv)) != CKR_OK ||
+	    (rv = hsm_key_uri(ctx->hsm, &ctx->kek, ctx->kek_uri,
+	    sizeof(ctx->kek_uri))) != CKR_OK)
+		return av_fail(e, AV_E_INTERNAL, "the HSM did not describe the "
+		    "KEK: %s", hsm_rv_name(rv));
+	for (i = 0; i < HSM_KCV_LEN; i++)
+		snprintf(ctx->kek_kcv + 2 * i, 3, "%02X", kcv[i]);
+	return 0;
+}
+
+int
 op_get_token_vault(struct api_ctx *ctx, const struct httpd_req *req,
     json_t *in, json_t *out, struct av_err *e)
 {
 	const char *id = VAULT_ID_DEFAULT;
-	json_t *v;
-	uint8_t kcv[HSM_KCV_LEN];
-	char kcv_hex[2 * HSM_KCV_LEN + 1], uri[HSM_URI_BUF];
 	bool cmk = ctx->cfg->vault.kek_mode == AV_KEK_CUSTOMER_MANAGED;
 	int64_t modified = 0;
-	CK_RV rv;
-	size_t i;
+	json_t *v;
 
 	(void)req;
 	if ((v = json_object_get(in, "tokenVaultId")) != NULL) {
@@ -54,26 +67,19 @@ op_get_token_vault(struct api_ctx *ctx, const struct httpd_req *req,
 	if (strcmp(id, VAULT_ID_DEFAULT) != 0)
 		return av_fail(e, AV_E_NOT_FOUND, "no token vault named %s",
 		    id);
-	if ((rv = hsm_key_check_value(ctx->hsm, &ctx->kek, kcv)) != CKR_OK ||
-	    (rv = hsm_key_uri(ctx->hsm, &ctx->kek, uri, sizeof(uri))) !=
-	    CKR_OK)
-		return av_fail(e, AV_E_INTERNAL, "the HSM did not describe the "
-		    "KEK: %s", hsm_rv_name(rv));
 	if (store_vault_record(ctx->store, av_kek_mode_name(
-	    ctx->cfg->vault.kek_mode), uri, &modified, e) != 0)
+	    ctx->cfg->vault.kek_mode), ctx->kek_uri, &modified, e) != 0)
 		return -1;
-	for (i = 0; i < HSM_KCV_LEN; i++)
-		snprintf(kcv_hex + 2 * i, 3, "%02X", kcv[i]);
 	json_object_set_new(out, "tokenVaultId", json_string(id));
 	json_object_set_new(out, "lastModifiedDate", json_integer(modified));
 	json_object_set_new(out, "kmsConfiguration", cmk ?
 	    json_pack("{s:s, s:s}", "keyType", "CustomerManagedKey",
-	    "kmsKeyArn", uri) :
+	    "kmsKeyArn", ctx->kek_uri) :
 	    json_pack("{s:s}", "keyType", "ServiceManagedKey"));
 	json_object_set_new(out, "hsm", json_pack("{s:s, s:s, s:s, s:s, s:s, "
 	    "s:s}", "token", hsm_token_label(ctx->hsm), "serial",
-	    hsm_token_serial(ctx->hsm), "keyUri", uri, "keyType", "AES-256",
-	    "keyCheckValue", kcv_hex, "wrapMechanism",
+	    hsm_token_serial(ctx->hsm), "keyUri", ctx->kek_uri, "keyType",
+	    "AES-256", "keyCheckValue", ctx->kek_kcv, "wrapMechanism",
 	    hsm_wrap_mechanism_name(ctx->hsm)));
 	return 0;
 }

@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +39,7 @@
 #define BACKOFF_MAX_MS	5000
 #define HEALTHY_SECONDS	30	/* a worker up this long resets backoff */
 #define STOP_SECONDS	10	/* drain time before SIGKILL */
+#define START_FAILURES_MAX 5	/* workers dying before READY: give up */
 
 enum worker_state { W_NONE, W_STARTING, W_READY };
 
@@ -54,6 +57,8 @@ struct parent {
 	time_t			 started;
 	unsigned		 backoff_ms;
 	unsigned		 restarts;
+	unsigned		 start_failures;	/* in a row */
+	bool			 notified;	/* systemd told READY=1 */
 };
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
@@ -94,6 +99,36 @@ setup_signals(void)
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
+}
+
+/*
+ * systemd readiness (Type=notify) without libsystemd: one datagram with
+ * "READY=1" to $NOTIFY_SOCKET.  Returns true when there was nobody to
+ * tell or the message went out.
+ */
+static bool
+sd_notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun;
+	socklen_t len;
+	int fd;
+	bool sent;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof(sun.sun_path))
+		return true;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	if (sun.sun_path[0] == '@')
+		sun.sun_path[0] = '\0';	/* abstract namespace */
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return false;
+	sent = sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sun, len) == 7;
+	close(fd);
+	return sent;
 }
 
 static void
@@ -248,7 +283,10 @@ worker_message(struct parent *p)
 	}
 	if (h.type == IPC_READY && p->state == W_STARTING && h.len == 0) {
 		p->state = W_READY;
+		p->start_failures = 0;
 		log_info("worker %d ready", (int)p->worker);
+		if (!p->notified)
+			p->notified = sd_notify_ready();
 		return;
 	}
 	if (h.type == IPC_AUDIT && p->state == W_READY &&
@@ -286,6 +324,8 @@ reap(struct parent *p)
 			close(p->ipc);
 		p->ipc = -1;
 		p->worker = 0;
+		if (p->state == W_STARTING)
+			p->start_failures++;
 		p->state = W_NONE;
 		if (time(NULL) - p->started >= HEALTHY_SECONDS)
 			p->backoff_ms = BACKOFF_MIN_MS;
@@ -377,7 +417,7 @@ parent_main(struct av_config *cfg, const struct parent_opts *o)
 	time_t next_checkpoint, now;
 	char err[512];
 	struct pollfd pfd[2];
-	int n;
+	int n, rc = 0;
 
 	memset(&p, 0, sizeof(p));
 	p.cfg = cfg;
@@ -415,6 +455,13 @@ parent_main(struct av_config *cfg, const struct parent_opts *o)
 		}
 		if (p.ipc >= 0 && n > 0 && (pfd[1].revents & (POLLIN | POLLHUP)))
 			worker_message(&p);
+		if (p.worker == 0 && p.start_failures >= START_FAILURES_MAX) {
+			/* It will not get better by itself: say so and stop. */
+			log_error("the worker failed to start %u times in a row; "
+			    "giving up (see the errors above)", p.start_failures);
+			rc = 1;
+			break;
+		}
 		if (p.worker == 0 && !got_term) {
 			/* Restart, slower each time it keeps dying. */
 			usleep(p.backoff_ms * 1000);
@@ -438,5 +485,5 @@ parent_main(struct av_config *cfg, const struct parent_opts *o)
 	EVP_PKEY_free(p.audit_key);
 	hsm_provider_unload(p.prov);
 	hsm_close(p.hsm);
-	return 0;
+	return rc;
 }

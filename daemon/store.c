@@ -397,6 +397,17 @@ store_vault_record(struct store *s, const char *kek_mode, const char *kek_uri,
 	int rc = -1;
 
 	pthread_mutex_lock(&s->lock);
+	/* Usually there: a read, no write transaction, no fsync. */
+	if ((st = prepare(s, "SELECT modified FROM vault WHERE id = "
+	    "'default';", e)) == NULL)
+		goto done;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*modified = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		rc = 0;
+		goto done;
+	}
+	sqlite3_finalize(st);
 	/* First sight of the vault: remember its KEK and when it was set. */
 	if ((st = prepare(s, "INSERT OR IGNORE INTO vault (id, kek_mode, "
 	    "kek_uri, modified) VALUES ('default', ?1, ?2, ?3);", e)) == NULL)

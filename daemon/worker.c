@@ -381,7 +381,8 @@ worker_main(const struct av_config *cfg, const struct worker_fds *fds,
 		    cfg->paths.state_dir);
 		if (vault_open(w.kek_hsm, &w.api.kek,
 		    cfg->vault.dek_ttl_seconds, &w.api.vault, &e) != 0 ||
-		    store_open(db, &w.api.store, &e) != 0) {
+		    store_open(db, &w.api.store, &e) != 0 ||
+		    api_describe_kek(&w.api, &e) != 0) {
 			log_error("%s", e.msg);
 			return 1;
 		}

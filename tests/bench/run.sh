@@ -1,8 +1,72 @@
 #!/bin/sh
-# run.sh - benchmarks on a fresh token of their own; measures, asserts nothing.
+# run.sh - `make bench`: measures, asserts nothing.  Everything on a fresh
+# token of its own, next to the ceilings of this same machine:
+#   1. ES256 through the provider vs a raw C_Sign loop; KEK wrap/unwrap;
+#   2. GetTokenVault (authorized, audited) over keep-alive TLS on the
+#      admin socket at 1, 8 and 32 connections, vs a bare TLS server on a
+#      Unix socket with the same HSM key (the ceiling for the transport).
 set -eu
 BUILD=${BUILD:-build}
-tmp=$(pwd)/$BUILD/bench/tmp
+SECONDS_EACH=${BENCH_SECONDS:-3}
+top=$(pwd)
+tmp=$top/$BUILD/bench/tmp
 BUILD=$BUILD tests/setup-token.sh "$tmp"
 . "$tmp/testvars"
+bench=$BUILD/tests/bench_daemon
+
 "$BUILD/tests/bench_hsm"
+
+# The daemon, sandboxed, as in production.
+work=$tmp/daemon
+mkdir -p "$work"
+chmod 711 "$tmp" "$tmp/token"
+chmod 644 "$tmp/token/softhsm2.conf"
+chown -R nobody "$tmp/token/tokens"
+cat >"$work/agentvault.yaml" <<CONF
+paths:
+  state_dir: $work/state
+  audit_log: $work/audit.log
+  run_dir: $work/run
+hsm:
+  module: $AV_TEST_MODULE
+  pin: "$AV_TEST_PIN"
+  tls_cert: $tmp/tls.pem
+  ca_cert: $tmp/ca.pem
+limits:
+  max_connections: 256
+sandbox:
+  user: nobody
+audit:
+  checkpoint_records: 10000
+access:
+  admin:
+    uids: [0]
+CONF
+chmod 600 "$work/agentvault.yaml"
+"$BUILD/agentvaultd" -c "$work/agentvault.yaml" 2>"$work/daemon.log" &
+daemon=$!
+"$bench" echo "$work/echo.sock" "$tmp/tls.pem" \
+	"pkcs11:object=agentvault-tls;type=private" >"$work/echo.out" 2>&1 &
+echo_pid=$!
+trap 'kill $daemon $echo_pid 2>/dev/null; wait 2>/dev/null' EXIT
+for _ in $(seq 100); do
+	[ -S "$work/run/admin.sock" ] && grep -q ready "$work/echo.out" &&
+		grep -q 'worker .* ready' "$work/daemon.log" && break
+	sleep 0.1
+done
+
+echo
+echo "Daemon benchmark ($(nproc) cores, client and server on the same machine, ${SECONDS_EACH} s per run)"
+printf '  %-40s %6s %9s %9s %9s %7s\n' "call" "conns" "req/s" "p50 us" "p99 us" "ratio"
+for c in 1 8 32; do
+	set -- $("$bench" client "$work/echo.sock" "$tmp/ca.pem" "$c" \
+		"$SECONDS_EACH" POST /echo '{}')
+	ceil=$2
+	printf '  %-40s %6s %9s %9s %9s %7s\n' "bare TLS echo, same key (ceiling)" \
+		"$1" "$2" "$3" "$4" "1.00"
+	set -- $("$bench" client "$work/run/admin.sock" "$tmp/ca.pem" "$c" \
+		"$SECONDS_EACH" POST /identities/get-token-vault '{}')
+	printf '  %-40s %6s %9s %9s %9s %7s\n' "GetTokenVault (authorized, audited)" \
+		"$1" "$2" "$3" "$4" "$(echo "$2 $ceil" | awk '{printf "%.2f", $1/$2}')"
+	[ "$5" = 0 ] || echo "  ($5 errors)"
+done

@@ -458,6 +458,61 @@ def test_canary():
        "(database, WAL, logs, audit)", hits)
 
 
+def test_customer_managed():
+    """A customer's own token and key: refused when the key is unfit,
+    used (and reported by GetTokenVault) when it is fit."""
+    mod = os.environ["AV_TEST_MODULE"]
+    pinfile = os.path.join(WORK, "customer.pin")
+    with open(pinfile, "w") as f:
+        f.write("customer-pin-1234\n")
+    os.chmod(pinfile, 0o600)
+    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label",
+                    "customer", "--pin", "customer-pin-1234", "--so-pin",
+                    "customer-so-5678"], capture_output=True, check=True)
+    p11 = ["pkcs11-tool", "--module", mod, "--token-label", "customer",
+           "--login", "--pin", "customer-pin-1234", "--keygen",
+           "--key-type", "AES:32"]
+    subprocess.run(p11 + ["--label", "cmk-good", "--sensitive", "--private",
+                          "--usage-wrap"], capture_output=True, check=True)
+    subprocess.run(p11 + ["--label", "cmk-bad", "--private",
+                          "--usage-wrap"], capture_output=True, check=True)
+    subprocess.run(["chown", "-R", "nobody", os.path.join(TOKDIR, "token",
+                                                          "tokens")])
+    block = """vault:
+  kek_mode: customer-managed
+  customer:
+    module: {mod}
+    token: "pkcs11:token=customer"
+    pin: "file:{pin}"
+    key: "pkcs11:object={key};type=secret-key"
+"""
+    bad = os.path.join(WORK, "cmk-bad.yaml")
+    write_config(bad, block.format(mod=mod, pin=pinfile, key="cmk-bad"))
+    r = subprocess.run(WRAP + [DAEMON, "-c", bad] +
+                       (["--no-sandbox"] if NO_SANDBOX else []),
+                       capture_output=True, text=True, timeout=120 * SLOW)
+    ok(r.returncode == 1 and "the vault KEK is refused: the KEK is not "
+       "sensitive" in r.stderr and "giving up" in r.stderr,
+       "an unfit customer-managed KEK is refused with a clear message",
+       r.stderr[-800:])
+    good = os.path.join(WORK, "cmk-good.yaml")
+    write_config(good, block.format(mod=mod, pin=pinfile, key="cmk-good"))
+    d = Daemon(good)
+    ok(d.wait_ready(), "the daemon serves with a customer-managed KEK")
+    st, doc, _ = request("POST", "/identities/get-token-vault", {})
+    ok(st == 200 and doc["kmsConfiguration"]["keyType"] ==
+       "CustomerManagedKey" and "object=cmk-good" in
+       doc["kmsConfiguration"]["kmsKeyArn"] and
+       doc["hsm"]["token"] == "customer",
+       "GetTokenVault reports the customer-managed KEK", doc)
+    st, _, _ = request("POST", "/test/put-secret", {"name": "under-cmk",
+                                                    "value": "x"})
+    st2, doc, _ = request("POST", "/test/get-secret", {"name": "under-cmk"})
+    ok(st == 200 and st2 == 200 and doc["value"] == "x",
+       "secrets are sealed and opened under the customer's KEK")
+    d.stop()
+
+
 def test_config_errors():
     bad = os.path.join(WORK, "bad.yaml")
     with open(bad, "w") as f:
@@ -511,6 +566,7 @@ def main():
     test_reload_and_stop(d)
     test_audit()
     test_canary()
+    test_customer_managed()
     test_config_errors()
     text = log_text()
     bad = [l for l in text.splitlines() if "Sanitizer" in l or
