@@ -59,7 +59,7 @@
 struct audit_log {
 	int		 fd;
 	EVP_PKEY	*key;		/* signs checkpoints (a reference) */
-	EVP_PKEY	*pub;		/* its public half, to check signatures */
+	EVP_PKEY	*pub;		/* its public half, checks signatures */
 	char		 kid[AUDIT_HEX_LEN + 1];
 	char		 prev[AUDIT_HEX_LEN + 1];	/* last record's hash */
 	uint64_t	 seq;		/* of the next record */
@@ -135,9 +135,10 @@ record_new(const struct audit_log *a, const char *type)
 }
 
 /*
- * Finish rec (prev, hash) and write it as one line; fsync when sync.  Consumes rec.  Returns 0; -1 with
- * a->failed untouched when the record is refused (nothing written); -1
- * with a->failed set when the write or fsync failed.
+ * Finish rec (prev, hash) and write it as one line; fsync when sync.
+ * Consumes rec.  Returns 0; -1 with a->failed untouched when the record
+ * is refused (nothing written); -1 with a->failed set when the write or
+ * fsync failed.
  */
 static int
 emit(struct audit_log *a, json_t *rec, bool sync, char *err, size_t errlen)
@@ -179,7 +180,8 @@ emit(struct audit_log *a, json_t *rec, bool sync, char *err, size_t errlen)
 	if (w < 0 || (size_t)w != n) {
 		a->failed = true;
 		if (w < 0)
-			seterr(err, errlen, "audit: write: %s", strerror(errno));
+			seterr(err, errlen, "audit: write: %s",
+			    strerror(errno));
 		else
 			seterr(err, errlen, "audit: short write (%zd of %zu "
 			    "bytes)", w, n);

@@ -208,7 +208,7 @@ struct audit_record {
 	uint64_t	seq;
 	char		prev[AUDIT_HEX_LEN + 1];
 	char		hash[AUDIT_HEX_LEN + 1];
-	char		kid[AUDIT_HEX_LEN + 1];		/* genesis, checkpoint */
+	char		kid[AUDIT_HEX_LEN + 1];	/* genesis, checkpoint */
 	char		head[AUDIT_HEX_LEN + 1];	/* checkpoint */
 	uint64_t	covers;		/* checkpoint: its "records" */
 	unsigned char	sig[AUDIT_SIG_LEN];	/* checkpoint */

@@ -96,7 +96,8 @@ audit_b64url(const unsigned char *in, size_t len, char *out, size_t outlen)
 	if (outlen == 0)
 		return;
 	for (i = 0; i + 2 < len && o + 4 < outlen; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+		    in[i + 2];
 		out[o++] = b64url_chars[(v >> 18) & 63];
 		out[o++] = b64url_chars[(v >> 12) & 63];
 		out[o++] = b64url_chars[(v >> 6) & 63];
@@ -544,8 +545,8 @@ audit_record_check(const char *line, size_t len, char *canon,
 			    memcmp(members[i].name, key, klen) == 0)
 				break;
 		if (i == NMEMBERS || (members[i].types & bit) == 0) {
-			snprintf(detail, detaillen, "unexpected member \"%.32s\"",
-			    key);
+			snprintf(detail, detaillen,
+			    "unexpected member \"%.32s\"", key);
 			goto out;
 		}
 		if (!member_ok(&members[i], v)) {

@@ -128,8 +128,8 @@ main(int argc, char **argv)
 			return 2;
 		}
 		if (res.bad_line == 0)
-			printf("FAIL: %s: %s\n", audit_verify_reason(res.reason),
-			    res.detail);
+			printf("FAIL: %s: %s\n",
+			    audit_verify_reason(res.reason), res.detail);
 		else if (res.bad_seq_known)
 			printf("FAIL line %" PRIu64 " (seq %" PRIu64 "): %s\n",
 			    res.bad_line, res.bad_seq,

@@ -33,6 +33,7 @@
 
 #define CONNS_MAX	64
 #define LAT_MAX		(2 * 1000 * 1000)
+#define LAT_PER_CONN	(LAT_MAX / CONNS_MAX)
 
 static double
 now(void)
@@ -119,7 +120,7 @@ client_thread(void *arg)
 			c->errors++;
 			break;
 		}
-		if (c->nlat < LAT_MAX)
+		if (c->nlat < LAT_PER_CONN)
 			c->lat[c->nlat++] = now() - t0;
 		c->count++;
 	}
@@ -166,7 +167,7 @@ run_client(int argc, char **argv)
 	start = now();
 	for (i = 0; i < conns; i++) {
 		c[i] = (struct client){ argv[2], ctx, request, start + secs, 0,
-		    0, calloc(LAT_MAX / CONNS_MAX, sizeof(double)), 0 };
+		    0, calloc(LAT_PER_CONN, sizeof(double)), 0 };
 		pthread_create(&t[i], NULL, client_thread, &c[i]);
 	}
 	all = calloc(LAT_MAX, sizeof(double));
@@ -174,8 +175,6 @@ run_client(int argc, char **argv)
 		pthread_join(t[i], NULL);
 		total += c[i].count;
 		errors += c[i].errors;
-		if (c[i].nlat > LAT_MAX / CONNS_MAX)
-			c[i].nlat = LAT_MAX / CONNS_MAX;
 		memcpy(all + n, c[i].lat, (size_t)c[i].nlat * sizeof(double));
 		n += c[i].nlat;
 		free(c[i].lat);

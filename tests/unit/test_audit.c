@@ -346,7 +346,8 @@ append_n(struct audit_log *a, int first, int n)
 		assert_non_null(detail);
 		memset(&ev, 0, sizeof(ev));
 		ev.request_id = rid;
-		ev.operation = i % 2 ? "GetTokenVault" : "GetWorkloadAccessToken";
+		ev.operation = i % 2 ? "GetTokenVault" :
+		    "GetWorkloadAccessToken";
 		ev.resource = "arn:aws:bedrock-agentcore:us-east-1:"
 		    "123456789012:token-vault/default";
 		ev.outcome = outcomes[i % 3];
@@ -1188,7 +1189,8 @@ test_write_failure_enospc(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		if (unshare(CLONE_NEWNS) != 0 ||
-		    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
+		    mount("none", "/", "none", MS_REC | MS_PRIVATE,
+		    NULL) != 0 ||
 		    mount("tmpfs", dir, "tmpfs", 0, "size=16k") != 0)
 			_exit(77);
 		snprintf(path, sizeof(path), "%s/audit.log", dir);
