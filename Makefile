@@ -68,10 +68,11 @@ CEREMONY_SRCS := hsm/ceremony/main.c hsm/ceremony/devtoken.c \
 	hsm/ceremony/init.c hsm/ceremony/inventory.c hsm/ceremony/certs.c
 CEREMONY := $(BUILD)/agentvault-ceremony
 
-UNIT_TESTS := uri hsm provider tls vault http_parse
+UNIT_TESTS := uri hsm provider tls vault http_parse config audit
 TEST_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/test_%)
 BENCH      := $(BUILD)/tests/bench_hsm $(BUILD)/tests/bench_daemon
-FUZZERS    := $(BUILD)/fuzz/fuzz_uri $(BUILD)/fuzz/fuzz_http
+FUZZERS    := $(BUILD)/fuzz/fuzz_uri $(BUILD)/fuzz/fuzz_http \
+	$(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_audit_verify
 
 PROGRAMS := $(CEREMONY) $(AGENTVAULTD) $(AUDIT_VERIFY)
 
@@ -144,6 +145,27 @@ $(BUILD)/fuzz/fuzz_http: tests/fuzz/fuzz_http.c daemon/http_parse.c \
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_http.c daemon/http_parse.c
+
+$(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c daemon/config.c \
+	daemon/config.h hsm/uri.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_config.c daemon/config.c \
+		hsm/uri.c -lyaml
+
+$(BUILD)/fuzz/fuzz_audit_verify: tests/fuzz/fuzz_audit_verify.c \
+	daemon/audit_verify.c daemon/audit.c daemon/audit.h
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_audit_verify.c \
+		daemon/audit_verify.c daemon/audit.c -ljansson -lcrypto
+
+$(BUILD)/tests/test_config: $(BUILD)/tests/unit/test_config.o $(LIBDAEMON) \
+	$(LIBHSM)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -lcmocka -ldl
+
+$(BUILD)/tests/test_audit: $(BUILD)/tests/unit/test_audit.o $(LIBDAEMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -lcmocka
 
 $(BUILD)/tests/test_http_parse: $(BUILD)/tests/unit/test_http_parse.o \
 	$(LIBDAEMON)

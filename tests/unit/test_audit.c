@@ -1310,7 +1310,7 @@ test_refused_files(void **state)
 		EVP_PKEY_free(rsa);
 	}
 	assert_null(a);
-	/* A new file is created 0640 whatever the umask allows more. */
+	/* A new file is 0640, even under umask 0. */
 	{
 		struct stat st;
 		mode_t old = umask(0);
