@@ -36,6 +36,7 @@
 
 #define THREADS_MAX 64
 #define DRAIN_SECONDS 5
+#define EXPIRE_SECONDS 5	/* how often expired DEKs are wiped */
 
 struct worker {
 	const struct av_config	*cfg;
@@ -321,6 +322,17 @@ drain_check(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(w->main_base);
 }
 
+/* Wipe cached data keys whose TTL has passed, whether used or not. */
+static void
+expire_deks(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	vault_expire(w->api.vault);
+}
+
 static void
 drain(evutil_socket_t sig, short what, void *arg)
 {
@@ -347,7 +359,7 @@ worker_main(const struct av_config *cfg, const struct worker_fds *fds,
     bool sandbox)
 {
 	static struct worker w;
-	struct event *term;
+	struct event *term, *expire;
 	int lfds[3];
 	enum av_listener_kind kinds[3];
 	size_t n = 0;
@@ -411,6 +423,13 @@ worker_main(const struct av_config *cfg, const struct worker_fds *fds,
 	}
 	term = evsignal_new(w.main_base, SIGTERM, drain, &w);
 	evsignal_add(term, NULL);
+	{
+		struct timeval tick = { EXPIRE_SECONDS, 0 };
+
+		expire = event_new(w.main_base, -1, EV_PERSIST, expire_deks,
+		    &w);
+		event_add(expire, &tick);
+	}
 	if (ipc_send(w.ipc_fd, IPC_READY, 0, NULL, 0) != 0) {
 		log_error("cannot reach the parent");
 		return 1;

@@ -513,6 +513,112 @@ def test_customer_managed():
     d.stop()
 
 
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def openssl(*args):
+    subprocess.run(["openssl"] + list(args), capture_output=True, check=True)
+
+
+def test_tcp_mtls():
+    """The optional TCP listener with client certificates (mTLS)."""
+    d0 = os.path.join(WORK, "clients")
+    os.makedirs(d0, exist_ok=True)
+    ca, ca_key = os.path.join(d0, "ca.pem"), os.path.join(d0, "ca.key")
+    cert, key = os.path.join(d0, "client.pem"), os.path.join(d0, "client.key")
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:P-256", "-nodes", "-keyout", ca_key, "-out",
+            ca, "-subj", "/CN=Test clients CA", "-days", "1")
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-nodes", "-keyout", key, "-out", cert + ".csr", "-subj",
+            "/O=Agents/CN=remote-agent-1")
+    openssl("x509", "-req", "-in", cert + ".csr", "-CA", ca, "-CAkey", ca_key,
+            "-CAcreateserial", "-out", cert, "-days", "1")
+    port = free_port()
+    conf = os.path.join(WORK, "tcp.yaml")
+    write_config(conf, "")
+    with open(conf) as f:
+        text = f.read()
+    text = text.replace("hsm:\n", "listen:\n  tcp:\n    address: 127.0.0.1\n"
+                        "    port: %d\n    client_ca: %s\nhsm:\n" % (port, ca), 1)
+    with open(conf, "w") as f:
+        f.write(text)
+    d = Daemon(conf)
+    ok(d.wait_ready(), "the daemon serves with a TCP listener")
+
+    def tcp_call(path, body, with_cert):
+        ctx = ssl.create_default_context(cafile=os.path.join(TOKDIR, "ca.pem"))
+        if with_cert:
+            ctx.load_cert_chain(cert, key)
+        raw = socket.create_connection(("127.0.0.1", port), 10 * SLOW)
+        s = ctx.wrap_socket(raw, server_hostname="localhost")
+        data = json.dumps(body).encode()
+        s.sendall(("POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
+                   "application/json\r\nContent-Length: %d\r\n\r\n" %
+                   (path, len(data))).encode() + data)
+        st, _, payload = read_response(s)
+        s.close()
+        return st, json.loads(payload)
+
+    st, doc = tcp_call("/identities/get-token-vault", {}, True)
+    ok(st == 403 and doc["__type"] == "AccessDeniedException",
+       "TCP callers with a client certificate reach the API; the control "
+       "plane stays on the admin socket", doc)
+    try:
+        tcp_call("/identities/get-token-vault", {}, False)
+        refused = False
+    except (ssl.SSLError, OSError):
+        refused = True
+    ok(refused, "a TCP client without a certificate is refused")
+    d.stop()
+    with open(os.path.join(WORK, "audit.log")) as f:
+        subjects = [l for l in f if "remote-agent-1" in l]
+    ok(subjects, "the audit record names the certificate subject")
+
+
+def test_audit_fail_closed():
+    """No audit, no service: a full audit disk refuses audited calls."""
+    fs = os.path.join(WORK, "auditfs")
+    os.makedirs(fs, exist_ok=True)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32k", "tmpfs",
+                       fs], capture_output=True).returncode != 0:
+        ok(True, "# SKIP cannot mount a small tmpfs here")
+        return
+    try:
+        conf = os.path.join(WORK, "fullaudit.yaml")
+        write_config(conf, "")
+        with open(conf) as f:
+            text = f.read().replace(os.path.join(WORK, "audit.log"),
+                                    os.path.join(fs, "audit.log"))
+        with open(conf, "w") as f:
+            f.write(text)
+        d = Daemon(conf)
+        ok(d.wait_ready(), "the daemon starts with its audit log on a "
+           "tiny file system")
+        refused = None
+        for _ in range(2000):
+            st, doc, _ = request("POST", "/identities/get-token-vault", {})
+            if st != 200:
+                refused = (st, doc)
+                break
+        ok(refused is not None and refused[0] == 500 and
+           refused[1]["__type"] == "InternalServerException" and
+           "audit" in refused[1]["message"],
+           "when the audit log cannot be written, calls fail closed",
+           refused)
+        st, doc, _ = request("POST", "/identities/get-token-vault", {})
+        ok(st == 500, "and keep failing while it cannot")
+        ok(request("GET", "/ping")[0] == 200, "liveness still answers")
+        d.stop()
+    finally:
+        subprocess.run(["umount", fs], capture_output=True)
+
+
 def test_config_errors():
     bad = os.path.join(WORK, "bad.yaml")
     with open(bad, "w") as f:
@@ -567,6 +673,8 @@ def main():
     test_audit()
     test_canary()
     test_customer_managed()
+    test_tcp_mtls()
+    test_audit_fail_closed()
     test_config_errors()
     text = log_text()
     bad = [l for l in text.splitlines() if "Sanitizer" in l or
