@@ -233,6 +233,11 @@ enter_sandbox(struct worker *w, bool enabled)
 		    c->sandbox.user.name);
 		return -1;
 	}
+	if (o.enabled && geteuid() == 0 && o.uid == 0) {
+		log_error("sandbox user %s is root: refusing to run the worker "
+		    "as root", c->sandbox.user.name);
+		return -1;
+	}
 	/* Where the worker may still read or write once confined. */
 	add_path(&o, c->paths.state_dir, true);
 	add_path(&o, "/usr", false);
