@@ -165,7 +165,9 @@ route_find(const struct httpd_req *req, bool *method_mismatch)
  * environment and only on the admin socket (tests/integration):
  *   /test/forbidden-syscall  make a syscall the sandbox forbids;
  *   /test/put-secret, /test/get-secret  {"name","value"} through the real
- *   store and vault, until the operations that store secrets exist.
+ *   store and vault, until the operations that store secrets exist;
+ *   /test/bad-ipc {"kind": "unknown"|"oversized"|"out-of-order"}  send
+ *   the parent a frame it must answer by killing this worker.
  */
 static bool
 test_hook(struct api_ctx *ctx, struct httpd_req *req)
@@ -187,7 +189,14 @@ test_hook(struct api_ctx *ctx, struct httpd_req *req)
 		httpd_reply(req, 500, NULL, 0);
 		return true;
 	}
-	if ((in = parse_body(req, &e)) != NULL &&
+	if (strcmp(req->target, "/test/bad-ipc") == 0 &&
+	    (in = parse_body(req, &e)) != NULL &&
+	    json_unpack(in, "{s:s}", "kind", &name) == 0) {
+		ctx->bad_ipc(name, ctx->audit_arg);
+		json_decref(in);
+		in = NULL;
+		rc = 0;
+	} else if ((in = parse_body(req, &e)) != NULL &&
 	    json_unpack(in, "{s:s, s?s}", "name", &name, "value", &value) == 0) {
 		if (strcmp(req->target, "/test/put-secret") == 0 && value != NULL)
 			rc = store_secret_put(ctx->store, ctx->vault, "test",

@@ -35,6 +35,8 @@ struct api_audit {
 
 /* Returns 0 when the event is in the log; -1 means fail the call closed. */
 typedef int api_audit_fn(const struct api_audit *ev, void *arg);
+/* Test hooks only: send the parent a frame it must refuse. */
+typedef void api_bad_ipc_fn(const char *kind, void *arg);
 
 struct api_ctx {
 	const struct av_config	*cfg;
@@ -46,6 +48,7 @@ struct api_ctx {
 	struct store		*store;
 	api_audit_fn		*audit;
 	void			*audit_arg;
+	api_bad_ipc_fn		*bad_ipc;
 	bool			 test_hooks;	/* AGENTVAULT_TEST_HOOKS=1 */
 };
 

@@ -98,6 +98,8 @@ setup_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* A file-size limit must be a write error (fail closed), not death. */
+	signal(SIGXFSZ, SIG_IGN);
 	return 0;
 }
 

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,10 +62,20 @@ struct worker {
 	bool			 draining;
 };
 
+/*
+ * Copy a field into a fixed-size record, printable ASCII only: the parent
+ * takes anything else for a hostile worker, and the text may come from a
+ * client (a resource name).
+ */
 static void
 copy_field(char *dst, size_t len, const char *src)
 {
+	size_t i;
+
 	snprintf(dst, len, "%s", src != NULL ? src : "");
+	for (i = 0; dst[i] != '\0'; i++)
+		if (dst[i] < 0x20 || dst[i] > 0x7e)
+			dst[i] = '?';
 }
 
 /* api_audit_fn: one round trip to the parent, under the IPC lock. */
@@ -96,6 +108,26 @@ worker_audit(const struct api_audit *ev, void *arg)
 		rc = 0;
 	pthread_mutex_unlock(&w->ipc_lock);
 	return rc;
+}
+
+/* api_bad_ipc_fn: frames the parent must refuse (test hooks only). */
+static void
+worker_bad_ipc(const char *kind, void *arg)
+{
+	static char big[IPC_MAX_PAYLOAD + 64];
+	struct worker *w = arg;
+	struct ipc_hdr h = { sizeof(big), IPC_AUDIT, 0 };
+	struct iovec iov[2] = { { &h, sizeof(h) }, { big, sizeof(big) } };
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+
+	pthread_mutex_lock(&w->ipc_lock);
+	if (strcmp(kind, "unknown") == 0)
+		ipc_send(w->ipc_fd, 77, 0, NULL, 0);
+	else if (strcmp(kind, "out-of-order") == 0)
+		ipc_send(w->ipc_fd, IPC_READY, 0, NULL, 0);
+	else if (strcmp(kind, "oversized") == 0)
+		(void)sendmsg(w->ipc_fd, &msg, MSG_NOSIGNAL);
+	pthread_mutex_unlock(&w->ipc_lock);
 }
 
 static int
@@ -385,6 +417,7 @@ worker_main(const struct av_config *cfg, const struct worker_fds *fds,
 	w.api.cfg = cfg;
 	w.api.audit = worker_audit;
 	w.api.audit_arg = &w;
+	w.api.bad_ipc = worker_bad_ipc;
 	w.api.test_hooks = getenv("AGENTVAULT_TEST_HOOKS") != NULL &&
 	    strcmp(getenv("AGENTVAULT_TEST_HOOKS"), "1") == 0;
 	if (open_hsm(&w) != 0)

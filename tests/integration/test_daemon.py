@@ -334,6 +334,25 @@ def test_sandbox_and_restart(d):
            "the parent saw SIGSYS (seccomp) and said so")
 
 
+def test_bad_ipc(d):
+    """The parent kills a worker that breaks the IPC protocol."""
+    for kind, why in (("unknown", "unexpected message"),
+                      ("out-of-order", "unexpected message"),
+                      ("oversized", "malformed message")):
+        before = d.worker_pid()
+        try:
+            request("POST", "/test/bad-ipc", {"kind": kind})
+        except OSError:
+            pass
+        deadline = time.time() + 10 * SLOW
+        while time.time() < deadline and d.worker_pid() in (before, None):
+            time.sleep(0.1)
+        ok(d.wait_ready() and d.worker_pid() != before and
+           ("killing worker %d: %s" % (before, why)) in log_text(),
+           "an %s IPC message gets the worker killed and replaced" % kind,
+           log_text()[-600:])
+
+
 def put_secrets(prefix, count, acked, stop):
     for i in range(count):
         if stop.is_set():
@@ -664,6 +683,7 @@ def main():
     test_bad_input(d)
     test_slow_clients(d)
     test_sandbox_and_restart(d)
+    test_bad_ipc(d)
     test_kill_worker_with_writes(d)
     d.stop()
     d = test_kill_parent_with_writes(config)
