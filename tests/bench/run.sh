@@ -55,6 +55,10 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 
+# CPU seconds (user+system) a process has used so far.
+cpu() { awk '{ printf "%.2f", ($14 + $15) / '"$(getconf CLK_TCK)"' }' "/proc/$1/stat"; }
+worker=$(pgrep -P "$daemon" | head -n 1)
+
 echo
 echo "Daemon benchmark ($(nproc) cores, client and server on the same machine, ${SECONDS_EACH} s per run)"
 printf '  %-40s %6s %9s %9s %9s %7s\n' "call" "conns" "req/s" "p50 us" "p99 us" "ratio"
@@ -64,9 +68,13 @@ for c in 1 8 32; do
 	ceil=$2
 	printf '  %-40s %6s %9s %9s %9s %7s\n' "bare TLS echo, same key (ceiling)" \
 		"$1" "$2" "$3" "$4" "1.00"
+	w0=$(cpu "$worker"); p0=$(cpu "$daemon")
 	set -- $("$bench" client "$work/run/admin.sock" "$tmp/ca.pem" "$c" \
 		"$SECONDS_EACH" POST /identities/get-token-vault '{}')
+	w1=$(cpu "$worker"); p1=$(cpu "$daemon")
+	usage=$(echo "$w0 $w1 $p0 $p1 $SECONDS_EACH" | awk '{ printf "worker %.0f%%, parent %.0f%% of one core", 100 * ($2 - $1) / $5, 100 * ($4 - $3) / $5 }')
 	printf '  %-40s %6s %9s %9s %9s %7s\n' "GetTokenVault (authorized, audited)" \
 		"$1" "$2" "$3" "$4" "$(echo "$2 $ceil" | awk '{printf "%.2f", $1/$2}')"
 	[ "$5" = 0 ] || echo "  ($5 errors)"
+	echo "      CPU during that run: $usage"
 done
