@@ -15,6 +15,16 @@
 #include "internal.h"
 
 
+/* A DEK inside the token may do nothing but be wrapped or read out. */
+#define DEK_NO_USE \
+	{ CKA_ENCRYPT, &hsm_false, sizeof(CK_BBOOL) }, \
+	{ CKA_DECRYPT, &hsm_false, sizeof(CK_BBOOL) }, \
+	{ CKA_SIGN, &hsm_false, sizeof(CK_BBOOL) }, \
+	{ CKA_VERIFY, &hsm_false, sizeof(CK_BBOOL) }, \
+	{ CKA_WRAP, &hsm_false, sizeof(CK_BBOOL) }, \
+	{ CKA_UNWRAP, &hsm_false, sizeof(CK_BBOOL) }, \
+	{ CKA_DERIVE, &hsm_false, sizeof(CK_BBOOL) }
+
 CK_RV
 hsm_kek_check(struct hsm *h, const struct hsm_key *kek, const char **why)
 {
@@ -77,13 +87,7 @@ hsm_kek_wrap(struct hsm *h, const struct hsm_key *kek,
 		{ CKA_PRIVATE, &hsm_true, sizeof(CK_BBOOL) },
 		{ CKA_SENSITIVE, &hsm_true, sizeof(CK_BBOOL) },
 		{ CKA_EXTRACTABLE, &hsm_true, sizeof(CK_BBOOL) },
-		{ CKA_ENCRYPT, &hsm_false, sizeof(CK_BBOOL) },
-		{ CKA_DECRYPT, &hsm_false, sizeof(CK_BBOOL) },
-		{ CKA_SIGN, &hsm_false, sizeof(CK_BBOOL) },
-		{ CKA_VERIFY, &hsm_false, sizeof(CK_BBOOL) },
-		{ CKA_WRAP, &hsm_false, sizeof(CK_BBOOL) },
-		{ CKA_UNWRAP, &hsm_false, sizeof(CK_BBOOL) },
-		{ CKA_DERIVE, &hsm_false, sizeof(CK_BBOOL) },
+		DEK_NO_USE,
 		{ CKA_MODIFIABLE, &hsm_false, sizeof(CK_BBOOL) },
 		{ CKA_VALUE, (void *)dek, HSM_DEK_LEN },
 	};
@@ -123,13 +127,7 @@ hsm_kek_unwrap(struct hsm *h, const struct hsm_key *kek,
 		{ CKA_PRIVATE, &hsm_true, sizeof(CK_BBOOL) },
 		{ CKA_SENSITIVE, &hsm_false, sizeof(CK_BBOOL) },
 		{ CKA_EXTRACTABLE, &hsm_true, sizeof(CK_BBOOL) },
-		{ CKA_ENCRYPT, &hsm_false, sizeof(CK_BBOOL) },
-		{ CKA_DECRYPT, &hsm_false, sizeof(CK_BBOOL) },
-		{ CKA_SIGN, &hsm_false, sizeof(CK_BBOOL) },
-		{ CKA_VERIFY, &hsm_false, sizeof(CK_BBOOL) },
-		{ CKA_WRAP, &hsm_false, sizeof(CK_BBOOL) },
-		{ CKA_UNWRAP, &hsm_false, sizeof(CK_BBOOL) },
-		{ CKA_DERIVE, &hsm_false, sizeof(CK_BBOOL) },
+		DEK_NO_USE,
 	};
 	CK_ATTRIBUTE value = { CKA_VALUE, dek, HSM_DEK_LEN };
 	CK_MECHANISM wrap_mech = { h->wrap_mech, NULL, 0 };

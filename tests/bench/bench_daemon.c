@@ -152,8 +152,8 @@ run_client(int argc, char **argv)
 
 	if (argc < 8)
 		return 2;
-	conns = atoi(argv[4]);
-	secs = atof(argv[5]);
+	conns = (int)strtol(argv[4], NULL, 10);
+	secs = strtod(argv[5], NULL);
 	body = argc > 8 ? argv[8] : "";
 	if (conns < 1 || conns > CONNS_MAX || secs <= 0)
 		return 2;

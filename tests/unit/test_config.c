@@ -133,7 +133,7 @@ parse_ok(const char *text, size_t len, struct av_config *out)
 {
 	char err[AV_CONFIG_ERR_SIZE];
 
-	strcpy(err, "not touched");
+	snprintf(err, sizeof(err), "not touched");
 	if (av_config_parse(NAME, text, len, out, err, sizeof(err)) != 0)
 		fail_msg("unexpected error: %s", err);
 	assert_string_equal(err, "");
@@ -373,7 +373,7 @@ test_minimal(void **state)
 
 	(void)state;
 	memcpy(cfg_b, cfg_def, sizeof(*cfg_b));
-	strcpy(cfg_b->hsm.pin, "env:AV_PIN");
+	snprintf(cfg_b->hsm.pin, sizeof(cfg_b->hsm.pin), "env:AV_PIN");
 	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
 		parse_ok(texts[i], strlen(texts[i]), cfg_a);
 		if (memcmp(cfg_a, cfg_b, sizeof(*cfg_a)) != 0)
@@ -418,7 +418,7 @@ test_example_file(void **state)
 		fail_msg("%s", err);
 	/* The example shows the defaults. */
 	memcpy(cfg_b, cfg_def, sizeof(*cfg_b));
-	strcpy(cfg_b->hsm.pin, "file:/etc/agentvault/pin");
+	snprintf(cfg_b->hsm.pin, sizeof(cfg_b->hsm.pin), "file:/etc/agentvault/pin");
 	assert_memory_equal(cfg_a, cfg_b, sizeof(*cfg_a));
 }
 
