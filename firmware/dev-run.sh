@@ -61,6 +61,13 @@ if [ "$(id -u)" -eq 0 ]; then
 	chown -R "$user" "$var/hsm/tokens"
 	chmod 711 "$var/hsm"
 	chmod 644 "$SOFTHSM2_CONF"
+	if ! runuser -u "$user" -- test -r "$SOFTHSM2_CONF" 2>/dev/null; then
+		echo "make run: the worker runs as '$user' and cannot reach" >&2
+		echo "  $var: a parent directory is closed to other users." >&2
+		echo "  Run with AGENTVAULT_VAR=/var/tmp/agentvault (or open the" >&2
+		echo "  directories on the way with chmod o+x)." >&2
+		exit 1
+	fi
 fi
 cat <<MSG
 

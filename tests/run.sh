@@ -13,8 +13,17 @@ FUZZ_RUNS=${FUZZ_RUNS:-20000}
 ALL="uri hsm provider tls vault http_parse config audit ceremony daemon fuzz"
 
 top=$(pwd)
-tmp=$top/$BUILD/tests/tmp
 logs=$top/$BUILD/tests/logs
+# The token and the daemon's files live under /tmp, which every user can
+# traverse: the sandboxed worker runs as nobody, and a checkout may sit in
+# a directory only root can enter.  $BUILD/tests/tmp points there.
+mkdir -p "$top/$BUILD/tests"
+old=$(readlink "$top/$BUILD/tests/tmp" 2>/dev/null || true)
+case $old in /tmp/agentvault-tests.*) rm -rf "$old" ;; esac
+rm -rf "$top/$BUILD/tests/tmp"
+tmp=$(mktemp -d /tmp/agentvault-tests.XXXXXX)
+chmod 711 "$tmp"
+ln -s "$tmp" "$top/$BUILD/tests/tmp"
 rm -rf "$logs"
 mkdir -p "$logs"
 

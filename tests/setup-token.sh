@@ -5,8 +5,9 @@ set -eu
 dir=$1
 ceremony=${CEREMONY:-${BUILD:-build}/agentvault-ceremony}
 module=${AGENTVAULT_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
-rm -rf "$dir"
+# A directory that exists is emptied, not replaced (it may be a mktemp one).
 mkdir -p "$dir"
+find "$dir" -mindepth 1 -delete
 dir=$(cd "$dir" && pwd)
 $ceremony dev-token --dir "$dir/token" --module "$module" >"$dir/setup.log"
 export SOFTHSM2_CONF="$dir/token/softhsm2.conf"

@@ -9,7 +9,9 @@ set -eu
 BUILD=${BUILD:-build}
 SECONDS_EACH=${BENCH_SECONDS:-3}
 top=$(pwd)
-tmp=$top/$BUILD/bench/tmp
+# Under /tmp: the sandboxed worker (nobody) must reach the token's files.
+tmp=$(mktemp -d /tmp/agentvault-bench.XXXXXX)
+chmod 711 "$tmp"
 BUILD=$BUILD tests/setup-token.sh "$tmp"
 . "$tmp/testvars"
 bench=$BUILD/tests/bench_daemon
@@ -48,7 +50,7 @@ daemon=$!
 "$bench" echo "$work/echo.sock" "$tmp/tls.pem" \
 	"pkcs11:object=agentvault-tls;type=private" >"$work/echo.out" 2>&1 &
 echo_pid=$!
-trap 'kill $daemon $echo_pid 2>/dev/null; wait 2>/dev/null' EXIT
+trap 'kill $daemon $echo_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
 for _ in $(seq 100); do
 	[ -S "$work/run/admin.sock" ] && grep -q ready "$work/echo.out" &&
 		grep -q 'worker .* ready' "$work/daemon.log" && break
