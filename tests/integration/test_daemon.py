@@ -85,10 +85,12 @@ access:
 
 
 class Daemon:
-    def __init__(self, config):
+    def __init__(self, config, notify=None):
         self.config = config
         self.log = open(os.path.join(WORK, "daemon.log"), "ab")
         env = dict(os.environ, AGENTVAULT_TEST_HOOKS="1")
+        if notify:
+            env["NOTIFY_SOCKET"] = notify
         args = WRAP + (["--trace-children=yes"] if WRAP else []) + \
             [DAEMON, "-c", config]
         if NO_SANDBOX:
@@ -672,11 +674,23 @@ def main():
                                                           "tokens")])
     config = os.path.join(WORK, "agentvault.yaml")
     write_config(config)
-    d = Daemon(config)
+    # Stand in for systemd: Type=notify readiness on a datagram socket.
+    notify_path = os.path.join(WORK, "notify.sock")
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(notify_path)
+    notify.settimeout(30 * SLOW)
+    d = Daemon(config, notify=notify_path)
     if not ok(d.wait_ready(), "the daemon starts and serves", log_text()):
         d.stop()
         print("1..%d" % n)
         return 1
+    try:
+        ready = notify.recv(64)
+    except socket.timeout:
+        ready = b""
+    ok(ready == b"READY=1", "it tells systemd READY=1 once the worker "
+       "serves (Type=notify)", ready)
+    notify.close()
     request("POST", "/test/put-secret", {"name": "canary", "value": CANARY})
     test_basic(d)
     test_bad_input(d)
