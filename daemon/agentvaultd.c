@@ -39,6 +39,28 @@ static const char usage_text[] =
 "SIGTERM drains and stops.  Exit status: 0 stopped cleanly, 1 failed to\n"
 "start or run, 2 usage error.\n";
 
+static int parse_fd(const char *s);
+
+/* "--ipc-fds 11,12,13": channel 0 first. */
+static int
+parse_fd_list(const char *s, struct worker_fds *fds)
+{
+	char buf[1024], *tok, *save = NULL;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, strlen(s) + 1);
+	fds->nipc = 0;
+	for (tok = strtok_r(buf, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		if (fds->nipc == IPC_CHANNELS_MAX ||
+		    (fds->ipc[fds->nipc] = parse_fd(tok)) < 0)
+			return -1;
+		fds->nipc++;
+	}
+	return fds->nipc >= 2 ? 0 : -1;
+}
+
 static int
 parse_fd(const char *s)
 {
@@ -96,7 +118,7 @@ main(int argc, char **argv)
 		{ "print-config", no_argument, NULL, 'P' },
 		{ "no-sandbox", no_argument, NULL, 'S' },
 		{ "worker", no_argument, NULL, 'W' },
-		{ "ipc-fd", required_argument, NULL, 'i' },
+		{ "ipc-fds", required_argument, NULL, 'i' },
 		{ "admin-fd", required_argument, NULL, 'a' },
 		{ "agent-fd", required_argument, NULL, 'g' },
 		{ "tcp-fd", required_argument, NULL, 'T' },
@@ -105,7 +127,9 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	static struct av_config cfg;
-	struct worker_fds fds = { -1, -1, -1, -1 };
+	struct worker_fds fds = { .nipc = 0, .admin = -1, .agent = -1,
+	    .tcp = -1 };
+	bool bad_fds = false;
 	struct parent_opts po;
 	char err[AV_CONFIG_ERR_SIZE], self[PATH_MAX];
 	const char *config = DEFAULT_CONFIG;
@@ -123,7 +147,7 @@ main(int argc, char **argv)
 		case 'P': print = true; break;
 		case 'S': sandbox = false; break;
 		case 'W': worker = true; break;
-		case 'i': fds.ipc = parse_fd(optarg); break;
+		case 'i': bad_fds |= parse_fd_list(optarg, &fds) != 0; break;
 		case 'a': fds.admin = parse_fd(optarg); break;
 		case 'g': fds.agent = parse_fd(optarg); break;
 		case 'T': fds.tcp = parse_fd(optarg); break;
@@ -149,8 +173,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (worker) {
-		if (fds.ipc < 0 || fds.admin < -1 || fds.agent < -1 ||
-		    fds.tcp < -1) {
+		if (bad_fds || fds.nipc < 2 || fds.admin < -1 ||
+		    fds.agent < -1 || fds.tcp < -1) {
 			fprintf(stderr, "agentvaultd: --worker is started by "
 			    "the parent only\n");
 			return 2;

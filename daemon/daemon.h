@@ -11,9 +11,16 @@
 
 #define AV_VERSION "0.1.0"
 
-/* Descriptors the parent hands the worker across exec (-1: none). */
+#define IPC_CHANNELS_MAX 65	/* control + one per event loop (<= 64) */
+
+/*
+ * Descriptors the parent hands the worker across exec (-1: none).  IPC
+ * channel 0 carries control (IPC_READY); channel i >= 1 carries the audit
+ * round trips of event loop i - 1, so loops never wait on each other.
+ */
 struct worker_fds {
-	int	ipc;
+	int	ipc[IPC_CHANNELS_MAX];
+	int	nipc;
 	int	admin;
 	int	agent;
 	int	tcp;

@@ -52,7 +52,8 @@ struct parent {
 	EVP_PKEY		*audit_key;
 	struct audit_log	*audit;
 	pid_t			 worker;
-	int			 ipc;		/* our end of the worker's */
+	int			 ipc[IPC_CHANNELS_MAX];	/* our ends; -1 closed */
+	int			 nipc;
 	enum worker_state	 state;
 	time_t			 started;
 	unsigned		 backoff_ms;
@@ -139,30 +140,54 @@ fd_arg(char *buf, size_t len, int fd)
 	snprintf(buf, len, "%d", fd);
 }
 
+static void
+close_channels(struct parent *p)
+{
+	int i;
+
+	for (i = 0; i < p->nipc; i++)
+		if (p->ipc[i] >= 0)
+			close(p->ipc[i]);
+	p->nipc = 0;
+}
+
 /* fork + exec ourselves as the worker, descriptors at fixed numbers. */
 static int
 spawn_worker(struct parent *p)
 {
-	int sv[2];
+	int sv[IPC_CHANNELS_MAX][2], nchan, i;
 	pid_t pid;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-		log_error("socketpair: %s", strerror(errno));
-		return -1;
-	}
+	nchan = 1 + (int)(p->cfg->limits.threads < IPC_CHANNELS_MAX - 1 ?
+	    p->cfg->limits.threads : IPC_CHANNELS_MAX - 1);
+	for (i = 0; i < nchan; i++)
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+		    sv[i]) != 0) {
+			log_error("socketpair: %s", strerror(errno));
+			while (i-- > 0) {
+				close(sv[i][0]);
+				close(sv[i][1]);
+			}
+			return -1;
+		}
 	if ((pid = fork()) == -1) {
 		log_error("fork: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
+		for (i = 0; i < nchan; i++) {
+			close(sv[i][0]);
+			close(sv[i][1]);
+		}
 		return -1;
 	}
 	if (pid == 0) {
-		char ipc[16], admin[16], agent[16], tcp[16];
+		char ipc[IPC_CHANNELS_MAX * 8], admin[16], agent[16], tcp[16];
 		char *argv[16];
+		size_t off = 0;
 		int n = 0;
 
 		/* dup() clears close-on-exec on the copies the worker keeps. */
-		fd_arg(ipc, sizeof(ipc), dup(sv[1]));
+		for (i = 0; i < nchan; i++)
+			off += (size_t)snprintf(ipc + off, sizeof(ipc) - off,
+			    "%s%d", i > 0 ? "," : "", dup(sv[i][1]));
 		fd_arg(admin, sizeof(admin), p->ls.admin >= 0 ?
 		    dup(p->ls.admin) : -1);
 		fd_arg(agent, sizeof(agent), p->ls.agent >= 0 ?
@@ -172,7 +197,7 @@ spawn_worker(struct parent *p)
 		argv[n++] = "--worker";
 		argv[n++] = "-c";
 		argv[n++] = (char *)p->opts->config_path;
-		argv[n++] = "--ipc-fd";
+		argv[n++] = "--ipc-fds";
 		argv[n++] = ipc;
 		argv[n++] = "--admin-fd";
 		argv[n++] = admin;
@@ -186,9 +211,12 @@ spawn_worker(struct parent *p)
 		execv(p->opts->self, argv);
 		_exit(127);
 	}
-	close(sv[1]);
+	for (i = 0; i < nchan; i++) {
+		close(sv[i][1]);
+		p->ipc[i] = sv[i][0];
+	}
+	p->nipc = nchan;
 	p->worker = pid;
-	p->ipc = sv[0];
 	p->state = W_STARTING;
 	p->started = time(NULL);
 	log_info("worker %d started", (int)pid);
@@ -262,9 +290,13 @@ audit_from_worker(struct parent *p, const struct ipc_hdr *h,
 	return rc;
 }
 
-/* One message from the worker; the state machine says what may come. */
+/*
+ * One message from the worker on channel chan; the state machine says
+ * what may come: READY once, on channel 0, first; audit records on the
+ * loops' channels after READY; nothing else, ever.
+ */
 static void
-worker_message(struct parent *p)
+worker_message(struct parent *p, int chan)
 {
 	static union {
 		struct ipc_audit_event	ev;
@@ -273,17 +305,18 @@ worker_message(struct parent *p)
 	struct ipc_hdr h;
 	int rc;
 
-	rc = ipc_recv(p->ipc, &h, &buf, sizeof(buf));
+	rc = ipc_recv(p->ipc[chan], &h, &buf, sizeof(buf));
 	if (rc == 0) {		/* EOF: the worker is going; SIGCHLD follows */
-		close(p->ipc);
-		p->ipc = -1;
+		close(p->ipc[chan]);
+		p->ipc[chan] = -1;
 		return;
 	}
 	if (rc < 0) {
 		kill_worker(p, "malformed message");
 		return;
 	}
-	if (h.type == IPC_READY && p->state == W_STARTING && h.len == 0) {
+	if (h.type == IPC_READY && chan == 0 && p->state == W_STARTING &&
+	    h.len == 0) {
 		p->state = W_READY;
 		p->start_failures = 0;
 		log_info("worker %d ready", (int)p->worker);
@@ -291,15 +324,15 @@ worker_message(struct parent *p)
 			p->notified = sd_notify_ready();
 		return;
 	}
-	if (h.type == IPC_AUDIT && p->state == W_READY &&
+	if (h.type == IPC_AUDIT && chan > 0 && p->state == W_READY &&
 	    (h.flags & ~IPC_F_SYNC) == 0) {
 		rc = audit_from_worker(p, &h, &buf.ev);
 		if (rc == -2) {
 			kill_worker(p, "malformed audit record");
 			return;
 		}
-		if (ipc_send(p->ipc, rc == 0 ? IPC_AUDIT_OK : IPC_AUDIT_FAIL,
-		    0, NULL, 0) != 0)
+		if (ipc_send(p->ipc[chan], rc == 0 ? IPC_AUDIT_OK :
+		    IPC_AUDIT_FAIL, 0, NULL, 0) != 0)
 			kill_worker(p, "cannot answer");
 		return;
 	}
@@ -322,9 +355,7 @@ reap(struct parent *p)
 		else
 			log_info("worker %d exited with status %d", (int)pid,
 			    WEXITSTATUS(status));
-		if (p->ipc >= 0)
-			close(p->ipc);
-		p->ipc = -1;
+		close_channels(p);
 		p->worker = 0;
 		if (p->state == W_STARTING)
 			p->start_failures++;
@@ -332,6 +363,25 @@ reap(struct parent *p)
 		if (time(NULL) - p->started >= HEALTHY_SECONDS)
 			p->backoff_ms = BACKOFF_MIN_MS;
 	}
+}
+
+/* Wait up to timeout_ms for messages and serve them; 0 when none came. */
+static int
+serve_channels(struct parent *p, int timeout_ms, short *sig_revents)
+{
+	struct pollfd pfd[1 + IPC_CHANNELS_MAX];
+	int i, n;
+
+	pfd[0] = (struct pollfd){ sig_pipe[0], POLLIN, 0 };
+	for (i = 0; i < p->nipc; i++)
+		pfd[1 + i] = (struct pollfd){ p->ipc[i], POLLIN, 0 };
+	n = poll(pfd, (nfds_t)(1 + p->nipc), timeout_ms);
+	if (sig_revents != NULL)
+		*sig_revents = n > 0 ? pfd[0].revents : 0;
+	for (i = 0; n > 0 && i < p->nipc; i++)
+		if (p->ipc[i] >= 0 && (pfd[1 + i].revents & (POLLIN | POLLHUP)))
+			worker_message(p, i);
+	return n;
 }
 
 static void
@@ -344,20 +394,17 @@ stop_worker(struct parent *p)
 		return;
 	kill(p->worker, SIGTERM);
 	while (time(NULL) < deadline) {
-		/* Keep answering audit events while the worker drains. */
-		struct pollfd pfd = { p->ipc, POLLIN, 0 };
-
 		if (waitpid(p->worker, &status, WNOHANG) == p->worker) {
+			close_channels(p);
 			p->worker = 0;
 			return;
 		}
-		if (p->ipc >= 0 && poll(&pfd, 1, 100) > 0)
-			worker_message(p);
-		else if (p->ipc < 0)
-			usleep(50000);
+		/* Keep answering audit events while the worker drains. */
+		serve_channels(p, 100, NULL);
 	}
 	kill(p->worker, SIGKILL);
 	waitpid(p->worker, &status, 0);
+	close_channels(p);
 	p->worker = 0;
 }
 
@@ -418,13 +465,12 @@ parent_main(struct av_config *cfg, const struct parent_opts *o)
 	static struct parent p;
 	time_t next_checkpoint, now;
 	char err[512];
-	struct pollfd pfd[2];
-	int n, rc = 0;
+	int rc = 0;
 
 	memset(&p, 0, sizeof(p));
 	p.cfg = cfg;
 	p.opts = o;
-	p.ipc = -1;
+	p.nipc = 0;
 	p.backoff_ms = BACKOFF_MIN_MS;
 	av_log_init("agentvaultd", cfg->log.level);
 	if (setup_signals() != 0 || open_audit(&p) != 0)
@@ -437,16 +483,14 @@ parent_main(struct av_config *cfg, const struct parent_opts *o)
 		return 1;
 	next_checkpoint = time(NULL) + cfg->audit.checkpoint_seconds;
 	while (!got_term) {
-		pfd[0] = (struct pollfd){ sig_pipe[0], POLLIN, 0 };
-		pfd[1] = (struct pollfd){ p.ipc, POLLIN, 0 };
-		n = poll(pfd, p.ipc >= 0 ? 2 : 1, p.worker > 0 ? 1000 :
-		    (int)p.backoff_ms);
-		if (n > 0 && (pfd[0].revents & POLLIN)) {
-			char drain[64];
+		short sig = 0;
+		char drain[64];
 
+		serve_channels(&p, p.worker > 0 ? 1000 : (int)p.backoff_ms,
+		    &sig);
+		if (sig & POLLIN)
 			while (read(sig_pipe[0], drain, sizeof(drain)) > 0)
 				;
-		}
 		if (got_chld) {
 			got_chld = 0;
 			reap(&p);
@@ -455,8 +499,6 @@ parent_main(struct av_config *cfg, const struct parent_opts *o)
 			got_hup = 0;
 			reload(&p);
 		}
-		if (p.ipc >= 0 && n > 0 && (pfd[1].revents & (POLLIN | POLLHUP)))
-			worker_message(&p);
 		if (p.worker == 0 && p.start_failures >= START_FAILURES_MAX) {
 			/* It will not get better by itself: say so and stop. */
 			log_error("the worker failed to start %u times in a row; "

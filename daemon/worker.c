@@ -48,8 +48,7 @@ struct worker {
 	struct hsm_provider	*prov;
 	SSL_CTX			*tls;		/* Unix sockets */
 	SSL_CTX			*tls_tcp;	/* TCP, with client certs */
-	int			 ipc_fd;
-	pthread_mutex_t		 ipc_lock;
+	const struct worker_fds	*fds;		/* ipc[0] control, ipc[i] loop i-1 */
 	unsigned		 live_connections;
 	struct event_base	*bases[THREADS_MAX];
 	pthread_t		 threads[THREADS_MAX];
@@ -78,16 +77,20 @@ copy_field(char *dst, size_t len, const char *src)
 			dst[i] = '?';
 }
 
-/* api_audit_fn: one round trip to the parent, under the IPC lock. */
+/* Each event loop thread owns one IPC channel: no lock, no waiting on
+ * the other loops. */
+static __thread int my_channel = -1;
+
+/* api_audit_fn: one round trip to the parent on this loop's channel. */
 static int
 worker_audit(const struct api_audit *ev, void *arg)
 {
-	struct worker *w = arg;
 	struct ipc_audit_event m;
 	struct ipc_hdr h;
 	char buf[64];
 	int rc = -1;
 
+	(void)arg;
 	memset(&m, 0, sizeof(m));
 	copy_field(m.request_id, sizeof(m.request_id), ev->request_id);
 	copy_field(m.operation, sizeof(m.operation), ev->operation);
@@ -100,13 +103,13 @@ worker_audit(const struct api_audit *ev, void *arg)
 	m.uid = ev->caller->uid;
 	m.gid = ev->caller->gid;
 	m.pid = ev->caller->pid;
-	pthread_mutex_lock(&w->ipc_lock);
-	if (ipc_send(w->ipc_fd, IPC_AUDIT, ev->sync ? IPC_F_SYNC : 0, &m,
+	if (my_channel < 0)
+		return -1;
+	if (ipc_send(my_channel, IPC_AUDIT, ev->sync ? IPC_F_SYNC : 0, &m,
 	    sizeof(m)) == 0 &&
-	    ipc_recv(w->ipc_fd, &h, buf, sizeof(buf)) == 1 &&
+	    ipc_recv(my_channel, &h, buf, sizeof(buf)) == 1 &&
 	    h.type == IPC_AUDIT_OK && h.len == 0)
 		rc = 0;
-	pthread_mutex_unlock(&w->ipc_lock);
 	return rc;
 }
 
@@ -120,14 +123,13 @@ worker_bad_ipc(const char *kind, void *arg)
 	struct iovec iov[2] = { { &h, sizeof(h) }, { big, sizeof(big) } };
 	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
 
-	pthread_mutex_lock(&w->ipc_lock);
+	(void)w;
 	if (strcmp(kind, "unknown") == 0)
-		ipc_send(w->ipc_fd, 77, 0, NULL, 0);
-	else if (strcmp(kind, "out-of-order") == 0)
-		ipc_send(w->ipc_fd, IPC_READY, 0, NULL, 0);
+		ipc_send(my_channel, 77, 0, NULL, 0);
+	else if (strcmp(kind, "out-of-order") == 0)	/* READY, on a loop's */
+		ipc_send(my_channel, IPC_READY, 0, NULL, 0);
 	else if (strcmp(kind, "oversized") == 0)
-		(void)sendmsg(w->ipc_fd, &msg, MSG_NOSIGNAL);
-	pthread_mutex_unlock(&w->ipc_lock);
+		(void)sendmsg(my_channel, &msg, MSG_NOSIGNAL);
 }
 
 static int
@@ -294,10 +296,18 @@ enter_sandbox(struct worker *w, bool enabled)
 	return 0;
 }
 
+struct loop {
+	struct event_base	*base;
+	int			 channel;
+};
+
 static void *
 loop_thread(void *arg)
 {
-	event_base_dispatch(arg);
+	struct loop *l = arg;
+
+	my_channel = l->channel;
+	event_base_dispatch(l->base);
 	return NULL;
 }
 
@@ -316,8 +326,12 @@ start_loops(struct worker *w, const int *fds, const enum av_listener_kind
 	unsigned i;
 	size_t j;
 
+	static struct loop loops[THREADS_MAX];
+
 	w->nthreads = w->cfg->limits.threads < THREADS_MAX ?
 	    w->cfg->limits.threads : THREADS_MAX;
+	if (w->nthreads > (unsigned)w->fds->nipc - 1)
+		w->nthreads = (unsigned)w->fds->nipc - 1;
 	for (i = 0; i < w->nthreads; i++) {
 		if ((w->bases[i] = event_base_new()) == NULL)
 			return -1;
@@ -332,8 +346,9 @@ start_loops(struct worker *w, const int *fds, const enum av_listener_kind
 				return -1;
 			w->httpds[w->nhttpds++] = h;
 		}
+		loops[i] = (struct loop){ w->bases[i], w->fds->ipc[1 + i] };
 		if (pthread_create(&w->threads[i], NULL, loop_thread,
-		    w->bases[i]) != 0)
+		    &loops[i]) != 0)
 			return -1;
 	}
 	return 0;
@@ -409,8 +424,7 @@ worker_main(const struct av_config *cfg, const struct worker_fds *fds,
 		return 1;
 	memset(&w, 0, sizeof(w));
 	w.cfg = cfg;
-	w.ipc_fd = fds->ipc;
-	pthread_mutex_init(&w.ipc_lock, NULL);
+	w.fds = fds;
 	if (evthread_use_pthreads() != 0)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
@@ -455,6 +469,15 @@ worker_main(const struct av_config *cfg, const struct worker_fds *fds,
 		return 1;
 	if (enter_sandbox(&w, sandbox) != 0)
 		return 1;
+	/*
+	 * READY goes first, on the control channel: a loop may audit its
+	 * first call at once, and the parent accepts audit records only
+	 * after READY.  Connections meanwhile wait in the listen backlog.
+	 */
+	if (ipc_send(fds->ipc[0], IPC_READY, 0, NULL, 0) != 0) {
+		log_error("cannot reach the parent");
+		return 1;
+	}
 	if (start_loops(&w, lfds, kinds, n) != 0) {
 		log_error("cannot start the event loops");
 		return 1;
@@ -467,10 +490,6 @@ worker_main(const struct av_config *cfg, const struct worker_fds *fds,
 		expire = event_new(w.main_base, -1, EV_PERSIST, expire_deks,
 		    &w);
 		event_add(expire, &tick);
-	}
-	if (ipc_send(w.ipc_fd, IPC_READY, 0, NULL, 0) != 0) {
-		log_error("cannot reach the parent");
-		return 1;
 	}
 	log_info("serving with %u threads", w.nthreads);
 	/* The main thread only waits for SIGTERM, then for the drain. */
