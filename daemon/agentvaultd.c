@@ -137,6 +137,8 @@ main(int argc, char **argv)
 	ssize_t n;
 	int c;
 
+	/* Nothing the daemon creates (database, logs) is for other users. */
+	umask(077);
 	/* Secrets pass through both processes: no core dumps, no ptrace. */
 	setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

@@ -20,8 +20,6 @@
 #include "store.h"
 #include "vault.h"
 
-#define API_BODY_DEPTH_MAX 32
-
 /* The audit event the worker sends the parent for one call. */
 struct api_audit {
 	const char	*request_id;

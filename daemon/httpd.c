@@ -126,8 +126,9 @@ reply_error(struct httpd_conn *c, int status, const char *message)
 	int n;
 
 	n = snprintf(body, sizeof(body), "{\"__type\":\"%s\",\"message\":\"%s\"}",
-	    status == 408 ? "RequestTimeoutException" : "ValidationException",
-	    message);
+	    status == 408 ? "RequestTimeoutException" : status >= 500 &&
+	    status != 501 && status != 505 ? "InternalServerException" :
+	    "ValidationException", message);
 	c->close_after = true;
 	send_response(c, status, body, (size_t)n, "-");
 }

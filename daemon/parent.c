@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 #include "audit.h"
@@ -33,6 +34,7 @@
 #include "listen.h"
 #include "log.h"
 #include "provider.h"
+#include "secmem.h"
 #include "selftest.h"
 
 #define BACKOFF_MIN_MS	100
@@ -60,6 +62,14 @@ struct parent {
 	unsigned		 restarts;
 	unsigned		 start_failures;	/* in a row */
 	bool			 notified;	/* systemd told READY=1 */
+	/*
+	 * hsm.pin = env:NAME: reading it wipes and unsets the variable, but
+	 * every worker needs it too; the parent keeps it in locked memory
+	 * and puts it back only in the child's environment, just before
+	 * exec.  (file: sources are simply read again by each worker.)
+	 */
+	char			*env_pin;	/* secmem, HSM_PIN_MAX + 1 */
+	const char		*env_pin_name;
 };
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
@@ -156,6 +166,7 @@ static int
 spawn_worker(struct parent *p)
 {
 	int sv[IPC_CHANNELS_MAX][2], nchan, i;
+	char pin[HSM_PIN_MAX + 1];
 	pid_t pid;
 
 	nchan = 1 + (int)(p->cfg->limits.threads < IPC_CHANNELS_MAX - 1 ?
@@ -170,7 +181,13 @@ spawn_worker(struct parent *p)
 			}
 			return -1;
 		}
-	if ((pid = fork()) == -1) {
+	/* The secmem page is not inherited (MADV_DONTFORK): copy it. */
+	if (p->env_pin != NULL)
+		memcpy(pin, p->env_pin, sizeof(pin));
+	pid = fork();
+	if (pid != 0)
+		OPENSSL_cleanse(pin, sizeof(pin));
+	if (pid == -1) {
 		log_error("fork: %s", strerror(errno));
 		for (i = 0; i < nchan; i++) {
 			close(sv[i][0]);
@@ -208,6 +225,8 @@ spawn_worker(struct parent *p)
 		if (!p->opts->sandbox)
 			argv[n++] = "--no-sandbox";
 		argv[n] = NULL;
+		if (p->env_pin != NULL && setenv(p->env_pin_name, pin, 1) != 0)
+			_exit(127);
 		execv(p->opts->self, argv);
 		_exit(127);
 	}
@@ -426,6 +445,23 @@ reload(struct parent *p)
 	stop_worker(p);
 }
 
+static CK_RV
+parent_login(struct parent *p)
+{
+	size_t len = 0;
+	int locked;
+	CK_RV rv;
+
+	if (strncmp(p->cfg->hsm.pin, "env:", 4) != 0)
+		return hsm_login(p->hsm, p->cfg->hsm.pin);
+	if ((p->env_pin = secmem_map(HSM_PIN_MAX + 1, &locked)) == NULL)
+		return HSM_R_NO_MEMORY;
+	p->env_pin_name = p->cfg->hsm.pin + 4;
+	if ((rv = hsm_pin_read(p->cfg->hsm.pin, p->env_pin, &len)) != CKR_OK)
+		return rv;
+	return hsm_login_pin(p->hsm, p->env_pin, len);
+}
+
 static int
 open_audit(struct parent *p)
 {
@@ -434,8 +470,7 @@ open_audit(struct parent *p)
 	int rc;
 
 	if ((rv = hsm_open(p->cfg->hsm.module, p->cfg->hsm.token, 1,
-	    &p->hsm)) != CKR_OK || (rv = hsm_login(p->hsm, p->cfg->hsm.pin))
-	    != CKR_OK) {
+	    &p->hsm)) != CKR_OK || (rv = parent_login(p)) != CKR_OK) {
 		log_error("HSM: %s", hsm_rv_describe(rv, err, sizeof(err)));
 		return -1;
 	}
@@ -529,5 +564,6 @@ parent_main(struct av_config *cfg, const struct parent_opts *o)
 	EVP_PKEY_free(p.audit_key);
 	hsm_provider_unload(p.prov);
 	hsm_close(p.hsm);
+	secmem_unmap(p.env_pin, HSM_PIN_MAX + 1);
 	return rc;
 }

@@ -233,6 +233,35 @@ open_tls(struct worker *w)
 	    w->tls_tcp != NULL) ? 0 : -1;
 }
 
+/* SoftHSM2's "directories.tokendir = PATH", which Landlock must allow. */
+static bool
+softhsm_token_dir(const char *conf, char *out, size_t len)
+{
+	char line[PATH_MAX + 64], *p, *end;
+	bool found = false;
+	FILE *f;
+
+	if ((f = fopen(conf, "re")) == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		p = line + strspn(line, " \t");
+		if (strncmp(p, "directories.tokendir", 20) != 0)
+			continue;
+		p += 20 + strspn(p + 20, " \t");
+		if (*p++ != '=')
+			continue;
+		p += strspn(p, " \t");
+		end = p + strcspn(p, " \t\r\n");
+		*end = '\0';
+		if (*p == '/' && (size_t)(end - p) < len) {
+			memcpy(out, p, (size_t)(end - p) + 1);
+			found = true;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
 static void
 add_path(struct sandbox_opts *o, const char *path, bool writable)
 {
@@ -245,6 +274,7 @@ enter_sandbox(struct worker *w, bool enabled)
 {
 	const struct av_config *c = w->cfg;
 	static char conf_dir[PATH_MAX], module_dir[PATH_MAX];
+	static char token_dir[PATH_MAX];
 	const char *softhsm = getenv("SOFTHSM2_CONF");
 	struct sandbox_opts o;
 	struct sandbox_report r;
@@ -282,6 +312,8 @@ enter_sandbox(struct worker *w, bool enabled)
 	if (softhsm != NULL) {	/* SoftHSM2 keeps its token in files */
 		snprintf(conf_dir, sizeof(conf_dir), "%s", softhsm);
 		add_path(&o, dirname(conf_dir), true);
+		if (softhsm_token_dir(softhsm, token_dir, sizeof(token_dir)))
+			add_path(&o, token_dir, true);
 	}
 	if (sandbox_enter(&o, &r, &e) != 0) {
 		log_error("sandbox: %s", e.msg);

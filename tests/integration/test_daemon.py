@@ -639,6 +639,39 @@ def test_audit_fail_closed():
         subprocess.run(["umount", fs], capture_output=True)
 
 
+def test_env_pin():
+    """hsm.pin = env:NAME: every worker, restarts included, gets the PIN,
+    and the daemon's own environment does not keep it."""
+    conf = os.path.join(WORK, "envpin.yaml")
+    write_config(conf, "")
+    with open(conf) as f:
+        text = f.read().replace('pin: "%s"' % os.environ["AV_TEST_PIN"],
+                                'pin: "env:AV_DAEMON_PIN"')
+    with open(conf, "w") as f:
+        f.write(text)
+    with open(os.environ["AV_TEST_PIN"][5:]) as f:
+        pin = f.read().strip()
+    os.environ["AV_DAEMON_PIN"] = pin
+    try:
+        d = Daemon(conf)
+    finally:
+        del os.environ["AV_DAEMON_PIN"]
+    ok(d.wait_ready(), "the daemon starts with the PIN in its environment")
+    try:
+        request("POST", "/test/forbidden-syscall", {})
+    except OSError:
+        pass
+    time.sleep(0.5)
+    ok(d.wait_ready() and request("POST", "/identities/get-token-vault",
+                                  {})[0] == 200,
+       "a restarted worker gets the PIN too")
+    with open("/proc/%d/environ" % d.proc.pid, "rb") as f:
+        environ = f.read()
+    ok(pin.encode() not in environ,
+       "the PIN is wiped from the parent's environment")
+    d.stop()
+
+
 def test_config_errors():
     bad = os.path.join(WORK, "bad.yaml")
     with open(bad, "w") as f:
@@ -707,6 +740,7 @@ def main():
     test_canary()
     test_customer_managed()
     test_tcp_mtls()
+    test_env_pin()
     test_audit_fail_closed()
     test_config_errors()
     text = log_text()
