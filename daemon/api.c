@@ -32,14 +32,28 @@ static const struct route routes[] = {
 	{ "GET", "/ping", "Ping", PLANE_OPEN, false, op_ping },
 	{ "POST", "/identities/get-token-vault", "GetTokenVault",
 	    PLANE_CONTROL, false, op_get_token_vault },
+	{ "POST", "/identities/CreateWorkloadIdentity",
+	    "CreateWorkloadIdentity", PLANE_CONTROL, true,
+	    op_create_workload_identity },
+	{ "POST", "/identities/GetWorkloadIdentity", "GetWorkloadIdentity",
+	    PLANE_CONTROL, false, op_get_workload_identity },
+	{ "POST", "/identities/UpdateWorkloadIdentity",
+	    "UpdateWorkloadIdentity", PLANE_CONTROL, true,
+	    op_update_workload_identity },
+	{ "POST", "/identities/DeleteWorkloadIdentity",
+	    "DeleteWorkloadIdentity", PLANE_CONTROL, true,
+	    op_delete_workload_identity },
+	{ "POST", "/identities/ListWorkloadIdentities",
+	    "ListWorkloadIdentities", PLANE_CONTROL, false,
+	    op_list_workload_identities },
 };
 
 static int
-op_ping(struct api_ctx *ctx, const struct httpd_req *req, json_t *in,
-    json_t *out, struct av_err *e)
+op_ping(struct api_ctx *ctx, struct api_call *call, json_t *in, json_t *out,
+    struct av_err *e)
 {
 	(void)ctx;
-	(void)req;
+	(void)call;
 	(void)in;
 	(void)e;
 	json_object_set_new(out, "status", json_string("ok"));
@@ -221,6 +235,7 @@ void
 api_handle(struct httpd_req *req, void *arg)
 {
 	struct api_ctx *ctx = arg;
+	struct api_call call;
 	struct api_audit ev;
 	const struct route *r;
 	struct av_err e = { NULL, "" };
@@ -237,9 +252,11 @@ api_handle(struct httpd_req *req, void *arg)
 		return;
 	}
 	memset(&ev, 0, sizeof(ev));
+	memset(&call, 0, sizeof(call));
+	call.req = req;
 	ev.request_id = req->request_id;
 	ev.operation = r->operation;
-	ev.resource = "";
+	ev.resource = call.resource;
 	ev.caller = req->caller;
 	ev.sync = r->write;
 
@@ -249,7 +266,7 @@ api_handle(struct httpd_req *req, void *arg)
 	if (rc == 0 && (out = json_object()) == NULL)
 		rc = av_fail(&e, AV_E_INTERNAL, "out of memory");
 	if (rc == 0)
-		rc = r->fn(ctx, req, in, out, &e);
+		rc = r->fn(ctx, &call, in, out, &e);
 	ev.outcome = rc == 0 ? "allowed" :
 	    strcmp(e.type, AV_E_ACCESS_DENIED) == 0 ? "denied" : "error";
 	ev.error = rc == 0 ? NULL : e.type;

@@ -53,12 +53,28 @@ struct api_ctx {
 /* The httpd handler: route, authorize, run, audit, reply. */
 void api_handle(struct httpd_req *req, void *arg);
 
+/* One call as it goes through api_handle: what the operation acted on
+ * goes into the audit record. */
+struct api_call {
+	const struct httpd_req	*req;
+	char			 resource[1024];	/* an ARN, or "" */
+};
+
 /* An operation: parses its input from `in`, writes its output to `out`. */
-typedef int api_op_fn(struct api_ctx *ctx, const struct httpd_req *req,
+typedef int api_op_fn(struct api_ctx *ctx, struct api_call *call,
     json_t *in, json_t *out, struct av_err *e);
 
 /* op_vault.c */
 api_op_fn op_get_token_vault;
+/* op_directory.c */
+api_op_fn op_create_workload_identity;
+api_op_fn op_get_workload_identity;
+api_op_fn op_update_workload_identity;
+api_op_fn op_delete_workload_identity;
+api_op_fn op_list_workload_identities;
+/* The ARN of a workload identity; 0, or -1 when buf is too small. */
+int api_wi_arn(const struct api_ctx *ctx, const char *name, char *buf,
+    size_t len);
 /* Describe the KEK once (URI, check value) for GetTokenVault. */
 int api_describe_kek(struct api_ctx *ctx, struct av_err *e);
 

@@ -46,15 +46,14 @@ api_describe_kek(struct api_ctx *ctx, struct av_err *e)
 }
 
 int
-op_get_token_vault(struct api_ctx *ctx, const struct httpd_req *req,
-    json_t *in, json_t *out, struct av_err *e)
+op_get_token_vault(struct api_ctx *ctx, struct api_call *call, json_t *in,
+    json_t *out, struct av_err *e)
 {
 	const char *id = VAULT_ID_DEFAULT;
 	bool cmk = ctx->cfg->vault.kek_mode == AV_KEK_CUSTOMER_MANAGED;
 	int64_t modified = 0;
 	json_t *v;
 
-	(void)req;
 	if ((v = json_object_get(in, "tokenVaultId")) != NULL) {
 		if (!json_is_string(v) || !valid_vault_id(json_string_value(v)))
 			return av_fail(e, AV_E_VALIDATION, "tokenVaultId must "
@@ -64,6 +63,10 @@ op_get_token_vault(struct api_ctx *ctx, const struct httpd_req *req,
 	if (json_object_size(in) > (v != NULL ? 1u : 0u))
 		return av_fail(e, AV_E_VALIDATION, "unknown field in the "
 		    "request");
+	snprintf(call->resource, sizeof(call->resource),
+	    "arn:%s:bedrock-agentcore:%s:%s:token-vault/%s",
+	    ctx->cfg->appliance.partition, ctx->cfg->appliance.region,
+	    ctx->cfg->appliance.account, id);
 	if (strcmp(id, VAULT_ID_DEFAULT) != 0)
 		return av_fail(e, AV_E_NOT_FOUND, "no token vault named %s",
 		    id);

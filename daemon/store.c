@@ -10,12 +10,8 @@
 #include <openssl/crypto.h>
 #include <sqlite3.h>
 
-#include "store.h"
+#include "store_internal.h"
 
-struct store {
-	sqlite3		*db;
-	pthread_mutex_t	 lock;
-};
 
 /* Migration N brings the schema from version N to N+1.  Append only. */
 static const char *const migrations[] = {
@@ -33,10 +29,22 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (type, name, owner));"
 	"CREATE TABLE vault (id TEXT PRIMARY KEY, kek_mode TEXT NOT NULL,"
 	"  kek_uri TEXT NOT NULL, modified INTEGER NOT NULL);",
+	/* 1 -> 2: the workload identity directory and tags */
+	"CREATE TABLE workload_identities ("
+	"  name TEXT PRIMARY KEY, managed_by TEXT NOT NULL,"
+	"  created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+	"CREATE TABLE return_urls ("
+	"  identity TEXT NOT NULL REFERENCES workload_identities(name)"
+	"    ON DELETE CASCADE,"
+	"  position INTEGER NOT NULL, url TEXT NOT NULL,"
+	"  PRIMARY KEY (identity, position));"
+	"CREATE TABLE tags ("
+	"  resource TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+	"  PRIMARY KEY (resource, key));",
 };
 
-static int
-exec(struct store *s, const char *sql, struct av_err *e)
+int
+store_exec(struct store *s, const char *sql, struct av_err *e)
 {
 	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return av_fail(e, AV_E_INTERNAL, "database: %s",
@@ -58,13 +66,13 @@ migrate(struct store *s, struct av_err *e)
 		    STORE_SCHEMA_VERSION);
 	for (; v < STORE_SCHEMA_VERSION; v++) {
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d;", v + 1);
-		if (exec(s, "BEGIN IMMEDIATE;", e) != 0)
+		if (store_exec(s, "BEGIN IMMEDIATE;", e) != 0)
 			return -1;
-		if (exec(s, migrations[v], e) != 0 || exec(s, sql, e) != 0) {
-			exec(s, "ROLLBACK;", NULL);
+		if (store_exec(s, migrations[v], e) != 0 || store_exec(s, sql, e) != 0) {
+			store_exec(s, "ROLLBACK;", NULL);
 			return -1;
 		}
-		if (exec(s, "COMMIT;", e) != 0)
+		if (store_exec(s, "COMMIT;", e) != 0)
 			return -1;
 	}
 	return 0;
@@ -92,10 +100,10 @@ store_open(const char *path, struct store **out, struct av_err *e)
 	 * secure_delete zeroes deleted content (wrapped keys of erased
 	 * secrets) in the database pages.
 	 */
-	if (exec(s, "PRAGMA journal_mode = WAL;", e) != 0 ||
-	    exec(s, "PRAGMA synchronous = FULL;", e) != 0 ||
-	    exec(s, "PRAGMA foreign_keys = ON;", e) != 0 ||
-	    exec(s, "PRAGMA secure_delete = ON;", e) != 0 ||
+	if (store_exec(s, "PRAGMA journal_mode = WAL;", e) != 0 ||
+	    store_exec(s, "PRAGMA synchronous = FULL;", e) != 0 ||
+	    store_exec(s, "PRAGMA foreign_keys = ON;", e) != 0 ||
+	    store_exec(s, "PRAGMA secure_delete = ON;", e) != 0 ||
 	    sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK ||
 	    migrate(s, e) != 0) {
 		store_close(s);
@@ -141,8 +149,8 @@ valid_names(const char *type, const char *name, const char *owner,
 	return 0;
 }
 
-static sqlite3_stmt *
-prepare(struct store *s, const char *sql, struct av_err *e)
+sqlite3_stmt *
+store_prepare(struct store *s, const char *sql, struct av_err *e)
 {
 	sqlite3_stmt *st = NULL;
 
@@ -163,7 +171,7 @@ secret_row(struct store *s, const char *type, const char *name,
 	sqlite3_stmt *st;
 	int rc;
 
-	st = prepare(s, "SELECT s.dek_id, d.wrapped, s.version, s.sealed "
+	st = store_prepare(s, "SELECT s.dek_id, d.wrapped, s.version, s.sealed "
 	    "FROM secrets s JOIN deks d ON d.id = s.dek_id "
 	    "WHERE s.type = ?1 AND s.name = ?2 AND s.owner = ?3;", e);
 	if (st == NULL)
@@ -191,8 +199,8 @@ secret_row(struct store *s, const char *type, const char *name,
 	return 1;
 }
 
-static int
-step_done(struct store *s, sqlite3_stmt *st, struct av_err *e)
+int
+store_step_done(struct store *s, sqlite3_stmt *st, struct av_err *e)
 {
 	int rc = sqlite3_step(st);
 
@@ -206,12 +214,12 @@ step_done(struct store *s, sqlite3_stmt *st, struct av_err *e)
 static int
 dek_delete(struct store *s, int64_t id, struct av_err *e)
 {
-	sqlite3_stmt *st = prepare(s, "DELETE FROM deks WHERE id = ?1;", e);
+	sqlite3_stmt *st = store_prepare(s, "DELETE FROM deks WHERE id = ?1;", e);
 
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	return step_done(s, st, e);
+	return store_step_done(s, st, e);
 }
 
 static int
@@ -234,12 +242,12 @@ put_locked(struct store *s, struct vault *v, const char *type,
 	    &old_version, NULL, e);
 	if (found < 0 || vault_dek_new(v, dek, wrapped, e) != 0)
 		goto done;
-	if ((st = prepare(s, "INSERT INTO deks (wrapped, created) "
+	if ((st = store_prepare(s, "INSERT INTO deks (wrapped, created) "
 	    "VALUES (?1, ?2);", e)) == NULL)
 		goto done;
 	sqlite3_bind_blob(st, 1, wrapped, sizeof(wrapped), SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
-	if (step_done(s, st, e) != 0)
+	if (store_step_done(s, st, e) != 0)
 		goto done;
 	dek_id = sqlite3_last_insert_rowid(s->db);
 	vault_dek_remember(v, dek_id, dek);
@@ -248,7 +256,7 @@ put_locked(struct store *s, struct vault *v, const char *type,
 	if (vault_seal(v, dek_id, wrapped, &aad, pt, pt_len, sealed,
 	    &sealed_len, e) != 0)
 		goto done;
-	if ((st = prepare(s, "INSERT OR REPLACE INTO secrets (type, name, "
+	if ((st = store_prepare(s, "INSERT OR REPLACE INTO secrets (type, name, "
 	    "owner, version, dek_id, sealed, updated) VALUES (?1, ?2, ?3, "
 	    "?4, ?5, ?6, ?7);", e)) == NULL)
 		goto done;
@@ -259,7 +267,7 @@ put_locked(struct store *s, struct vault *v, const char *type,
 	sqlite3_bind_int64(st, 5, dek_id);
 	sqlite3_bind_blob(st, 6, sealed, (int)sealed_len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 7, (sqlite3_int64)time(NULL));
-	if (step_done(s, st, e) != 0)
+	if (store_step_done(s, st, e) != 0)
 		goto done;
 	/* The previous version's data key goes with it. */
 	if (found == 1 && dek_delete(s, old_dek, e) != 0)
@@ -288,12 +296,12 @@ store_secret_put(struct store *s, struct vault *v, const char *type,
 	if (pt_len > VAULT_SECRET_MAX)
 		return av_fail(e, AV_E_VALIDATION, "secret too large");
 	pthread_mutex_lock(&s->lock);
-	if ((rc = exec(s, "BEGIN IMMEDIATE;", e)) == 0) {
+	if ((rc = store_exec(s, "BEGIN IMMEDIATE;", e)) == 0) {
 		rc = put_locked(s, v, type, name, owner, pt, pt_len, e);
 		if (rc == 0)
-			rc = exec(s, "COMMIT;", e);
+			rc = store_exec(s, "COMMIT;", e);
 		if (rc != 0)
-			exec(s, "ROLLBACK;", NULL);
+			store_exec(s, "ROLLBACK;", NULL);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -346,7 +354,7 @@ store_secret_delete(struct store *s, struct vault *v, const char *type,
 	if (valid_names(type, name, owner, e) != 0)
 		return -1;
 	pthread_mutex_lock(&s->lock);
-	if (exec(s, "BEGIN IMMEDIATE;", e) != 0)
+	if (store_exec(s, "BEGIN IMMEDIATE;", e) != 0)
 		goto out;
 	found = secret_row(s, type, name, owner, &dek_id, wrapped, &version,
 	    NULL, e);
@@ -354,18 +362,18 @@ store_secret_delete(struct store *s, struct vault *v, const char *type,
 		av_fail(e, AV_E_NOT_FOUND, "no such secret");
 	if (found != 1)
 		goto done;
-	if ((st = prepare(s, "DELETE FROM secrets WHERE type = ?1 AND "
+	if ((st = store_prepare(s, "DELETE FROM secrets WHERE type = ?1 AND "
 	    "name = ?2 AND owner = ?3;", e)) == NULL)
 		goto done;
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, owner, -1, SQLITE_STATIC);
-	if (step_done(s, st, e) != 0 || dek_delete(s, dek_id, e) != 0)
+	if (store_step_done(s, st, e) != 0 || dek_delete(s, dek_id, e) != 0)
 		goto done;
-	rc = exec(s, "COMMIT;", e);
+	rc = store_exec(s, "COMMIT;", e);
 done:
 	if (rc != 0)
-		exec(s, "ROLLBACK;", NULL);
+		store_exec(s, "ROLLBACK;", NULL);
 	else
 		vault_dek_forget(v, dek_id);
 out:
@@ -380,7 +388,7 @@ store_dek_count(struct store *s)
 	int64_t n = -1;
 
 	pthread_mutex_lock(&s->lock);
-	if ((st = prepare(s, "SELECT count(*) FROM deks;", NULL)) != NULL) {
+	if ((st = store_prepare(s, "SELECT count(*) FROM deks;", NULL)) != NULL) {
 		if (sqlite3_step(st) == SQLITE_ROW)
 			n = sqlite3_column_int64(st, 0);
 		sqlite3_finalize(st);
@@ -398,7 +406,7 @@ store_vault_record(struct store *s, const char *kek_mode, const char *kek_uri,
 
 	pthread_mutex_lock(&s->lock);
 	/* Usually there: a read, no write transaction, no fsync. */
-	if ((st = prepare(s, "SELECT modified FROM vault WHERE id = "
+	if ((st = store_prepare(s, "SELECT modified FROM vault WHERE id = "
 	    "'default';", e)) == NULL)
 		goto done;
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -409,15 +417,15 @@ store_vault_record(struct store *s, const char *kek_mode, const char *kek_uri,
 	}
 	sqlite3_finalize(st);
 	/* First sight of the vault: remember its KEK and when it was set. */
-	if ((st = prepare(s, "INSERT OR IGNORE INTO vault (id, kek_mode, "
+	if ((st = store_prepare(s, "INSERT OR IGNORE INTO vault (id, kek_mode, "
 	    "kek_uri, modified) VALUES ('default', ?1, ?2, ?3);", e)) == NULL)
 		goto done;
 	sqlite3_bind_text(st, 1, kek_mode, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, kek_uri, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
-	if (step_done(s, st, e) != 0)
+	if (store_step_done(s, st, e) != 0)
 		goto done;
-	if ((st = prepare(s, "SELECT modified FROM vault WHERE id = "
+	if ((st = store_prepare(s, "SELECT modified FROM vault WHERE id = "
 	    "'default';", e)) == NULL)
 		goto done;
 	if (sqlite3_step(st) == SQLITE_ROW) {

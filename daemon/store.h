@@ -11,13 +11,16 @@
 #define AV_STORE_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "error.h"
 #include "hsm.h"
 #include "vault.h"
 
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 #define STORE_NAME_MAX		1024
 
 struct store;
@@ -45,6 +48,39 @@ int store_secret_delete(struct store *s, struct vault *v, const char *type,
  * *modified is when it was last changed (seconds since the epoch). */
 int store_vault_record(struct store *s, const char *kek_mode,
     const char *kek_uri, int64_t *modified, struct av_err *e);
+/* ---- the workload identity directory (store_directory.c) ---- */
+
+struct wi_record {
+	char		name[256];
+	char		managed_by[256];	/* "" when user-created */
+	int64_t		created, updated;	/* seconds since the epoch */
+	json_t		*urls;			/* array of strings (owned) */
+};
+
+/*
+ * Create an identity with its return URLs (array) and tags (object, keyed
+ * by its ARN).  ConflictException when the name is taken,
+ * ServiceQuotaExceededException when quota identities exist.
+ */
+int store_wi_create(struct store *s, const char *name, const char *managed_by,
+    const char *arn, json_t *urls, json_t *tags, unsigned quota,
+    struct av_err *e);
+/* ResourceNotFoundException when absent; out->urls must be json_decref'd. */
+int store_wi_get(struct store *s, const char *name, struct wi_record *out,
+    struct av_err *e);
+int store_wi_update(struct store *s, const char *name, json_t *urls,
+    struct av_err *e);
+/* Delete the identity, its tags and every secret it owns (crypto-erase). */
+int store_wi_delete(struct store *s, struct vault *v, const char *name,
+    const char *arn, struct av_err *e);
+/* Names after `after` ("" from the start), at most max; *more says if
+ * there are others. */
+int store_wi_list(struct store *s, const char *after, unsigned max,
+    json_t *names, bool *more, struct av_err *e);
+/* The tags of a resource, as an object. */
+int store_tags_get(struct store *s, const char *arn, json_t *out,
+    struct av_err *e);
+
 /* How many data keys are stored (for tests of crypto-erase). */
 int64_t store_dek_count(struct store *s);
 

@@ -230,6 +230,101 @@ def test_basic(d):
     ok(st == 400, "a wrong method is refused")
 
 
+ARN_PREFIX = ("arn:aws:bedrock-agentcore:us-east-1:000000000000:"
+              "workload-identity-directory/default/workload-identity/")
+
+
+def call(op, body, sock_name="admin.sock"):
+    st, doc, _ = request("POST", "/identities/" + op, body,
+                         sock_name=sock_name)
+    return st, doc
+
+
+def test_directory(d):
+    st, doc = call("CreateWorkloadIdentity", {
+        "name": "support-agent",
+        "allowedResourceOauth2ReturnUrls": ["https://app.example.com/cb"],
+        "tags": {"team": "agents", "env": "prod"}})
+    ok(st == 200 and doc["name"] == "support-agent" and
+       doc["workloadIdentityArn"] == ARN_PREFIX + "support-agent" and
+       doc["allowedResourceOauth2ReturnUrls"] ==
+       ["https://app.example.com/cb"],
+       "CreateWorkloadIdentity returns the name, ARN and return URLs", doc)
+    st, doc = call("CreateWorkloadIdentity", {"name": "support-agent"})
+    ok(st == 409 and doc["__type"] == "ConflictException",
+       "a duplicate name is ConflictException", doc)
+    bad = [
+        ({"name": "ab"}, "a name under 3 characters"),
+        ({"name": "x" * 256}, "a name over 255 characters"),
+        ({"name": "bad name!"}, "a name with characters outside "
+         "[A-Za-z0-9_.-]"),
+        ({}, "a missing name"),
+        ({"name": 42}, "a name that is not a string"),
+        ({"name": "okname", "allowedResourceOauth2ReturnUrls": ["no url"]},
+         "a malformed return URL"),
+        ({"name": "okname", "allowedResourceOauth2ReturnUrls": "x:y"},
+         "return URLs that are not a list"),
+        ({"name": "okname", "tags": {"k%d" % i: "v" for i in range(51)}},
+         "more than 50 tags"),
+        ({"name": "okname", "tags": {"bad#key": "v"}}, "a bad tag key"),
+        ({"name": "okname", "tags": {"k": "v" * 257}}, "an oversized tag "
+         "value"),
+        ({"name": "okname", "nmae": "typo"}, "an unknown field"),
+    ]
+    for body, what in bad:
+        st, doc = call("CreateWorkloadIdentity", body)
+        ok(st == 400 and doc["__type"] == "ValidationException",
+           "%s is ValidationException" % what, doc)
+    st, doc = call("GetWorkloadIdentity", {"name": "support-agent"})
+    ok(st == 200 and doc["createdTime"] > 0 and
+       doc["lastUpdatedTime"] >= doc["createdTime"],
+       "GetWorkloadIdentity returns the identity with its times", doc)
+    st, doc = call("GetWorkloadIdentity", {"name": "no-such-agent"})
+    ok(st == 404 and doc["__type"] == "ResourceNotFoundException",
+       "a missing identity is ResourceNotFoundException")
+    st, doc = call("UpdateWorkloadIdentity", {
+        "name": "support-agent",
+        "allowedResourceOauth2ReturnUrls": ["https://a.example/1",
+                                            "myapp://callback"]})
+    ok(st == 200 and doc["allowedResourceOauth2ReturnUrls"] ==
+       ["https://a.example/1", "myapp://callback"],
+       "UpdateWorkloadIdentity replaces the return URLs", doc)
+    st, doc = call("UpdateWorkloadIdentity", {"name": "no-such-agent"})
+    ok(st == 404, "updating a missing identity is ResourceNotFoundException")
+    for i in range(25):
+        call("CreateWorkloadIdentity", {"name": "page-%02d" % i})
+    names, token, pages = [], None, 0
+    while True:
+        body = {"maxResults": 10}
+        if token:
+            body["nextToken"] = token
+        st, doc = call("ListWorkloadIdentities", body)
+        if st != 200:
+            break
+        pages += 1
+        names += [w["name"] for w in doc["workloadIdentities"]]
+        token = doc.get("nextToken")
+        if not token or pages > 10:
+            break
+    ok(st == 200 and pages == 3 and len(names) == 26 and
+       names == sorted(names) and len(set(names)) == 26,
+       "ListWorkloadIdentities pages through all identities "
+       "(%d in %d pages)" % (len(names), pages))
+    for body in ({"maxResults": 0}, {"maxResults": 21},
+                 {"nextToken": "!!notatoken"}, {"maxResults": "10"}):
+        st, doc = call("ListWorkloadIdentities", body)
+        ok(st == 400, "ListWorkloadIdentities refuses %s" % json.dumps(body))
+    st, doc = call("CreateWorkloadIdentity", {"name": "agent-side"},
+                   sock_name="agent.sock")
+    ok(st == 403, "the directory is not reachable from the agent socket")
+    st, doc = call("DeleteWorkloadIdentity", {"name": "page-00"})
+    ok(st == 200, "DeleteWorkloadIdentity deletes", doc)
+    st, doc = call("GetWorkloadIdentity", {"name": "page-00"})
+    ok(st == 404, "a deleted identity is gone")
+    st, doc = call("DeleteWorkloadIdentity", {"name": "page-00"})
+    ok(st == 404, "deleting it again is ResourceNotFoundException")
+
+
 def test_bad_input(d):
     cases = [
         ("malformed JSON", b'{"tokenVaultId": ', 400, "malformed JSON"),
@@ -445,6 +540,10 @@ def test_audit():
     calls = [json.loads(l) for l in lines if '"type":"call"' in l]
     ops = set(c["operation"] for c in calls)
     ok("GetTokenVault" in ops, "calls are in the audit trail")
+    creates = [c for c in calls if c["operation"] ==
+               "CreateWorkloadIdentity" and c["outcome"] == "allowed"]
+    ok(creates and creates[0]["resource"] == ARN_PREFIX + "support-agent",
+       "directory changes are audited with the identity's ARN")
     ok(any(c["outcome"] == "denied" for c in calls),
        "denied calls are in the audit trail")
     ok(all("uid" in c["caller"] for c in calls),
@@ -665,10 +764,14 @@ def test_env_pin():
     ok(d.wait_ready() and request("POST", "/identities/get-token-vault",
                                   {})[0] == 200,
        "a restarted worker gets the PIN too")
-    with open("/proc/%d/environ" % d.proc.pid, "rb") as f:
-        environ = f.read()
-    ok(pin.encode() not in environ,
-       "the PIN is wiped from the parent's environment")
+    if WRAP:
+        # /proc shows valgrind's own copy of the environment, not ours.
+        ok(True, "# SKIP the environment check under valgrind")
+    else:
+        with open("/proc/%d/environ" % d.proc.pid, "rb") as f:
+            environ = f.read()
+        ok(pin.encode() not in environ,
+           "the PIN is wiped from the parent's environment")
     d.stop()
 
 
@@ -726,6 +829,7 @@ def main():
     notify.close()
     request("POST", "/test/put-secret", {"name": "canary", "value": CANARY})
     test_basic(d)
+    test_directory(d)
     test_bad_input(d)
     test_slow_clients(d)
     test_sandbox_and_restart(d)
@@ -735,6 +839,10 @@ def main():
     d = test_kill_parent_with_writes(config)
     st, doc, _ = request("POST", "/test/get-secret", {"name": "canary"})
     ok(st == 200 and doc["value"] == CANARY, "the canary is still readable")
+    st, doc = call("GetWorkloadIdentity", {"name": "support-agent"})
+    ok(st == 200 and doc["allowedResourceOauth2ReturnUrls"] ==
+       ["https://a.example/1", "myapp://callback"],
+       "the directory survives kill -9 and restarts")
     test_reload_and_stop(d)
     test_audit()
     test_canary()

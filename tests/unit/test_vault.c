@@ -284,7 +284,13 @@ test_schema_versions(void **state)
 	raw_sql(f, "PRAGMA user_version = 99;");
 	assert_int_equal(store_open(f->db, &s, &e), -1);
 	assert_non_null(strstr(e.msg, "newer"));
-	raw_sql(f, "PRAGMA user_version = 1;");
+	{
+		char sql[64];
+
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d;",
+		    STORE_SCHEMA_VERSION);
+		raw_sql(f, sql);
+	}
 	assert_int_equal(open_fixture(f, 300), 0);
 }
 
