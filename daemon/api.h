@@ -72,6 +72,13 @@ api_op_fn op_get_workload_identity;
 api_op_fn op_update_workload_identity;
 api_op_fn op_delete_workload_identity;
 api_op_fn op_list_workload_identities;
+/* op_common.c: refuse fields not in allowed (NULL-terminated). */
+int api_only_fields(json_t *in, const char *const *allowed, struct av_err *e);
+/* "tags": a validated map (a new reference), {} when absent. */
+int api_get_tags(json_t *in, json_t **tags, struct av_err *e);
+/* Page tokens: the last name of a page, base64; opaque to clients. */
+int api_page_token_decode(const char *token, char *name, size_t len);
+void api_page_token_set(json_t *out, json_t *names);
 /* The ARN of a workload identity; 0, or -1 when buf is too small. */
 int api_wi_arn(const struct api_ctx *ctx, const char *name, char *buf,
     size_t len);

@@ -14,6 +14,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -48,9 +49,21 @@ struct httpd_conn {
 	struct http_request_head head;
 	struct httpd_req	 req;
 	char			*body;
+	size_t			 body_size;	/* bytes allocated */
 };
 
 static void conn_process(struct httpd_conn *c);
+
+/* Request bodies carry secrets (API keys, client secrets): wipe them. */
+static void
+body_free(struct httpd_conn *c)
+{
+	if (c->body != NULL)
+		OPENSSL_cleanse(c->body, c->body_size);
+	free(c->body);
+	c->body = NULL;
+	c->body_size = 0;
+}
 
 static void
 conn_free(struct httpd_conn *c)
@@ -59,7 +72,7 @@ conn_free(struct httpd_conn *c)
 		event_free(c->timer);
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);	/* closes the socket, frees SSL */
-	free(c->body);
+	body_free(c);
 	__atomic_sub_fetch(c->srv->opts.live_connections, 1, __ATOMIC_RELAXED);
 	free(c);
 }
@@ -161,11 +174,12 @@ dispatch(struct httpd_conn *c)
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	size_t n = c->head.content_length;
 
-	free(c->body);
+	body_free(c);
 	if ((c->body = malloc(n + 1)) == NULL) {
 		reply_error(c, 503, "out of memory");
 		return;
 	}
+	c->body_size = n + 1;
 	evbuffer_drain(in, c->head.head_len);
 	evbuffer_remove(in, c->body, n);
 	c->body[n] = '\0';
@@ -242,7 +256,7 @@ on_write(struct bufferevent *bev, void *arg)
 	/* Ready for the next request on this connection. */
 	c->state = CONN_HEAD;
 	c->request_started = false;
-	free(c->body);
+	body_free(c);
 	c->body = NULL;
 	arm_timer(c, c->srv->opts.idle_timeout);
 	bufferevent_enable(bev, EV_READ);

@@ -9,17 +9,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "api.h"
 
 #define NAME_MIN	3
 #define NAME_MAX_LEN	255
 #define URL_MAX		2048
 #define URLS_MAX	100
-#define TAGS_MAX	50
-#define TAG_KEY_MAX	128
-#define TAG_VALUE_MAX	256
 #define LIST_DEFAULT	10
 #define LIST_MAX	20
 #define QUOTA_IDENTITIES 1000	/* AgentCore's default */
@@ -74,40 +69,6 @@ valid_url(const char *s)
 	return true;
 }
 
-/* Tag keys and values: [a-zA-Z0-9\s._:/=+@-], with bounded length. */
-static bool
-valid_tag_text(const char *s, size_t min, size_t max)
-{
-	size_t i, n = strlen(s);
-
-	if (n < min || n > max)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) &&
-		    strchr(" \t._:/=+@-", s[i]) == NULL)
-			return false;
-	return true;
-}
-
-/* Refuse fields the operation does not know: a typo must not pass. */
-static int
-only_fields(json_t *in, const char *const *allowed, struct av_err *e)
-{
-	const char *key;
-	json_t *v;
-	size_t i;
-
-	json_object_foreach(in, key, v) {
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(key, allowed[i]) == 0)
-				break;
-		if (allowed[i] == NULL)
-			return av_fail(e, AV_E_VALIDATION, "unknown field "
-			    "'%.64s'", key);
-	}
-	return 0;
-}
-
 /* The name, validated; the call's resource becomes its ARN. */
 static int
 get_name(const struct api_ctx *ctx, struct api_call *call, json_t *in,
@@ -145,29 +106,6 @@ get_urls(json_t *in, json_t **urls, struct av_err *e)
 	return 0;
 }
 
-static int
-get_tags(json_t *in, json_t **tags, struct av_err *e)
-{
-	json_t *v = json_object_get(in, "tags"), *t;
-	const char *key;
-
-	if (v == NULL) {
-		*tags = json_object();
-		return 0;
-	}
-	if (!json_is_object(v) || json_object_size(v) > TAGS_MAX)
-		return av_fail(e, AV_E_VALIDATION, "tags must be a map of at "
-		    "most %d entries", TAGS_MAX);
-	json_object_foreach(v, key, t)
-		if (!valid_tag_text(key, 1, TAG_KEY_MAX) || !json_is_string(t) ||
-		    !valid_tag_text(json_string_value(t), 0, TAG_VALUE_MAX))
-			return av_fail(e, AV_E_VALIDATION, "tag keys are 1-128 "
-			    "and values 0-256 characters of "
-			    "[a-zA-Z0-9 ._:/=+@-]");
-	*tags = json_incref(v);
-	return 0;
-}
-
 static void
 describe(struct api_ctx *ctx, const struct wi_record *r, json_t *out,
     bool full)
@@ -197,9 +135,9 @@ op_create_workload_identity(struct api_ctx *ctx, struct api_call *call,
 	const char *name;
 	int rc = -1;
 
-	if (only_fields(in, fields, e) != 0 ||
+	if (api_only_fields(in, fields, e) != 0 ||
 	    get_name(ctx, call, in, &name, e) != 0 ||
-	    get_urls(in, &urls, e) != 0 || get_tags(in, &tags, e) != 0)
+	    get_urls(in, &urls, e) != 0 || api_get_tags(in, &tags, e) != 0)
 		goto done;
 	if (store_wi_create(ctx->store, name, "", call->resource, urls, tags,
 	    QUOTA_IDENTITIES, e) != 0 ||
@@ -222,7 +160,7 @@ op_get_workload_identity(struct api_ctx *ctx, struct api_call *call,
 	struct wi_record r;
 	const char *name;
 
-	if (only_fields(in, fields, e) != 0 ||
+	if (api_only_fields(in, fields, e) != 0 ||
 	    get_name(ctx, call, in, &name, e) != 0 ||
 	    store_wi_get(ctx->store, name, &r, e) != 0)
 		return -1;
@@ -242,7 +180,7 @@ op_update_workload_identity(struct api_ctx *ctx, struct api_call *call,
 	const char *name;
 	int rc = -1;
 
-	if (only_fields(in, fields, e) != 0 ||
+	if (api_only_fields(in, fields, e) != 0 ||
 	    get_name(ctx, call, in, &name, e) != 0 ||
 	    get_urls(in, &urls, e) != 0 ||
 	    store_wi_update(ctx->store, name, urls, e) != 0 ||
@@ -264,32 +202,11 @@ op_delete_workload_identity(struct api_ctx *ctx, struct api_call *call,
 	const char *name;
 
 	(void)out;
-	if (only_fields(in, fields, e) != 0 ||
+	if (api_only_fields(in, fields, e) != 0 ||
 	    get_name(ctx, call, in, &name, e) != 0)
 		return -1;
 	return store_wi_delete(ctx->store, ctx->vault, name, call->resource,
 	    e);
-}
-
-/* nextToken: the last name of the page, base64, so clients treat it as
- * opaque. */
-static int
-decode_token(const char *token, char *name, size_t len)
-{
-	unsigned char buf[3 * 512 / 4 + 4];
-	int n;
-
-	if (strlen(token) > 512 || strlen(token) % 4 != 0 ||
-	    (n = EVP_DecodeBlock(buf, (const unsigned char *)token,
-	    (int)strlen(token))) < 0)
-		return -1;
-	while (n > 0 && buf[n - 1] == '\0')	/* base64 padding */
-		n--;
-	if ((size_t)n >= len)
-		return -1;
-	memcpy(name, buf, (size_t)n);
-	name[n] = '\0';
-	return valid_name(name) ? 0 : -1;
 }
 
 int
@@ -299,14 +216,13 @@ op_list_workload_identities(struct api_ctx *ctx, struct api_call *call,
 	static const char *const fields[] = { "maxResults", "nextToken", NULL };
 	json_t *names = json_array(), *list = json_array(), *v, *n;
 	char after[NAME_MAX_LEN + 1] = "", arn[512];
-	unsigned char token[4 * (NAME_MAX_LEN + 2) / 3 + 4];
 	json_int_t max = LIST_DEFAULT;
 	bool more = false;
 	size_t i;
 	int rc = -1;
 
 	(void)call;
-	if (only_fields(in, fields, e) != 0)
+	if (api_only_fields(in, fields, e) != 0)
 		goto done;
 	if ((v = json_object_get(in, "maxResults")) != NULL) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
@@ -318,8 +234,8 @@ op_list_workload_identities(struct api_ctx *ctx, struct api_call *call,
 		max = json_integer_value(v);
 	}
 	if ((v = json_object_get(in, "nextToken")) != NULL &&
-	    (!json_is_string(v) || decode_token(json_string_value(v), after,
-	    sizeof(after)) != 0)) {
+	    (!json_is_string(v) || api_page_token_decode(json_string_value(v),
+	    after, sizeof(after)) != 0)) {
 		av_fail(e, AV_E_VALIDATION, "invalid nextToken");
 		goto done;
 	}
@@ -332,13 +248,8 @@ op_list_workload_identities(struct api_ctx *ctx, struct api_call *call,
 		    "workloadIdentityArn", arn));
 	}
 	json_object_set(out, "workloadIdentities", list);
-	if (more && (n = json_array_get(names, json_array_size(names) - 1)) !=
-	    NULL) {
-		EVP_EncodeBlock(token, (const unsigned char *)
-		    json_string_value(n), (int)strlen(json_string_value(n)));
-		json_object_set_new(out, "nextToken",
-		    json_string((const char *)token));
-	}
+	if (more)
+		api_page_token_set(out, names);
 	rc = 0;
 done:
 	json_decref(names);

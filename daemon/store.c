@@ -41,6 +41,11 @@ static const char *const migrations[] = {
 	"CREATE TABLE tags ("
 	"  resource TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
 	"  PRIMARY KEY (resource, key));",
+	/* 2 -> 3: credential providers (their secrets live in `secrets`) */
+	"CREATE TABLE credential_providers ("
+	"  kind TEXT NOT NULL, name TEXT NOT NULL,"
+	"  created INTEGER NOT NULL, updated INTEGER NOT NULL,"
+	"  PRIMARY KEY (kind, name));",
 };
 
 int
@@ -222,8 +227,8 @@ dek_delete(struct store *s, int64_t id, struct av_err *e)
 	return store_step_done(s, st, e);
 }
 
-static int
-put_locked(struct store *s, struct vault *v, const char *type,
+int
+store_secret_put_locked(struct store *s, struct vault *v, const char *type,
     const char *name, const char *owner, const uint8_t *pt, size_t pt_len,
     struct av_err *e)
 {
@@ -297,7 +302,8 @@ store_secret_put(struct store *s, struct vault *v, const char *type,
 		return av_fail(e, AV_E_VALIDATION, "secret too large");
 	pthread_mutex_lock(&s->lock);
 	if ((rc = store_exec(s, "BEGIN IMMEDIATE;", e)) == 0) {
-		rc = put_locked(s, v, type, name, owner, pt, pt_len, e);
+		rc = store_secret_put_locked(s, v, type, name, owner, pt,
+		    pt_len, e);
 		if (rc == 0)
 			rc = store_exec(s, "COMMIT;", e);
 		if (rc != 0)

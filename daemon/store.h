@@ -20,7 +20,7 @@
 #include "hsm.h"
 #include "vault.h"
 
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 #define STORE_NAME_MAX		1024
 
 struct store;
@@ -80,6 +80,28 @@ int store_wi_list(struct store *s, const char *after, unsigned max,
 /* The tags of a resource, as an object. */
 int store_tags_get(struct store *s, const char *arn, json_t *out,
     struct av_err *e);
+
+/* ---- credential providers (store_provider.c) ---- */
+
+/*
+ * A provider of a kind ("api-key"; "oauth2" later) with its secret, sealed
+ * as the secret (kind, name, "").  create: ConflictException when taken,
+ * ServiceQuotaExceededException at quota.  set_secret replaces the secret
+ * (a new data key) of an existing provider.  delete removes the provider,
+ * its tags (by ARN) and its secret (crypto-erase).
+ */
+int store_provider_create(struct store *s, struct vault *v, const char *kind,
+    const char *name, const char *arn, const uint8_t *secret, size_t len,
+    json_t *tags, unsigned quota, struct av_err *e);
+int store_provider_get(struct store *s, const char *kind, const char *name,
+    int64_t *created, int64_t *updated, struct av_err *e);
+int store_provider_set_secret(struct store *s, struct vault *v,
+    const char *kind, const char *name, const uint8_t *secret, size_t len,
+    struct av_err *e);
+int store_provider_delete(struct store *s, struct vault *v, const char *kind,
+    const char *name, const char *arn, struct av_err *e);
+int store_provider_list(struct store *s, const char *kind, const char *after,
+    unsigned max, json_t *names, bool *more, struct av_err *e);
 
 /* How many data keys are stored (for tests of crypto-erase). */
 int64_t store_dek_count(struct store *s);

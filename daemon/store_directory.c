@@ -95,19 +95,6 @@ wi_count(struct store *s, struct av_err *e)
 	return n;
 }
 
-/* Run body() inside BEGIN IMMEDIATE ... COMMIT under the store lock. */
-#define IN_TRANSACTION(s, e, rc, body) do {				\
-	pthread_mutex_lock(&(s)->lock);					\
-	if (((rc) = store_exec((s), "BEGIN IMMEDIATE;", (e))) == 0) {	\
-		(rc) = (body);						\
-		if ((rc) == 0)						\
-			(rc) = store_exec((s), "COMMIT;", (e));		\
-		if ((rc) != 0)						\
-			store_exec((s), "ROLLBACK;", NULL);		\
-	}								\
-	pthread_mutex_unlock(&(s)->lock);				\
-} while (0)
-
 static int
 create_locked(struct store *s, const char *name, const char *managed_by,
     const char *arn, json_t *urls, json_t *tags, unsigned quota,

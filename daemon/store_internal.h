@@ -22,4 +22,23 @@ sqlite3_stmt *store_prepare(struct store *s, const char *sql,
     struct av_err *e);
 int store_step_done(struct store *s, sqlite3_stmt *st, struct av_err *e);
 
+/* Run body (an expression giving 0 or -1) inside BEGIN IMMEDIATE ...
+ * COMMIT under the store lock; ROLLBACK when it fails. */
+#define IN_TRANSACTION(s, e, rc, body) do {				\
+	pthread_mutex_lock(&(s)->lock);					\
+	if (((rc) = store_exec((s), "BEGIN IMMEDIATE;", (e))) == 0) {	\
+		(rc) = (body);						\
+		if ((rc) == 0)						\
+			(rc) = store_exec((s), "COMMIT;", (e));		\
+		if ((rc) != 0)						\
+			store_exec((s), "ROLLBACK;", NULL);		\
+	}								\
+	pthread_mutex_unlock(&(s)->lock);				\
+} while (0)
+
+/* With s->lock held and a transaction open: store_secret_put's body. */
+int store_secret_put_locked(struct store *s, struct vault *v,
+    const char *type, const char *name, const char *owner,
+    const uint8_t *pt, size_t pt_len, struct av_err *e);
+
 #endif /* AV_STORE_INTERNAL_H */

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * op_common.c - request checks the operations share: unknown fields,
+ * tags, page tokens.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "api.h"
+
+#define TAGS_MAX	50
+#define TAG_KEY_MAX	128
+#define TAG_VALUE_MAX	256
+#define TOKEN_NAME_MAX	255
+
+/* Tag keys and values: [a-zA-Z0-9\s._:/=+@-], with bounded length. */
+static bool
+valid_tag_text(const char *s, size_t min, size_t max)
+{
+	size_t i, n = strlen(s);
+
+	if (n < min || n > max)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) &&
+		    strchr(" \t._:/=+@-", s[i]) == NULL)
+			return false;
+	return true;
+}
+
+/* Refuse fields the operation does not know: a typo must not pass. */
+int
+api_only_fields(json_t *in, const char *const *allowed, struct av_err *e)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	json_object_foreach(in, key, v) {
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(key, allowed[i]) == 0)
+				break;
+		if (allowed[i] == NULL)
+			return av_fail(e, AV_E_VALIDATION, "unknown field "
+			    "'%.64s'", key);
+	}
+	return 0;
+}
+
+int
+api_get_tags(json_t *in, json_t **tags, struct av_err *e)
+{
+	json_t *v = json_object_get(in, "tags"), *t;
+	const char *key;
+
+	if (v == NULL) {
+		*tags = json_object();
+		return 0;
+	}
+	if (!json_is_object(v) || json_object_size(v) > TAGS_MAX)
+		return av_fail(e, AV_E_VALIDATION, "tags must be a map of at "
+		    "most %d entries", TAGS_MAX);
+	json_object_foreach(v, key, t)
+		if (!valid_tag_text(key, 1, TAG_KEY_MAX) || !json_is_string(t) ||
+		    !valid_tag_text(json_string_value(t), 0, TAG_VALUE_MAX))
+			return av_fail(e, AV_E_VALIDATION, "tag keys are 1-128 "
+			    "and values 0-256 characters of "
+			    "[a-zA-Z0-9 ._:/=+@-]");
+	*tags = json_incref(v);
+	return 0;
+}
+
+/* nextToken: the last name of the page, base64, so clients treat it as
+ * opaque. */
+int
+api_page_token_decode(const char *token, char *name, size_t len)
+{
+	unsigned char buf[3 * 512 / 4 + 4];
+	int n;
+
+	if (strlen(token) > 512 || strlen(token) % 4 != 0 ||
+	    (n = EVP_DecodeBlock(buf, (const unsigned char *)token,
+	    (int)strlen(token))) < 0)
+		return -1;
+	while (n > 0 && buf[n - 1] == '\0')	/* base64 padding */
+		n--;
+	if ((size_t)n >= len)
+		return -1;
+	memcpy(name, buf, (size_t)n);
+	name[n] = '\0';
+	return name[0] != '\0' && strlen(name) <= TOKEN_NAME_MAX ? 0 : -1;
+}
+
+void
+api_page_token_set(json_t *out, json_t *names)
+{
+	unsigned char token[4 * (TOKEN_NAME_MAX + 2) / 3 + 4];
+	json_t *last = json_array_get(names, json_array_size(names) - 1);
+
+	if (last == NULL || strlen(json_string_value(last)) > TOKEN_NAME_MAX)
+		return;
+	EVP_EncodeBlock(token, (const unsigned char *)json_string_value(last),
+	    (int)strlen(json_string_value(last)));
+	json_object_set_new(out, "nextToken", json_string((const char *)token));
+}

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store_provider.c - credential providers and their sealed secrets.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "store_internal.h"
+
+static sqlite3_stmt *
+prepare2(struct store *s, const char *sql, const char *a, const char *b,
+    struct av_err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, sql, e);
+
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+		if (b != NULL)
+			sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+	}
+	return st;
+}
+
+/* 1 exists, 0 not, -1 error; the times when asked for. */
+static int
+provider_row(struct store *s, const char *kind, const char *name,
+    int64_t *created, int64_t *updated, struct av_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = prepare2(s, "SELECT created, updated FROM "
+	    "credential_providers WHERE kind = ?1 AND name = ?2;", kind, name,
+	    e)) == NULL)
+		return -1;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (created != NULL)
+			*created = sqlite3_column_int64(st, 0);
+		if (updated != NULL)
+			*updated = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 :
+	    av_fail(e, AV_E_INTERNAL, "database: %s", sqlite3_errmsg(s->db));
+}
+
+static int
+create_locked(struct store *s, struct vault *v, const char *kind,
+    const char *name, const char *arn, const uint8_t *secret, size_t len,
+    json_t *tags, unsigned quota, struct av_err *e)
+{
+	sqlite3_stmt *st;
+	const char *key;
+	json_t *t;
+	int64_t n = -1;
+	int exists;
+
+	if ((exists = provider_row(s, kind, name, NULL, NULL, e)) != 0)
+		return exists < 0 ? -1 : av_fail(e, AV_E_CONFLICT,
+		    "a credential provider named %s already exists", name);
+	if ((st = prepare2(s, "SELECT count(*) FROM credential_providers "
+	    "WHERE kind = ?1;", kind, NULL, e)) == NULL)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (n < 0)
+		return av_fail(e, AV_E_INTERNAL, "database: count failed");
+	if (n >= (int64_t)quota)
+		return av_fail(e, AV_E_QUOTA, "the quota of %u %s credential "
+		    "providers is reached", quota, kind);
+	if ((st = prepare2(s, "INSERT INTO credential_providers (kind, name, "
+	    "created, updated) VALUES (?1, ?2, ?3, ?3);", kind, name, e)) ==
+	    NULL)
+		return -1;
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+	if (store_step_done(s, st, e) != 0)
+		return -1;
+	if ((st = prepare2(s, "DELETE FROM tags WHERE resource = ?1;", arn,
+	    NULL, e)) == NULL || store_step_done(s, st, e) != 0)
+		return -1;
+	json_object_foreach(tags, key, t) {
+		if ((st = prepare2(s, "INSERT INTO tags (resource, key, value) "
+		    "VALUES (?1, ?2, ?3);", arn, key, e)) == NULL)
+			return -1;
+		sqlite3_bind_text(st, 3, json_string_value(t), -1,
+		    SQLITE_STATIC);
+		if (store_step_done(s, st, e) != 0)
+			return -1;
+	}
+	return store_secret_put_locked(s, v, kind, name, "", secret, len, e);
+}
+
+int
+store_provider_create(struct store *s, struct vault *v, const char *kind,
+    const char *name, const char *arn, const uint8_t *secret, size_t len,
+    json_t *tags, unsigned quota, struct av_err *e)
+{
+	int rc;
+
+	IN_TRANSACTION(s, e, rc, create_locked(s, v, kind, name, arn, secret,
+	    len, tags, quota, e));
+	return rc;
+}
+
+int
+store_provider_get(struct store *s, const char *kind, const char *name,
+    int64_t *created, int64_t *updated, struct av_err *e)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = provider_row(s, kind, name, created, updated, e);
+	pthread_mutex_unlock(&s->lock);
+	if (rc == 0)
+		return av_fail(e, AV_E_NOT_FOUND, "no credential provider "
+		    "named %s", name);
+	return rc == 1 ? 0 : -1;
+}
+
+static int
+set_secret_locked(struct store *s, struct vault *v, const char *kind,
+    const char *name, const uint8_t *secret, size_t len, struct av_err *e)
+{
+	sqlite3_stmt *st;
+	int exists;
+
+	if ((exists = provider_row(s, kind, name, NULL, NULL, e)) != 1)
+		return exists < 0 ? -1 : av_fail(e, AV_E_NOT_FOUND,
+		    "no credential provider named %s", name);
+	if ((st = prepare2(s, "UPDATE credential_providers SET updated = ?3 "
+	    "WHERE kind = ?1 AND name = ?2;", kind, name, e)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+	if (store_step_done(s, st, e) != 0)
+		return -1;
+	return store_secret_put_locked(s, v, kind, name, "", secret, len, e);
+}
+
+int
+store_provider_set_secret(struct store *s, struct vault *v, const char *kind,
+    const char *name, const uint8_t *secret, size_t len, struct av_err *e)
+{
+	int rc;
+
+	IN_TRANSACTION(s, e, rc, set_secret_locked(s, v, kind, name, secret,
+	    len, e));
+	return rc;
+}
+
+static int
+delete_locked(struct store *s, const char *kind, const char *name,
+    const char *arn, int64_t *dek, struct av_err *e)
+{
+	sqlite3_stmt *st;
+	int exists;
+
+	if ((exists = provider_row(s, kind, name, NULL, NULL, e)) != 1)
+		return exists < 0 ? -1 : av_fail(e, AV_E_NOT_FOUND,
+		    "no credential provider named %s", name);
+	if ((st = prepare2(s, "SELECT dek_id FROM secrets WHERE type = ?1 AND "
+	    "name = ?2 AND owner = '';", kind, name, e)) == NULL)
+		return -1;
+	*dek = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	/* Crypto-erase: the secret and its data key go in one transaction. */
+	if ((st = prepare2(s, "DELETE FROM secrets WHERE type = ?1 AND "
+	    "name = ?2 AND owner = '';", kind, name, e)) == NULL ||
+	    store_step_done(s, st, e) != 0)
+		return -1;
+	if ((st = store_prepare(s, "DELETE FROM deks WHERE id = ?1;", e)) ==
+	    NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, *dek);
+	if (store_step_done(s, st, e) != 0)
+		return -1;
+	if ((st = prepare2(s, "DELETE FROM tags WHERE resource = ?1;", arn,
+	    NULL, e)) == NULL || store_step_done(s, st, e) != 0)
+		return -1;
+	if ((st = prepare2(s, "DELETE FROM credential_providers WHERE kind = "
+	    "?1 AND name = ?2;", kind, name, e)) == NULL)
+		return -1;
+	return store_step_done(s, st, e);
+}
+
+int
+store_provider_delete(struct store *s, struct vault *v, const char *kind,
+    const char *name, const char *arn, struct av_err *e)
+{
+	int64_t dek = 0;
+	int rc;
+
+	IN_TRANSACTION(s, e, rc, delete_locked(s, kind, name, arn, &dek, e));
+	if (rc == 0 && dek != 0)
+		vault_dek_forget(v, dek);
+	return rc;
+}
+
+int
+store_provider_list(struct store *s, const char *kind, const char *after,
+    unsigned max, json_t *names, bool *more, struct av_err *e)
+{
+	sqlite3_stmt *st;
+	unsigned n = 0;
+	int rc;
+
+	*more = false;
+	pthread_mutex_lock(&s->lock);
+	if ((st = prepare2(s, "SELECT name FROM credential_providers WHERE "
+	    "kind = ?1 AND name > ?2 ORDER BY name LIMIT ?3;", kind, after,
+	    e)) == NULL) {
+		pthread_mutex_unlock(&s->lock);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)max + 1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n++ == max) {
+			*more = true;
+			break;
+		}
+		json_array_append_new(names, json_string(
+		    (const char *)sqlite3_column_text(st, 0)));
+	}
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+	    av_fail(e, AV_E_INTERNAL, "database: %s", sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
