@@ -46,6 +46,21 @@ static const struct route routes[] = {
 	{ "POST", "/identities/ListWorkloadIdentities",
 	    "ListWorkloadIdentities", PLANE_CONTROL, false,
 	    op_list_workload_identities },
+	{ "POST", "/identities/CreateApiKeyCredentialProvider",
+	    "CreateApiKeyCredentialProvider", PLANE_CONTROL, true,
+	    op_create_api_key_provider },
+	{ "POST", "/identities/GetApiKeyCredentialProvider",
+	    "GetApiKeyCredentialProvider", PLANE_CONTROL, false,
+	    op_get_api_key_provider },
+	{ "POST", "/identities/UpdateApiKeyCredentialProvider",
+	    "UpdateApiKeyCredentialProvider", PLANE_CONTROL, true,
+	    op_update_api_key_provider },
+	{ "POST", "/identities/DeleteApiKeyCredentialProvider",
+	    "DeleteApiKeyCredentialProvider", PLANE_CONTROL, true,
+	    op_delete_api_key_provider },
+	{ "POST", "/identities/ListApiKeyCredentialProviders",
+	    "ListApiKeyCredentialProviders", PLANE_CONTROL, false,
+	    op_list_api_key_providers },
 };
 
 static int

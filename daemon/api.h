@@ -72,6 +72,12 @@ api_op_fn op_get_workload_identity;
 api_op_fn op_update_workload_identity;
 api_op_fn op_delete_workload_identity;
 api_op_fn op_list_workload_identities;
+/* op_apikey.c */
+api_op_fn op_create_api_key_provider;
+api_op_fn op_get_api_key_provider;
+api_op_fn op_update_api_key_provider;
+api_op_fn op_delete_api_key_provider;
+api_op_fn op_list_api_key_providers;
 /* op_common.c: refuse fields not in allowed (NULL-terminated). */
 int api_only_fields(json_t *in, const char *const *allowed, struct av_err *e);
 /* "tags": a validated map (a new reference), {} when absent. */

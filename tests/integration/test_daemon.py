@@ -325,6 +325,67 @@ def test_directory(d):
     ok(st == 404, "deleting it again is ResourceNotFoundException")
 
 
+def secret_stored_key(name):
+    st, doc, _ = request("POST", "/test/get-secret", {"name": name})
+    return st
+
+
+def test_api_key_providers(d):
+    key = CANARY + "-api-key"
+    st, doc = call("CreateApiKeyCredentialProvider",
+                   {"name": "github-key", "apiKey": key,
+                    "tags": {"vendor": "github"}})
+    ok(st == 200 and doc["name"] == "github-key" and
+       doc["credentialProviderArn"].endswith(
+           ":token-vault/default/apikeycredentialprovider/github-key") and
+       "secretArn" in doc["apiKeySecretArn"] and key not in json.dumps(doc),
+       "CreateApiKeyCredentialProvider answers without the key", doc)
+    st, doc = call("CreateApiKeyCredentialProvider",
+                   {"name": "github-key", "apiKey": "x"})
+    ok(st == 409 and doc["__type"] == "ConflictException",
+       "a duplicate provider is ConflictException")
+    for body, what in (({"name": "bad name", "apiKey": "x"}, "a bad name"),
+                       ({"name": "k" * 129, "apiKey": "x"}, "a long name"),
+                       ({"name": "nokey"}, "a missing key"),
+                       ({"name": "emptykey", "apiKey": ""}, "an empty key"),
+                       ({"name": "bigkey", "apiKey": "k" * 65537},
+                        "a key over 64 KiB"),
+                       ({"name": "x", "apiKey": "y", "extra": 1},
+                        "an unknown field")):
+        st, doc = call("CreateApiKeyCredentialProvider", body)
+        # A key over 64 KiB also exceeds max_body_bytes: 413 is fine too.
+        ok(st in (400, 413) and doc["__type"] == "ValidationException",
+           "%s is ValidationException" % what, doc)
+    st, doc = call("GetApiKeyCredentialProvider", {"name": "github-key"})
+    ok(st == 200 and doc["createdTime"] > 0 and key not in json.dumps(doc),
+       "GetApiKeyCredentialProvider never returns the key", doc)
+    st, doc = call("UpdateApiKeyCredentialProvider",
+                   {"name": "github-key", "apiKey": key + "-2"})
+    ok(st == 200 and key not in json.dumps(doc),
+       "UpdateApiKeyCredentialProvider replaces the key, unseen", doc)
+    st, doc = call("UpdateApiKeyCredentialProvider",
+                   {"name": "missing", "apiKey": "x"})
+    ok(st == 404, "updating a missing provider is ResourceNotFoundException")
+    for i in range(3):
+        call("CreateApiKeyCredentialProvider",
+             {"name": "p%d" % i, "apiKey": "k%d" % i})
+    st, doc = call("ListApiKeyCredentialProviders", {"maxResults": 2})
+    st2, doc2 = call("ListApiKeyCredentialProviders",
+                     {"maxResults": 2, "nextToken": doc.get("nextToken", "")})
+    names = [p["name"] for p in doc["credentialProviders"] +
+             doc2["credentialProviders"]]
+    ok(st == 200 and st2 == 200 and names == ["github-key", "p0", "p1", "p2"]
+       and key not in json.dumps(doc),
+       "ListApiKeyCredentialProviders pages through them", names)
+    st, doc = call("DeleteApiKeyCredentialProvider", {"name": "p0"})
+    st2, doc2 = call("GetApiKeyCredentialProvider", {"name": "p0"})
+    ok(st == 200 and st2 == 404, "DeleteApiKeyCredentialProvider deletes")
+    st, doc = call("CreateApiKeyCredentialProvider",
+                   {"name": "agent-side", "apiKey": "x"},
+                   sock_name="agent.sock")
+    ok(st == 403, "providers are not managed from the agent socket")
+
+
 def test_bad_input(d):
     cases = [
         ("malformed JSON", b'{"tokenVaultId": ', 400, "malformed JSON"),
@@ -830,6 +891,7 @@ def main():
     request("POST", "/test/put-secret", {"name": "canary", "value": CANARY})
     test_basic(d)
     test_directory(d)
+    test_api_key_providers(d)
     test_bad_input(d)
     test_slow_clients(d)
     test_sandbox_and_restart(d)

@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * op_apikey.c - API-key credential providers: Create, Get, Update, Delete
+ * and List.  The key is write-only: sealed on the way in (its own data
+ * key under the vault KEK), never in a response, a log or the audit trail.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "api.h"
+
+#define KIND		"api-key"
+#define NAME_MAX_LEN	128
+#define KEY_MAX		65536
+#define LIST_DEFAULT	10
+#define LIST_MAX	20
+#define QUOTA_PROVIDERS	50	/* AgentCore's default */
+
+static int
+provider_arn(const struct api_ctx *ctx, const char *name, char *buf,
+    size_t len)
+{
+	const struct av_appliance_config *a = &ctx->cfg->appliance;
+	int n;
+
+	n = snprintf(buf, len, "arn:%s:bedrock-agentcore:%s:%s:token-vault/"
+	    "default/apikeycredentialprovider/%s", a->partition, a->region,
+	    a->account, name);
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+/* AgentCore: 1 to 128 characters of [a-zA-Z0-9-_]. */
+static bool
+valid_name(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > NAME_MAX_LEN)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+			return false;
+	return true;
+}
+
+static int
+get_name(const struct api_ctx *ctx, struct api_call *call, json_t *in,
+    const char **name, struct av_err *e)
+{
+	json_t *v = json_object_get(in, "name");
+
+	if (v == NULL || !json_is_string(v))
+		return av_fail(e, AV_E_VALIDATION, "name is required");
+	if (!valid_name(json_string_value(v)))
+		return av_fail(e, AV_E_VALIDATION, "name must be 1 to 128 "
+		    "characters of [a-zA-Z0-9-_]");
+	*name = json_string_value(v);
+	return provider_arn(ctx, *name, call->resource,
+	    sizeof(call->resource));
+}
+
+/* The key, in place in the request; wiped by the caller when done. */
+static int
+get_key(json_t *in, json_t **key, struct av_err *e)
+{
+	json_t *v = json_object_get(in, "apiKey");
+	size_t n;
+
+	if (v == NULL || !json_is_string(v))
+		return av_fail(e, AV_E_VALIDATION, "apiKey is required");
+	n = json_string_length(v);
+	if (n == 0 || n > KEY_MAX || strlen(json_string_value(v)) != n)
+		return av_fail(e, AV_E_VALIDATION, "apiKey must be 1 to %d "
+		    "characters", KEY_MAX);
+	*key = v;
+	return 0;
+}
+
+/* jansson keeps its own copy of the key: wipe it before it is freed. */
+static void
+wipe_key(json_t *key)
+{
+	if (key != NULL)
+		OPENSSL_cleanse((char *)json_string_value(key),
+		    json_string_length(key));
+}
+
+static void
+describe(const struct api_call *call, const char *name, int64_t created,
+    int64_t updated, json_t *out)
+{
+	char secret[1100];
+
+	snprintf(secret, sizeof(secret), "%s/secret", call->resource);
+	json_object_set_new(out, "name", json_string(name));
+	json_object_set_new(out, "credentialProviderArn",
+	    json_string(call->resource));
+	json_object_set_new(out, "apiKeySecretArn",
+	    json_pack("{s:s}", "secretArn", secret));
+	if (created > 0) {
+		json_object_set_new(out, "createdTime", json_integer(created));
+		json_object_set_new(out, "lastUpdatedTime",
+		    json_integer(updated));
+	}
+}
+
+int
+op_create_api_key_provider(struct api_ctx *ctx, struct api_call *call,
+    json_t *in, json_t *out, struct av_err *e)
+{
+	static const char *const fields[] = { "name", "apiKey", "tags", NULL };
+	json_t *key = NULL, *tags = NULL;
+	const char *name;
+	int rc = -1;
+
+	if (api_only_fields(in, fields, e) != 0 ||
+	    get_name(ctx, call, in, &name, e) != 0 ||
+	    get_key(in, &key, e) != 0 || api_get_tags(in, &tags, e) != 0)
+		goto done;
+	if (store_provider_create(ctx->store, ctx->vault, KIND, name,
+	    call->resource, (const uint8_t *)json_string_value(key),
+	    json_string_length(key), tags, QUOTA_PROVIDERS, e) != 0)
+		goto done;
+	describe(call, name, 0, 0, out);
+	rc = 0;
+done:
+	wipe_key(key);
+	json_decref(tags);
+	return rc;
+}
+
+int
+op_get_api_key_provider(struct api_ctx *ctx, struct api_call *call,
+    json_t *in, json_t *out, struct av_err *e)
+{
+	static const char *const fields[] = { "name", NULL };
+	int64_t created, updated;
+	const char *name;
+
+	if (api_only_fields(in, fields, e) != 0 ||
+	    get_name(ctx, call, in, &name, e) != 0 ||
+	    store_provider_get(ctx->store, KIND, name, &created, &updated,
+	    e) != 0)
+		return -1;
+	describe(call, name, created, updated, out);
+	return 0;
+}
+
+int
+op_update_api_key_provider(struct api_ctx *ctx, struct api_call *call,
+    json_t *in, json_t *out, struct av_err *e)
+{
+	static const char *const fields[] = { "name", "apiKey", NULL };
+	int64_t created, updated;
+	json_t *key = NULL;
+	const char *name;
+	int rc = -1;
+
+	if (api_only_fields(in, fields, e) != 0 ||
+	    get_name(ctx, call, in, &name, e) != 0 ||
+	    get_key(in, &key, e) != 0 ||
+	    store_provider_set_secret(ctx->store, ctx->vault, KIND, name,
+	    (const uint8_t *)json_string_value(key), json_string_length(key),
+	    e) != 0 ||
+	    store_provider_get(ctx->store, KIND, name, &created, &updated,
+	    e) != 0)
+		goto done;
+	describe(call, name, created, updated, out);
+	rc = 0;
+done:
+	wipe_key(key);
+	return rc;
+}
+
+int
+op_delete_api_key_provider(struct api_ctx *ctx, struct api_call *call,
+    json_t *in, json_t *out, struct av_err *e)
+{
+	static const char *const fields[] = { "name", NULL };
+	const char *name;
+
+	(void)out;
+	if (api_only_fields(in, fields, e) != 0 ||
+	    get_name(ctx, call, in, &name, e) != 0)
+		return -1;
+	return store_provider_delete(ctx->store, ctx->vault, KIND, name,
+	    call->resource, e);
+}
+
+int
+op_list_api_key_providers(struct api_ctx *ctx, struct api_call *call,
+    json_t *in, json_t *out, struct av_err *e)
+{
+	static const char *const fields[] = { "maxResults", "nextToken", NULL };
+	json_t *names = json_array(), *list = json_array(), *v, *n;
+	char after[NAME_MAX_LEN + 1] = "";
+	struct api_call item;
+	json_int_t max = LIST_DEFAULT;
+	int64_t created, updated;
+	bool more = false;
+	size_t i;
+	int rc = -1;
+
+	(void)call;
+	if (api_only_fields(in, fields, e) != 0)
+		goto done;
+	if ((v = json_object_get(in, "maxResults")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > LIST_MAX) {
+			av_fail(e, AV_E_VALIDATION, "maxResults must be 1 to "
+			    "%d", LIST_MAX);
+			goto done;
+		}
+		max = json_integer_value(v);
+	}
+	if ((v = json_object_get(in, "nextToken")) != NULL &&
+	    (!json_is_string(v) || api_page_token_decode(json_string_value(v),
+	    after, sizeof(after)) != 0 || !valid_name(after))) {
+		av_fail(e, AV_E_VALIDATION, "invalid nextToken");
+		goto done;
+	}
+	if (store_provider_list(ctx->store, KIND, after, (unsigned)max, names,
+	    &more, e) != 0)
+		goto done;
+	json_array_foreach(names, i, n) {
+		json_t *p = json_object();
+
+		provider_arn(ctx, json_string_value(n), item.resource,
+		    sizeof(item.resource));
+		created = updated = 0;
+		store_provider_get(ctx->store, KIND, json_string_value(n),
+		    &created, &updated, NULL);
+		describe(&item, json_string_value(n), created, updated, p);
+		json_object_del(p, "apiKeySecretArn");
+		json_array_append_new(list, p);
+	}
+	json_object_set(out, "credentialProviders", list);
+	if (more)
+		api_page_token_set(out, names);
+	rc = 0;
+done:
+	json_decref(names);
+	json_decref(list);
+	return rc;
+}
