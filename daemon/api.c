@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "api.h"
 
 enum plane {
@@ -46,6 +48,14 @@ static const struct route routes[] = {
 	{ "POST", "/identities/ListWorkloadIdentities",
 	    "ListWorkloadIdentities", PLANE_CONTROL, false,
 	    op_list_workload_identities },
+	{ "POST", "/identities/GetWorkloadAccessToken",
+	    "GetWorkloadAccessToken", PLANE_DATA, false,
+	    op_get_workload_access_token },
+	{ "POST", "/identities/GetWorkloadAccessTokenForUserId",
+	    "GetWorkloadAccessTokenForUserId", PLANE_DATA, false,
+	    op_get_workload_access_token_for_user_id },
+	{ "POST", "/identities/api-key", "GetResourceApiKey", PLANE_DATA,
+	    false, op_get_resource_api_key },
 	{ "POST", "/identities/CreateApiKeyCredentialProvider",
 	    "CreateApiKeyCredentialProvider", PLANE_CONTROL, true,
 	    op_create_api_key_provider },
@@ -124,6 +134,7 @@ static void
 reply_json(struct httpd_req *req, int status, json_t *body)
 {
 	char *text = json_dumps(body, JSON_COMPACT);
+	size_t len;
 
 	if (text == NULL) {
 		static const char oom[] = "{\"__type\":\"InternalServerException\","
@@ -131,7 +142,10 @@ reply_json(struct httpd_req *req, int status, json_t *body)
 		httpd_reply(req, 500, oom, sizeof(oom) - 1);
 		return;
 	}
-	httpd_reply(req, status, text, strlen(text));
+	len = strlen(text);
+	httpd_reply(req, status, text, len);
+	/* Responses can carry secrets (GetResourceApiKey). */
+	OPENSSL_cleanse(text, len);
 	free(text);
 }
 

@@ -19,6 +19,7 @@
 #include "hsm.h"
 #include "store.h"
 #include "vault.h"
+#include "wat.h"
 
 /* The audit event the worker sends the parent for one call. */
 struct api_audit {
@@ -42,6 +43,7 @@ struct api_ctx {
 	struct hsm_key		 kek;
 	char			 kek_uri[HSM_URI_BUF];	/* fixed while we run */
 	char			 kek_kcv[2 * HSM_KCV_LEN + 1];
+	struct wat_keys		 tokens;	/* workload access tokens */
 	struct vault		*vault;
 	struct store		*store;
 	api_audit_fn		*audit;
@@ -72,6 +74,12 @@ api_op_fn op_get_workload_identity;
 api_op_fn op_update_workload_identity;
 api_op_fn op_delete_workload_identity;
 api_op_fn op_list_workload_identities;
+/* op_tokens.c */
+api_op_fn op_get_workload_access_token;
+api_op_fn op_get_workload_access_token_for_user_id;
+api_op_fn op_get_resource_api_key;
+/* Load the token-signing key, get or create the token key. */
+int api_tokens_init(struct api_ctx *ctx, struct av_err *e);
 /* op_apikey.c */
 api_op_fn op_create_api_key_provider;
 api_op_fn op_get_api_key_provider;

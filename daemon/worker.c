@@ -485,6 +485,14 @@ worker_main(const struct av_config *cfg, const struct worker_fds *fds,
 	}
 	if (open_tls(&w) != 0)
 		return 1;
+	{
+		struct av_err e;
+
+		if (api_tokens_init(&w.api, &e) != 0) {
+			log_error("%s", e.msg);
+			return 1;
+		}
+	}
 	if (fds->admin >= 0) {
 		lfds[n] = fds->admin;
 		kinds[n++] = AV_LISTENER_ADMIN;

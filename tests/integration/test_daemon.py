@@ -386,6 +386,90 @@ def test_api_key_providers(d):
     ok(st == 403, "providers are not managed from the agent socket")
 
 
+def b64url_decode(text):
+    import base64
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def test_tokens(d):
+    st, doc = call("GetWorkloadAccessToken", {"workloadName":
+                                              "support-agent"},
+                   sock_name="agent.sock")
+    ok(st == 200 and doc["workloadAccessToken"].startswith("avwat1."),
+       "GetWorkloadAccessToken mints a token on the agent socket", doc)
+    st, doc = call("GetWorkloadAccessTokenForUserId",
+                   {"workloadName": "support-agent",
+                    "userId": "cognito+user-12345"}, sock_name="agent.sock")
+    tok = doc.get("workloadAccessToken", "")
+    body = b64url_decode(tok.split(".")[1]) if tok.count(".") == 2 else b""
+    ok(st == 200 and b"user-12345" not in body and b"support-agent" not in
+       body, "the token is opaque: neither user nor workload can be read "
+       "out of it")
+    st, doc = call("api-key", {"workloadIdentityToken": tok,
+                               "resourceCredentialProviderName":
+                               "github-key"}, sock_name="agent.sock")
+    ok(st == 200 and doc.get("apiKey") == CANARY + "-api-key-2",
+       "GetResourceApiKey exchanges the token for the stored key")
+    parts = tok.split(".")
+    forged = []
+    sig = bytearray(b64url_decode(parts[2]))
+    sig[5] ^= 1
+    import base64
+    enc = lambda b: base64.urlsafe_b64encode(bytes(b)).decode().rstrip("=")
+    forged.append(("a changed signature", "%s.%s.%s" % (parts[0], parts[1],
+                                                         enc(sig))))
+    bod = bytearray(b64url_decode(parts[1]))
+    bod[-20] ^= 1
+    forged.append(("a changed body", "%s.%s.%s" % (parts[0], enc(bod),
+                                                    parts[2])))
+    bod = bytearray(b64url_decode(parts[1]))
+    bod[0] ^= 1
+    forged.append(("another key id (another appliance's key)",
+                   "%s.%s.%s" % (parts[0], enc(bod), parts[2])))
+    other = call("GetWorkloadAccessToken", {"workloadName": "page-01"},
+                 sock_name="agent.sock")[1]["workloadAccessToken"]
+    forged.append(("a signature from another token",
+                   "%s.%s.%s" % (parts[0], parts[1], other.split(".")[2])))
+    for what, t in forged:
+        st, doc = call("api-key", {"workloadIdentityToken": t,
+                                   "resourceCredentialProviderName":
+                                   "github-key"}, sock_name="agent.sock")
+        ok(st == 403 and doc["__type"] == "AccessDeniedException" and
+           "apiKey" not in doc, "%s is AccessDeniedException" % what, doc)
+    for what, t in (("a truncated token", tok[:len(tok) // 2]),
+                    ("garbage", "not-a-token"),
+                    ("an empty token", ""),
+                    ("a token with bad base64", "avwat1.@@@.###"),
+                    ("an oversized token", "avwat1." + "A" * 5000 + ".AA")):
+        st, doc = call("api-key", {"workloadIdentityToken": t,
+                                   "resourceCredentialProviderName":
+                                   "github-key"}, sock_name="agent.sock")
+        ok(st in (400, 403) and "apiKey" not in doc,
+           "%s is refused (%s)" % (what, doc.get("__type")), doc)
+    st, doc = call("api-key", {"workloadIdentityToken": tok,
+                               "resourceCredentialProviderName": "nope"},
+                   sock_name="agent.sock")
+    ok(st == 404, "an unknown provider is ResourceNotFoundException")
+    call("CreateWorkloadIdentity", {"name": "short-lived"})
+    t2 = call("GetWorkloadAccessToken", {"workloadName": "short-lived"},
+              sock_name="agent.sock")[1]["workloadAccessToken"]
+    call("DeleteWorkloadIdentity", {"name": "short-lived"})
+    st, doc = call("api-key", {"workloadIdentityToken": t2,
+                               "resourceCredentialProviderName":
+                               "github-key"}, sock_name="agent.sock")
+    ok(st == 403, "a deleted identity's tokens are refused")
+    st, doc = call("GetWorkloadAccessToken", {"workloadName": "nobody-here"},
+                   sock_name="agent.sock")
+    ok(st == 404, "a token for a missing identity is ResourceNotFoundException")
+    for body in ({"workloadName": "support-agent", "userId": ""},
+                 {"workloadName": "support-agent", "userId": "u" * 129},
+                 {"workloadName": "support-agent", "userId": "a\nb"}):
+        st, doc = call("GetWorkloadAccessTokenForUserId", body,
+                       sock_name="agent.sock")
+        ok(st == 400, "a bad userId is ValidationException")
+    return tok
+
+
 def test_bad_input(d):
     cases = [
         ("malformed JSON", b'{"tokenVaultId": ', 400, "malformed JSON"),
@@ -677,6 +761,13 @@ def test_customer_managed():
        r.stderr[-800:])
     good = os.path.join(WORK, "cmk-good.yaml")
     write_config(good, block.format(mod=mod, pin=pinfile, key="cmk-good"))
+    # A vault of its own: data keys wrapped by the service KEK do not
+    # open under the customer's (switching needs SetTokenVaultCMK, later).
+    with open(good) as f:
+        text = f.read().replace(os.path.join(WORK, "state"),
+                                os.path.join(WORK, "state-cmk"))
+    with open(good, "w") as f:
+        f.write(text)
     d = Daemon(good)
     ok(d.wait_ready(), "the daemon serves with a customer-managed KEK")
     st, doc, _ = request("POST", "/identities/get-token-vault", {})
@@ -892,6 +983,7 @@ def main():
     test_basic(d)
     test_directory(d)
     test_api_key_providers(d)
+    token = test_tokens(d)
     test_bad_input(d)
     test_slow_clients(d)
     test_sandbox_and_restart(d)
@@ -905,6 +997,11 @@ def main():
     ok(st == 200 and doc["allowedResourceOauth2ReturnUrls"] ==
        ["https://a.example/1", "myapp://callback"],
        "the directory survives kill -9 and restarts")
+    st, doc = call("api-key", {"workloadIdentityToken": token,
+                               "resourceCredentialProviderName":
+                               "github-key"}, sock_name="agent.sock")
+    ok(st == 200 and doc.get("apiKey") == CANARY + "-api-key-2",
+       "tokens minted before the restarts are still accepted")
     test_reload_and_stop(d)
     test_audit()
     test_canary()

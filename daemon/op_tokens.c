@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * op_tokens.c - the data plane: workload access tokens and API keys.
+ *
+ * GetWorkloadAccessToken / ...ForUserId mint a token for a workload
+ * identity (and a user); GetResourceApiKey exchanges a valid token for the
+ * key of an API-key credential provider.  The agent never holds anything
+ * it could use elsewhere: the token is accepted only by this appliance.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "api.h"
+#include "provider.h"
+
+#define TOKEN_TTL	900	/* seconds */
+#define TEK_TYPE	"token-key"
+#define TEK_NAME	"current"
+#define API_KEY_KIND	"api-key"
+#define API_KEY_MAX	65536
+
+static const char service_linked[] = "WorkloadIdentity is linked to a "
+    "service and cannot retrieve an access token by the caller.";
+
+int
+api_tokens_init(struct api_ctx *ctx, struct av_err *e)
+{
+	unsigned char tek[WAT_TEK_LEN];
+	char audience[80];
+	EVP_PKEY *sign;
+	size_t len = 0;
+	int rc;
+
+	/* The token key: created once, sealed in the vault like a secret. */
+	if (store_secret_get(ctx->store, ctx->vault, TEK_TYPE, TEK_NAME, "",
+	    tek, sizeof(tek), &len, e) != 0) {
+		if (e->type != NULL && strcmp(e->type, AV_E_DECRYPTION) == 0)
+			return av_fail(e, AV_E_INTERNAL, "the vault's data keys "
+			    "do not open with this KEK (%s); was the KEK "
+			    "changed without re-wrapping them?", e->msg);
+		if (e->type == NULL || strcmp(e->type, AV_E_NOT_FOUND) != 0)
+			return -1;
+		if (RAND_priv_bytes(tek, sizeof(tek)) != 1 ||
+		    store_secret_put(ctx->store, ctx->vault, TEK_TYPE, TEK_NAME,
+		    "", tek, sizeof(tek), e) != 0) {
+			OPENSSL_cleanse(tek, sizeof(tek));
+			return av_fail(e, AV_E_INTERNAL, "cannot create the "
+			    "token key");
+		}
+		len = sizeof(tek);
+	}
+	if (len != sizeof(tek)) {
+		OPENSSL_cleanse(tek, sizeof(tek));
+		return av_fail(e, AV_E_INTERNAL, "the token key is damaged");
+	}
+	if ((sign = hsm_provider_load_key(NULL,
+	    ctx->cfg->hsm.token_signing_key)) == NULL) {
+		OPENSSL_cleanse(tek, sizeof(tek));
+		return av_fail(e, AV_E_INTERNAL, "cannot load the token-signing "
+		    "key %s", ctx->cfg->hsm.token_signing_key);
+	}
+	snprintf(audience, sizeof(audience), "%s:%s",
+	    ctx->cfg->appliance.account, ctx->cfg->appliance.name);
+	rc = wat_keys_init(&ctx->tokens, sign, tek, audience, e);
+	EVP_PKEY_free(sign);
+	OPENSSL_cleanse(tek, sizeof(tek));
+	return rc;
+}
+
+/* The workload named in the request must exist and may get a token. */
+static int
+token_for(struct api_ctx *ctx, struct api_call *call, json_t *in,
+    const char *user, json_t *out, struct av_err *e)
+{
+	struct wat_claims c;
+	struct wi_record r;
+	char token[WAT_MAX + 1];
+	json_t *v = json_object_get(in, "workloadName");
+	int rc;
+
+	if (v == NULL || !json_is_string(v) ||
+	    strlen(json_string_value(v)) < 3 ||
+	    strlen(json_string_value(v)) > WAT_WORKLOAD_MAX)
+		return av_fail(e, AV_E_VALIDATION, "workloadName is required "
+		    "(3 to 255 characters)");
+	api_wi_arn(ctx, json_string_value(v), call->resource,
+	    sizeof(call->resource));
+	if (store_wi_get(ctx->store, json_string_value(v), &r, e) != 0)
+		return -1;
+	json_decref(r.urls);
+	/* No self-extraction: a service's identity is the service's. */
+	if (r.managed_by[0] != '\0')
+		return av_fail(e, AV_E_ACCESS_DENIED, "%s", service_linked);
+	memset(&c, 0, sizeof(c));
+	snprintf(c.workload, sizeof(c.workload), "%s", r.name);
+	snprintf(c.user, sizeof(c.user), "%s", user);
+	c.iat = (int64_t)time(NULL);
+	c.exp = c.iat + TOKEN_TTL;
+	if ((rc = wat_mint(&ctx->tokens, &c, token, sizeof(token), e)) == 0)
+		json_object_set_new(out, "workloadAccessToken",
+		    json_string(token));
+	return rc;
+}
+
+int
+op_get_workload_access_token(struct api_ctx *ctx, struct api_call *call,
+    json_t *in, json_t *out, struct av_err *e)
+{
+	static const char *const fields[] = { "workloadName", NULL };
+
+	if (api_only_fields(in, fields, e) != 0)
+		return -1;
+	return token_for(ctx, call, in, "", out, e);
+}
+
+int
+op_get_workload_access_token_for_user_id(struct api_ctx *ctx,
+    struct api_call *call, json_t *in, json_t *out, struct av_err *e)
+{
+	static const char *const fields[] = { "workloadName", "userId", NULL };
+	json_t *v = json_object_get(in, "userId");
+	size_t i, n;
+
+	if (api_only_fields(in, fields, e) != 0)
+		return -1;
+	/* Any text, e.g. "provider_id+user_id"; printable, 1..128. */
+	if (v == NULL || !json_is_string(v) ||
+	    (n = strlen(json_string_value(v))) == 0 || n > WAT_USER_MAX ||
+	    n != json_string_length(v))
+		return av_fail(e, AV_E_VALIDATION, "userId must be 1 to 128 "
+		    "characters");
+	for (i = 0; i < n; i++)
+		if ((unsigned char)json_string_value(v)[i] < 0x20)
+			return av_fail(e, AV_E_VALIDATION, "userId has a "
+			    "control character");
+	return token_for(ctx, call, in, json_string_value(v), out, e);
+}
+
+int
+op_get_resource_api_key(struct api_ctx *ctx, struct api_call *call,
+    json_t *in, json_t *out, struct av_err *e)
+{
+	static const char *const fields[] = { "workloadIdentityToken",
+	    "resourceCredentialProviderName", NULL };
+	json_t *tok = json_object_get(in, "workloadIdentityToken");
+	json_t *prov = json_object_get(in, "resourceCredentialProviderName");
+	static __thread unsigned char key[API_KEY_MAX + 1];
+	struct wat_claims c;
+	struct wi_record r;
+	size_t len = 0;
+	int rc;
+
+	if (api_only_fields(in, fields, e) != 0)
+		return -1;
+	if (tok == NULL || !json_is_string(tok) || prov == NULL ||
+	    !json_is_string(prov) || strlen(json_string_value(prov)) == 0 ||
+	    strlen(json_string_value(prov)) > 128)
+		return av_fail(e, AV_E_VALIDATION, "workloadIdentityToken and "
+		    "resourceCredentialProviderName are required");
+	snprintf(call->resource, sizeof(call->resource), "arn:%s:"
+	    "bedrock-agentcore:%s:%s:token-vault/default/"
+	    "apikeycredentialprovider/%s", ctx->cfg->appliance.partition,
+	    ctx->cfg->appliance.region, ctx->cfg->appliance.account,
+	    json_string_value(prov));
+	if (wat_verify(&ctx->tokens, json_string_value(tok),
+	    (int64_t)time(NULL), &c, e) != 0)
+		return -1;
+	/* A deleted identity's tokens die with it. */
+	if (store_wi_get(ctx->store, c.workload, &r, e) != 0)
+		return av_fail(e, AV_E_ACCESS_DENIED, "the workload access "
+		    "token is not valid");
+	json_decref(r.urls);
+	rc = store_secret_get(ctx->store, ctx->vault, API_KEY_KIND,
+	    json_string_value(prov), "", key, API_KEY_MAX, &len, e);
+	if (rc == 0) {
+		key[len] = '\0';
+		json_object_set_new(out, "apiKey", json_stringn((char *)key,
+		    len));
+	} else if (e->type != NULL && strcmp(e->type, AV_E_NOT_FOUND) == 0) {
+		av_fail(e, AV_E_NOT_FOUND, "no API-key credential provider "
+		    "named %s", json_string_value(prov));
+	}
+	OPENSSL_cleanse(key, len);
+	return rc;
+}

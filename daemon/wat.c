@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * wat.c - minting and checking workload access tokens; see wat.h.
+ */
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "secmem.h"
+#include "wat.h"
+
+#define NONCE_LEN	12
+#define TAG_LEN		16
+#define SIG_LEN		64
+#define CLAIMS_MAX	1024
+#define BODY_MAX	(8 + NONCE_LEN + CLAIMS_MAX + TAG_LEN)
+
+static const char invalid[] = "the workload access token is not valid";
+
+/* base64url without padding; 0 or -1 when out is too small. */
+static int
+b64url_encode(const unsigned char *in, size_t len, char *out, size_t cap)
+{
+	size_t n = 4 * ((len + 2) / 3), i;
+
+	if (n + 1 > cap)
+		return -1;
+	EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+	while (n > 0 && out[n - 1] == '=')
+		n--;
+	out[n] = '\0';
+	for (i = 0; i < n; i++)
+		out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+	return 0;
+}
+
+/* Strict: only the base64url alphabet, no padding; -1 on anything else. */
+static int
+b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap,
+    size_t *outlen)
+{
+	char buf[WAT_MAX + 4];
+	size_t i, pad = (4 - len % 4) % 4;
+	int n;
+
+	if (len == 0 || len > WAT_MAX || pad == 3)
+		return -1;
+	for (i = 0; i < len; i++) {
+		char c = in[i];
+
+		if (c == '-')
+			c = '+';
+		else if (c == '_')
+			c = '/';
+		else if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9')))
+			return -1;
+		buf[i] = c;
+	}
+	memset(buf + len, '=', pad);
+	if ((len + pad) / 4 * 3 > cap + 2)
+		return -1;
+	{
+		unsigned char tmp[WAT_MAX];
+
+		n = EVP_DecodeBlock(tmp, (unsigned char *)buf, (int)(len + pad));
+		if (n < 0 || (size_t)n < pad || (size_t)n - pad > cap) {
+			OPENSSL_cleanse(tmp, sizeof(tmp));
+			return -1;
+		}
+		memcpy(out, tmp, (size_t)n - pad);
+		*outlen = (size_t)n - pad;
+		OPENSSL_cleanse(tmp, sizeof(tmp));
+	}
+	return 0;
+}
+
+int
+wat_keys_init(struct wat_keys *k, EVP_PKEY *sign,
+    const unsigned char tek[WAT_TEK_LEN], const char *audience,
+    struct av_err *e)
+{
+	unsigned char *der = NULL, md[32];
+	const unsigned char *p;
+	unsigned int mdlen = 0;
+	int len, locked;
+
+	memset(k, 0, sizeof(*k));
+	if ((len = i2d_PUBKEY(sign, &der)) <= 0)
+		return av_fail(e, AV_E_INTERNAL, "token key: no public key");
+	p = der;
+	k->verify = d2i_PUBKEY_ex(NULL, &p, len, NULL, "provider=default");
+	EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(), NULL);
+	OPENSSL_free(der);
+	if (k->verify == NULL || mdlen != 32 ||
+	    (k->tek = secmem_map(WAT_TEK_LEN, &locked)) == NULL) {
+		wat_keys_free(k);
+		return av_fail(e, AV_E_INTERNAL, "token key set-up failed");
+	}
+	memcpy(k->kid, md, sizeof(k->kid));
+	memcpy(k->tek, tek, WAT_TEK_LEN);
+	EVP_PKEY_up_ref(sign);
+	k->sign = sign;
+	snprintf(k->audience, sizeof(k->audience), "%s", audience);
+	return 0;
+}
+
+void
+wat_keys_free(struct wat_keys *k)
+{
+	EVP_PKEY_free(k->sign);
+	EVP_PKEY_free(k->verify);
+	secmem_unmap(k->tek, WAT_TEK_LEN);
+	memset(k, 0, sizeof(*k));
+}
+
+static int
+gcm(const struct wat_keys *k, int enc, const unsigned char *nonce,
+    const unsigned char *aad, size_t aadlen, const unsigned char *in,
+    size_t len, unsigned char *out, unsigned char tag[TAG_LEN])
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int n = 0, m = 0, ok;
+
+	ok = c != NULL && EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, k->tek,
+	    nonce, enc) == 1 &&
+	    EVP_CipherUpdate(c, NULL, &n, aad, (int)aadlen) == 1 &&
+	    EVP_CipherUpdate(c, out, &n, in, (int)len) == 1 &&
+	    (enc || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, TAG_LEN,
+	    tag) == 1) &&
+	    EVP_CipherFinal_ex(c, out + n, &m) == 1 &&
+	    (!enc || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, TAG_LEN,
+	    tag) == 1);
+	EVP_CIPHER_CTX_free(c);
+	return ok ? 0 : -1;
+}
+
+int
+wat_mint(const struct wat_keys *k, const struct wat_claims *c, char *out,
+    size_t len, struct av_err *e)
+{
+	unsigned char body[BODY_MAX], nonce_id[16], der[80], raw[SIG_LEN];
+	const unsigned char *p;
+	char jti[33], *claims = NULL, b1[2 * BODY_MAX], b2[2 * SIG_LEN];
+	size_t clen, blen, siglen = sizeof(der), i;
+	EVP_MD_CTX *md = NULL;
+	ECDSA_SIG *sig = NULL;
+	const BIGNUM *r, *s;
+	json_t *j;
+	int rc = -1;
+
+	if (RAND_bytes(nonce_id, sizeof(nonce_id)) != 1 ||
+	    RAND_bytes(body + 8, NONCE_LEN) != 1)
+		return av_fail(e, AV_E_INTERNAL, "no randomness");
+	for (i = 0; i < sizeof(nonce_id); i++)
+		snprintf(jti + 2 * i, 3, "%02x", nonce_id[i]);
+	j = json_pack("{s:i, s:s, s:s, s:s, s:I, s:I, s:s}", "v", 1, "aud",
+	    k->audience, "wid", c->workload, "sub", c->user, "iat",
+	    (json_int_t)c->iat, "exp", (json_int_t)c->exp, "jti", jti);
+	if (j != NULL)
+		claims = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (claims == NULL || (clen = strlen(claims)) > CLAIMS_MAX) {
+		av_fail(e, AV_E_INTERNAL, "token claims too large");
+		goto done;
+	}
+	memcpy(body, k->kid, 8);
+	if (gcm(k, 1, body + 8, body, 8, (unsigned char *)claims, clen,
+	    body + 8 + NONCE_LEN, body + 8 + NONCE_LEN + clen) != 0) {
+		av_fail(e, AV_E_INTERNAL, "token encryption failed");
+		goto done;
+	}
+	blen = 8 + NONCE_LEN + clen + TAG_LEN;
+	if (b64url_encode(body, blen, b1, sizeof(b1)) != 0)
+		goto fail;
+	/* The HSM signs "avwat1.<body>": the prefix is bound too. */
+	snprintf(out, len, "%s%s", WAT_PREFIX, b1);
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, k->sign,
+	    NULL) != 1 || EVP_DigestSign(md, der, &siglen,
+	    (unsigned char *)out, strlen(out)) != 1)
+		goto fail;
+	p = der;
+	if ((sig = d2i_ECDSA_SIG(NULL, &p, (long)siglen)) == NULL)
+		goto fail;
+	ECDSA_SIG_get0(sig, &r, &s);
+	if (BN_bn2binpad(r, raw, 32) != 32 || BN_bn2binpad(s, raw + 32, 32) !=
+	    32 || b64url_encode(raw, SIG_LEN, b2, sizeof(b2)) != 0 ||
+	    strlen(out) + 1 + strlen(b2) + 1 > len)
+		goto fail;
+	strncat(out, ".", len - strlen(out) - 1);
+	strncat(out, b2, len - strlen(out) - 1);
+	rc = 0;
+	goto done;
+fail:
+	av_fail(e, AV_E_INTERNAL, "the HSM could not sign the token");
+done:
+	if (claims != NULL) {
+		OPENSSL_cleanse(claims, strlen(claims));
+		free(claims);
+	}
+	OPENSSL_cleanse(body, sizeof(body));
+	ECDSA_SIG_free(sig);
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+static int
+verify_signature(const struct wat_keys *k, const char *signed_part,
+    size_t signed_len, const unsigned char raw[SIG_LEN])
+{
+	ECDSA_SIG *sig = ECDSA_SIG_new();
+	unsigned char *der = NULL;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	BIGNUM *r = BN_bin2bn(raw, 32, NULL), *s = BN_bin2bn(raw + 32, 32, NULL);
+	int len, ok = 0;
+
+	if (sig != NULL && r != NULL && s != NULL && ECDSA_SIG_set0(sig, r, s)) {
+		r = s = NULL;
+		if ((len = i2d_ECDSA_SIG(sig, &der)) > 0 && md != NULL &&
+		    EVP_DigestVerifyInit_ex(md, NULL, "SHA256", NULL,
+		    "provider=default", k->verify, NULL) == 1)
+			ok = EVP_DigestVerify(md, der, (size_t)len,
+			    (const unsigned char *)signed_part, signed_len) == 1;
+	}
+	BN_free(r);
+	BN_free(s);
+	ECDSA_SIG_free(sig);
+	OPENSSL_free(der);
+	EVP_MD_CTX_free(md);
+	return ok ? 0 : -1;
+}
+
+static int
+parse_claims(const struct wat_keys *k, const char *text, size_t len,
+    int64_t now, struct wat_claims *out)
+{
+	const char *aud, *wid, *sub, *jti;
+	json_int_t iat, exp;
+	json_t *j;
+	int v, rc = -1;
+
+	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	if (j != NULL && json_object_size(j) == 7 &&
+	    json_unpack(j, "{s:i, s:s, s:s, s:s, s:I, s:I, s:s}", "v", &v,
+	    "aud", &aud, "wid", &wid, "sub", &sub, "iat", &iat, "exp", &exp,
+	    "jti", &jti) == 0 && v == 1 && strcmp(aud, k->audience) == 0 &&
+	    strlen(wid) <= WAT_WORKLOAD_MAX && strlen(sub) <= WAT_USER_MAX &&
+	    iat <= now + 60 && now < exp) {
+		snprintf(out->workload, sizeof(out->workload), "%s", wid);
+		snprintf(out->user, sizeof(out->user), "%s", sub);
+		out->iat = iat;
+		out->exp = exp;
+		rc = 0;
+	}
+	json_decref(j);
+	return rc;
+}
+
+int
+wat_verify(const struct wat_keys *k, const char *token, int64_t now,
+    struct wat_claims *out, struct av_err *e)
+{
+	unsigned char body[BODY_MAX], raw[SIG_LEN + 4];
+	char claims[CLAIMS_MAX + 1];
+	const char *dot;
+	size_t tlen, blen = 0, rlen = 0, clen;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	tlen = strnlen(token, WAT_MAX + 1);
+	if (tlen > WAT_MAX || strncmp(token, WAT_PREFIX, 7) != 0 ||
+	    (dot = strchr(token + 7, '.')) == NULL ||
+	    b64url_decode(token + 7, (size_t)(dot - token) - 7, body,
+	    sizeof(body), &blen) != 0 ||
+	    b64url_decode(dot + 1, tlen - (size_t)(dot + 1 - token), raw,
+	    sizeof(raw), &rlen) != 0 || rlen != SIG_LEN ||
+	    blen < 8 + NONCE_LEN + TAG_LEN + 2)
+		return av_fail(e, AV_E_VALIDATION, "malformed workload access "
+		    "token");
+	/* Signature first: nothing else is looked at in a forged token. */
+	if (CRYPTO_memcmp(body, k->kid, 8) != 0 ||
+	    verify_signature(k, token, (size_t)(dot - token), raw) != 0)
+		return av_fail(e, AV_E_ACCESS_DENIED, invalid);
+	clen = blen - 8 - NONCE_LEN - TAG_LEN;
+	rc = gcm(k, 0, body + 8, body, 8, body + 8 + NONCE_LEN, clen,
+	    (unsigned char *)claims, body + 8 + NONCE_LEN + clen);
+	if (rc == 0)
+		rc = parse_claims(k, claims, clen, now, out);
+	OPENSSL_cleanse(claims, sizeof(claims));
+	OPENSSL_cleanse(body, sizeof(body));
+	return rc == 0 ? 0 : av_fail(e, AV_E_ACCESS_DENIED, invalid);
+}
