@@ -70,11 +70,11 @@ CEREMONY_SRCS := hsm/ceremony/main.c hsm/ceremony/devtoken.c \
 	hsm/ceremony/init.c hsm/ceremony/inventory.c hsm/ceremony/certs.c
 CEREMONY := $(BUILD)/agentvault-ceremony
 
-UNIT_TESTS := uri hsm provider tls vault http_parse config audit
+UNIT_TESTS := uri hsm provider tls vault http_parse config audit wat
 TEST_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/test_%)
 BENCH      := $(BUILD)/tests/bench_hsm $(BUILD)/tests/bench_daemon
 FUZZERS    := $(BUILD)/fuzz/fuzz_uri $(BUILD)/fuzz/fuzz_http \
-	$(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_audit_verify
+	$(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_audit_verify $(BUILD)/fuzz/fuzz_wat
 
 PROGRAMS := $(CEREMONY) $(AGENTVAULTD) $(AUDIT_VERIFY)
 
@@ -161,6 +161,16 @@ $(BUILD)/fuzz/fuzz_audit_verify: tests/fuzz/fuzz_audit_verify.c \
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_audit_verify.c \
 		daemon/audit_verify.c daemon/audit.c -ljansson -lcrypto
+
+$(BUILD)/fuzz/fuzz_wat: tests/fuzz/fuzz_wat.c daemon/wat.c daemon/wat.h \
+	daemon/secmem.c daemon/error.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_wat.c daemon/wat.c \
+		daemon/secmem.c daemon/error.c -ljansson -lcrypto
+
+$(BUILD)/tests/test_wat: $(BUILD)/tests/unit/test_wat.o $(LIBDAEMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -lcmocka
 
 $(BUILD)/tests/test_config: $(BUILD)/tests/unit/test_config.o $(LIBDAEMON) \
 	$(LIBHSM)
