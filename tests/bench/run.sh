@@ -16,7 +16,8 @@ BUILD=$BUILD tests/setup-token.sh "$tmp"
 . "$tmp/testvars"
 bench=$BUILD/tests/bench_daemon
 
-"$BUILD/tests/bench_hsm"
+"$BUILD/tests/bench_hsm" | tee "$tmp/hsm.out"
+hsm_ceiling=$(awk '/raw C_Sign ECDSA P-256, 2 threads/ { print $(NF-1) }' "$tmp/hsm.out")
 
 # The daemon, sandboxed, as in production.
 work=$tmp/daemon
@@ -79,4 +80,28 @@ for c in 1 8 32; do
 		"$1" "$2" "$3" "$4" "$(echo "$2 $ceil" | awk '{printf "%.2f", $1/$2}')"
 	[ "$5" = 0 ] || echo "  ($5 errors)"
 	echo "      CPU during that run: $usage"
+done
+
+# The data plane: an identity, an API-key provider and a token to use.
+api() { curl -sS --cacert "$tmp/ca.pem" --unix-socket "$work/run/$1" \
+	-H 'Content-Type: application/json' -d "$3" "https://localhost/identities/$2"; }
+api admin.sock CreateWorkloadIdentity '{"name":"bench-agent"}' >/dev/null
+api admin.sock CreateApiKeyCredentialProvider \
+	'{"name":"bench-key","apiKey":"bench-api-key-0123456789"}' >/dev/null
+token=$(api agent.sock GetWorkloadAccessTokenForUserId \
+	'{"workloadName":"bench-agent","userId":"bench+user-1"}' |
+	sed 's/.*"workloadAccessToken":"\([^"]*\)".*/\1/')
+echo
+echo "Data plane (ceilings: raw HSM ES256 on two sessions ${hsm_ceiling}/s; the TLS echo above)"
+printf '  %-40s %6s %9s %9s %9s %7s\n' "call" "conns" "req/s" "p50 us" "p99 us" "ratio"
+for c in 1 8 32; do
+	set -- $("$bench" client "$work/run/agent.sock" "$tmp/ca.pem" "$c" \
+		"$SECONDS_EACH" POST /identities/GetWorkloadAccessTokenForUserId \
+		'{"workloadName":"bench-agent","userId":"bench+user-1"}')
+	printf '  %-40s %6s %9s %9s %9s %7s\n' "GetWorkloadAccessTokenForUserId" \
+		"$1" "$2" "$3" "$4" "$(echo "$2 $hsm_ceiling" | awk '{printf "%.2f", $1/$2}') (vs HSM)"
+	set -- $("$bench" client "$work/run/agent.sock" "$tmp/ca.pem" "$c" \
+		"$SECONDS_EACH" POST /identities/api-key \
+		"{\"workloadIdentityToken\":\"$token\",\"resourceCredentialProviderName\":\"bench-key\"}")
+	printf '  %-40s %6s %9s %9s %9s\n' "GetResourceApiKey" "$1" "$2" "$3" "$4"
 done
