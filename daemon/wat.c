@@ -21,6 +21,9 @@
 
 static const char invalid[] = "the workload access token is not valid";
 
+static int b64url_encode(const unsigned char *in, size_t len, char *out,
+    size_t cap);
+
 /* base64url without padding; 0 or -1 when out is too small. */
 static int
 b64url_encode(const unsigned char *in, size_t len, char *out, size_t cap)
@@ -75,6 +78,18 @@ b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap,
 		memcpy(out, tmp, (size_t)n - pad);
 		*outlen = (size_t)n - pad;
 		OPENSSL_cleanse(tmp, sizeof(tmp));
+	}
+	/*
+	 * Canonical only: the last character may carry unused low bits, and
+	 * a token that decodes to the same bytes from other text would be a
+	 * second spelling of it.  Encode again and compare.
+	 */
+	{
+		char again[WAT_MAX + 4];
+
+		if (b64url_encode(out, *outlen, again, sizeof(again)) != 0 ||
+		    strlen(again) != len || memcmp(again, in, len) != 0)
+			return -1;
 	}
 	return 0;
 }
