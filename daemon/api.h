@@ -90,6 +90,10 @@ api_op_fn op_list_api_key_providers;
 int api_only_fields(json_t *in, const char *const *allowed, struct av_err *e);
 /* "tags": a validated map (a new reference), {} when absent. */
 int api_get_tags(json_t *in, json_t **tags, struct av_err *e);
+/* maxResults (1-20, default 10) and nextToken of a List call; the only
+ * fields it may have. */
+int api_page_params(json_t *in, unsigned *max, char *after, size_t len,
+    struct av_err *e);
 /* Page tokens: the last name of a page, base64; opaque to clients. */
 int api_page_token_decode(const char *token, char *name, size_t len);
 void api_page_token_set(json_t *out, json_t *names);

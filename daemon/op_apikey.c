@@ -15,8 +15,6 @@
 #define KIND		"api-key"
 #define NAME_MAX_LEN	128
 #define KEY_MAX		65536
-#define LIST_DEFAULT	10
-#define LIST_MAX	20
 #define QUOTA_PROVIDERS	50	/* AgentCore's default */
 
 static int
@@ -194,36 +192,24 @@ int
 op_list_api_key_providers(struct api_ctx *ctx, struct api_call *call,
     json_t *in, json_t *out, struct av_err *e)
 {
-	static const char *const fields[] = { "maxResults", "nextToken", NULL };
-	json_t *names = json_array(), *list = json_array(), *v, *n;
-	char after[NAME_MAX_LEN + 1] = "";
+	json_t *names = json_array(), *list = json_array(), *n;
+	char after[NAME_MAX_LEN + 1];
 	struct api_call item;
-	json_int_t max = LIST_DEFAULT;
 	int64_t created, updated;
 	bool more = false;
+	unsigned max;
 	size_t i;
 	int rc = -1;
 
 	(void)call;
-	if (api_only_fields(in, fields, e) != 0)
+	if (api_page_params(in, &max, after, sizeof(after), e) != 0)
 		goto done;
-	if ((v = json_object_get(in, "maxResults")) != NULL) {
-		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-		    json_integer_value(v) > LIST_MAX) {
-			av_fail(e, AV_E_VALIDATION, "maxResults must be 1 to "
-			    "%d", LIST_MAX);
-			goto done;
-		}
-		max = json_integer_value(v);
-	}
-	if ((v = json_object_get(in, "nextToken")) != NULL &&
-	    (!json_is_string(v) || api_page_token_decode(json_string_value(v),
-	    after, sizeof(after)) != 0 || !valid_name(after))) {
+	if (after[0] != '\0' && !valid_name(after)) {
 		av_fail(e, AV_E_VALIDATION, "invalid nextToken");
 		goto done;
 	}
-	if (store_provider_list(ctx->store, KIND, after, (unsigned)max, names,
-	    &more, e) != 0)
+	if (store_provider_list(ctx->store, KIND, after, max, names, &more,
+	    e) != 0)
 		goto done;
 	json_array_foreach(names, i, n) {
 		json_t *p = json_object();

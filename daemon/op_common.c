@@ -14,6 +14,8 @@
 #define TAG_KEY_MAX	128
 #define TAG_VALUE_MAX	256
 #define TOKEN_NAME_MAX	255
+#define PAGE_DEFAULT	10	/* AgentCore's list pages */
+#define PAGE_MAX	20
 
 /* Tag keys and values: [a-zA-Z0-9\s._:/=+@-], with bounded length. */
 static bool
@@ -91,6 +93,31 @@ api_page_token_decode(const char *token, char *name, size_t len)
 	memcpy(name, buf, (size_t)n);
 	name[n] = '\0';
 	return name[0] != '\0' && strlen(name) <= TOKEN_NAME_MAX ? 0 : -1;
+}
+
+int
+api_page_params(json_t *in, unsigned *max, char *after, size_t len,
+    struct av_err *e)
+{
+	static const char *const fields[] = { "maxResults", "nextToken", NULL };
+	json_t *v;
+
+	*max = PAGE_DEFAULT;
+	after[0] = '\0';
+	if (api_only_fields(in, fields, e) != 0)
+		return -1;
+	if ((v = json_object_get(in, "maxResults")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > PAGE_MAX)
+			return av_fail(e, AV_E_VALIDATION, "maxResults must "
+			    "be 1 to %d", PAGE_MAX);
+		*max = (unsigned)json_integer_value(v);
+	}
+	if ((v = json_object_get(in, "nextToken")) != NULL &&
+	    (!json_is_string(v) || api_page_token_decode(json_string_value(v),
+	    after, len) != 0))
+		return av_fail(e, AV_E_VALIDATION, "invalid nextToken");
+	return 0;
 }
 
 void

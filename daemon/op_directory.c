@@ -15,8 +15,6 @@
 #define NAME_MAX_LEN	255
 #define URL_MAX		2048
 #define URLS_MAX	100
-#define LIST_DEFAULT	10
-#define LIST_MAX	20
 #define QUOTA_IDENTITIES 1000	/* AgentCore's default */
 
 int
@@ -213,34 +211,21 @@ int
 op_list_workload_identities(struct api_ctx *ctx, struct api_call *call,
     json_t *in, json_t *out, struct av_err *e)
 {
-	static const char *const fields[] = { "maxResults", "nextToken", NULL };
-	json_t *names = json_array(), *list = json_array(), *v, *n;
-	char after[NAME_MAX_LEN + 1] = "", arn[512];
-	json_int_t max = LIST_DEFAULT;
+	json_t *names = json_array(), *list = json_array(), *n;
+	char after[NAME_MAX_LEN + 1], arn[512];
 	bool more = false;
+	unsigned max;
 	size_t i;
 	int rc = -1;
 
 	(void)call;
-	if (api_only_fields(in, fields, e) != 0)
+	if (api_page_params(in, &max, after, sizeof(after), e) != 0)
 		goto done;
-	if ((v = json_object_get(in, "maxResults")) != NULL) {
-		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-		    json_integer_value(v) > LIST_MAX) {
-			av_fail(e, AV_E_VALIDATION, "maxResults must be 1 to "
-			    "%d", LIST_MAX);
-			goto done;
-		}
-		max = json_integer_value(v);
-	}
-	if ((v = json_object_get(in, "nextToken")) != NULL &&
-	    (!json_is_string(v) || api_page_token_decode(json_string_value(v),
-	    after, sizeof(after)) != 0)) {
+	if (after[0] != '\0' && !valid_name(after)) {
 		av_fail(e, AV_E_VALIDATION, "invalid nextToken");
 		goto done;
 	}
-	if (store_wi_list(ctx->store, after, (unsigned)max, names, &more,
-	    e) != 0)
+	if (store_wi_list(ctx->store, after, max, names, &more, e) != 0)
 		goto done;
 	json_array_foreach(names, i, n) {
 		api_wi_arn(ctx, json_string_value(n), arn, sizeof(arn));

@@ -387,6 +387,29 @@ out:
 	return rc;
 }
 
+int
+store_names_page(struct store *s, sqlite3_stmt *st, int limit_index,
+    unsigned max, json_t *names, bool *more, struct av_err *e)
+{
+	unsigned n = 0;
+	int rc;
+
+	*more = false;
+	sqlite3_bind_int64(st, limit_index, (sqlite3_int64)max + 1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n++ == max) {
+			*more = true;
+			break;
+		}
+		json_array_append_new(names, json_string(
+		    (const char *)sqlite3_column_text(st, 0)));
+	}
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+	    av_fail(e, AV_E_INTERNAL, "database: %s", sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int64_t
 store_dek_count(struct store *s)
 {

@@ -274,29 +274,15 @@ store_wi_list(struct store *s, const char *after, unsigned max, json_t *names,
     bool *more, struct av_err *e)
 {
 	sqlite3_stmt *st;
-	unsigned n = 0;
-	int rc = 0;
+	int rc = -1;
 
 	*more = false;
 	pthread_mutex_lock(&s->lock);
 	if ((st = store_prepare(s, "SELECT name FROM workload_identities "
-	    "WHERE name > ?1 ORDER BY name LIMIT ?2;", e)) == NULL) {
-		pthread_mutex_unlock(&s->lock);
-		return -1;
+	    "WHERE name > ?1 ORDER BY name LIMIT ?2;", e)) != NULL) {
+		bind_text(st, 1, after);
+		rc = store_names_page(s, st, 2, max, names, more, e);
 	}
-	bind_text(st, 1, after);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)max + 1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n++ == max) {
-			*more = true;
-			break;
-		}
-		json_array_append_new(names, json_string(
-		    (const char *)sqlite3_column_text(st, 0)));
-	}
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
-	    av_fail(e, AV_E_INTERNAL, "database: %s", sqlite3_errmsg(s->db));
-	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }

@@ -36,6 +36,14 @@ int store_step_done(struct store *s, sqlite3_stmt *st, struct av_err *e);
 	pthread_mutex_unlock(&(s)->lock);				\
 } while (0)
 
+/*
+ * With s->lock held: step a prepared "SELECT name ... ORDER BY name LIMIT
+ * ?n" (n = limit_index), reading at most max names into the array and
+ * telling whether there were more; finalizes st.
+ */
+int store_names_page(struct store *s, sqlite3_stmt *st, int limit_index,
+    unsigned max, json_t *names, bool *more, struct av_err *e);
+
 /* With s->lock held and a transaction open: store_secret_put's body. */
 int store_secret_put_locked(struct store *s, struct vault *v,
     const char *type, const char *name, const char *owner,

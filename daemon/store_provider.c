@@ -201,29 +201,14 @@ store_provider_list(struct store *s, const char *kind, const char *after,
     unsigned max, json_t *names, bool *more, struct av_err *e)
 {
 	sqlite3_stmt *st;
-	unsigned n = 0;
-	int rc;
+	int rc = -1;
 
 	*more = false;
 	pthread_mutex_lock(&s->lock);
 	if ((st = prepare2(s, "SELECT name FROM credential_providers WHERE "
 	    "kind = ?1 AND name > ?2 ORDER BY name LIMIT ?3;", kind, after,
-	    e)) == NULL) {
-		pthread_mutex_unlock(&s->lock);
-		return -1;
-	}
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)max + 1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n++ == max) {
-			*more = true;
-			break;
-		}
-		json_array_append_new(names, json_string(
-		    (const char *)sqlite3_column_text(st, 0)));
-	}
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
-	    av_fail(e, AV_E_INTERNAL, "database: %s", sqlite3_errmsg(s->db));
-	sqlite3_finalize(st);
+	    e)) != NULL)
+		rc = store_names_page(s, st, 3, max, names, more, e);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
