@@ -303,6 +303,13 @@ static const struct av_key av_audit_keys[] = {
 	K_END
 };
 
+static const struct av_key av_quotas_keys[] = {
+	K_INT(av_quotas_config, workload_identities, "1000", 1, 1000000, 0),
+	K_INT(av_quotas_config, api_key_providers, "50", 1, 100000, 0),
+	K_INT(av_quotas_config, oauth2_providers, "50", 1, 100000, 0),
+	K_END
+};
+
 static const struct av_key av_log_keys[] = {
 	K_ENUM(av_log_config, level, enum av_log_level, "info",
 	    av_log_levels),
@@ -321,6 +328,7 @@ static const struct av_key av_root_keys[] = {
 	    av_sandbox_keys),
 	K_BLOCK(av_config, access, struct av_access_config, av_access_keys),
 	K_BLOCK(av_config, audit, struct av_audit_config, av_audit_keys),
+	K_BLOCK(av_config, quotas, struct av_quotas_config, av_quotas_keys),
 	K_BLOCK(av_config, log, struct av_log_config, av_log_keys),
 	K_END
 };

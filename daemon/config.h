@@ -188,6 +188,13 @@ struct av_config {
 		unsigned int	checkpoint_seconds;
 	} audit;
 
+	/* How many of each resource may exist (AgentCore's defaults). */
+	struct av_quotas_config {
+		unsigned int	workload_identities;
+		unsigned int	api_key_providers;
+		unsigned int	oauth2_providers;
+	} quotas;
+
 	struct av_log_config {
 		enum av_log_level	level;
 	} log;

@@ -15,7 +15,6 @@
 #define KIND		"api-key"
 #define NAME_MAX_LEN	128
 #define KEY_MAX		65536
-#define QUOTA_PROVIDERS	50	/* AgentCore's default */
 
 static int
 provider_arn(const struct api_ctx *ctx, const char *name, char *buf,
@@ -120,7 +119,8 @@ op_create_api_key_provider(struct api_ctx *ctx, struct api_call *call,
 		goto done;
 	if (store_provider_create(ctx->store, ctx->vault, KIND, name,
 	    call->resource, (const uint8_t *)json_string_value(key),
-	    json_string_length(key), tags, QUOTA_PROVIDERS, e) != 0)
+	    json_string_length(key), tags, ctx->cfg->quotas.api_key_providers,
+	    e) != 0)
 		goto done;
 	describe(call, name, 0, 0, out);
 	rc = 0;

@@ -15,7 +15,6 @@
 #define NAME_MAX_LEN	255
 #define URL_MAX		2048
 #define URLS_MAX	100
-#define QUOTA_IDENTITIES 1000	/* AgentCore's default */
 
 int
 api_wi_arn(const struct api_ctx *ctx, const char *name, char *buf, size_t len)
@@ -138,7 +137,7 @@ op_create_workload_identity(struct api_ctx *ctx, struct api_call *call,
 	    get_urls(in, &urls, e) != 0 || api_get_tags(in, &tags, e) != 0)
 		goto done;
 	if (store_wi_create(ctx->store, name, "", call->resource, urls, tags,
-	    QUOTA_IDENTITIES, e) != 0 ||
+	    ctx->cfg->quotas.workload_identities, e) != 0 ||
 	    store_wi_get(ctx->store, name, &r, e) != 0)
 		goto done;
 	describe(ctx, &r, out, false);

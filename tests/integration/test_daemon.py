@@ -72,6 +72,9 @@ sandbox:
   user: nobody
 audit:
   checkpoint_records: 5
+quotas:
+  workload_identities: 40
+  api_key_providers: 5
 access:
   admin:
     uids: [0]
@@ -314,6 +317,13 @@ def test_directory(d):
                  {"nextToken": "!!notatoken"}, {"maxResults": "10"}):
         st, doc = call("ListWorkloadIdentities", body)
         ok(st == 400, "ListWorkloadIdentities refuses %s" % json.dumps(body))
+    for i in range(30):
+        call("CreateWorkloadIdentity", {"name": "fill-%02d" % i})
+    st, doc = call("CreateWorkloadIdentity", {"name": "one-too-many"})
+    ok(st == 402 and doc["__type"] == "ServiceQuotaExceededException",
+       "the configured quota of identities (40) is enforced", doc)
+    for i in range(30):
+        call("DeleteWorkloadIdentity", {"name": "fill-%02d" % i})
     st, doc = call("CreateWorkloadIdentity", {"name": "agent-side"},
                    sock_name="agent.sock")
     ok(st == 403, "the directory is not reachable from the agent socket")
@@ -377,6 +387,14 @@ def test_api_key_providers(d):
     ok(st == 200 and st2 == 200 and names == ["github-key", "p0", "p1", "p2"]
        and key not in json.dumps(doc),
        "ListApiKeyCredentialProviders pages through them", names)
+    st, doc = call("CreateApiKeyCredentialProvider",
+                   {"name": "p3", "apiKey": "k"})
+    call("CreateApiKeyCredentialProvider", {"name": "p4", "apiKey": "k"})
+    ok(st == 200 and call("CreateApiKeyCredentialProvider",
+                          {"name": "p5", "apiKey": "k"})[0] == 402,
+       "the configured quota of API-key providers (5) is enforced")
+    call("DeleteApiKeyCredentialProvider", {"name": "p4"})
+    call("DeleteApiKeyCredentialProvider", {"name": "p3"})
     st, doc = call("DeleteApiKeyCredentialProvider", {"name": "p0"})
     st2, doc2 = call("GetApiKeyCredentialProvider", {"name": "p0"})
     ok(st == 200 and st2 == 404, "DeleteApiKeyCredentialProvider deletes")
