@@ -121,8 +121,12 @@ store_open(const char *path, struct store **out, struct av_err *e)
 void
 store_close(struct store *s)
 {
+	size_t i;
+
 	if (s == NULL)
 		return;
+	for (i = 0; i < s->ncache; i++)
+		sqlite3_finalize(s->cache[i].st);
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -158,13 +162,43 @@ sqlite3_stmt *
 store_prepare(struct store *s, const char *sql, struct av_err *e)
 {
 	sqlite3_stmt *st = NULL;
+	size_t i;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+	for (i = 0; i < s->ncache; i++)
+		if (s->cache[i].sql == sql && !s->cache[i].busy) {
+			s->cache[i].busy = true;
+			return s->cache[i].st;
+		}
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+	    NULL) != SQLITE_OK) {
 		av_fail(e, AV_E_INTERNAL, "database: %s",
 		    sqlite3_errmsg(s->db));
+		sqlite3_finalize(st);
 		return NULL;
 	}
+	if (s->ncache < STORE_CACHE_MAX) {
+		s->cache[s->ncache].sql = sql;
+		s->cache[s->ncache].st = st;
+		s->cache[s->ncache++].busy = true;
+	}
 	return st;
+}
+
+void
+store_release(struct store *s, sqlite3_stmt *st)
+{
+	size_t i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < s->ncache; i++)
+		if (s->cache[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			s->cache[i].busy = false;
+			return;
+		}
+	sqlite3_finalize(st);	/* one of two in use at once: not cached */
 }
 
 /* The (dek_id, wrapped, version) of a stored secret; 1 found, 0 not, -1. */
@@ -186,12 +220,12 @@ secret_row(struct store *s, const char *type, const char *name,
 	sqlite3_bind_text(st, 3, owner, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
-		sqlite3_finalize(st);
+		store_release(s, st);
 		return 0;
 	}
 	if (rc != SQLITE_ROW ||
 	    sqlite3_column_bytes(st, 1) != HSM_WRAPPED_DEK_LEN) {
-		sqlite3_finalize(st);
+		store_release(s, st);
 		return av_fail(e, AV_E_INTERNAL, "database: bad secret row");
 	}
 	*dek_id = sqlite3_column_int64(st, 0);
@@ -200,7 +234,7 @@ secret_row(struct store *s, const char *type, const char *name,
 	if (row != NULL)
 		*row = st;
 	else
-		sqlite3_finalize(st);
+		store_release(s, st);
 	return 1;
 }
 
@@ -209,11 +243,12 @@ store_step_done(struct store *s, sqlite3_stmt *st, struct av_err *e)
 {
 	int rc = sqlite3_step(st);
 
-	sqlite3_finalize(st);
+	/* The message first: a reset may replace it. */
 	if (rc != SQLITE_DONE)
-		return av_fail(e, AV_E_INTERNAL, "database: %s",
+		av_fail(e, AV_E_INTERNAL, "database: %s",
 		    sqlite3_errmsg(s->db));
-	return 0;
+	store_release(s, st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 static int
@@ -343,7 +378,7 @@ store_secret_get(struct store *s, struct vault *v, const char *type,
 	rc = vault_open_sealed(v, dek_id, wrapped, &aad,
 	    sqlite3_column_blob(row, 3), (size_t)len, out, out_len, e);
 done:
-	sqlite3_finalize(row);
+	store_release(s, row);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
@@ -406,7 +441,7 @@ store_names_page(struct store *s, sqlite3_stmt *st, int limit_index,
 	}
 	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
 	    av_fail(e, AV_E_INTERNAL, "database: %s", sqlite3_errmsg(s->db));
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return rc;
 }
 
@@ -420,7 +455,7 @@ store_dek_count(struct store *s)
 	if ((st = store_prepare(s, "SELECT count(*) FROM deks;", NULL)) != NULL) {
 		if (sqlite3_step(st) == SQLITE_ROW)
 			n = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
+		store_release(s, st);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return n;
@@ -440,11 +475,11 @@ store_vault_record(struct store *s, const char *kek_mode, const char *kek_uri,
 		goto done;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		*modified = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
+		store_release(s, st);
 		rc = 0;
 		goto done;
 	}
-	sqlite3_finalize(st);
+	store_release(s, st);
 	/* First sight of the vault: remember its KEK and when it was set. */
 	if ((st = store_prepare(s, "INSERT OR IGNORE INTO vault (id, kek_mode, "
 	    "kek_uri, modified) VALUES ('default', ?1, ?2, ?3);", e)) == NULL)
@@ -463,7 +498,7 @@ store_vault_record(struct store *s, const char *kek_mode, const char *kek_uri,
 	} else {
 		av_fail(e, AV_E_INTERNAL, "database: no vault record");
 	}
-	sqlite3_finalize(st);
+	store_release(s, st);
 done:
 	pthread_mutex_unlock(&s->lock);
 	return rc;

@@ -75,9 +75,10 @@ wi_exists(struct store *s, const char *name, struct av_err *e)
 		return -1;
 	bind_text(st, 1, name);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 :
-	    av_fail(e, AV_E_INTERNAL, "database: %s", sqlite3_errmsg(s->db));
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		av_fail(e, AV_E_INTERNAL, "database: %s", sqlite3_errmsg(s->db));
+	store_release(s, st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 static int64_t
@@ -91,7 +92,7 @@ wi_count(struct store *s, struct av_err *e)
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return n;
 }
 
@@ -167,7 +168,7 @@ store_wi_get(struct store *s, const char *name, struct wi_record *out,
 	    (const char *)sqlite3_column_text(st, 0));
 	out->created = sqlite3_column_int64(st, 1);
 	out->updated = sqlite3_column_int64(st, 2);
-	sqlite3_finalize(st);
+	store_release(s, st);
 	if ((st = store_prepare(s, "SELECT url FROM return_urls WHERE "
 	    "identity = ?1 ORDER BY position;", e)) == NULL)
 		goto done;
@@ -178,7 +179,7 @@ store_wi_get(struct store *s, const char *name, struct wi_record *out,
 		    (const char *)sqlite3_column_text(st, 0)));
 	rc = 0;
 done:
-	sqlite3_finalize(st);
+	store_release(s, st);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
@@ -240,7 +241,7 @@ delete_locked(struct store *s, const char *name, const char *arn,
 	*ndeks = 0;
 	while (sqlite3_step(st) == SQLITE_ROW && *ndeks < ERASE_MAX)
 		deks[(*ndeks)++] = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	store_release(s, st);
 	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
 		if ((st = store_prepare(s, sql[i], e)) == NULL)
 			return -1;
@@ -303,7 +304,7 @@ store_tags_get(struct store *s, const char *arn, json_t *out,
 	while (sqlite3_step(st) == SQLITE_ROW)
 		json_object_set_new(out, (const char *)sqlite3_column_text(st,
 		    0), json_string((const char *)sqlite3_column_text(st, 1)));
-	sqlite3_finalize(st);
+	store_release(s, st);
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }

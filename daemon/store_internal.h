@@ -6,20 +6,36 @@
 #define AV_STORE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdbool.h>
 
 #include <sqlite3.h>
 
 #include "store.h"
 
+#define STORE_CACHE_MAX 64	/* distinct statements kept prepared */
+
 struct store {
 	sqlite3		*db;
 	pthread_mutex_t	 lock;	/* one statement sequence at a time */
+	/* Prepared statements by SQL text (always string literals). */
+	struct {
+		const char	*sql;
+		sqlite3_stmt	*st;
+		bool		 busy;
+	}		 cache[STORE_CACHE_MAX];
+	size_t		 ncache;
 };
 
-/* With s->lock held: run SQL / prepare / step to completion.  0 or -1. */
+/*
+ * With s->lock held: run SQL / prepare / step to completion.  0 or -1.
+ * store_prepare hands out a cached statement for a string literal (so
+ * each SQL text is compiled once); every statement it gives goes back
+ * with store_release (store_step_done releases too).
+ */
 int store_exec(struct store *s, const char *sql, struct av_err *e);
 sqlite3_stmt *store_prepare(struct store *s, const char *sql,
     struct av_err *e);
+void store_release(struct store *s, sqlite3_stmt *st);
 int store_step_done(struct store *s, sqlite3_stmt *st, struct av_err *e);
 
 /* Run body (an expression giving 0 or -1) inside BEGIN IMMEDIATE ...

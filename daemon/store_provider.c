@@ -39,9 +39,10 @@ provider_row(struct store *s, const char *kind, const char *name,
 		if (updated != NULL)
 			*updated = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 :
-	    av_fail(e, AV_E_INTERNAL, "database: %s", sqlite3_errmsg(s->db));
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		av_fail(e, AV_E_INTERNAL, "database: %s", sqlite3_errmsg(s->db));
+	store_release(s, st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 static int
@@ -63,7 +64,7 @@ create_locked(struct store *s, struct vault *v, const char *kind,
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	store_release(s, st);
 	if (n < 0)
 		return av_fail(e, AV_E_INTERNAL, "database: count failed");
 	if (n >= (int64_t)quota)
@@ -162,7 +163,7 @@ delete_locked(struct store *s, const char *kind, const char *name,
 	    "name = ?2 AND owner = '';", kind, name, e)) == NULL)
 		return -1;
 	*dek = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
+	store_release(s, st);
 	/* Crypto-erase: the secret and its data key go in one transaction. */
 	if ((st = prepare2(s, "DELETE FROM secrets WHERE type = ?1 AND "
 	    "name = ?2 AND owner = '';", kind, name, e)) == NULL ||
