@@ -57,7 +57,7 @@ DAEMON_LIB_SRCS := daemon/error.c daemon/secmem.c daemon/vault.c daemon/store.c 
 	daemon/http_parse.c daemon/ipc.c daemon/config.c daemon/audit.c \
 	daemon/audit_verify.c daemon/log.c daemon/sandbox.c daemon/httpd.c \
 	daemon/listen.c daemon/api.c daemon/op_vault.c daemon/op_directory.c \
-	daemon/op_common.c daemon/op_apikey.c daemon/op_tokens.c daemon/wat.c \
+	daemon/op_common.c daemon/op_apikey.c daemon/op_tokens.c daemon/wat.c daemon/es256.c \
 	daemon/store_directory.c daemon/store_provider.c firmware/selftest.c
 DAEMON_LIB_OBJS := $(DAEMON_LIB_SRCS:%.c=$(BUILD)/%.o)
 LIBDAEMON := $(BUILD)/libavdaemon.a
@@ -156,18 +156,19 @@ $(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c daemon/config.c \
 		hsm/uri.c -lyaml
 
 $(BUILD)/fuzz/fuzz_audit_verify: tests/fuzz/fuzz_audit_verify.c \
-	daemon/audit_verify.c daemon/audit.c daemon/audit.h
+	daemon/audit_verify.c daemon/audit.c daemon/audit.h daemon/es256.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_audit_verify.c \
-		daemon/audit_verify.c daemon/audit.c -ljansson -lcrypto
+		daemon/audit_verify.c daemon/audit.c daemon/es256.c -ljansson \
+		-lcrypto
 
 $(BUILD)/fuzz/fuzz_wat: tests/fuzz/fuzz_wat.c daemon/wat.c daemon/wat.h \
-	daemon/secmem.c daemon/error.c
+	daemon/secmem.c daemon/error.c daemon/es256.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_wat.c daemon/wat.c \
-		daemon/secmem.c daemon/error.c -ljansson -lcrypto
+		daemon/secmem.c daemon/error.c daemon/es256.c -ljansson -lcrypto
 
 $(BUILD)/tests/test_wat: $(BUILD)/tests/unit/test_wat.o $(LIBDAEMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -lcmocka

@@ -51,6 +51,7 @@
 #include <openssl/x509.h>
 
 #include "daemon/audit.h"
+#include "daemon/es256.h"
 
 #define ZERO_HASH \
 	"0000000000000000000000000000000000000000000000000000000000000000"
@@ -224,36 +225,11 @@ static int
 sign_head(struct audit_log *a, const char *head,
     unsigned char raw[AUDIT_SIG_LEN], char *err, size_t errlen)
 {
-	EVP_MD_CTX *ctx = NULL;
-	ECDSA_SIG *es = NULL;
-	const BIGNUM *r, *s;
-	const unsigned char *p;
-	unsigned char der[160];
-	size_t derlen = sizeof(der);
 	int ret = -1;
 
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit_ex(ctx, NULL, "SHA256", NULL, NULL, a->key,
-	    NULL) != 1 ||
-	    EVP_DigestSign(ctx, der, &derlen, (const unsigned char *)head,
-	    AUDIT_HEX_LEN) != 1) {
+	if (es256_sign(a->key, head, AUDIT_HEX_LEN, raw) != 0) {
 		seterr(err, errlen, "audit: the audit key could not sign the "
 		    "checkpoint");
-		goto out;
-	}
-	p = der;
-	if ((es = d2i_ECDSA_SIG(NULL, &p, (long)derlen)) == NULL ||
-	    p != der + derlen) {
-		seterr(err, errlen, "audit: the audit key returned a "
-		    "malformed signature");
-		goto out;
-	}
-	ECDSA_SIG_get0(es, &r, &s);
-	if (BN_num_bytes(r) > AUDIT_SIG_LEN / 2 ||
-	    BN_num_bytes(s) > AUDIT_SIG_LEN / 2 ||
-	    BN_bn2binpad(r, raw, AUDIT_SIG_LEN / 2) < 0 ||
-	    BN_bn2binpad(s, raw + AUDIT_SIG_LEN / 2, AUDIT_SIG_LEN / 2) < 0) {
-		seterr(err, errlen, "audit: signature values out of range");
 		goto out;
 	}
 	/* A signature that does not verify would make the log unverifiable. */
@@ -264,9 +240,6 @@ sign_head(struct audit_log *a, const char *head,
 	}
 	ret = 0;
  out:
-	ECDSA_SIG_free(es);
-	EVP_MD_CTX_free(ctx);
-	ERR_clear_error();
 	return ret;
 }
 

@@ -35,6 +35,7 @@
 #include <openssl/x509.h>
 
 #include "daemon/audit.h"
+#include "daemon/es256.h"
 
 #define ZERO_HASH \
 	"0000000000000000000000000000000000000000000000000000000000000000"
@@ -248,36 +249,7 @@ int
 audit_sig_verify(EVP_PKEY *pub, const char *head,
     const unsigned char sig[AUDIT_SIG_LEN])
 {
-	ECDSA_SIG *es = NULL;
-	BIGNUM *r = NULL, *s = NULL;
-	EVP_MD_CTX *ctx = NULL;
-	unsigned char *der = NULL;
-	int derlen, ok = 0;
-
-	if ((es = ECDSA_SIG_new()) == NULL ||
-	    (r = BN_bin2bn(sig, AUDIT_SIG_LEN / 2, NULL)) == NULL ||
-	    (s = BN_bin2bn(sig + AUDIT_SIG_LEN / 2, AUDIT_SIG_LEN / 2,
-	    NULL)) == NULL)
-		goto out;
-	if (!ECDSA_SIG_set0(es, r, s))
-		goto out;
-	r = s = NULL;	/* owned by es now */
-	if ((derlen = i2d_ECDSA_SIG(es, &der)) <= 0)
-		goto out;
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestVerifyInit_ex(ctx, NULL, "SHA256", NULL, NULL, pub,
-	    NULL) != 1)
-		goto out;
-	ok = EVP_DigestVerify(ctx, der, (size_t)derlen,
-	    (const unsigned char *)head, AUDIT_HEX_LEN) == 1;
- out:
-	EVP_MD_CTX_free(ctx);
-	OPENSSL_free(der);
-	BN_free(r);
-	BN_free(s);
-	ECDSA_SIG_free(es);
-	ERR_clear_error();
-	return ok;
+	return es256_verify(pub, head, AUDIT_HEX_LEN, sig);
 }
 
 int

@@ -10,12 +10,13 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "es256.h"
 #include "secmem.h"
 #include "wat.h"
 
 #define NONCE_LEN	12
 #define TAG_LEN		16
-#define SIG_LEN		64
+#define SIG_LEN		ES256_SIG_LEN
 #define CLAIMS_MAX	1024
 #define BODY_MAX	(8 + NONCE_LEN + CLAIMS_MAX + TAG_LEN)
 
@@ -158,13 +159,9 @@ int
 wat_mint(const struct wat_keys *k, const struct wat_claims *c, char *out,
     size_t len, struct av_err *e)
 {
-	unsigned char body[BODY_MAX], nonce_id[16], der[80], raw[SIG_LEN];
-	const unsigned char *p;
+	unsigned char body[BODY_MAX], nonce_id[16], raw[SIG_LEN];
 	char jti[33], *claims = NULL, b1[2 * BODY_MAX], b2[2 * SIG_LEN];
-	size_t clen, blen, siglen = sizeof(der), i;
-	EVP_MD_CTX *md = NULL;
-	ECDSA_SIG *sig = NULL;
-	const BIGNUM *r, *s;
+	size_t clen, blen, i;
 	json_t *j;
 	int rc = -1;
 
@@ -194,17 +191,8 @@ wat_mint(const struct wat_keys *k, const struct wat_claims *c, char *out,
 		goto fail;
 	/* The HSM signs "avwat1.<body>": the prefix is bound too. */
 	snprintf(out, len, "%s%s", WAT_PREFIX, b1);
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, k->sign,
-	    NULL) != 1 || EVP_DigestSign(md, der, &siglen,
-	    (unsigned char *)out, strlen(out)) != 1)
-		goto fail;
-	p = der;
-	if ((sig = d2i_ECDSA_SIG(NULL, &p, (long)siglen)) == NULL)
-		goto fail;
-	ECDSA_SIG_get0(sig, &r, &s);
-	if (BN_bn2binpad(r, raw, 32) != 32 || BN_bn2binpad(s, raw + 32, 32) !=
-	    32 || b64url_encode(raw, SIG_LEN, b2, sizeof(b2)) != 0 ||
+	if (es256_sign(k->sign, out, strlen(out), raw) != 0 ||
+	    b64url_encode(raw, SIG_LEN, b2, sizeof(b2)) != 0 ||
 	    strlen(out) + 1 + strlen(b2) + 1 > len)
 		goto fail;
 	strncat(out, ".", len - strlen(out) - 1);
@@ -219,35 +207,7 @@ done:
 		free(claims);
 	}
 	OPENSSL_cleanse(body, sizeof(body));
-	ECDSA_SIG_free(sig);
-	EVP_MD_CTX_free(md);
 	return rc;
-}
-
-static int
-verify_signature(const struct wat_keys *k, const char *signed_part,
-    size_t signed_len, const unsigned char raw[SIG_LEN])
-{
-	ECDSA_SIG *sig = ECDSA_SIG_new();
-	unsigned char *der = NULL;
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	BIGNUM *r = BN_bin2bn(raw, 32, NULL), *s = BN_bin2bn(raw + 32, 32, NULL);
-	int len, ok = 0;
-
-	if (sig != NULL && r != NULL && s != NULL && ECDSA_SIG_set0(sig, r, s)) {
-		r = s = NULL;
-		if ((len = i2d_ECDSA_SIG(sig, &der)) > 0 && md != NULL &&
-		    EVP_DigestVerifyInit_ex(md, NULL, "SHA256", NULL,
-		    "provider=default", k->verify, NULL) == 1)
-			ok = EVP_DigestVerify(md, der, (size_t)len,
-			    (const unsigned char *)signed_part, signed_len) == 1;
-	}
-	BN_free(r);
-	BN_free(s);
-	ECDSA_SIG_free(sig);
-	OPENSSL_free(der);
-	EVP_MD_CTX_free(md);
-	return ok ? 0 : -1;
 }
 
 static int
@@ -299,7 +259,7 @@ wat_verify(const struct wat_keys *k, const char *token, int64_t now,
 		    "token");
 	/* Signature first: nothing else is looked at in a forged token. */
 	if (CRYPTO_memcmp(body, k->kid, 8) != 0 ||
-	    verify_signature(k, token, (size_t)(dot - token), raw) != 0)
+	    !es256_verify(k->verify, token, (size_t)(dot - token), raw))
 		return av_fail(e, AV_E_ACCESS_DENIED, invalid);
 	clen = blen - 8 - NONCE_LEN - TAG_LEN;
 	rc = gcm(k, 0, body + 8, body, 8, body + 8 + NONCE_LEN, clen,
