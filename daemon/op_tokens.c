@@ -151,7 +151,6 @@ op_get_resource_api_key(struct api_ctx *ctx, struct api_call *call,
 	json_t *prov = json_object_get(in, "resourceCredentialProviderName");
 	static __thread unsigned char key[API_KEY_MAX + 1];
 	struct wat_claims c;
-	struct wi_record r;
 	size_t len = 0;
 	int rc;
 
@@ -171,10 +170,9 @@ op_get_resource_api_key(struct api_ctx *ctx, struct api_call *call,
 	    (int64_t)time(NULL), &c, e) != 0)
 		return -1;
 	/* A deleted identity's tokens die with it. */
-	if (store_wi_get(ctx->store, c.workload, &r, e) != 0)
+	if (store_wi_exists(ctx->store, c.workload, e) != 1)
 		return av_fail(e, AV_E_ACCESS_DENIED, "the workload access "
 		    "token is not valid");
-	json_decref(r.urls);
 	rc = store_secret_get(ctx->store, ctx->vault, API_KEY_KIND,
 	    json_string_value(prov), "", key, API_KEY_MAX, &len, e);
 	if (rc == 0) {

@@ -65,6 +65,8 @@ struct wi_record {
 int store_wi_create(struct store *s, const char *name, const char *managed_by,
     const char *arn, json_t *urls, json_t *tags, unsigned quota,
     struct av_err *e);
+/* 1 when the identity exists, 0 when not, -1 on error. */
+int store_wi_exists(struct store *s, const char *name, struct av_err *e);
 /* ResourceNotFoundException when absent; out->urls must be json_decref'd. */
 int store_wi_get(struct store *s, const char *name, struct wi_record *out,
     struct av_err *e);

@@ -134,6 +134,17 @@ create_locked(struct store *s, const char *name, const char *managed_by,
 }
 
 int
+store_wi_exists(struct store *s, const char *name, struct av_err *e)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = wi_exists(s, name, e);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int
 store_wi_create(struct store *s, const char *name, const char *managed_by,
     const char *arn, json_t *urls, json_t *tags, unsigned quota,
     struct av_err *e)
