@@ -3,7 +3,7 @@
  * api.c - routing, the interim caller map, and the call sequence every
  * operation goes through: authorize, parse, run, audit, reply.  A call
  * that cannot be audited fails closed (InternalServerException), and the
- * audit record is written before the reply leaves.
+ * reply waits for the parent to say its audit record is in the log.
  */
 #include <stdio.h>
 #include <string.h>
@@ -130,33 +130,63 @@ authorize(const struct api_ctx *ctx, const struct route *r,
 
 static json_t *parse_body(const struct httpd_req *req, struct av_err *e);
 
-static void
-reply_json(struct httpd_req *req, int status, json_t *body)
-{
-	char *text = json_dumps(body, JSON_COMPACT);
-	size_t len;
+static const char oom_body[] = "{\"__type\":\"InternalServerException\","
+    "\"message\":\"out of memory\"}";
 
-	if (text == NULL) {
-		static const char oom[] = "{\"__type\":\"InternalServerException\","
-		    "\"message\":\"out of memory\"}";
-		httpd_reply(req, 500, oom, sizeof(oom) - 1);
-		return;
+/* The reply's text: body, or an error; NULL when out of memory. */
+static struct api_reply *
+reply_new(struct httpd_req *req, const json_t *body, const struct av_err *e)
+{
+	struct api_reply *r;
+	json_t *err = NULL;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->req = req;
+	if (e != NULL) {
+		err = json_pack("{s:s, s:s}", "__type", e->type, "message",
+		    e->msg);
+		body = err;
+		r->status = av_err_status(e->type);
+	} else
+		r->status = 200;
+	r->body = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(err);
+	if (r->body == NULL) {
+		free(r);
+		return NULL;
 	}
-	len = strlen(text);
-	httpd_reply(req, status, text, len);
-	/* Responses can carry secrets (GetResourceApiKey). */
-	OPENSSL_cleanse(text, len);
-	free(text);
+	r->len = strlen(r->body);
+	return r;
 }
 
-static void
-reply_error(struct httpd_req *req, const struct av_err *e)
+void
+api_reply_finish(struct api_reply *r, bool audited)
 {
-	json_t *body = json_pack("{s:s, s:s}", "__type", e->type,
-	    "message", e->msg);
+	static const char refused[] = "{\"__type\":\"InternalServerException"
+	    "\",\"message\":\"the audit trail cannot be written; the call "
+	    "was refused\"}";
 
-	reply_json(req, av_err_status(e->type), body);
-	json_decref(body);
+	if (audited)
+		httpd_reply(r->req, r->status, r->body, r->len);
+	else
+		httpd_reply(r->req, 500, refused, sizeof(refused) - 1);
+	/* Replies can carry secrets (GetResourceApiKey). */
+	OPENSSL_cleanse(r->body, r->len);
+	free(r->body);
+	free(r);
+}
+
+/* Reply now, without an audit record (liveness, test hooks). */
+static void
+reply_now(struct httpd_req *req, const json_t *body, const struct av_err *e)
+{
+	struct api_reply *r = reply_new(req, body, e);
+
+	if (r == NULL)
+		httpd_reply(req, 500, oom_body, sizeof(oom_body) - 1);
+	else
+		api_reply_finish(r, true);
 }
 
 /* Parse the request body: a JSON object, or nothing. */
@@ -251,10 +281,9 @@ test_hook(struct api_ctx *ctx, struct httpd_req *req)
 			out = json_pack("{s:s}", "value", (char *)buf);
 		}
 	}
-	if (rc == 0)
-		reply_json(req, 200, out != NULL ? out : json_object());
-	else
-		reply_error(req, &e);
+	if (rc == 0 && out == NULL)
+		out = json_object();
+	reply_now(req, out, rc == 0 ? NULL : &e);
 	json_decref(in);
 	json_decref(out);
 	return true;
@@ -266,6 +295,7 @@ api_handle(struct httpd_req *req, void *arg)
 	struct api_ctx *ctx = arg;
 	struct api_call call;
 	struct api_audit ev;
+	struct api_reply *reply;
 	const struct route *r;
 	struct av_err e = { NULL, "" };
 	json_t *in = NULL, *out = NULL;
@@ -277,7 +307,7 @@ api_handle(struct httpd_req *req, void *arg)
 	if ((r = route_find(req, &mismatch)) == NULL) {
 		av_fail(&e, AV_E_VALIDATION, mismatch ? "method not allowed" :
 		    "unknown operation");
-		reply_error(req, &e);
+		reply_now(req, NULL, &e);
 		return;
 	}
 	memset(&ev, 0, sizeof(ev));
@@ -299,15 +329,13 @@ api_handle(struct httpd_req *req, void *arg)
 	ev.outcome = rc == 0 ? "allowed" :
 	    strcmp(e.type, AV_E_ACCESS_DENIED) == 0 ? "denied" : "error";
 	ev.error = rc == 0 ? NULL : e.type;
+	if (r->plane == PLANE_OPEN)
+		reply_now(req, out, rc == 0 ? NULL : &e);
+	else if ((reply = reply_new(req, out, rc == 0 ? NULL : &e)) == NULL)
+		httpd_reply(req, 500, oom_body, sizeof(oom_body) - 1);
 	/* No record, no reply: an unauditable call fails closed. */
-	if (r->plane != PLANE_OPEN && ctx->audit(&ev, ctx->audit_arg) != 0) {
-		rc = av_fail(&e, AV_E_INTERNAL, "the audit trail cannot be "
-		    "written; the call was refused");
-	}
-	if (rc == 0)
-		reply_json(req, 200, out);
-	else
-		reply_error(req, &e);
+	else if (ctx->audit(&ev, reply, ctx->audit_arg) != 0)
+		api_reply_finish(reply, false);
 	json_decref(in);
 	json_decref(out);
 }

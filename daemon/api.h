@@ -32,8 +32,24 @@ struct api_audit {
 	bool		 sync;		/* control-plane write: fsync first */
 };
 
-/* Returns 0 when the event is in the log; -1 means fail the call closed. */
-typedef int api_audit_fn(const struct api_audit *ev, void *arg);
+/* A reply held back until its call's audit record is in the log. */
+struct api_reply {
+	struct httpd_req	*req;
+	int			 status;
+	char			*body;		/* JSON text (malloc) */
+	size_t			 len;
+	struct api_reply	*next;		/* the audit queue's link */
+};
+
+/*
+ * Send ev to the audit trail and queue reply behind it: the worker calls
+ * api_reply_finish(reply, ok) once the parent has answered.  Returns -1
+ * when the event cannot be sent (the caller then fails the call closed).
+ */
+typedef int api_audit_fn(const struct api_audit *ev, struct api_reply *reply,
+    void *arg);
+/* Send the reply if audited, else the fail-closed error; free it. */
+void api_reply_finish(struct api_reply *reply, bool audited);
 /* Test hooks only: send the parent a frame it must refuse. */
 typedef void api_bad_ipc_fn(const char *kind, void *arg);
 

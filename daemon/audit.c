@@ -68,6 +68,10 @@ struct audit_log {
 	unsigned	 since;		/* records since the last checkpoint */
 	bool		 failed;	/* a write or fsync failed */
 	char		*last_cp;	/* last checkpoint line we wrote */
+	bool		 batching;	/* between batch_begin and _end */
+	bool		 batch_sync;	/* a batched record asked for fsync */
+	size_t		 batch_len;
+	char		 batch[AUDIT_BATCH_BYTES];
 	char		 line[AUDIT_LINE_MAX];
 	char		 canon[AUDIT_LINE_MAX];
 };
@@ -136,8 +140,55 @@ record_new(const struct audit_log *a, const char *type)
 }
 
 /*
- * Finish rec (prev, hash) and write it as one line; fsync when sync.
- * Consumes rec.  Returns 0; -1 with a->failed untouched when the record
+ * One write(2) of buf, then fsync(2) when sync is set.  EINTR before
+ * anything was written is retried.  Any failure puts the log in the failed
+ * state.
+ */
+static int
+write_out(struct audit_log *a, const char *buf, size_t n, bool sync,
+    char *err, size_t errlen)
+{
+	ssize_t w;
+
+	do {
+		w = write(a->fd, buf, n);
+	} while (w == -1 && errno == EINTR);
+	if (w < 0 || (size_t)w != n) {
+		a->failed = true;
+		if (w < 0)
+			seterr(err, errlen, "audit: write: %s",
+			    strerror(errno));
+		else
+			seterr(err, errlen, "audit: short write (%zd of %zu "
+			    "bytes)", w, n);
+		return -1;
+	}
+	if (sync && fsync(a->fd) != 0) {
+		a->failed = true;
+		seterr(err, errlen, "audit: fsync: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Write what the batch holds; fsync when sync and a record asked. */
+static int
+flush_batch(struct audit_log *a, bool sync, char *err, size_t errlen)
+{
+	bool do_sync = sync && a->batch_sync;
+	int rc = 0;
+
+	if (a->batch_len > 0 || do_sync)
+		rc = write_out(a, a->batch, a->batch_len, do_sync, err, errlen);
+	a->batch_len = 0;
+	if (sync)
+		a->batch_sync = false;
+	return rc;
+}
+
+/*
+ * Finish rec (prev, hash) and write it as one line (or add it to the
+ * batch); fsync when sync.  Consumes rec.  Returns 0; -1 with a->failed untouched when the record
  * is refused (nothing written); -1 with a->failed set when the write or
  * fsync failed.
  */
@@ -146,7 +197,6 @@ emit(struct audit_log *a, json_t *rec, bool sync, char *err, size_t errlen)
 {
 	char hash[AUDIT_HEX_LEN + 1];
 	size_t n;
-	ssize_t w;
 	int ret = -1;
 
 	if (put(rec, "prev", json_string(a->prev)) != 0) {
@@ -174,24 +224,17 @@ emit(struct audit_log *a, json_t *rec, bool sync, char *err, size_t errlen)
 	}
 	a->line[n++] = '\n';
 
-	/* One write(2).  EINTR before anything was written is retried. */
-	do {
-		w = write(a->fd, a->line, n);
-	} while (w == -1 && errno == EINTR);
-	if (w < 0 || (size_t)w != n) {
-		a->failed = true;
-		if (w < 0)
-			seterr(err, errlen, "audit: write: %s",
-			    strerror(errno));
-		else
-			seterr(err, errlen, "audit: short write (%zd of %zu "
-			    "bytes)", w, n);
-		goto out;
-	}
-	if (sync && fsync(a->fd) != 0) {
-		a->failed = true;
-		seterr(err, errlen, "audit: fsync: %s", strerror(errno));
-		goto out;
+	if (!a->batching) {
+		if (write_out(a, a->line, n, sync, err, errlen) != 0)
+			goto out;
+	} else {
+		/* A full batch goes out now; its fsync waits for the end. */
+		if (a->batch_len + n > sizeof(a->batch) &&
+		    flush_batch(a, false, err, errlen) != 0)
+			goto out;
+		memcpy(a->batch + a->batch_len, a->line, n);
+		a->batch_len += n;
+		a->batch_sync |= sync;
 	}
 	memcpy(a->prev, hash, sizeof(a->prev));
 	a->seq++;
@@ -281,6 +324,27 @@ audit_checkpoint(struct audit_log *a, char *err, size_t errlen)
 	free(a->last_cp);
 	a->last_cp = strndup(a->line, strcspn(a->line, "\n"));
 	return 0;
+}
+
+void
+audit_batch_begin(struct audit_log *a)
+{
+	a->batching = true;
+	a->batch_len = 0;
+	a->batch_sync = false;
+}
+
+int
+audit_batch_end(struct audit_log *a, char *err, size_t errlen)
+{
+	a->batching = false;
+	if (a->failed) {
+		a->batch_len = 0;
+		seterr(err, errlen, "audit: the log failed after an earlier "
+		    "write error; reopen it");
+		return -1;
+	}
+	return flush_batch(a, true, err, errlen);
 }
 
 const char *

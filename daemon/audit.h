@@ -47,6 +47,7 @@
 #define AUDIT_CHECKPOINT_MAX	1000000
 #define AUDIT_HEX_LEN		64	/* SHA-256 in lower-case hex */
 #define AUDIT_HMAC_KEY_MIN	16	/* bytes; use 32 random bytes */
+#define AUDIT_BATCH_BYTES	(256 * 1024)	/* buffered by a batch */
 
 /* audit_open() flags. */
 #define AUDIT_OPEN_RECOVER	0x1	/* cut a torn final line, log it */
@@ -111,6 +112,18 @@ int	audit_open(const char *path, EVP_PKEY *sign_key,
  */
 int	audit_append(struct audit_log *a, const struct audit_event *ev,
 	    bool sync, char *err, size_t errlen);
+
+/*
+ * Batching (the parent, under load): between audit_batch_begin() and
+ * audit_batch_end(), audit_append() and audit_checkpoint() chain records
+ * into memory (up to AUDIT_BATCH_BYTES, then written early) instead of
+ * writing each; their 0 then means "chained", not "in the file".
+ * audit_batch_end() writes the rest with one write(2) and one fsync(2) if
+ * any record asked for it.  Only its 0 says every record since
+ * audit_batch_begin() is in the file: answer no caller before it.
+ */
+void	audit_batch_begin(struct audit_log *a);
+int	audit_batch_end(struct audit_log *a, char *err, size_t errlen);
 
 /* Write a signed checkpoint now (no-op if the last record is one) and
  * fsync.  Returns 0 or -1. */

@@ -32,7 +32,17 @@ struct httpd {
 	void			*arg;
 	struct evconnlistener	*listeners[LISTENERS_MAX];
 	enum av_listener_kind	 kinds[LISTENERS_MAX];
+	struct httpd		**group[LISTENERS_MAX];	/* who serves */
+	size_t			 ngroup[LISTENERS_MAX];
+	unsigned		 next[LISTENERS_MAX];	/* round robin */
 	size_t			 nlisteners;
+};
+
+/* A connection accepted by one loop for another. */
+struct handoff {
+	struct httpd		*h;
+	evutil_socket_t		 fd;
+	enum av_listener_kind	 kind;
 };
 
 enum conn_state { CONN_HEAD, CONN_BODY, CONN_HANDLER, CONN_WRITING };
@@ -46,6 +56,7 @@ struct httpd_conn {
 	bool			 request_started;
 	bool			 close_after;
 	bool			 tls_up;	/* handshake finished */
+	bool			 orphaned;	/* gone while its reply was due */
 	struct http_request_head head;
 	struct httpd_req	 req;
 	char			*body;
@@ -151,6 +162,10 @@ httpd_reply(struct httpd_req *req, int status, const char *body, size_t len)
 {
 	struct httpd_conn *c = req->conn;
 
+	if (c->orphaned) {
+		conn_free(c);
+		return;
+	}
 	send_response(c, status, body, body != NULL ? len : 0,
 	    req->request_id);
 }
@@ -194,6 +209,8 @@ dispatch(struct httpd_conn *c)
 	c->req.conn = c;
 	new_request_id(c->req.request_id);
 	c->state = CONN_HANDLER;
+	/* The reply may wait for the audit trail: no timeout meanwhile. */
+	event_del(c->timer);
 	c->srv->handler(&c->req, c->srv->arg);
 }
 
@@ -292,6 +309,12 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	}
 	/* EOF, a TLS or socket error: nothing more to say to this peer. */
 	ERR_clear_error();
+	if (c->state == CONN_HANDLER) {
+		/* The handler still holds the request: free at its reply. */
+		c->orphaned = true;
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+		return;
+	}
 	conn_free(c);
 }
 
@@ -333,21 +356,13 @@ peer_identity(struct httpd_conn *c, int fd, enum av_listener_kind kind)
 	}
 }
 
+/* Take a new connection on h's loop. */
 static void
-on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-    int salen, void *arg)
+conn_start(struct httpd *h, evutil_socket_t fd, enum av_listener_kind kind)
 {
-	struct httpd *h = arg;
-	enum av_listener_kind kind = AV_LISTENER_AGENT;
 	struct httpd_conn *c;
 	SSL *ssl;
-	size_t i;
 
-	(void)sa;
-	(void)salen;
-	for (i = 0; i < h->nlisteners; i++)
-		if (h->listeners[i] == l)
-			kind = h->kinds[i];
 	if (__atomic_add_fetch(h->opts.live_connections, 1,
 	    __ATOMIC_RELAXED) > h->opts.max_connections) {
 		/* Over the cap: close at once, before any TLS work. */
@@ -384,6 +399,56 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	arm_timer(c, h->opts.read_timeout);
 }
 
+static void
+on_handoff(evutil_socket_t unused, short what, void *arg)
+{
+	struct handoff *m = arg;
+
+	(void)unused;
+	(void)what;
+	conn_start(m->h, m->fd, m->kind);
+	free(m);
+}
+
+/*
+ * One loop accepts for the whole group and deals the connections out in
+ * turn: loops sharing one listening socket would all wake for each
+ * connection, and the kernel would not spread them evenly.
+ */
+static void
+on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	static const struct timeval now = { 0, 0 };
+	struct httpd *h = arg, *to;
+	struct handoff *m;
+	size_t i;
+
+	(void)sa;
+	(void)salen;
+	for (i = 0; i < h->nlisteners && h->listeners[i] != l; i++)
+		;
+	if (i == h->nlisteners) {
+		close(fd);
+		return;
+	}
+	to = h->group[i][h->next[i]++ % h->ngroup[i]];
+	if (to == h) {
+		conn_start(h, fd, h->kinds[i]);
+		return;
+	}
+	if ((m = malloc(sizeof(*m))) == NULL) {
+		close(fd);
+		return;
+	}
+	*m = (struct handoff){ to, fd, h->kinds[i] };
+	if (event_base_once(to->base, -1, EV_TIMEOUT, on_handoff, m,
+	    &now) != 0) {
+		free(m);
+		close(fd);
+	}
+}
+
 struct httpd *
 httpd_new(struct event_base *base, SSL_CTX *ctx, const struct httpd_opts *opts,
     httpd_handler *handler, void *arg)
@@ -401,21 +466,25 @@ httpd_new(struct event_base *base, SSL_CTX *ctx, const struct httpd_opts *opts,
 }
 
 int
-httpd_listen(struct httpd *h, int fd, enum av_listener_kind kind)
+httpd_listen(struct httpd **group, size_t n, int fd,
+    enum av_listener_kind kind)
 {
+	struct httpd *h = group[0];
 	struct evconnlistener *l;
 
-	if (h->nlisteners == LISTENERS_MAX)
+	if (h->nlisteners == LISTENERS_MAX || n == 0)
 		return -1;
-	/* Shared with the other loops: never close it from here; the parent
-	 * already listen()ed (backlog 0: libevent must not call listen). */
-	l = evconnlistener_new(h->base, on_accept, h,
-	    LEV_OPT_REUSEABLE | LEV_OPT_THREADSAFE, 0,
-	    fd);
+	/* The parent already listen()ed (backlog 0: libevent must not call
+	 * listen); the socket outlives us: never close it from here.
+	 * Thread-safe: the drain disables it from the main thread. */
+	l = evconnlistener_new(h->base, on_accept, h, LEV_OPT_REUSEABLE |
+	    LEV_OPT_THREADSAFE, 0, fd);
 	if (l == NULL)
 		return -1;
 	h->listeners[h->nlisteners] = l;
-	h->kinds[h->nlisteners++] = kind;
+	h->kinds[h->nlisteners] = kind;
+	h->group[h->nlisteners] = group;
+	h->ngroup[h->nlisteners++] = n;
 	return 0;
 }
 

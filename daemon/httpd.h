@@ -8,7 +8,9 @@
  * handshake, head and body) must arrive within read_timeout; an idle
  * keep-alive connection is closed after idle_timeout; connections over
  * max_connections are closed at accept.  One request at a time per
- * connection; the handler runs on the loop's thread and must reply.
+ * connection; the handler runs on the loop's thread and must reply, then
+ * or later (from the same loop), exactly once, even when the peer has
+ * gone meanwhile (the connection is freed at the reply).
  */
 #ifndef AV_HTTPD_H
 #define AV_HTTPD_H
@@ -63,8 +65,13 @@ struct httpd;
 
 struct httpd *httpd_new(struct event_base *base, SSL_CTX *ctx,
     const struct httpd_opts *opts, httpd_handler *handler, void *arg);
-/* Accept on a listening socket (shared with other loops; not closed). */
-int httpd_listen(struct httpd *h, int fd, enum av_listener_kind kind);
+/*
+ * Accept on a listening socket (not closed here) with group[0]'s loop and
+ * deal the connections out to the n servers of group in turn (each on its
+ * own loop; group must outlive them).
+ */
+int httpd_listen(struct httpd **group, size_t n, int fd,
+    enum av_listener_kind kind);
 void httpd_free(struct httpd *h);
 /* Draining: accept no new connections (thread-safe with libevent's
  * pthreads support on). */

@@ -30,8 +30,8 @@ ipc_send(int fd, uint16_t type, uint16_t flags, const void *payload,
 	return 0;
 }
 
-int
-ipc_recv(int fd, struct ipc_hdr *h, void *buf, size_t cap)
+static int
+recv_frame(int fd, struct ipc_hdr *h, void *buf, size_t cap, int flags)
 {
 	struct iovec iov[2] = {
 		{ h, sizeof(*h) },
@@ -41,7 +41,7 @@ ipc_recv(int fd, struct ipc_hdr *h, void *buf, size_t cap)
 	ssize_t n;
 
 	do {
-		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | flags);
 	} while (n == -1 && errno == EINTR);
 	if (n == 0)
 		return 0;
@@ -55,4 +55,20 @@ ipc_recv(int fd, struct ipc_hdr *h, void *buf, size_t cap)
 		return -1;
 	}
 	return 1;
+}
+
+int
+ipc_recv(int fd, struct ipc_hdr *h, void *buf, size_t cap)
+{
+	return recv_frame(fd, h, buf, cap, 0);
+}
+
+int
+ipc_try_recv(int fd, struct ipc_hdr *h, void *buf, size_t cap)
+{
+	int rc = recv_frame(fd, h, buf, cap, MSG_DONTWAIT);
+
+	if (rc == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 2;
+	return rc;
 }

@@ -21,9 +21,20 @@ enum ipc_type {
 	IPC_READY = 1,		/* the worker is serving; payload empty */
 	IPC_AUDIT = 2,		/* one audit event (JSON object) */
 	/* parent -> worker */
-	IPC_AUDIT_OK = 101,	/* the event is in the log (and synced) */
-	IPC_AUDIT_FAIL = 102,	/* the log cannot be written: fail closed */
+	IPC_AUDIT_OK = 101,	/* the next N events are in the log (synced) */
+	IPC_AUDIT_FAIL = 102,	/* the next N events are not: fail closed */
 };
+
+/*
+ * A loop's channel is a pipeline: the worker sends events without
+ * waiting, the parent answers them in order, several at a time.  The
+ * answers' payload is the count they cover (struct ipc_audit_answer).
+ */
+struct ipc_audit_answer {
+	uint32_t	count;		/* 1 .. IPC_AUDIT_BATCH */
+};
+
+#define IPC_AUDIT_BATCH	64	/* events the parent takes in one go */
 
 #define IPC_F_SYNC	0x0001	/* IPC_AUDIT: fsync before answering */
 
@@ -60,5 +71,7 @@ int ipc_send(int fd, uint16_t type, uint16_t flags, const void *payload,
  * truncated, oversized or malformed (errno EPROTO).
  */
 int ipc_recv(int fd, struct ipc_hdr *h, void *buf, size_t cap);
+/* The same without waiting: 2 when no frame is there yet. */
+int ipc_try_recv(int fd, struct ipc_hdr *h, void *buf, size_t cap);
 
 #endif /* AV_IPC_H */

@@ -166,7 +166,7 @@ op_get_resource_api_key(struct api_ctx *ctx, struct api_call *call,
 	    "apikeycredentialprovider/%s", ctx->cfg->appliance.partition,
 	    ctx->cfg->appliance.region, ctx->cfg->appliance.account,
 	    json_string_value(prov));
-	if (wat_verify(&ctx->tokens, json_string_value(tok),
+	if (wat_verify_cached(&ctx->tokens, json_string_value(tok),
 	    (int64_t)time(NULL), &c, e) != 0)
 		return -1;
 	/* A deleted identity's tokens die with it. */

@@ -309,10 +309,30 @@ audit_from_worker(struct parent *p, const struct ipc_hdr *h,
 	return rc;
 }
 
+/* Answer n events of a loop's channel in order: runs of OK and FAIL. */
+static int
+answer_events(struct parent *p, int chan, const bool *ok, unsigned n)
+{
+	struct ipc_audit_answer a;
+	unsigned i, run;
+
+	for (i = 0; i < n; i += run) {
+		for (run = 1; i + run < n && ok[i + run] == ok[i]; run++)
+			;
+		a.count = run;
+		if (ipc_send(p->ipc[chan], ok[i] ? IPC_AUDIT_OK :
+		    IPC_AUDIT_FAIL, 0, &a, sizeof(a)) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /*
- * One message from the worker on channel chan; the state machine says
- * what may come: READY once, on channel 0, first; audit records on the
- * loops' channels after READY; nothing else, ever.
+ * The messages waiting on channel chan; the state machine says what may
+ * come: READY once, on channel 0, first; audit records on the loops'
+ * channels after READY; nothing else, ever.  Audit records are taken up
+ * to IPC_AUDIT_BATCH at a time, written with one write and at most one
+ * fsync, and only then answered.
  */
 static void
 worker_message(struct parent *p, int chan)
@@ -321,41 +341,59 @@ worker_message(struct parent *p, int chan)
 		struct ipc_audit_event	ev;
 		char			raw[IPC_MAX_PAYLOAD + 1];
 	} buf;
+	bool ok[IPC_AUDIT_BATCH], answer = true;
 	struct ipc_hdr h;
+	char err[256];
+	unsigned n = 0, i;
 	int rc;
 
-	rc = ipc_recv(p->ipc[chan], &h, &buf, sizeof(buf));
-	if (rc == 0) {		/* EOF: the worker is going; SIGCHLD follows */
-		close(p->ipc[chan]);
-		p->ipc[chan] = -1;
-		return;
-	}
-	if (rc < 0) {
-		kill_worker(p, "malformed message");
-		return;
-	}
-	if (h.type == IPC_READY && chan == 0 && p->state == W_STARTING &&
-	    h.len == 0) {
-		p->state = W_READY;
-		p->start_failures = 0;
-		log_info("worker %d ready", (int)p->worker);
-		if (!p->notified)
-			p->notified = sd_notify_ready();
-		return;
-	}
-	if (h.type == IPC_AUDIT && chan > 0 && p->state == W_READY &&
-	    (h.flags & ~IPC_F_SYNC) == 0) {
+	audit_batch_begin(p->audit);
+	while (n < IPC_AUDIT_BATCH) {
+		rc = ipc_try_recv(p->ipc[chan], &h, &buf, sizeof(buf));
+		if (rc == 2)		/* nothing more for now */
+			break;
+		if (rc == 0) {		/* EOF: the worker is going */
+			close(p->ipc[chan]);
+			p->ipc[chan] = -1;
+			answer = false;
+			break;
+		}
+		if (rc < 0) {
+			kill_worker(p, "malformed message");
+			answer = false;
+			break;
+		}
+		if (h.type == IPC_READY && chan == 0 &&
+		    p->state == W_STARTING && h.len == 0) {
+			p->state = W_READY;
+			p->start_failures = 0;
+			log_info("worker %d ready", (int)p->worker);
+			if (!p->notified)
+				p->notified = sd_notify_ready();
+			continue;
+		}
+		if (h.type != IPC_AUDIT || chan == 0 ||
+		    p->state != W_READY || (h.flags & ~IPC_F_SYNC) != 0) {
+			kill_worker(p, "unexpected message");
+			answer = false;
+			break;
+		}
 		rc = audit_from_worker(p, &h, &buf.ev);
 		if (rc == -2) {
 			kill_worker(p, "malformed audit record");
-			return;
+			answer = false;
+			break;
 		}
-		if (ipc_send(p->ipc[chan], rc == 0 ? IPC_AUDIT_OK :
-		    IPC_AUDIT_FAIL, 0, NULL, 0) != 0)
-			kill_worker(p, "cannot answer");
-		return;
+		ok[n++] = rc == 0;
 	}
-	kill_worker(p, "unexpected message");
+	if (audit_batch_end(p->audit, err, sizeof(err)) != 0) {
+		if (n > 0)
+			log_error("audit: %s", err);
+		for (i = 0; i < n; i++)
+			ok[i] = false;
+	}
+	if (answer && answer_events(p, chan, ok, n) != 0)
+		kill_worker(p, "cannot answer");
 }
 
 static void

@@ -225,7 +225,7 @@ parse_claims(const struct wat_keys *k, const char *text, size_t len,
 	    "aud", &aud, "wid", &wid, "sub", &sub, "iat", &iat, "exp", &exp,
 	    "jti", &jti) == 0 && v == 1 && strcmp(aud, k->audience) == 0 &&
 	    strlen(wid) <= WAT_WORKLOAD_MAX && strlen(sub) <= WAT_USER_MAX &&
-	    iat <= now + 60 && now < exp) {
+	    iat <= now + WAT_CLOCK_SKEW && now < exp) {
 		snprintf(out->workload, sizeof(out->workload), "%s", wid);
 		snprintf(out->user, sizeof(out->user), "%s", sub);
 		out->iat = iat;

@@ -27,6 +27,7 @@
 #define WAT_USER_MAX		128	/* AgentCore's user id limit */
 #define WAT_WORKLOAD_MAX	255
 #define WAT_TEK_LEN		32
+#define WAT_CLOCK_SKEW		60	/* seconds an iat may be ahead */
 
 struct wat_claims {
 	char		workload[WAT_WORKLOAD_MAX + 1];
@@ -59,5 +60,12 @@ int wat_mint(const struct wat_keys *k, const struct wat_claims *c,
  */
 int wat_verify(const struct wat_keys *k, const char *token, int64_t now,
     struct wat_claims *out, struct av_err *e);
+
+/*
+ * wat_verify with a per-thread memo (wat_cache.c): a token that verified
+ * is accepted again, until its expiry, by its SHA-256 alone.
+ */
+int wat_verify_cached(const struct wat_keys *k, const char *token,
+    int64_t now, struct wat_claims *out, struct av_err *e);
 
 #endif /* AV_WAT_H */

@@ -77,18 +77,27 @@ copy_field(char *dst, size_t len, const char *src)
 			dst[i] = '?';
 }
 
-/* Each event loop thread owns one IPC channel: no lock, no waiting on
- * the other loops. */
-static __thread int my_channel = -1;
+/*
+ * Each event loop thread owns one IPC channel, a pipeline to the parent:
+ * the loop sends a call's audit event and goes on serving; the reply
+ * waits in the loop's queue until the parent answers for it (answers come
+ * in order, several at a time).  No lock, no waiting on other loops.
+ */
+struct loop {
+	struct event_base	*base;
+	int			 channel;
+	struct event		*answers;	/* the channel is readable */
+	struct api_reply	*head, *tail;	/* awaiting an answer */
+};
 
-/* api_audit_fn: one round trip to the parent on this loop's channel. */
+static __thread struct loop *my_loop;
+
+/* api_audit_fn: send the event, queue the reply behind it. */
 static int
-worker_audit(const struct api_audit *ev, void *arg)
+worker_audit(const struct api_audit *ev, struct api_reply *reply, void *arg)
 {
 	struct ipc_audit_event m;
-	struct ipc_hdr h;
-	char buf[64];
-	int rc = -1;
+	struct loop *l = my_loop;
 
 	(void)arg;
 	memset(&m, 0, sizeof(m));
@@ -103,14 +112,57 @@ worker_audit(const struct api_audit *ev, void *arg)
 	m.uid = ev->caller->uid;
 	m.gid = ev->caller->gid;
 	m.pid = ev->caller->pid;
-	if (my_channel < 0)
+	if (l == NULL || l->channel < 0 || ipc_send(l->channel, IPC_AUDIT,
+	    ev->sync ? IPC_F_SYNC : 0, &m, sizeof(m)) != 0)
 		return -1;
-	if (ipc_send(my_channel, IPC_AUDIT, ev->sync ? IPC_F_SYNC : 0, &m,
-	    sizeof(m)) == 0 &&
-	    ipc_recv(my_channel, &h, buf, sizeof(buf)) == 1 &&
-	    h.type == IPC_AUDIT_OK && h.len == 0)
-		rc = 0;
-	return rc;
+	reply->next = NULL;
+	if (l->tail != NULL)
+		l->tail->next = reply;
+	else
+		l->head = reply;
+	l->tail = reply;
+	return 0;
+}
+
+/* Release the first n queued replies, audited or not. */
+static void
+release_replies(struct loop *l, uint32_t n, bool audited)
+{
+	struct api_reply *r;
+
+	while (n-- > 0 && (r = l->head) != NULL) {
+		if ((l->head = r->next) == NULL)
+			l->tail = NULL;
+		api_reply_finish(r, audited);
+	}
+}
+
+/* The parent's answers on this loop's channel. */
+static void
+on_answers(evutil_socket_t fd, short what, void *arg)
+{
+	struct ipc_audit_answer a;
+	struct loop *l = arg;
+	struct ipc_hdr h;
+	int rc;
+
+	(void)what;
+	while ((rc = ipc_try_recv(fd, &h, &a, sizeof(a))) == 1) {
+		if ((h.type != IPC_AUDIT_OK && h.type != IPC_AUDIT_FAIL) ||
+		    h.len != sizeof(a) || a.count == 0 ||
+		    a.count > IPC_AUDIT_BATCH)
+			break;
+		release_replies(l, a.count, h.type == IPC_AUDIT_OK);
+	}
+	if (rc == 2)
+		return;
+	/* The parent is gone or confused: nothing here can be audited. */
+	log_error("audit channel %s: failing every call", rc == 0 ?
+	    "closed" : "broken");
+	event_del(l->answers);
+	release_replies(l, UINT32_MAX, false);
+	close(l->channel);
+	l->channel = -1;
 }
 
 /* api_bad_ipc_fn: frames the parent must refuse (test hooks only). */
@@ -125,11 +177,11 @@ worker_bad_ipc(const char *kind, void *arg)
 
 	(void)w;
 	if (strcmp(kind, "unknown") == 0)
-		ipc_send(my_channel, 77, 0, NULL, 0);
+		ipc_send(my_loop->channel, 77, 0, NULL, 0);
 	else if (strcmp(kind, "out-of-order") == 0)	/* READY, on a loop's */
-		ipc_send(my_channel, IPC_READY, 0, NULL, 0);
+		ipc_send(my_loop->channel, IPC_READY, 0, NULL, 0);
 	else if (strcmp(kind, "oversized") == 0)
-		(void)sendmsg(my_channel, &msg, MSG_NOSIGNAL);
+		(void)sendmsg(my_loop->channel, &msg, MSG_NOSIGNAL);
 }
 
 static int
@@ -328,17 +380,12 @@ enter_sandbox(struct worker *w, bool enabled)
 	return 0;
 }
 
-struct loop {
-	struct event_base	*base;
-	int			 channel;
-};
-
 static void *
 loop_thread(void *arg)
 {
 	struct loop *l = arg;
 
-	my_channel = l->channel;
+	my_loop = l;
 	event_base_dispatch(l->base);
 	return NULL;
 }
@@ -355,10 +402,10 @@ start_loops(struct worker *w, const int *fds, const enum av_listener_kind
 		.max_connections = w->cfg->limits.max_connections,
 		.live_connections = &w->live_connections,
 	};
+	static struct loop loops[THREADS_MAX];
+	static struct httpd *groups[3][THREADS_MAX];	/* [listener][loop] */
 	unsigned i;
 	size_t j;
-
-	static struct loop loops[THREADS_MAX];
 
 	w->nthreads = w->cfg->limits.threads < THREADS_MAX ?
 	    w->cfg->limits.threads : THREADS_MAX;
@@ -367,18 +414,28 @@ start_loops(struct worker *w, const int *fds, const enum av_listener_kind
 	for (i = 0; i < w->nthreads; i++) {
 		if ((w->bases[i] = event_base_new()) == NULL)
 			return -1;
-		/* Every loop accepts on every listener (shared fds). */
 		for (j = 0; j < nfds; j++) {
 			SSL_CTX *ctx = kinds[j] == AV_LISTENER_TCP ?
 			    w->tls_tcp : w->tls;
-			struct httpd *h = httpd_new(w->bases[i], ctx, &o,
-			    api_handle, &w->api);
 
-			if (h == NULL || httpd_listen(h, fds[j], kinds[j]) != 0)
+			if ((groups[j][i] = httpd_new(w->bases[i], ctx, &o,
+			    api_handle, &w->api)) == NULL)
 				return -1;
-			w->httpds[w->nhttpds++] = h;
+			w->httpds[w->nhttpds++] = groups[j][i];
 		}
-		loops[i] = (struct loop){ w->bases[i], w->fds->ipc[1 + i] };
+	}
+	/* Loop 0 accepts on every listener and deals connections out. */
+	for (j = 0; j < nfds; j++)
+		if (httpd_listen(groups[j], w->nthreads, fds[j], kinds[j]) != 0)
+			return -1;
+	for (i = 0; i < w->nthreads; i++) {
+		loops[i] = (struct loop){ w->bases[i], w->fds->ipc[1 + i],
+		    NULL, NULL, NULL };
+		loops[i].answers = event_new(w->bases[i], loops[i].channel,
+		    EV_READ | EV_PERSIST, on_answers, &loops[i]);
+		if (loops[i].answers == NULL ||
+		    event_add(loops[i].answers, NULL) != 0)
+			return -1;
 		if (pthread_create(&w->threads[i], NULL, loop_thread,
 		    &loops[i]) != 0)
 			return -1;

@@ -575,6 +575,25 @@ def test_slow_clients(d):
         c.close()
     time.sleep(0.3)
     ok(request("GET", "/ping")[0] == 200, "the daemon serves after the flood")
+    # Clients that leave while their reply waits for the audit trail (a
+    # write is fsynced first): the connection is freed at the reply.
+    worker = d.worker_pid()
+    for i in range(50):
+        c = tls_socket()
+        body = json.dumps({"name": "gone-%d" % i}).encode()
+        c.sendall(("POST /identities/CreateWorkloadIdentity HTTP/1.1\r\n"
+                   "Host: localhost\r\nContent-Type: application/json\r\n"
+                   "Content-Length: %d\r\n\r\n" % len(body)).encode() +
+                  body)
+        c.close()
+    time.sleep(0.5 * SLOW)
+    st, doc, _ = request("POST", "/identities/ListWorkloadIdentities",
+                         {"maxResults": 20})
+    ok(st == 200 and d.worker_pid() == worker, "clients gone before their reply leave "
+       "the daemon serving")
+    for i in range(50):
+        request("POST", "/identities/DeleteWorkloadIdentity",
+                {"name": "gone-%d" % i})
 
 
 def test_sandbox_and_restart(d):

@@ -508,6 +508,37 @@ test_checkpoint_explicit(void **state)
 	assert_int_equal(res.covered_seq, 3);
 }
 
+/* A batch: nothing in the file until its end, then one chain. */
+static void
+test_batch(void **state)
+{
+	struct audit_verify_result res;
+	struct audit_log *a = NULL;
+	char path[PATH_MAX], err[256];
+
+	(void)state;
+	new_path(path, sizeof(path), "batch");
+	assert_int_equal(audit_open(path, key_a, 4, 0, &a, err,
+	    sizeof(err)), 0);
+	assert_int_equal(file_lines(path), 1);
+	audit_batch_begin(a);
+	append_n(a, 0, 6);		/* a checkpoint falls inside */
+	assert_int_equal(file_lines(path), 1);
+	assert_int_equal(audit_batch_end(a, err, sizeof(err)), 0);
+	assert_int_equal(file_lines(path), 1 + 6 + 1);
+	/* An empty batch writes nothing. */
+	audit_batch_begin(a);
+	assert_int_equal(audit_batch_end(a, err, sizeof(err)), 0);
+	assert_int_equal(file_lines(path), 8);
+	/* Outside a batch, appends go straight to the file again (this
+	 * one with the next checkpoint). */
+	append_n(a, 6, 1);
+	assert_int_equal(file_lines(path), 10);
+	audit_close(a);
+	expect_ok(path, key_a, &res);
+	assert_int_equal(res.checkpoints_verified, 2);
+}
+
 /* ---- tampering ---- */
 
 static void
@@ -1559,6 +1590,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_write_verify),
 		cmocka_unit_test(test_checkpoint_explicit),
+		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_tamper_char),
 		cmocka_unit_test(test_tamper_lines),
 		cmocka_unit_test(test_truncated),

@@ -119,6 +119,31 @@ test_other_keys(void **state)
 	assert_string_equal(e.msg, "the workload access token is not valid");
 }
 
+/* The memo answers like wat_verify: same claims, same expiry, same keys. */
+static void
+test_cached(void **state)
+{
+	struct fixture *f = *state;
+	char tok[WAT_MAX + 1];
+	struct wat_claims c;
+	struct av_err e;
+
+	mint(&f->k, 1000, tok);
+	assert_int_equal(wat_verify_cached(&f->k, tok, 1001, &c, &e), 0);
+	assert_int_equal(wat_verify_cached(&f->k, tok, 1002, &c, &e), 0);
+	assert_string_equal(c.user, "cognito+user-1");
+	assert_int_equal(c.exp, 1900);
+	assert_int_equal(wat_verify_cached(&f->k, tok, 1900, &c, &e), -1);
+	assert_int_equal(wat_verify_cached(&f->k, tok, 939, &c, &e), -1);
+	/* Verified under one key set, still refused by another. */
+	assert_int_equal(wat_verify_cached(&f->k_other, tok, 1001, &c, &e),
+	    -1);
+	assert_int_equal(wat_verify_cached(&f->k_aud2, tok, 1001, &c, &e), -1);
+	/* One changed byte is another token: verified, refused. */
+	tok[strlen(tok) - 2] ^= 0x01;
+	assert_int_equal(wat_verify_cached(&f->k, tok, 1001, &c, &e), -1);
+}
+
 static void
 test_every_byte(void **state)
 {
@@ -166,6 +191,7 @@ main(void)
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_other_keys),
 		cmocka_unit_test(test_every_byte),
+		cmocka_unit_test(test_cached),
 	};
 
 	return cmocka_run_group_tests_name("wat", tests, setup, teardown);
