@@ -37,7 +37,9 @@ hexval(unsigned char c)
  * Percent-decode s[0..n) into out (len bytes, NUL included).  Strict:
  * every '%' takes two hex digits and %00 is refused; unencoded characters
  * must be RFC 3986 pchars, plus '/' and '?' in a query.  So a '/' inside
- * the ARN must come as %2F.  '+' is a plus sign, not a space.
+ * the ARN must come as %2F.  In a query '+' is a space, as form encoders
+ * (curl --data-urlencode) send it and AWS's servers read it; a plus sign
+ * is %2B.
  */
 static int
 url_decode(const char *s, size_t n, bool query, char *out, size_t len)
@@ -57,6 +59,8 @@ url_decode(const char *s, size_t n, bool query, char *out, size_t len)
 				return -1;
 			out[o++] = (char)(hi << 4 | lo);
 			i += 2;
+		} else if (query && c == '+') {
+			out[o++] = ' ';
 		} else if (isalnum(c) || (c != '\0' &&
 		    strchr("-._~!$&'()*+,;=:@", c) != NULL) ||
 		    (query && (c == '/' || c == '?'))) {
