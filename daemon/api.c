@@ -21,7 +21,8 @@ enum plane {
 
 struct route {
 	const char	*method;
-	const char	*path;
+	const char	*path;		/* ending in '/': a prefix, the rest
+					   (and any query) the op's to parse */
 	const char	*operation;
 	enum plane	 plane;
 	bool		 write;		/* fsync the audit record first */
@@ -71,6 +72,12 @@ static const struct route routes[] = {
 	{ "POST", "/identities/ListApiKeyCredentialProviders",
 	    "ListApiKeyCredentialProviders", PLANE_CONTROL, false,
 	    op_list_api_key_providers },
+	{ "POST", "/tags/", "TagResource", PLANE_CONTROL, true,
+	    op_tag_resource },
+	{ "DELETE", "/tags/", "UntagResource", PLANE_CONTROL, true,
+	    op_untag_resource },
+	{ "GET", "/tags/", "ListTagsForResource", PLANE_CONTROL, false,
+	    op_list_tags_for_resource },
 };
 
 static int
@@ -220,11 +227,14 @@ parse_body(const struct httpd_req *req, struct av_err *e)
 static const struct route *
 route_find(const struct httpd_req *req, bool *method_mismatch)
 {
-	size_t i;
+	size_t i, n;
 
 	*method_mismatch = false;
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (strcmp(routes[i].path, req->target) != 0)
+		n = strlen(routes[i].path);
+		if (routes[i].path[n - 1] == '/' ?
+		    strncmp(routes[i].path, req->target, n) != 0 :
+		    strcmp(routes[i].path, req->target) != 0)
 			continue;
 		if (strcmp(routes[i].method, req->method) == 0)
 			return &routes[i];

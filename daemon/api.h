@@ -78,6 +78,8 @@ struct api_call {
 	char			 resource[1024];	/* an ARN, or "" */
 };
 
+#define API_TAGS_MAX	50	/* per resource (AgentCore) */
+
 /* An operation: parses its input from `in`, writes its output to `out`. */
 typedef int api_op_fn(struct api_ctx *ctx, struct api_call *call,
     json_t *in, json_t *out, struct av_err *e);
@@ -102,10 +104,16 @@ api_op_fn op_get_api_key_provider;
 api_op_fn op_update_api_key_provider;
 api_op_fn op_delete_api_key_provider;
 api_op_fn op_list_api_key_providers;
+/* op_tags.c */
+api_op_fn op_tag_resource;
+api_op_fn op_untag_resource;
+api_op_fn op_list_tags_for_resource;
 /* op_common.c: refuse fields not in allowed (NULL-terminated). */
 int api_only_fields(json_t *in, const char *const *allowed, struct av_err *e);
 /* "tags": a validated map (a new reference), {} when absent. */
 int api_get_tags(json_t *in, json_t **tags, struct av_err *e);
+/* A tag key: 1-128 characters of the tag alphabet, not aws:-prefixed. */
+int api_check_tag_key(const char *key, struct av_err *e);
 /* maxResults (1-20, default 10) and nextToken of a List call; the only
  * fields it may have. */
 int api_page_params(json_t *in, unsigned *max, char *after, size_t len,

@@ -5,12 +5,12 @@
  */
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/evp.h>
 
 #include "api.h"
 
-#define TAGS_MAX	50
 #define TAG_KEY_MAX	128
 #define TAG_VALUE_MAX	256
 #define TOKEN_NAME_MAX	255
@@ -52,6 +52,19 @@ api_only_fields(json_t *in, const char *const *allowed, struct av_err *e)
 }
 
 int
+api_check_tag_key(const char *key, struct av_err *e)
+{
+	if (!valid_tag_text(key, 1, TAG_KEY_MAX))
+		return av_fail(e, AV_E_VALIDATION, "tag keys are 1-128 "
+		    "characters of [a-zA-Z0-9 ._:/=+@-]");
+	/* AWS's own tags; nobody may set or remove them. */
+	if (strncasecmp(key, "aws:", 4) == 0)
+		return av_fail(e, AV_E_VALIDATION, "tag keys starting with "
+		    "aws: are reserved");
+	return 0;
+}
+
+int
 api_get_tags(json_t *in, json_t **tags, struct av_err *e)
 {
 	json_t *v = json_object_get(in, "tags"), *t;
@@ -61,15 +74,17 @@ api_get_tags(json_t *in, json_t **tags, struct av_err *e)
 		*tags = json_object();
 		return 0;
 	}
-	if (!json_is_object(v) || json_object_size(v) > TAGS_MAX)
+	if (!json_is_object(v) || json_object_size(v) > API_TAGS_MAX)
 		return av_fail(e, AV_E_VALIDATION, "tags must be a map of at "
-		    "most %d entries", TAGS_MAX);
-	json_object_foreach(v, key, t)
-		if (!valid_tag_text(key, 1, TAG_KEY_MAX) || !json_is_string(t) ||
+		    "most %d entries", API_TAGS_MAX);
+	json_object_foreach(v, key, t) {
+		if (api_check_tag_key(key, e) != 0)
+			return -1;
+		if (!json_is_string(t) ||
 		    !valid_tag_text(json_string_value(t), 0, TAG_VALUE_MAX))
-			return av_fail(e, AV_E_VALIDATION, "tag keys are 1-128 "
-			    "and values 0-256 characters of "
-			    "[a-zA-Z0-9 ._:/=+@-]");
+			return av_fail(e, AV_E_VALIDATION, "tag values are "
+			    "0-256 characters of [a-zA-Z0-9 ._:/=+@-]");
+	}
 	*tags = json_incref(v);
 	return 0;
 }

@@ -79,9 +79,6 @@ int store_wi_delete(struct store *s, struct vault *v, const char *name,
  * there are others. */
 int store_wi_list(struct store *s, const char *after, unsigned max,
     json_t *names, bool *more, struct av_err *e);
-/* The tags of a resource, as an object. */
-int store_tags_get(struct store *s, const char *arn, json_t *out,
-    struct av_err *e);
 
 /* ---- credential providers (store_provider.c) ---- */
 
@@ -104,6 +101,36 @@ int store_provider_delete(struct store *s, struct vault *v, const char *kind,
     const char *name, const char *arn, struct av_err *e);
 int store_provider_list(struct store *s, const char *kind, const char *after,
     unsigned max, json_t *names, bool *more, struct av_err *e);
+
+/* ---- tags (store_tags.c) ---- */
+
+/* A resource that can be tagged, and what makes it exist. */
+enum store_res_type {
+	STORE_RES_SINGLETON,	/* the vault, the directory: always there */
+	STORE_RES_WI,		/* a workload identity: name */
+	STORE_RES_PROVIDER,	/* a credential provider: kind and name */
+};
+
+struct store_resource {
+	enum store_res_type	 type;
+	const char		*kind;
+	const char		*name;
+	const char		*arn;	/* its tags are kept by ARN */
+};
+
+/*
+ * Each call is one transaction that fails with ResourceNotFoundException
+ * when the resource does not exist.  add sets the tags (an object; a key
+ * already there gets the new value), ServiceQuotaExceededException when
+ * the resource would have more than max; remove deletes the keys (an
+ * array of strings; absent ones are no error); list fills out (an object).
+ */
+int store_tags_add(struct store *s, const struct store_resource *r,
+    json_t *tags, unsigned max, struct av_err *e);
+int store_tags_remove(struct store *s, const struct store_resource *r,
+    json_t *keys, struct av_err *e);
+int store_tags_list(struct store *s, const struct store_resource *r,
+    json_t *out, struct av_err *e);
 
 /* How many data keys are stored (for tests of crypto-erase). */
 int64_t store_dek_count(struct store *s);

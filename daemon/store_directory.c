@@ -298,24 +298,3 @@ store_wi_list(struct store *s, const char *after, unsigned max, json_t *names,
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
-
-int
-store_tags_get(struct store *s, const char *arn, json_t *out,
-    struct av_err *e)
-{
-	sqlite3_stmt *st;
-
-	pthread_mutex_lock(&s->lock);
-	if ((st = store_prepare(s, "SELECT key, value FROM tags WHERE "
-	    "resource = ?1 ORDER BY key;", e)) == NULL) {
-		pthread_mutex_unlock(&s->lock);
-		return -1;
-	}
-	bind_text(st, 1, arn);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_object_set_new(out, (const char *)sqlite3_column_text(st,
-		    0), json_string((const char *)sqlite3_column_text(st, 1)));
-	store_release(s, st);
-	pthread_mutex_unlock(&s->lock);
-	return 0;
-}

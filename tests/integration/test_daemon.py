@@ -404,6 +404,222 @@ def test_api_key_providers(d):
     ok(st == 403, "providers are not managed from the agent socket")
 
 
+ACCOUNT_PREFIX = "arn:aws:bedrock-agentcore:us-east-1:000000000000:"
+VAULT_ARN = ACCOUNT_PREFIX + "token-vault/default"
+
+
+def tags_path(arn, query=""):
+    from urllib.parse import quote
+    return "/tags/" + quote(arn, safe="") + query
+
+
+def tags_call(method, arn, body=None, query="", sock_name="admin.sock"):
+    st, doc, _ = request(method, tags_path(arn, query), body,
+                         sock_name=sock_name)
+    return st, doc
+
+
+def list_tags(arn):
+    st, doc = tags_call("GET", arn)
+    return doc.get("tags") if st == 200 else doc
+
+
+def test_tags(d):
+    from urllib.parse import quote
+    wi = ARN_PREFIX + "support-agent"
+    ok(list_tags(wi) == {"team": "agents", "env": "prod"},
+       "ListTagsForResource lists the tags given at creation", list_tags(wi))
+    st, doc = tags_call("POST", wi, {"tags": {"owner": "alice",
+                                              "env": "staging"}})
+    ok(st == 200 and doc == {}, "TagResource tags an identity", doc)
+    ok(list_tags(wi) == {"team": "agents", "env": "staging",
+                         "owner": "alice"},
+       "TagResource adds new keys and overwrites existing ones",
+       list_tags(wi))
+    st, doc = tags_call("DELETE", wi, query="?tagKeys=owner&tagKeys=team")
+    ok(st == 200 and list_tags(wi) == {"env": "staging"},
+       "UntagResource removes the keys named in tagKeys", list_tags(wi))
+    st, doc = tags_call("DELETE", wi, query="?tagKeys=never-there")
+    ok(st == 200, "untagging a key that is not there is no error", doc)
+    st, doc = tags_call("DELETE", wi)
+    ok(st == 200 and list_tags(wi) == {"env": "staging"},
+       "UntagResource without tagKeys removes nothing", doc)
+    odd = "cost center/a:b=c+d@e.f_g-h"
+    st, doc = tags_call("POST", wi, {"tags": {odd: "x y"}})
+    ok(st == 200 and list_tags(wi).get(odd) == "x y",
+       "keys with spaces and : / = + @ are tags too", list_tags(wi))
+    st, doc = tags_call("DELETE", wi, query="?tagKeys=" + quote(odd, safe=""))
+    ok(st == 200 and odd not in list_tags(wi),
+       "a URL-encoded key is untagged", list_tags(wi))
+    tags_call("POST", wi, {"tags": {"a+b": "1", "a b": "2", "c d": "3"}})
+    st, doc = tags_call("DELETE", wi, query="?tagKeys=a+b")
+    ok(st == 200 and "a b" not in list_tags(wi) and
+       list_tags(wi).get("a+b") == "1",
+       "in tagKeys a '+' is a space (form encoding, curl "
+       "--data-urlencode)", list_tags(wi))
+    tags_call("DELETE", wi, query="?tagKeys=a%2Bb&tagKeys=c%20d")
+    ok(list_tags(wi) == {"env": "staging"}, "%2B is a plus, %20 a space",
+       list_tags(wi))
+    st, doc, _ = request("GET", tags_path(wi).replace("%3A", ":"))
+    ok(st == 200 and doc["tags"] == {"env": "staging"},
+       "an unencoded ':' in the ARN is accepted", doc)
+    key_arn = (ACCOUNT_PREFIX +
+               "token-vault/default/apikeycredentialprovider/github-key")
+    st, doc = tags_call("POST", key_arn, {"tags": {"rotation": "90d"}})
+    ok(st == 200 and list_tags(key_arn) == {"vendor": "github",
+                                            "rotation": "90d"},
+       "an API-key credential provider is tagged", list_tags(key_arn))
+    st, doc = tags_call("POST", VAULT_ARN, {"tags": {"site": "dc1"}})
+    ok(st == 200 and list_tags(VAULT_ARN) == {"site": "dc1"},
+       "the token vault is tagged", list_tags(VAULT_ARN))
+    st, doc = tags_call("POST", wi, {"tags": {}})
+    ok(st == 200, "an empty tags map is allowed", doc)
+
+    # The limit of 50 tags per resource.
+    call("CreateWorkloadIdentity", {"name": "tag-limit",
+                                    "tags": {"k00": "v"}})
+    lim = ARN_PREFIX + "tag-limit"
+    st, doc = tags_call("POST", lim, {"tags": {"k%02d" % i: "v"
+                                               for i in range(1, 50)}})
+    ok(st == 200 and len(list_tags(lim)) == 50,
+       "a resource takes up to 50 tags", doc)
+    st, doc = tags_call("POST", lim, {"tags": {"k50": "v"}})
+    ok(st == 402 and doc["__type"] == "ServiceQuotaExceededException" and
+       len(list_tags(lim)) == 50,
+       "a 51st tag is ServiceQuotaExceededException and changes nothing",
+       doc)
+    st, doc = tags_call("POST", lim, {"tags": {"k07": "new", "k08": ""}})
+    ok(st == 200 and list_tags(lim)["k07"] == "new" and
+       list_tags(lim)["k08"] == "",
+       "overwriting keys at the limit is allowed (and values may be empty)",
+       doc)
+    st, doc = tags_call("POST", lim, {"tags": {"x%02d" % i: "v"
+                                               for i in range(51)}})
+    ok(st == 400 and doc["__type"] == "ValidationException",
+       "more than 50 tags in one request is ValidationException", doc)
+
+    bad_bodies = [
+        ({"tags": {"k" * 129: "v"}}, "a key over 128 characters"),
+        ({"tags": {"k": "v" * 257}}, "a value over 256 characters"),
+        ({"tags": {"": "v"}}, "an empty key"),
+        ({"tags": {"bad#key": "v"}}, "a key with a character outside the set"),
+        ({"tags": {"k": 1}}, "a value that is not a string"),
+        ({"tags": {"aws:owner": "x"}}, "a key with the reserved aws: prefix"),
+        ({"tags": {"AWS:Owner": "x"}}, "a key with AWS: in any case"),
+        ({"tags": ["k"]}, "tags that are not a map"),
+        ({}, "missing tags"),
+        ({"tags": {"k": "v"}, "tagz": 1}, "an unknown field"),
+    ]
+    for body, what in bad_bodies:
+        st, doc = tags_call("POST", wi, body)
+        ok(st == 400 and doc["__type"] == "ValidationException",
+           "TagResource: %s is ValidationException" % what, doc)
+    ok(list_tags(wi) == {"env": "staging"},
+       "refused TagResource calls change nothing", list_tags(wi))
+    st, doc = call("CreateWorkloadIdentity", {"name": "aws-tagged",
+                                              "tags": {"aws:x": "y"}})
+    ok(st == 400, "CreateWorkloadIdentity refuses aws: tag keys too", doc)
+    for query, what in (("?tagKeys=aws%3Aowner", "a reserved aws: key"),
+                        ("?tagKeys=" + "k" * 129, "a key over 128 characters"),
+                        ("?tagKeys=", "an empty key"),
+                        ("?tagKeys=a%ZZ", "bad percent-encoding in a key"),
+                        ("?tagKeys=a&other=b", "another query parameter"),
+                        ("?tagKeys", "a parameter without a value"),
+                        ("?tagKeys=a&", "an empty parameter")):
+        st, doc = tags_call("DELETE", wi, query=query)
+        ok(st == 400 and doc["__type"] == "ValidationException",
+           "UntagResource: %s is ValidationException" % what, doc)
+    st, doc = tags_call("DELETE", wi, query="?" + "&".join(
+        "tagKeys=k%d" % i for i in range(201)))
+    # The 2048-byte request target (414) gives out before 200 keys do.
+    ok(st in (400, 414) and doc["__type"] == "ValidationException",
+       "more than 200 tagKeys is ValidationException", doc)
+    st, doc = tags_call("GET", wi, query="?tagKeys=env")
+    ok(st == 400, "ListTagsForResource takes no query parameters", doc)
+
+    enc_wi = quote(wi, safe="")
+    for path, what in (("/tags/", "an empty ARN"),
+                       ("/tags/not-an-arn", "a string that is not an ARN"),
+                       (tags_path("arn:aws:iam::000000000000:role/x"),
+                        "an ARN of another service"),
+                       (tags_path("arn:aws:bedrock-agentcore:us-east-1:123:"
+                                  "token-vault/default"),
+                        "an account that is not 12 digits"),
+                       (tags_path(ACCOUNT_PREFIX + "token-vault"),
+                        "a resource without an id"),
+                       (tags_path(ACCOUNT_PREFIX + "token-vault/"),
+                        "an empty id"),
+                       (tags_path(ACCOUNT_PREFIX + "Token-Vault/default"),
+                        "an upper-case resource type"),
+                       ("/tags/" + enc_wi + "%ZZ", "a bad percent-escape"),
+                       ("/tags/" + enc_wi + "%4", "a truncated percent-escape"),
+                       ("/tags/" + enc_wi + "%00", "an encoded NUL"),
+                       ("/tags/" + enc_wi.replace("%2F", "/"),
+                        "an unencoded '/' in the ARN"),
+                       ("/tags/" + enc_wi + "%20x", "a space in the ARN")):
+        st, doc, _ = request("GET", path)
+        ok(st == 400 and doc["__type"] == "ValidationException",
+           "%s is ValidationException" % what, doc)
+    for arn, what in ((ARN_PREFIX + "no-such-agent", "a missing identity"),
+                      (ACCOUNT_PREFIX + "token-vault/default/"
+                       "apikeycredentialprovider/no-such-key",
+                       "a missing provider"),
+                      (ACCOUNT_PREFIX + "token-vault/other", "another vault"),
+                      (ACCOUNT_PREFIX + "gateway/gw-1",
+                       "a kind of resource the appliance does not have"),
+                      (wi + "/extra/x", "a sub-resource of an identity"),
+                      (wi.replace("000000000000", "111111111111"),
+                       "an identity of another account"),
+                      (wi.replace("us-east-1", "eu-west-1"),
+                       "an identity of another region"),
+                      (wi.replace("arn:aws:", "arn:aws-cn:"),
+                       "an identity of another partition")):
+        for method, body in (("GET", None), ("POST", {"tags": {"a": "b"}}),
+                             ("DELETE", None)):
+            st, doc = tags_call(method, arn, body,
+                                query="?tagKeys=a" if method == "DELETE"
+                                else "")
+            ok(st == 404 and doc["__type"] == "ResourceNotFoundException",
+               "%s %s is ResourceNotFoundException" % (method, what), doc)
+
+    call("CreateWorkloadIdentity", {"name": "tag-doomed",
+                                    "tags": {"a": "1"}})
+    doomed = ARN_PREFIX + "tag-doomed"
+    tags_call("POST", doomed, {"tags": {"b": "2"}})
+    call("DeleteWorkloadIdentity", {"name": "tag-doomed"})
+    st, doc = tags_call("GET", doomed)
+    ok(st == 404 and doc["__type"] == "ResourceNotFoundException",
+       "a deleted identity's tags are gone with it", doc)
+    call("CreateWorkloadIdentity", {"name": "tag-doomed"})
+    ok(list_tags(doomed) == {},
+       "a new identity of the same name starts without tags",
+       list_tags(doomed))
+    call("DeleteWorkloadIdentity", {"name": "tag-doomed"})
+    call("CreateApiKeyCredentialProvider", {"name": "tag-doomed",
+                                            "apiKey": "k",
+                                            "tags": {"a": "1"}})
+    pdoomed = (ACCOUNT_PREFIX +
+               "token-vault/default/apikeycredentialprovider/tag-doomed")
+    call("DeleteApiKeyCredentialProvider", {"name": "tag-doomed"})
+    st, doc = tags_call("GET", pdoomed)
+    ok(st == 404, "a deleted provider's tags are gone with it", doc)
+
+    for method, body in (("GET", None), ("POST", {"tags": {"a": "b"}}),
+                         ("DELETE", None)):
+        st, doc = tags_call(method, wi, body, query="?tagKeys=env"
+                            if method == "DELETE" else "",
+                            sock_name="agent.sock")
+        ok(st == 403 and doc["__type"] == "AccessDeniedException",
+           "%s /tags/ on the agent socket is AccessDeniedException" % method,
+           doc)
+    ok(list_tags(wi) == {"env": "staging"},
+       "refused calls from the agent socket change nothing")
+    for method in ("PUT", "PATCH", "HEAD"):
+        st, doc, _ = request(method, tags_path(wi))
+        ok(st == 400 and (doc or {}).get("message") == "method not allowed",
+           "%s /tags/ is refused" % method, doc)
+
+
 def b64url_decode(text):
     import base64
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
@@ -726,6 +942,14 @@ def test_audit():
                "CreateWorkloadIdentity" and c["outcome"] == "allowed"]
     ok(creates and creates[0]["resource"] == ARN_PREFIX + "support-agent",
        "directory changes are audited with the identity's ARN")
+    tagged = [c for c in calls if c["operation"] == "TagResource" and
+              c["outcome"] == "allowed"]
+    ok(tagged and tagged[0]["resource"] == ARN_PREFIX + "support-agent",
+       "tag changes are audited with the resource's ARN")
+    ok(any(c["operation"] == "ListTagsForResource" and
+           c["outcome"] == "error" and
+           c["error"] == "ResourceNotFoundException" for c in calls),
+       "failed tag calls are audited too")
     ok(any(c["outcome"] == "denied" for c in calls),
        "denied calls are in the audit trail")
     ok(all("uid" in c["caller"] for c in calls),
@@ -1020,6 +1244,7 @@ def main():
     test_basic(d)
     test_directory(d)
     test_api_key_providers(d)
+    test_tags(d)
     token = test_tokens(d)
     test_bad_input(d)
     test_slow_clients(d)
@@ -1034,6 +1259,8 @@ def main():
     ok(st == 200 and doc["allowedResourceOauth2ReturnUrls"] ==
        ["https://a.example/1", "myapp://callback"],
        "the directory survives kill -9 and restarts")
+    ok(list_tags(ARN_PREFIX + "support-agent") == {"env": "staging"},
+       "tags survive kill -9 and restarts")
     st, doc = call("api-key", {"workloadIdentityToken": token,
                                "resourceCredentialProviderName":
                                "github-key"}, sock_name="agent.sock")
