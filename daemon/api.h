@@ -60,8 +60,8 @@ void api_handle(struct httpd_req *req, void *arg);
  * what the operation acted on, for the audit record. */
 struct api_call {
 	const struct httpd_req	*req;
-	const char		*service;	/* the caller's service, or
-						 * NULL: the admin or an agent */
+	/* The caller's service, or NULL (the admin or an agent). */
+	const char		*service;
 	char			 resource[1024];	/* an ARN, or "" */
 };
 

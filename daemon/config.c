@@ -87,7 +87,7 @@ enum av_type {
 	T_GROUP,	/* gid or group name; struct av_group */
 	T_UIDS,		/* list of uids or user names; struct av_uid_list */
 	T_GIDS,		/* list of gids or group names; struct av_gid_list */
-	T_LIST,		/* list of mappings of keys: sub; a struct with n, v[] */
+	T_LIST,		/* list of mappings of keys sub; struct with n, v[] */
 };
 
 #define F_REQUIRED	0x01	/* no default: must be in the file */
@@ -1407,7 +1407,8 @@ check_required(struct av_ctx *c, const struct av_key *keys, const void *base,
 			for (i = 0; i < n; i++) {
 				item_path(ipath, sizeof(ipath), path, i);
 				if (check_required(c, k->sub, field +
-				    k->item_off + i * k->item_size, ipath) == -1)
+				    k->item_off + i * k->item_size,
+				    ipath) == -1)
 					return -1;
 			}
 		} else if (k->type == T_BLOCK) {
