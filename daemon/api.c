@@ -16,7 +16,9 @@
 enum plane {
 	PLANE_OPEN,	/* liveness: any caller, not audited */
 	PLANE_CONTROL,	/* admin socket, admin callers */
-	PLANE_DATA,	/* agent or admin socket, agent or admin callers */
+	PLANE_DIRECTORY, /* the same, or a service on either socket */
+	PLANE_DATA,	/* agent or admin socket, agent, admin or service
+			 * callers */
 };
 
 struct route {
@@ -36,18 +38,18 @@ static const struct route routes[] = {
 	{ "POST", "/identities/get-token-vault", "GetTokenVault",
 	    PLANE_CONTROL, false, op_get_token_vault },
 	{ "POST", "/identities/CreateWorkloadIdentity",
-	    "CreateWorkloadIdentity", PLANE_CONTROL, true,
+	    "CreateWorkloadIdentity", PLANE_DIRECTORY, true,
 	    op_create_workload_identity },
 	{ "POST", "/identities/GetWorkloadIdentity", "GetWorkloadIdentity",
-	    PLANE_CONTROL, false, op_get_workload_identity },
+	    PLANE_DIRECTORY, false, op_get_workload_identity },
 	{ "POST", "/identities/UpdateWorkloadIdentity",
-	    "UpdateWorkloadIdentity", PLANE_CONTROL, true,
+	    "UpdateWorkloadIdentity", PLANE_DIRECTORY, true,
 	    op_update_workload_identity },
 	{ "POST", "/identities/DeleteWorkloadIdentity",
-	    "DeleteWorkloadIdentity", PLANE_CONTROL, true,
+	    "DeleteWorkloadIdentity", PLANE_DIRECTORY, true,
 	    op_delete_workload_identity },
 	{ "POST", "/identities/ListWorkloadIdentities",
-	    "ListWorkloadIdentities", PLANE_CONTROL, false,
+	    "ListWorkloadIdentities", PLANE_DIRECTORY, false,
 	    op_list_workload_identities },
 	{ "POST", "/identities/GetWorkloadAccessToken",
 	    "GetWorkloadAccessToken", PLANE_DATA, false,
@@ -96,38 +98,69 @@ op_ping(struct api_ctx *ctx, struct api_call *call, json_t *in, json_t *out,
 
 /* Is the caller one of the uids, or is its primary gid one of the gids? */
 static bool
-in_group(const struct av_access_ids *a, const struct av_caller *c)
+in_ids(const struct av_uid_list *uids, const struct av_gid_list *gids,
+    const struct av_caller *c)
 {
 	size_t i;
 
 	if (!c->has_cred)
 		return false;
-	for (i = 0; i < a->uids.n; i++)
-		if (a->uids.v[i] == c->uid)
+	for (i = 0; i < uids->n; i++)
+		if (uids->v[i] == c->uid)
 			return true;
-	for (i = 0; i < a->gids.n; i++)
-		if (a->gids.v[i] == c->gid)
+	for (i = 0; i < gids->n; i++)
+		if (gids->v[i] == c->gid)
 			return true;
 	return false;
 }
 
-/* The interim caller map (spec §5 "Callers"; policy engine later). */
+/* The service a Unix-socket caller is, by its peer credentials; NULL
+ * when none (the config gives no id to two principals). */
+static const char *
+service_of(const struct av_config *cfg, const struct av_caller *c)
+{
+	const struct av_service *s;
+	size_t i;
+
+	if (c->listener == AV_LISTENER_TCP)
+		return NULL;
+	for (i = 0; i < cfg->services.n; i++) {
+		s = &cfg->services.v[i];
+		if (in_ids(&s->uids, &s->gids, c))
+			return s->name;
+	}
+	return NULL;
+}
+
+/*
+ * The interim caller map (spec §5 "Callers"; policy engine later).  A
+ * service is that service only, never the admin or an agent as well.
+ */
 static int
 authorize(const struct api_ctx *ctx, const struct route *r,
-    const struct av_caller *c, struct av_err *e)
+    const struct av_caller *c, const char *service, struct av_err *e)
 {
-	const struct av_access_config *a = &ctx->cfg->access;
+	const struct av_access_ids *admin = &ctx->cfg->access.admin;
+	const struct av_access_ids *agent = &ctx->cfg->access.agent;
+	bool is_admin = service == NULL &&
+	    in_ids(&admin->uids, &admin->gids, c);
+	bool is_agent = service == NULL &&
+	    in_ids(&agent->uids, &agent->gids, c);
 
 	switch (r->plane) {
 	case PLANE_OPEN:
 		return 0;
+	case PLANE_DIRECTORY:
+		if (service != NULL)
+			return 0;
+		/* FALLTHROUGH */
 	case PLANE_CONTROL:
-		if (c->listener == AV_LISTENER_ADMIN && in_group(&a->admin, c))
+		if (c->listener == AV_LISTENER_ADMIN && is_admin)
 			return 0;
 		break;
 	case PLANE_DATA:
 		if (c->listener != AV_LISTENER_TCP &&
-		    (in_group(&a->agent, c) || in_group(&a->admin, c)))
+		    (service != NULL || is_agent || is_admin))
 			return 0;
 		break;
 	}
@@ -323,13 +356,15 @@ api_handle(struct httpd_req *req, void *arg)
 	memset(&ev, 0, sizeof(ev));
 	memset(&call, 0, sizeof(call));
 	call.req = req;
+	call.service = service_of(ctx->cfg, req->caller);
 	ev.request_id = req->request_id;
 	ev.operation = r->operation;
 	ev.resource = call.resource;
 	ev.caller = req->caller;
+	ev.service = call.service;
 	ev.sync = r->write;
 
-	rc = authorize(ctx, r, req->caller, &e);
+	rc = authorize(ctx, r, req->caller, call.service, &e);
 	if (rc == 0 && (in = parse_body(req, &e)) == NULL)
 		rc = -1;
 	if (rc == 0 && (out = json_object()) == NULL)

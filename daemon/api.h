@@ -29,6 +29,7 @@ struct api_audit {
 	const char	*outcome;	/* "allowed", "denied", "error" */
 	const char	*error;		/* exception name, or NULL */
 	const struct av_caller *caller;
+	const char	*service;	/* the caller's service, or NULL */
 	bool		 sync;		/* control-plane write: fsync first */
 };
 
@@ -71,10 +72,12 @@ struct api_ctx {
 /* The httpd handler: route, authorize, run, audit, reply. */
 void api_handle(struct httpd_req *req, void *arg);
 
-/* One call as it goes through api_handle: what the operation acted on
- * goes into the audit record. */
+/* One call as it goes through api_handle: who calls (decided once), and
+ * what the operation acted on, for the audit record. */
 struct api_call {
 	const struct httpd_req	*req;
+	/* The caller's service, or NULL (the admin or an agent). */
+	const char		*service;
 	char			 resource[1024];	/* an ARN, or "" */
 };
 

@@ -56,10 +56,11 @@ _Static_assert(AV_CONFIG_URI_SIZE == HSM_URI_MAX + 1,
 _Static_assert(AV_CONFIG_ADDR_SIZE >= INET6_ADDRSTRLEN,
     "AV_CONFIG_ADDR_SIZE too small for an IPv6 address");
 _Static_assert(sizeof(enum av_kek_mode) == sizeof(int) &&
-    sizeof(enum av_log_level) == sizeof(int), "enums are stored as int");
+    sizeof(enum av_log_level) == sizeof(int) &&
+    sizeof(enum av_service_kind) == sizeof(int), "enums are stored as int");
 
 #define AV_KEYPATH_MAX	64	/* "listen.admin_socket.group" and the like */
-#define AV_RECS_MAX	128	/* > keys in the whole schema */
+#define AV_RECS_MAX	256	/* > keys in the schema, lists full */
 #define AV_MSG_MAX	1024
 #define AV_SHOW_MAX	48	/* bytes of a key or name quoted in a message */
 /* (uid_t)-1 and (gid_t)-1 mean "none": not accepted as ids. */
@@ -86,6 +87,7 @@ enum av_type {
 	T_GROUP,	/* gid or group name; struct av_group */
 	T_UIDS,		/* list of uids or user names; struct av_uid_list */
 	T_GIDS,		/* list of gids or group names; struct av_gid_list */
+	T_LIST,		/* list of mappings of keys sub; struct with n, v[] */
 };
 
 #define F_REQUIRED	0x01	/* no default: must be in the file */
@@ -108,6 +110,9 @@ struct av_key {
 	const char *const	*names;		/* T_ENUM, NULL-terminated */
 	const struct av_key	*sub;		/* T_BLOCK */
 	size_t			 present_off;	/* T_BLOCK: bool, optional */
+	size_t			 count_off;	/* T_LIST: size_t n */
+	size_t			 item_off;	/* T_LIST: v[0] */
+	size_t			 item_size;	/* T_LIST: sizeof(v[0]) */
 };
 
 /*
@@ -128,8 +133,8 @@ struct av_key {
 	{ .name = #f, .type = T_BLOCK, .off = OFF(S, f, struct T),	\
 	  .size = SIZE(S, f), .sub = keys,				\
 	  .present_off = OFF(T, flag, bool) }
-#define K_STRING(S, f, d, lo, hi, cs, what)				\
-	{ .name = #f, .type = T_STRING, .off = STROFF(S, f),		\
+#define K_STRING(S, f, d, lo, hi, cs, what, fl)				\
+	{ .name = #f, .type = T_STRING, .flags = fl, .off = STROFF(S, f), \
 	  .size = SIZE(S, f), .min = lo, .max = hi, .def = d,		\
 	  .charset = cs, .desc = what, .present_off = NO_PRESENT }
 #define K_TEXT(S, f, t, d, fl)						\
@@ -152,9 +157,17 @@ struct av_key {
 #define K_GROUP(S, f)		K_TYPED(S, f, T_GROUP, struct av_group, NULL)
 #define K_UIDS(S, f, d)		K_TYPED(S, f, T_UIDS, struct av_uid_list, d)
 #define K_GIDS(S, f, d)		K_TYPED(S, f, T_GIDS, struct av_gid_list, d)
-#define K_ENUM(S, f, T, d, values)					\
-	{ .name = #f, .type = T_ENUM, .off = OFF(S, f, T),		\
+#define K_ENUM(S, f, T, d, values, fl)					\
+	{ .name = #f, .type = T_ENUM, .flags = fl, .off = OFF(S, f, T),	\
 	  .size = SIZE(S, f), .def = d, .names = values,		\
+	  .present_off = NO_PRESENT }
+/* Items start empty (n = 0); max is the capacity of v[]. */
+#define K_LIST(S, f, T, keys)						\
+	{ .name = #f, .type = T_LIST, .off = OFF(S, f, struct T),	\
+	  .size = SIZE(S, f), .sub = keys,				\
+	  .max = (long long)(SIZE(T, v) / SIZE(T, v[0])),		\
+	  .count_off = OFF(T, n, size_t),				\
+	  .item_off = offsetof(struct T, v), .item_size = SIZE(T, v[0]), \
 	  .present_off = NO_PRESENT }
 #define K_END	{ .name = NULL, .type = T_END }
 
@@ -170,16 +183,19 @@ static const char *const av_kek_modes[] = {
 static const char *const av_log_levels[] = {
 	"debug", "info", "warning", "error", NULL
 };
+static const char *const av_service_kinds[] = {
+	"runtime", "gateway", NULL
+};
 
 static const struct av_key av_appliance_keys[] = {
 	K_STRING(av_appliance_config, partition, "aws", 1, 32, CS_LOWER,
-	    "a partition such as aws ([a-z0-9-], at most 32 bytes)"),
+	    "a partition such as aws ([a-z0-9-], at most 32 bytes)", 0),
 	K_STRING(av_appliance_config, region, "us-east-1", 1, 32, CS_LOWER,
-	    "a region such as us-east-1 ([a-z0-9-], at most 32 bytes)"),
+	    "a region such as us-east-1 ([a-z0-9-], at most 32 bytes)", 0),
 	K_STRING(av_appliance_config, account, "000000000000", 12, 12,
-	    CS_DIGITS, "a 12-digit account id"),
+	    CS_DIGITS, "a 12-digit account id", 0),
 	K_STRING(av_appliance_config, name, "agentvault", 1, 64, CS_NAME,
-	    "a name of [A-Za-z0-9._-], at most 64 bytes"),
+	    "a name of [A-Za-z0-9._-], at most 64 bytes", 0),
 	K_END
 };
 
@@ -250,7 +266,7 @@ static const struct av_key av_customer_keys[] = {
 
 static const struct av_key av_vault_keys[] = {
 	K_ENUM(av_vault_config, kek_mode, enum av_kek_mode, "service-managed",
-	    av_kek_modes),
+	    av_kek_modes, 0),
 	K_URI(av_vault_config, kek,
 	    "pkcs11:object=agentvault-kek;type=secret-key", F_URI_SECRET),
 	K_INT(av_vault_config, dek_ttl_seconds, "300", 1, 86400, 0),
@@ -297,6 +313,16 @@ static const struct av_key av_access_keys[] = {
 	K_END
 };
 
+static const struct av_key av_service_keys[] = {
+	K_STRING(av_service, name, NULL, 1, 64, CS_NAME,
+	    "a name of [A-Za-z0-9._-], at most 64 bytes", F_REQUIRED),
+	K_ENUM(av_service, kind, enum av_service_kind, NULL,
+	    av_service_kinds, F_REQUIRED),
+	K_UIDS(av_service, uids, NULL),
+	K_GIDS(av_service, gids, NULL),
+	K_END
+};
+
 static const struct av_key av_audit_keys[] = {
 	K_INT(av_audit_config, checkpoint_records, "1000", 1, 1000000, 0),
 	K_INT(av_audit_config, checkpoint_seconds, "60", 1, 86400, 0),
@@ -312,7 +338,7 @@ static const struct av_key av_quotas_keys[] = {
 
 static const struct av_key av_log_keys[] = {
 	K_ENUM(av_log_config, level, enum av_log_level, "info",
-	    av_log_levels),
+	    av_log_levels, 0),
 	K_END
 };
 
@@ -327,6 +353,7 @@ static const struct av_key av_root_keys[] = {
 	K_BLOCK(av_config, sandbox, struct av_sandbox_config,
 	    av_sandbox_keys),
 	K_BLOCK(av_config, access, struct av_access_config, av_access_keys),
+	K_LIST(av_config, services, av_services_config, av_service_keys),
 	K_BLOCK(av_config, audit, struct av_audit_config, av_audit_keys),
 	K_BLOCK(av_config, quotas, struct av_quotas_config, av_quotas_keys),
 	K_BLOCK(av_config, log, struct av_log_config, av_log_keys),
@@ -605,6 +632,8 @@ describe(const struct av_key *k, char *buf, size_t size)
 		return "a list of user names or uids";
 	case T_GIDS:
 		return "a list of group names or gids";
+	case T_LIST:
+		return "a list of mappings";
 	case T_END:
 		break;
 	}
@@ -1049,6 +1078,7 @@ set_scalar(struct av_ctx *c, const struct av_key *k, void *base,
 		/* A default list: one item. */
 		return add_id(c, k, field, path, v);
 	case T_BLOCK:
+	case T_LIST:
 	case T_END:
 		break;
 	}
@@ -1173,6 +1203,43 @@ key_find(const struct av_key *keys, const char *s, size_t len)
 
 static int parse_block(struct av_ctx *, const struct av_key *, void *,
     const char *);
+static void apply_defaults(struct av_ctx *, const struct av_key *, void *);
+
+/* "path[i]", the path of a list item; the schema's paths are short. */
+static void
+item_path(char *dst, size_t size, const char *path, size_t i)
+{
+	int r = snprintf(dst, size, "%s[%zu]", path, i);
+
+	if (r < 0 || (size_t)r >= size)
+		abort();
+}
+
+/* c->ev is an item of list k (at field): a mapping, the next item. */
+static int
+parse_item(struct av_ctx *c, const struct av_key *k, void *field,
+    const char *path)
+{
+	char ipath[AV_KEYPATH_MAX];
+	size_t *n = (size_t *)((char *)field + k->count_off);
+	void *item = (char *)field + k->item_off + *n * k->item_size;
+	struct av_rec *r;
+
+	if (c->ev.type != YAML_MAPPING_START_EVENT)
+		return expected(c, &c->ev.start_mark, path, k);
+	if (*n == (size_t)k->max)
+		return fail(c, &c->ev.start_mark, "%s: more than %lld items",
+		    path, k->max);
+	if (c->nrecs == AV_RECS_MAX)
+		return fail(c, &c->ev.start_mark, "too many keys");
+	item_path(ipath, sizeof(ipath), path, (*n)++);
+	/* Errors about the item as a whole point at its start. */
+	r = &c->recs[c->nrecs++];
+	(void)snprintf(r->path, sizeof(r->path), "%s", ipath);
+	r->key = r->val = c->ev.start_mark;
+	apply_defaults(c, k->sub, item);
+	return parse_block(c, k->sub, item, ipath);
+}
 
 /* c->ev is the value of key k; store it. */
 static int
@@ -1219,6 +1286,17 @@ parse_value(struct av_ctx *c, const struct av_key *k, void *base,
 			    YAML_PLAIN_SCALAR_STYLE;
 			v.mark = ev->start_mark;
 			if (add_id(c, k, field, path, &v) == -1)
+				return -1;
+		}
+	case T_LIST:
+		if (ev->type != YAML_SEQUENCE_START_EVENT)
+			return expected(c, &ev->start_mark, path, k);
+		for (;;) {
+			if (next(c) == -1)
+				return -1;
+			if (ev->type == YAML_SEQUENCE_END_EVENT)
+				return 0;
+			if (parse_item(c, k, field, path) == -1)
 				return -1;
 		}
 	default:
@@ -1315,15 +1393,25 @@ static int
 check_required(struct av_ctx *c, const struct av_key *keys, const void *base,
     const char *prefix)
 {
-	char path[AV_KEYPATH_MAX], buf[256];
+	char path[AV_KEYPATH_MAX], ipath[AV_KEYPATH_MAX], buf[256];
 	const struct av_key *k;
 	const char *field;
+	size_t i, n;
 
 	for (k = keys; k->name != NULL; k++) {
 		(void)snprintf(path, sizeof(path), "%s%s%s", prefix,
 		    prefix[0] != '\0' ? "." : "", k->name);
 		field = (const char *)base + k->off;
-		if (k->type == T_BLOCK) {
+		if (k->type == T_LIST) {
+			memcpy(&n, field + k->count_off, sizeof(n));
+			for (i = 0; i < n; i++) {
+				item_path(ipath, sizeof(ipath), path, i);
+				if (check_required(c, k->sub, field +
+				    k->item_off + i * k->item_size,
+				    ipath) == -1)
+					return -1;
+			}
+		} else if (k->type == T_BLOCK) {
 			if (k->present_off != NO_PRESENT &&
 			    !*(const bool *)(field + k->present_off))
 				continue;
@@ -1387,6 +1475,80 @@ check_socket_path(struct av_ctx *c, const char *path, const char *key)
 	    "Unix socket path holds", key, sizeof(sa.sun_path) - 1);
 }
 
+/*
+ * The first id that principal a (uids au, gids ag) shares with principal
+ * b: "uid" or "gid" in *kind and the id in *id; false when none.
+ */
+static bool
+shared_id(const struct av_uid_list *au, const struct av_gid_list *ag,
+    const struct av_uid_list *bu, const struct av_gid_list *bg,
+    const char **kind, unsigned int *id)
+{
+	size_t i, j;
+
+	for (i = 0; i < au->n; i++)
+		for (j = 0; j < bu->n; j++)
+			if (au->v[i] == bu->v[j]) {
+				*kind = "uid";
+				*id = (unsigned int)au->v[i];
+				return true;
+			}
+	for (i = 0; i < ag->n; i++)
+		for (j = 0; j < bg->n; j++)
+			if (ag->v[i] == bg->v[j]) {
+				*kind = "gid";
+				*id = (unsigned int)ag->v[i];
+				return true;
+			}
+	return false;
+}
+
+/* Services: unique names, some ids each, and one principal per id. */
+static int
+check_services(struct av_ctx *c)
+{
+	const struct av_services_config *ss = &c->cfg->services;
+	const struct av_access_config *a = &c->cfg->access;
+	const struct av_service *s;
+	char path[32], at[AV_KEYPATH_MAX], other[32];
+	const char *kind;
+	unsigned int id;
+	size_t i, j;
+
+	for (i = 0; i < ss->n; i++) {
+		s = &ss->v[i];
+		(void)snprintf(path, sizeof(path), "services[%zu]", i);
+		if (s->uids.n == 0 && s->gids.n == 0)
+			return fail(c, where(c, path), "%s: a service needs at "
+			    "least one uid or gid", path);
+		other[0] = '\0';
+		for (j = 0; j < i && other[0] == '\0'; j++) {
+			if (strcmp(s->name, ss->v[j].name) == 0) {
+				(void)snprintf(at, sizeof(at), "%s.name", path);
+				return fail(c, where(c, at), "%s: '%s' is "
+				    "already the name of services[%zu]", at,
+				    s->name, j);
+			}
+			if (shared_id(&s->uids, &s->gids, &ss->v[j].uids,
+			    &ss->v[j].gids, &kind, &id))
+				(void)snprintf(other, sizeof(other),
+				    "services[%zu]", j);
+		}
+		if (other[0] == '\0' && shared_id(&s->uids, &s->gids,
+		    &a->admin.uids, &a->admin.gids, &kind, &id))
+			(void)snprintf(other, sizeof(other), "access.admin");
+		if (other[0] == '\0' && shared_id(&s->uids, &s->gids,
+		    &a->agent.uids, &a->agent.gids, &kind, &id))
+			(void)snprintf(other, sizeof(other), "access.agent");
+		if (other[0] != '\0') {
+			(void)snprintf(at, sizeof(at), "%s.%ss", path, kind);
+			return fail(c, where(c, at), "%s: %s %u is also in %s: "
+			    "a caller is one principal", at, kind, id, other);
+		}
+	}
+	return 0;
+}
+
 /* Checks that involve several keys. */
 static int
 check_cross(struct av_ctx *c)
@@ -1417,7 +1579,7 @@ check_cross(struct av_ctx *c)
 		    "listen.admin_socket.mode: %04o lets others connect to "
 		    "the admin socket; clear the last digit",
 		    (unsigned int)cfg->listen.admin_socket.mode);
-	return 0;
+	return check_services(c);
 }
 
 /* ---- defaults --------------------------------------------------------- */
@@ -1490,7 +1652,7 @@ av_config_parse(const char *name, const char *text, size_t len,
 	av_config_defaults(out);
 	if (errlen > 0)
 		err[0] = '\0';
-	/* ~18 KiB of positions: keep them off the caller's stack. */
+	/* ~28 KiB of positions: keep them off the caller's stack. */
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		if (errlen > 0)
 			(void)snprintf(err, errlen, "%s: out of memory",
@@ -1793,6 +1955,19 @@ print_block(FILE *f, const struct av_key *keys, const void *base, int ind)
 				fprintf(f, "%s%u", i > 0 ? ", " : "",
 				    (unsigned int)l->v[i]);
 			fprintf(f, "]\n");
+			break;
+		}
+		case T_LIST: {
+			size_t n;
+
+			memcpy(&n, field + k->count_off, sizeof(n));
+			fprintf(f, "%*s%s:%s\n", ind, "", k->name,
+			    n == 0 ? " []" : "");
+			for (i = 0; i < n && i < (size_t)k->max; i++) {
+				fprintf(f, "%*s-\n", ind + 2, "");
+				print_block(f, k->sub, field + k->item_off +
+				    i * k->item_size, ind + 4);
+			}
 			break;
 		}
 		case T_END:

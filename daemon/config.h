@@ -18,7 +18,7 @@
  * PIN typed where a PIN source belongs does not end up in a log.
  *
  * The struct holds fixed-size fields only: nothing needs freeing, and a
- * copy is a plain assignment.  It is large (about 64 KiB); keep it in
+ * copy is a plain assignment.  It is large (about 73 KiB); keep it in
  * static storage or on the heap rather than on a small thread stack.
  *
  * Users and groups.  A user or group *name* is resolved (getpwnam_r,
@@ -46,6 +46,7 @@
 #define AV_CONFIG_DEPTH_MAX	16	/* nested mappings and sequences */
 #define AV_CONFIG_STRING_MAX	4096	/* bytes in any scalar */
 #define AV_CONFIG_LIST_MAX	64	/* items in any sequence */
+#define AV_CONFIG_SERVICES_MAX	16	/* entries in services */
 
 /* Buffer sizes, NUL included. */
 #define AV_CONFIG_PATH_SIZE	PATH_MAX		/* PATH_MAX - 1 bytes */
@@ -66,6 +67,11 @@ enum av_log_level {
 	AV_LOG_INFO,			/* "info" */
 	AV_LOG_WARNING,			/* "warning" */
 	AV_LOG_ERROR,			/* "error" */
+};
+
+enum av_service_kind {
+	AV_SERVICE_RUNTIME = 0,		/* "runtime" */
+	AV_SERVICE_GATEWAY,		/* "gateway" */
 };
 
 struct av_uid_list {
@@ -120,6 +126,25 @@ struct av_customer_config {
 struct av_access_ids {
 	struct av_uid_list	uids;
 	struct av_gid_list	gids;
+};
+
+/*
+ * A runtime or gateway principal.  A caller on a Unix socket whose uid is
+ * one of uids, or whose primary gid is one of gids, acts as this service
+ * (whatever the access map says), and the workload identities it creates
+ * are managed by it.  No id belongs to two services, nor to a service and
+ * the access map.
+ */
+struct av_service {
+	char			name[65];	/* [A-Za-z0-9._-], unique */
+	enum av_service_kind	kind;
+	struct av_uid_list	uids;		/* at least one id in all */
+	struct av_gid_list	gids;
+};
+
+struct av_services_config {
+	size_t			n;
+	struct av_service	v[AV_CONFIG_SERVICES_MAX];
 };
 
 struct av_config {
@@ -182,6 +207,9 @@ struct av_config {
 		struct av_access_ids	admin;
 		struct av_access_ids	agent;
 	} access;
+
+	/* Service principals; none by default. */
+	struct av_services_config services;
 
 	struct av_audit_config {
 		unsigned int	checkpoint_records;

@@ -4,6 +4,12 @@
  * Delete and List WorkloadIdentities, with AgentCore's field names, limits
  * and ARNs (arn:PARTITION:bedrock-agentcore:REGION:ACCOUNT:
  * workload-identity-directory/default/workload-identity/NAME).
+ *
+ * A service (config.h, struct av_service) creates identities managed by
+ * it, and sees, changes and deletes only those: the others are
+ * AccessDeniedException (names are one namespace, which Create's
+ * ConflictException shows anyway) and are left out of its lists.  The
+ * admin acts on every identity.  managedBy names the managing service.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -113,6 +119,9 @@ describe(struct api_ctx *ctx, const struct wi_record *r, json_t *out,
 	json_object_set_new(out, "name", json_string(r->name));
 	json_object_set_new(out, "workloadIdentityArn", json_string(arn));
 	json_object_set(out, "allowedResourceOauth2ReturnUrls", r->urls);
+	if (r->managed_by[0] != '\0')
+		json_object_set_new(out, "managedBy",
+		    json_string(r->managed_by));
 	if (full) {
 		json_object_set_new(out, "createdTime",
 		    json_integer(r->created));
@@ -136,9 +145,10 @@ op_create_workload_identity(struct api_ctx *ctx, struct api_call *call,
 	    get_name(ctx, call, in, &name, e) != 0 ||
 	    get_urls(in, &urls, e) != 0 || api_get_tags(in, &tags, e) != 0)
 		goto done;
-	if (store_wi_create(ctx->store, name, "", call->resource, urls, tags,
+	if (store_wi_create(ctx->store, name, call->service != NULL ?
+	    call->service : "", call->resource, urls, tags,
 	    ctx->cfg->quotas.workload_identities, e) != 0 ||
-	    store_wi_get(ctx->store, name, &r, e) != 0)
+	    store_wi_get(ctx->store, name, NULL, &r, e) != 0)
 		goto done;
 	describe(ctx, &r, out, false);
 	json_decref(r.urls);
@@ -159,7 +169,7 @@ op_get_workload_identity(struct api_ctx *ctx, struct api_call *call,
 
 	if (api_only_fields(in, fields, e) != 0 ||
 	    get_name(ctx, call, in, &name, e) != 0 ||
-	    store_wi_get(ctx->store, name, &r, e) != 0)
+	    store_wi_get(ctx->store, name, call->service, &r, e) != 0)
 		return -1;
 	describe(ctx, &r, out, true);
 	json_decref(r.urls);
@@ -180,8 +190,8 @@ op_update_workload_identity(struct api_ctx *ctx, struct api_call *call,
 	if (api_only_fields(in, fields, e) != 0 ||
 	    get_name(ctx, call, in, &name, e) != 0 ||
 	    get_urls(in, &urls, e) != 0 ||
-	    store_wi_update(ctx->store, name, urls, e) != 0 ||
-	    store_wi_get(ctx->store, name, &r, e) != 0)
+	    store_wi_update(ctx->store, name, call->service, urls, e) != 0 ||
+	    store_wi_get(ctx->store, name, NULL, &r, e) != 0)
 		goto done;
 	describe(ctx, &r, out, true);
 	json_decref(r.urls);
@@ -202,34 +212,39 @@ op_delete_workload_identity(struct api_ctx *ctx, struct api_call *call,
 	if (api_only_fields(in, fields, e) != 0 ||
 	    get_name(ctx, call, in, &name, e) != 0)
 		return -1;
-	return store_wi_delete(ctx->store, ctx->vault, name, call->resource,
-	    e);
+	return store_wi_delete(ctx->store, ctx->vault, name, call->service,
+	    call->resource, e);
 }
 
 int
 op_list_workload_identities(struct api_ctx *ctx, struct api_call *call,
     json_t *in, json_t *out, struct av_err *e)
 {
-	json_t *names = json_array(), *list = json_array(), *n;
+	json_t *names = json_array(), *managers = json_array();
+	json_t *list = json_array(), *n, *entry, *m;
 	char after[NAME_MAX_LEN + 1], arn[512];
 	bool more = false;
 	unsigned max;
 	size_t i;
 	int rc = -1;
 
-	(void)call;
 	if (api_page_params(in, &max, after, sizeof(after), e) != 0)
 		goto done;
 	if (after[0] != '\0' && !valid_name(after)) {
 		av_fail(e, AV_E_VALIDATION, "invalid nextToken");
 		goto done;
 	}
-	if (store_wi_list(ctx->store, after, max, names, &more, e) != 0)
+	if (store_wi_list(ctx->store, call->service, after, max, names,
+	    managers, &more, e) != 0)
 		goto done;
 	json_array_foreach(names, i, n) {
 		api_wi_arn(ctx, json_string_value(n), arn, sizeof(arn));
-		json_array_append_new(list, json_pack("{s:O, s:s}", "name", n,
-		    "workloadIdentityArn", arn));
+		entry = json_pack("{s:O, s:s}", "name", n,
+		    "workloadIdentityArn", arn);
+		m = json_array_get(managers, i);
+		if (entry != NULL && json_string_length(m) > 0)
+			json_object_set(entry, "managedBy", m);
+		json_array_append_new(list, entry);
 	}
 	json_object_set(out, "workloadIdentities", list);
 	if (more)
@@ -237,6 +252,7 @@ op_list_workload_identities(struct api_ctx *ctx, struct api_call *call,
 	rc = 0;
 done:
 	json_decref(names);
+	json_decref(managers);
 	json_decref(list);
 	return rc;
 }

@@ -90,11 +90,13 @@ token_for(struct api_ctx *ctx, struct api_call *call, json_t *in,
 		    "(3 to 255 characters)");
 	api_wi_arn(ctx, json_string_value(v), call->resource,
 	    sizeof(call->resource));
-	if (store_wi_get(ctx->store, json_string_value(v), &r, e) != 0)
+	if (store_wi_get(ctx->store, json_string_value(v), NULL, &r, e) != 0)
 		return -1;
 	json_decref(r.urls);
-	/* No self-extraction: a service's identity is the service's. */
-	if (r.managed_by[0] != '\0')
+	/* No self-extraction: only its service mints a managed identity's
+	 * tokens, never the agent (nor the admin, nor another service). */
+	if (r.managed_by[0] != '\0' && (call->service == NULL ||
+	    strcmp(call->service, r.managed_by) != 0))
 		return av_fail(e, AV_E_ACCESS_DENIED, "%s", service_linked);
 	memset(&c, 0, sizeof(c));
 	snprintf(c.workload, sizeof(c.workload), "%s", r.name);

@@ -424,7 +424,7 @@ out:
 
 int
 store_names_page(struct store *s, sqlite3_stmt *st, int limit_index,
-    unsigned max, json_t *names, bool *more, struct av_err *e)
+    unsigned max, json_t *names, json_t *col1, bool *more, struct av_err *e)
 {
 	unsigned n = 0;
 	int rc;
@@ -438,6 +438,9 @@ store_names_page(struct store *s, sqlite3_stmt *st, int limit_index,
 		}
 		json_array_append_new(names, json_string(
 		    (const char *)sqlite3_column_text(st, 0)));
+		if (col1 != NULL)
+			json_array_append_new(col1, json_string(
+			    (const char *)sqlite3_column_text(st, 1)));
 	}
 	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
 	    av_fail(e, AV_E_INTERNAL, "database: %s", sqlite3_errmsg(s->db));

@@ -67,18 +67,26 @@ int store_wi_create(struct store *s, const char *name, const char *managed_by,
     struct av_err *e);
 /* 1 when the identity exists, 0 when not, -1 on error. */
 int store_wi_exists(struct store *s, const char *name, struct av_err *e);
-/* ResourceNotFoundException when absent; out->urls must be json_decref'd. */
-int store_wi_get(struct store *s, const char *name, struct wi_record *out,
-    struct av_err *e);
-int store_wi_update(struct store *s, const char *name, json_t *urls,
-    struct av_err *e);
+/*
+ * get, update and delete: ResourceNotFoundException when absent.  With a
+ * managed_by (a service's name; NULL: any caller), an identity that
+ * service does not manage is AccessDeniedException, checked in the same
+ * transaction as the change.
+ */
+/* out->urls must be json_decref'd. */
+int store_wi_get(struct store *s, const char *name, const char *managed_by,
+    struct wi_record *out, struct av_err *e);
+int store_wi_update(struct store *s, const char *name, const char *managed_by,
+    json_t *urls, struct av_err *e);
 /* Delete the identity, its tags and every secret it owns (crypto-erase). */
 int store_wi_delete(struct store *s, struct vault *v, const char *name,
-    const char *arn, struct av_err *e);
-/* Names after `after` ("" from the start), at most max; *more says if
- * there are others. */
-int store_wi_list(struct store *s, const char *after, unsigned max,
-    json_t *names, bool *more, struct av_err *e);
+    const char *managed_by, const char *arn, struct av_err *e);
+/* Names after `after` ("" from the start), at most max, with their
+ * managers ("" when user-created) in the same order; only those managed
+ * by managed_by unless NULL; *more says if there are others. */
+int store_wi_list(struct store *s, const char *managed_by, const char *after,
+    unsigned max, json_t *names, json_t *managers, bool *more,
+    struct av_err *e);
 
 /* ---- credential providers (store_provider.c) ---- */
 

@@ -81,6 +81,42 @@ wi_exists(struct store *s, const char *name, struct av_err *e)
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* A service acts only on the identities it manages; NULL: anyone. */
+static int
+check_manager(const char *name, const char *have, const char *want,
+    struct av_err *e)
+{
+	if (want == NULL || strcmp(have, want) == 0)
+		return 0;
+	return av_fail(e, AV_E_ACCESS_DENIED, "the workload identity %s is "
+	    "not managed by the caller", name);
+}
+
+/* With the lock held: the identity exists and managed_by may act on it. */
+static int
+wi_check(struct store *s, const char *name, const char *managed_by,
+    struct av_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = store_prepare(s, "SELECT managed_by FROM workload_identities "
+	    "WHERE name = ?1;", e)) == NULL)
+		return -1;
+	bind_text(st, 1, name);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		rc = check_manager(name, (const char *)sqlite3_column_text(st,
+		    0), managed_by, e);
+	else if (rc == SQLITE_DONE)
+		rc = av_fail(e, AV_E_NOT_FOUND, "no workload identity named %s",
+		    name);
+	else
+		rc = av_fail(e, AV_E_INTERNAL, "database: %s",
+		    sqlite3_errmsg(s->db));
+	store_release(s, st);
+	return rc;
+}
+
 static int64_t
 wi_count(struct store *s, struct av_err *e)
 {
@@ -157,8 +193,8 @@ store_wi_create(struct store *s, const char *name, const char *managed_by,
 }
 
 int
-store_wi_get(struct store *s, const char *name, struct wi_record *out,
-    struct av_err *e)
+store_wi_get(struct store *s, const char *name, const char *managed_by,
+    struct wi_record *out, struct av_err *e)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1;
@@ -180,6 +216,9 @@ store_wi_get(struct store *s, const char *name, struct wi_record *out,
 	out->created = sqlite3_column_int64(st, 1);
 	out->updated = sqlite3_column_int64(st, 2);
 	store_release(s, st);
+	st = NULL;
+	if (check_manager(name, out->managed_by, managed_by, e) != 0)
+		goto done;
 	if ((st = store_prepare(s, "SELECT url FROM return_urls WHERE "
 	    "identity = ?1 ORDER BY position;", e)) == NULL)
 		goto done;
@@ -196,15 +235,13 @@ done:
 }
 
 static int
-update_locked(struct store *s, const char *name, json_t *urls,
-    struct av_err *e)
+update_locked(struct store *s, const char *name, const char *managed_by,
+    json_t *urls, struct av_err *e)
 {
 	sqlite3_stmt *st;
-	int exists;
 
-	if ((exists = wi_exists(s, name, e)) != 1)
-		return exists < 0 ? -1 : av_fail(e, AV_E_NOT_FOUND,
-		    "no workload identity named %s", name);
+	if (wi_check(s, name, managed_by, e) != 0)
+		return -1;
 	if ((st = store_prepare(s, "UPDATE workload_identities SET updated = "
 	    "?2 WHERE name = ?1;", e)) == NULL)
 		return -1;
@@ -216,20 +253,20 @@ update_locked(struct store *s, const char *name, json_t *urls,
 }
 
 int
-store_wi_update(struct store *s, const char *name, json_t *urls,
-    struct av_err *e)
+store_wi_update(struct store *s, const char *name, const char *managed_by,
+    json_t *urls, struct av_err *e)
 {
 	int rc;
 
-	IN_TRANSACTION(s, e, rc, update_locked(s, name, urls, e));
+	IN_TRANSACTION(s, e, rc, update_locked(s, name, managed_by, urls, e));
 	return rc;
 }
 
 #define ERASE_MAX 1024	/* data keys forgotten after one delete */
 
 static int
-delete_locked(struct store *s, const char *name, const char *arn,
-    int64_t *deks, size_t *ndeks, struct av_err *e)
+delete_locked(struct store *s, const char *name, const char *managed_by,
+    const char *arn, int64_t *deks, size_t *ndeks, struct av_err *e)
 {
 	static const char *const sql[] = {
 		"DELETE FROM tags WHERE resource = ?2;",
@@ -240,11 +277,9 @@ delete_locked(struct store *s, const char *name, const char *arn,
 	};
 	sqlite3_stmt *st;
 	size_t i;
-	int exists;
 
-	if ((exists = wi_exists(s, name, e)) != 1)
-		return exists < 0 ? -1 : av_fail(e, AV_E_NOT_FOUND,
-		    "no workload identity named %s", name);
+	if (wi_check(s, name, managed_by, e) != 0)
+		return -1;
 	if ((st = store_prepare(s, "SELECT dek_id FROM secrets WHERE owner = "
 	    "?1;", e)) == NULL)
 		return -1;
@@ -268,13 +303,14 @@ delete_locked(struct store *s, const char *name, const char *arn,
 
 int
 store_wi_delete(struct store *s, struct vault *v, const char *name,
-    const char *arn, struct av_err *e)
+    const char *managed_by, const char *arn, struct av_err *e)
 {
 	static __thread int64_t deks[ERASE_MAX];
 	size_t ndeks = 0, i;
 	int rc;
 
-	IN_TRANSACTION(s, e, rc, delete_locked(s, name, arn, deks, &ndeks, e));
+	IN_TRANSACTION(s, e, rc, delete_locked(s, name, managed_by, arn, deks,
+	    &ndeks, e));
 	if (rc == 0)
 		for (i = 0; i < ndeks; i++)
 			vault_dek_forget(v, deks[i]);
@@ -282,18 +318,21 @@ store_wi_delete(struct store *s, struct vault *v, const char *name,
 }
 
 int
-store_wi_list(struct store *s, const char *after, unsigned max, json_t *names,
-    bool *more, struct av_err *e)
+store_wi_list(struct store *s, const char *managed_by, const char *after,
+    unsigned max, json_t *names, json_t *managers, bool *more,
+    struct av_err *e)
 {
 	sqlite3_stmt *st;
 	int rc = -1;
 
 	*more = false;
 	pthread_mutex_lock(&s->lock);
-	if ((st = store_prepare(s, "SELECT name FROM workload_identities "
-	    "WHERE name > ?1 ORDER BY name LIMIT ?2;", e)) != NULL) {
+	if ((st = store_prepare(s, "SELECT name, managed_by FROM "
+	    "workload_identities WHERE name > ?1 AND (?3 IS NULL OR "
+	    "managed_by = ?3) ORDER BY name LIMIT ?2;", e)) != NULL) {
 		bind_text(st, 1, after);
-		rc = store_names_page(s, st, 2, max, names, more, e);
+		bind_text(st, 3, managed_by);
+		rc = store_names_page(s, st, 2, max, names, managers, more, e);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;

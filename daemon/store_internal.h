@@ -54,11 +54,13 @@ int store_step_done(struct store *s, sqlite3_stmt *st, struct av_err *e);
 
 /*
  * With s->lock held: step a prepared "SELECT name ... ORDER BY name LIMIT
- * ?n" (n = limit_index), reading at most max names into the array and
- * telling whether there were more; finalizes st.
+ * ?n" (n = limit_index), reading at most max names into the array (and
+ * the second column into col1, unless NULL) and telling whether there
+ * were more; finalizes st.
  */
 int store_names_page(struct store *s, sqlite3_stmt *st, int limit_index,
-    unsigned max, json_t *names, bool *more, struct av_err *e);
+    unsigned max, json_t *names, json_t *col1, bool *more,
+    struct av_err *e);
 
 /* With s->lock held and a transaction open: store_secret_put's body. */
 int store_secret_put_locked(struct store *s, struct vault *v,

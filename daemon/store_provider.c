@@ -209,7 +209,7 @@ store_provider_list(struct store *s, const char *kind, const char *after,
 	if ((st = prepare2(s, "SELECT name FROM credential_providers WHERE "
 	    "kind = ?1 AND name > ?2 ORDER BY name LIMIT ?3;", kind, after,
 	    e)) != NULL)
-		rc = store_names_page(s, st, 3, max, names, more, e);
+		rc = store_names_page(s, st, 3, max, names, NULL, more, e);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }

@@ -106,7 +106,12 @@ worker_audit(const struct api_audit *ev, struct api_reply *reply, void *arg)
 	copy_field(m.outcome, sizeof(m.outcome), ev->outcome);
 	copy_field(m.error, sizeof(m.error), ev->error);
 	copy_field(m.resource, sizeof(m.resource), ev->resource);
-	copy_field(m.subject, sizeof(m.subject), ev->caller->subject);
+	/* Unix-socket callers have no certificate: name their service. */
+	if (ev->service != NULL)
+		snprintf(m.subject, sizeof(m.subject), "service:%s",
+		    ev->service);
+	else
+		copy_field(m.subject, sizeof(m.subject), ev->caller->subject);
 	m.listener = ev->caller->listener;
 	m.has_cred = ev->caller->has_cred;
 	m.uid = ev->caller->uid;

@@ -1113,6 +1113,222 @@ def test_tcp_mtls():
     ok(subjects, "the audit record names the certificate subject")
 
 
+SOCKET_GID = 4200       # the sockets' group in test_services; no principal's
+RUNTIME_UID, GATEWAY_UID, AGENT_UID = 4242, 4343, 65534
+LINKED = ("WorkloadIdentity is linked to a service and cannot retrieve an "
+          "access token by the caller.")
+
+
+def call_as(uid, op, body, sock_name="agent.sock"):
+    """call() from a child process running as uid (group SOCKET_GID): a
+    principal other than this root process."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            os.setgroups([])
+            os.setgid(SOCKET_GID)
+            os.setuid(uid)
+            try:
+                out = call(op, body, sock_name)
+            except Exception as e:
+                out = (0, {"__type": "client error", "message": repr(e)})
+            with os.fdopen(w, "w") as f:
+                json.dump(out, f)
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r) as f:
+        data = f.read()
+    os.waitpid(pid, 0)
+    try:
+        st, doc = json.loads(data)
+    except ValueError:
+        st, doc = 0, {"__type": "no answer from the child"}
+    return st, doc
+
+
+def test_services():
+    """Service-managed workload identities: a runtime and a gateway,
+    callers with their own uids; no self-extraction of tokens."""
+    conf = os.path.join(WORK, "services.yaml")
+    write_config(conf, """services:
+  - {name: runtime-a, kind: runtime, uids: [%d]}
+  - {name: gateway-b, kind: gateway, uids: [%d]}
+""" % (RUNTIME_UID, GATEWAY_UID))
+    with open(conf) as f:
+        text = f.read().replace(os.path.join(WORK, "state"),
+                                os.path.join(WORK, "state-svc"))
+    text = text.replace("hsm:\n", "listen:\n"
+                        "  admin_socket: {mode: \"0660\", group: %d}\n"
+                        "  agent_socket: {mode: \"0660\", group: %d}\n"
+                        "hsm:\n" % (SOCKET_GID, SOCKET_GID), 1)
+    with open(conf, "w") as f:
+        f.write(text)
+    # The daemon made run_dir under its umask (0700): open it as a
+    # deployment's RuntimeDirectory would be, so the socket modes decide.
+    os.chmod(os.path.join(WORK, "run"), 0o755)
+    d = Daemon(conf)
+    if not ok(d.wait_ready(), "the daemon serves with two services"):
+        d.stop()
+        return
+
+    def rt(op, body, sock_name="agent.sock"):
+        return call_as(RUNTIME_UID, op, body, sock_name)
+
+    def gw(op, body, sock_name="agent.sock"):
+        return call_as(GATEWAY_UID, op, body, sock_name)
+
+    def agent(op, body):
+        return call_as(AGENT_UID, op, body)
+
+    st, doc = rt("CreateWorkloadIdentity", {
+        "name": "rt-agent-1",
+        "allowedResourceOauth2ReturnUrls": ["https://rt.example/cb"]})
+    ok(st == 200 and doc.get("managedBy") == "runtime-a" and
+       doc["workloadIdentityArn"] == ARN_PREFIX + "rt-agent-1",
+       "a service creates an identity managed by it (agent socket)", doc)
+    st, doc = rt("CreateWorkloadIdentity", {"name": "rt-agent-2"},
+                 "admin.sock")
+    ok(st == 200 and doc.get("managedBy") == "runtime-a",
+       "... and on the admin socket", doc)
+    st, doc = gw("CreateWorkloadIdentity", {"name": "gw-agent"})
+    ok(st == 200 and doc.get("managedBy") == "gateway-b",
+       "another service creates one of its own", doc)
+    st, doc = call("CreateWorkloadIdentity", {"name": "plain-agent"})
+    ok(st == 200 and "managedBy" not in doc,
+       "an identity the admin creates is user-created (no managedBy)", doc)
+
+    st, doc = rt("GetWorkloadAccessToken", {"workloadName": "rt-agent-1"})
+    tok = doc.get("workloadAccessToken", "")
+    ok(st == 200 and tok.startswith("avwat1."),
+       "the managing service mints its identity's token", doc)
+    st, doc = rt("GetWorkloadAccessTokenForUserId",
+                 {"workloadName": "rt-agent-1", "userId": "u-1"},
+                 "admin.sock")
+    ok(st == 200 and "workloadAccessToken" in doc,
+       "... and a token for a user, on either socket", doc)
+    call("CreateApiKeyCredentialProvider", {"name": "svc-key",
+                                            "apiKey": "svc-key-value"})
+    st, doc = agent("api-key", {"workloadIdentityToken": tok,
+                                "resourceCredentialProviderName": "svc-key"})
+    ok(st == 200 and doc.get("apiKey") == "svc-key-value",
+       "the agent uses the token its service minted (GetResourceApiKey)",
+       doc)
+    refusals = [
+        ("the admin", lambda op, b: call(op, b)),
+        ("the admin on the agent socket",
+         lambda op, b: call(op, b, "agent.sock")),
+        ("an agent", agent),
+        ("another service", gw),
+    ]
+    for who, fn in refusals:
+        for op, body in (("GetWorkloadAccessToken",
+                          {"workloadName": "rt-agent-1"}),
+                         ("GetWorkloadAccessTokenForUserId",
+                          {"workloadName": "rt-agent-1", "userId": "u-1"})):
+            st, doc = fn(op, body)
+            ok(st == 403 and doc["__type"] == "AccessDeniedException" and
+               doc["message"] == LINKED and "workloadAccessToken" not in doc,
+               "%s: %s for a managed identity is refused with the seed's "
+               "message" % (who, op), doc)
+    st, doc = rt("GetWorkloadAccessToken", {"workloadName": "plain-agent"})
+    ok(st == 200 and "workloadAccessToken" in doc,
+       "a service mints tokens for user-created identities too", doc)
+
+    st, doc = rt("GetWorkloadIdentity", {"name": "rt-agent-1"})
+    ok(st == 200 and doc.get("managedBy") == "runtime-a" and
+       doc["createdTime"] > 0, "a service gets its identity", doc)
+    st, doc = rt("UpdateWorkloadIdentity", {
+        "name": "rt-agent-1",
+        "allowedResourceOauth2ReturnUrls": ["https://rt.example/2"]})
+    ok(st == 200 and doc.get("managedBy") == "runtime-a" and
+       doc["allowedResourceOauth2ReturnUrls"] == ["https://rt.example/2"],
+       "a service updates its identity", doc)
+    for other in ("gw-agent", "plain-agent"):
+        for op, body in (("GetWorkloadIdentity", {"name": other}),
+                         ("UpdateWorkloadIdentity",
+                          {"name": other, "allowedResourceOauth2ReturnUrls":
+                           ["https://evil.example/"]}),
+                         ("DeleteWorkloadIdentity", {"name": other})):
+            st, doc = rt(op, body)
+            ok(st == 403 and doc["__type"] == "AccessDeniedException",
+               "a service cannot %s %s, which it does not manage" %
+               (op, other), doc)
+    st, doc = call("GetWorkloadIdentity", {"name": "gw-agent"})
+    ok(st == 200 and doc["allowedResourceOauth2ReturnUrls"] == [] and
+       doc.get("managedBy") == "gateway-b",
+       "... which is unchanged (the admin sees it, and who manages it)",
+       doc)
+    st, doc = rt("GetWorkloadIdentity", {"name": "no-such-agent"})
+    ok(st == 404, "a missing identity is ResourceNotFoundException for a "
+       "service too", doc)
+    st, doc = rt("ListWorkloadIdentities", {})
+    ok(st == 200 and [(w["name"], w.get("managedBy"))
+                      for w in doc["workloadIdentities"]] ==
+       [("rt-agent-1", "runtime-a"), ("rt-agent-2", "runtime-a")],
+       "a service lists only its identities", doc)
+    st, doc = call("ListWorkloadIdentities", {})
+    ok(st == 200 and [(w["name"], w.get("managedBy"))
+                      for w in doc["workloadIdentities"]] ==
+       [("gw-agent", "gateway-b"), ("plain-agent", None),
+        ("rt-agent-1", "runtime-a"), ("rt-agent-2", "runtime-a")],
+       "the admin lists every identity, with managedBy where set", doc)
+    st, doc = rt("DeleteWorkloadIdentity", {"name": "rt-agent-2"})
+    ok(st == 200 and rt("GetWorkloadIdentity", {"name": "rt-agent-2"})[0]
+       == 404, "a service deletes its identity", doc)
+    for op, body in (("get-token-vault", {}),
+                     ("CreateApiKeyCredentialProvider",
+                      {"name": "rt-key", "apiKey": "x"})):
+        st, doc = rt(op, body, "admin.sock")
+        ok(st == 403, "a service has no other control-plane operation "
+           "(%s)" % op, doc)
+    st, doc = agent("CreateWorkloadIdentity", {"name": "agent-made"})
+    ok(st == 403, "an agent does not manage the directory", doc)
+    st, doc = call("DeleteWorkloadIdentity", {"name": "rt-agent-1"})
+    ok(st == 200 and call("GetWorkloadIdentity",
+                          {"name": "rt-agent-1"})[0] == 404,
+       "the admin deletes a managed identity (the operator has the last "
+       "word)", doc)
+    st, doc = agent("api-key", {"workloadIdentityToken": tok,
+                                "resourceCredentialProviderName": "svc-key"})
+    ok(st == 403, "and its tokens die with it", doc)
+    d.stop()
+    with open(os.path.join(WORK, "audit.log")) as f:
+        calls = [json.loads(l) for l in f if '"type":"call"' in l]
+    ok(any(c["operation"] == "CreateWorkloadIdentity" and
+           c["caller"].get("subject") == "service:runtime-a" and
+           c["caller"].get("uid") == RUNTIME_UID for c in calls),
+       "the audit trail names the service that called")
+    ok(any(c["operation"] == "GetWorkloadAccessToken" and
+           c["outcome"] == "denied" and c["resource"] == ARN_PREFIX +
+           "rt-agent-1" and c["caller"].get("subject") == "service:gateway-b"
+           for c in calls), "refused token requests are audited as denied")
+
+    base = os.path.join(WORK, "services-bad.yaml")
+    for what, block, want in (
+            ("a duplicate service name",
+             "  - {name: a, kind: runtime, uids: [4242]}\n"
+             "  - {name: a, kind: gateway, uids: [4343]}\n",
+             "services[1].name: 'a' is already the name of services[0]"),
+            ("an id in two services",
+             "  - {name: a, kind: runtime, gids: [4242]}\n"
+             "  - {name: b, kind: gateway, gids: [4242]}\n",
+             "services[1].gids: gid 4242 is also in services[0]"),
+            ("an id of a service and the access map",
+             "  - {name: a, kind: runtime, uids: [65534]}\n",
+             "services[0].uids: uid 65534 is also in access.agent"),
+            ("an unknown kind",
+             "  - {name: a, kind: lambda, uids: [4242]}\n",
+             "services[0].kind: expected one of: runtime, gateway")):
+        write_config(base, "services:\n" + block)
+        r = subprocess.run([DAEMON, "-c", base, "--check-config"],
+                           capture_output=True, text=True)
+        ok(r.returncode == 1 and want in r.stderr,
+           "%s is a configuration error" % what, r.stderr)
+
+
 def test_audit_fail_closed():
     """No audit, no service: a full audit disk refuses audited calls."""
     fs = os.path.join(WORK, "auditfs")
@@ -1271,6 +1487,7 @@ def main():
     test_canary()
     test_customer_managed()
     test_tcp_mtls()
+    test_services()
     test_env_pin()
     test_audit_fail_closed()
     test_config_errors()

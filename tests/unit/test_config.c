@@ -96,6 +96,11 @@ static const char full_yaml[] =
     "      - root\n"
     "      - 1001\n"
     "    gids: [100, 4294967294]\n"
+    "services:\n"
+    "  - name: runtime-1\n"
+    "    kind: runtime\n"
+    "    uids: [4242]\n"
+    "  - {name: gw.a_B, kind: gateway, uids: [nobody], gids: [4243, 4244]}\n"
     "audit:\n"
     "  checkpoint_records: 1000000\n"
     "  checkpoint_seconds: 1\n"
@@ -286,6 +291,18 @@ test_full(void **state)
 	assert_int_equal(c->access.agent.gids.n, 2);
 	assert_int_equal(c->access.agent.gids.v[0], 100);
 	assert_int_equal(c->access.agent.gids.v[1], 4294967294U);
+	assert_int_equal(c->services.n, 2);
+	assert_string_equal(c->services.v[0].name, "runtime-1");
+	assert_int_equal(c->services.v[0].kind, AV_SERVICE_RUNTIME);
+	assert_int_equal(c->services.v[0].uids.n, 1);
+	assert_int_equal(c->services.v[0].uids.v[0], 4242);
+	assert_int_equal(c->services.v[0].gids.n, 0);
+	assert_string_equal(c->services.v[1].name, "gw.a_B");
+	assert_int_equal(c->services.v[1].kind, AV_SERVICE_GATEWAY);
+	assert_int_equal(c->services.v[1].uids.n, 1);
+	assert_int_equal(c->services.v[1].uids.v[0], 65534);
+	assert_int_equal(c->services.v[1].gids.n, 2);
+	assert_int_equal(c->services.v[1].gids.v[1], 4244);
 	assert_int_equal(c->audit.checkpoint_records, 1000000);
 	assert_int_equal(c->audit.checkpoint_seconds, 1);
 	assert_int_equal(c->log.level, AV_LOG_DEBUG);
@@ -353,6 +370,7 @@ test_defaults(void **state)
 	assert_int_equal(d->access.admin.gids.n, 0);
 	assert_int_equal(d->access.agent.uids.n, 0);
 	assert_int_equal(d->access.agent.gids.n, 0);
+	assert_int_equal(d->services.n, 0);
 	assert_int_equal(d->audit.checkpoint_records, 1000);
 	assert_int_equal(d->audit.checkpoint_seconds, 60);
 	assert_int_equal(d->log.level, AV_LOG_INFO);
@@ -775,6 +793,82 @@ test_ids(void **state)
 }
 
 static void
+test_services(void **state)
+{
+	char buf[8192];
+	size_t i, n;
+
+	(void)state;
+	parse_str(MINIMAL "services: []\n", cfg_a);
+	assert_int_equal(cfg_a->services.n, 0);
+	parse_str(MINIMAL "services:\n  - name: a\n    kind: gateway\n"
+	    "    gids: [0]\n", cfg_a);
+	assert_int_equal(cfg_a->services.n, 1);
+	assert_int_equal(cfg_a->services.v[0].gids.v[0], 0);
+	round_trip(cfg_a);
+
+	bad_min("services:\n  - {name: a, kind: runtime, uids: [5]}\n"
+	    "  - {name: a, kind: gateway, uids: [6]}\n", NAME ":5:12: "
+	    "services[1].name: 'a' is already the name of services[0]");
+	bad_min("services:\n  - {name: a, kind: runtime, uids: [5, 7]}\n"
+	    "  - {name: b, kind: gateway, uids: [6, 7]}\n", NAME ":5:36: "
+	    "services[1].uids: uid 7 is also in services[0]: a caller is one "
+	    "principal");
+	bad_min("services:\n  - {name: a, kind: runtime, gids: [5]}\n"
+	    "  - {name: b, kind: gateway, uids: [5], gids: [5]}\n",
+	    NAME ":5:47: services[1].gids: gid 5 is also in services[0]: a "
+	    "caller is one principal");
+	bad_min("services:\n  - {name: a, kind: runtime, uids: [0]}\n",
+	    NAME ":4:36: services[0].uids: uid 0 is also in access.admin: a "
+	    "caller is one principal");
+	bad_min("access: {agent: {gids: [9]}}\n"
+	    "services:\n  - {name: a, kind: runtime, gids: [9]}\n",
+	    NAME ":5:36: services[0].gids: gid 9 is also in access.agent: a "
+	    "caller is one principal");
+	bad_min("services:\n  - {name: a, kind: lambda, uids: [5]}\n",
+	    NAME ":4:21: services[0].kind: expected one of: runtime, gateway");
+	bad_min("services:\n  - {name: a, uids: [5]}\n", NAME ":4:5: "
+	    "services[0].kind is required (one of: runtime, gateway)");
+	bad_min("services:\n  - kind: runtime\n    uids: [5]\n", NAME
+	    ":4:5: services[0].name is required (a name of [A-Za-z0-9._-], "
+	    "at most 64 bytes)");
+	bad_min("services:\n  - {name: a b, kind: runtime, uids: [5]}\n",
+	    NAME ":4:12: services[0].name: expected a name of [A-Za-z0-9._-], "
+	    "at most 64 bytes");
+	bad_min("services:\n  - {name: a, kind: runtime}\n", NAME ":4:5: "
+	    "services[0]: a service needs at least one uid or gid");
+	bad_min("services:\n  - {name: a, kind: runtime, uids: []}\n",
+	    NAME ":4:5: services[0]: a service needs at least one uid or gid");
+	bad_min("services:\n  - {name: a, kind: runtime, uids: [5], "
+	    "user: x}\n", NAME ":4:41: unknown key 'user' in 'services[0]'");
+	bad_min("services:\n  - {name: a, kind: runtime, name: b}\n",
+	    NAME ":4:30: duplicate key 'name' in 'services[0]' (first at "
+	    "4:6)");
+	bad_min("services:\n  - {name: a, kind: runtime, uids: [x_no_user_av]}"
+	    "\n", NAME ":4:37: services[0].uids: unknown user 'x_no_user_av'");
+	bad_min("services: {name: a}\n", NAME ":3:11: services: expected a "
+	    "list of mappings");
+	bad_min("services: [a]\n", NAME ":3:12: services: expected a list of "
+	    "mappings");
+	bad_min("services:\n", NAME ":3:10: services: expected a list of "
+	    "mappings");
+
+	/* 16 services, not 17. */
+	n = (size_t)snprintf(buf, sizeof(buf), "%sservices:\n", MINIMAL);
+	for (i = 0; i < AV_CONFIG_SERVICES_MAX; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "  - {name: "
+		    "s%zu, kind: runtime, uids: [%zu], gids: [%zu]}\n", i,
+		    5000 + i, 6000 + i);
+	parse_ok(buf, n, cfg_a);
+	assert_int_equal(cfg_a->services.n, AV_CONFIG_SERVICES_MAX);
+	assert_string_equal(cfg_a->services.v[15].name, "s15");
+	round_trip(cfg_a);
+	(void)snprintf(buf + n, sizeof(buf) - n, "  - {name: x, kind: runtime, "
+	    "uids: [1]}\n");
+	bad(buf, NAME ":20:5: services: more than 16 items");
+}
+
+static void
 test_uris(void **state)
 {
 	(void)state;
@@ -1024,6 +1118,7 @@ test_print(void **state)
 	assert_non_null(strstr(text, "\n  # user: \"agentvault\"  (resolved "
 	    "when the daemon starts)\n"));
 	assert_non_null(strstr(text, "\n    mode: \"0600\"\n"));
+	assert_non_null(strstr(text, "\nservices: []\n"));
 	free(text);
 }
 
@@ -1046,6 +1141,7 @@ main(void)
 		cmocka_unit_test(test_syntax),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_ids),
+		cmocka_unit_test(test_services),
 		cmocka_unit_test(test_uris),
 		cmocka_unit_test(test_pins),
 		cmocka_unit_test(test_cross),
