@@ -84,7 +84,12 @@ prepare_dirs(const struct av_config *c)
 
 	if (mkdir(c->paths.state_dir, 0700) != 0 && errno != EEXIST)
 		goto fail;
-	if (mkdir(c->paths.run_dir, 0755) != 0 && errno != EEXIST)
+	/* Sockets under it must be reachable by agents: 0755 whatever our
+	 * umask (077); an existing directory is the operator's choice. */
+	if (mkdir(c->paths.run_dir, 0755) == 0) {
+		if (chmod(c->paths.run_dir, 0755) != 0)
+			goto fail;
+	} else if (errno != EEXIST)
 		goto fail;
 	/* The worker writes the database after dropping privileges. */
 	if (geteuid() == 0 && c->sandbox.enabled) {

@@ -1166,9 +1166,10 @@ def test_services():
                         "hsm:\n" % (SOCKET_GID, SOCKET_GID), 1)
     with open(conf, "w") as f:
         f.write(text)
-    # The daemon made run_dir under its umask (0700): open it as a
-    # deployment's RuntimeDirectory would be, so the socket modes decide.
-    os.chmod(os.path.join(WORK, "run"), 0o755)
+    # The daemon made run_dir 0755 despite its umask (077): the socket
+    # modes decide who connects.
+    ok(os.stat(os.path.join(WORK, "run")).st_mode & 0o777 == 0o755,
+       "the daemon creates run_dir 0755")
     d = Daemon(conf)
     if not ok(d.wait_ready(), "the daemon serves with two services"):
         d.stop()
