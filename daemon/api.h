@@ -99,7 +99,8 @@ api_op_fn op_list_workload_identities;
 api_op_fn op_get_workload_access_token;
 api_op_fn op_get_workload_access_token_for_user_id;
 api_op_fn op_get_resource_api_key;
-/* Load the token-signing key, get or create the token key. */
+/* Load the token-signing key (recording a rotation, loading the retired
+ * keys still accepted), get or create the token key. */
 int api_tokens_init(struct api_ctx *ctx, struct av_err *e);
 /* op_apikey.c */
 api_op_fn op_create_api_key_provider;

@@ -275,6 +275,11 @@ static const struct av_key av_vault_keys[] = {
 	K_END
 };
 
+static const struct av_key av_tokens_keys[] = {
+	K_INT(av_tokens_config, ttl_seconds, "900", 60, 43200, 0),
+	K_END
+};
+
 static const struct av_key av_limits_keys[] = {
 	K_INT(av_limits_config, max_connections, "256", 1, 65536, 0),
 	K_INT(av_limits_config, max_header_bytes, "8192", 1024, 65536, 0),
@@ -349,6 +354,7 @@ static const struct av_key av_root_keys[] = {
 	K_BLOCK(av_config, listen, struct av_listen_config, av_listen_keys),
 	K_BLOCK(av_config, hsm, struct av_hsm_config, av_hsm_keys),
 	K_BLOCK(av_config, vault, struct av_vault_config, av_vault_keys),
+	K_BLOCK(av_config, tokens, struct av_tokens_config, av_tokens_keys),
 	K_BLOCK(av_config, limits, struct av_limits_config, av_limits_keys),
 	K_BLOCK(av_config, sandbox, struct av_sandbox_config,
 	    av_sandbox_keys),

@@ -187,6 +187,11 @@ struct av_config {
 		struct av_customer_config	customer;
 	} vault;
 
+	/* Workload access tokens. */
+	struct av_tokens_config {
+		unsigned int	ttl_seconds;	/* from issue to expiry */
+	} tokens;
+
 	struct av_limits_config {
 		unsigned int	max_connections;
 		unsigned int	max_header_bytes;

@@ -18,14 +18,39 @@
 #include "api.h"
 #include "provider.h"
 
-#define TOKEN_TTL	900	/* seconds */
 #define TEK_TYPE	"token-key"
 #define TEK_NAME	"current"
 #define API_KEY_KIND	"api-key"
 #define API_KEY_MAX	65536
 
+_Static_assert(STORE_KID_LEN == WAT_KID_LEN &&
+    STORE_SPKI_MAX == WAT_SPKI_MAX, "token key sizes differ");
+
 static const char service_linked[] = "WorkloadIdentity is linked to a "
     "service and cannot retrieve an access token by the caller.";
+
+/*
+ * Record the signing key as the current one (retiring another, which is
+ * how a rotation takes effect) and accept the retired keys' tokens until
+ * they have all expired.
+ */
+static int
+previous_keys(struct api_ctx *ctx, struct av_err *e)
+{
+	struct store_token_key prev[WAT_PREVIOUS_MAX];
+	struct wat_keys *k = &ctx->tokens;
+	size_t i, n = 0;
+
+	if (store_token_key_use(ctx->store, k->kid, k->spki, k->spki_len,
+	    k->ttl + WAT_SKEW, (int64_t)time(NULL), prev, WAT_PREVIOUS_MAX, &n,
+	    e) != 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (wat_keys_add_previous(k, prev[i].kid, prev[i].spki,
+		    prev[i].spki_len, prev[i].not_after, e) != 0)
+			return -1;
+	return 0;
+}
 
 int
 api_tokens_init(struct api_ctx *ctx, struct av_err *e)
@@ -66,9 +91,12 @@ api_tokens_init(struct api_ctx *ctx, struct av_err *e)
 	}
 	snprintf(audience, sizeof(audience), "%s:%s",
 	    ctx->cfg->appliance.account, ctx->cfg->appliance.name);
-	rc = wat_keys_init(&ctx->tokens, sign, tek, audience, e);
+	rc = wat_keys_init(&ctx->tokens, sign, tek, audience,
+	    ctx->cfg->tokens.ttl_seconds, e);
 	EVP_PKEY_free(sign);
 	OPENSSL_cleanse(tek, sizeof(tek));
+	if (rc == 0 && (rc = previous_keys(ctx, e)) != 0)
+		wat_keys_free(&ctx->tokens);
 	return rc;
 }
 
@@ -77,7 +105,6 @@ static int
 token_for(struct api_ctx *ctx, struct api_call *call, json_t *in,
     const char *user, json_t *out, struct av_err *e)
 {
-	struct wat_claims c;
 	struct wi_record r;
 	char token[WAT_MAX + 1];
 	json_t *v = json_object_get(in, "workloadName");
@@ -98,12 +125,8 @@ token_for(struct api_ctx *ctx, struct api_call *call, json_t *in,
 	if (r.managed_by[0] != '\0' && (call->service == NULL ||
 	    strcmp(call->service, r.managed_by) != 0))
 		return av_fail(e, AV_E_ACCESS_DENIED, "%s", service_linked);
-	memset(&c, 0, sizeof(c));
-	snprintf(c.workload, sizeof(c.workload), "%s", r.name);
-	snprintf(c.user, sizeof(c.user), "%s", user);
-	c.iat = (int64_t)time(NULL);
-	c.exp = c.iat + TOKEN_TTL;
-	if ((rc = wat_mint(&ctx->tokens, &c, token, sizeof(token), e)) == 0)
+	if ((rc = wat_mint(&ctx->tokens, r.name, user, (int64_t)time(NULL),
+	    token, sizeof(token), e)) == 0)
 		json_object_set_new(out, "workloadAccessToken",
 		    json_string(token));
 	return rc;

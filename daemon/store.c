@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * store.c - SQLite storage: schema, migrations, sealed secrets.
+ * store.c - SQLite storage: schema, migrations, sealed secrets, the
+ * token-signing keys' public halves.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -46,6 +47,19 @@ static const char *const migrations[] = {
 	"  kind TEXT NOT NULL, name TEXT NOT NULL,"
 	"  created INTEGER NOT NULL, updated INTEGER NOT NULL,"
 	"  PRIMARY KEY (kind, name));",
+	/*
+	 * 3 -> 4: token-signing keys by kid (public halves: nothing secret).
+	 * not_after NULL marks the one current key; a retired key's tokens
+	 * are accepted until its not_after.  max_age: the longest a token
+	 * it signed may be presented after issue (lifetime and skew).
+	 */
+	"CREATE TABLE token_keys ("
+	"  kid BLOB PRIMARY KEY CHECK (length(kid) = 8),"
+	"  spki BLOB NOT NULL CHECK (length(spki) BETWEEN 1 AND 256),"
+	"  max_age INTEGER NOT NULL CHECK (max_age > 0),"
+	"  not_after INTEGER);"
+	"CREATE UNIQUE INDEX token_keys_current ON token_keys"
+	"  ((not_after IS NULL)) WHERE not_after IS NULL;",
 };
 
 int
@@ -504,5 +518,109 @@ store_vault_record(struct store *s, const char *kek_mode, const char *kek_uri,
 	store_release(s, st);
 done:
 	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* With the lock held and a transaction open: store_token_key_use's body. */
+static int
+token_key_use_locked(struct store *s, const unsigned char *kid,
+    const unsigned char *spki, size_t len, int64_t max_age, int64_t now,
+    struct store_token_key *out, size_t max, size_t *n, struct av_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	/* The same kid for another key: a damaged record, not a rotation. */
+	if ((st = store_prepare(s, "SELECT spki FROM token_keys WHERE kid = "
+	    "?1;", e)) == NULL)
+		return -1;
+	sqlite3_bind_blob(st, 1, kid, STORE_KID_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		rc = (size_t)sqlite3_column_bytes(st, 0) == len &&
+		    memcmp(sqlite3_column_blob(st, 0), spki, len) == 0 ? 0 :
+		    av_fail(e, AV_E_INTERNAL, "the database holds another "
+		    "token-signing key with this key id");
+	else
+		rc = rc == SQLITE_DONE ? 0 : av_fail(e, AV_E_INTERNAL,
+		    "database: %s", sqlite3_errmsg(s->db));
+	store_release(s, st);
+	if (rc != 0)
+		return -1;
+	/* Retire the current key if it is another one. */
+	if ((st = store_prepare(s, "UPDATE token_keys SET not_after = ?2 + "
+	    "max_age WHERE not_after IS NULL AND kid <> ?1;", e)) == NULL)
+		return -1;
+	sqlite3_bind_blob(st, 1, kid, STORE_KID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	if (store_step_done(s, st, e) != 0)
+		return -1;
+	/* Forget the keys whose tokens have all expired. */
+	if ((st = store_prepare(s, "DELETE FROM token_keys WHERE not_after <= "
+	    "?1;", e)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	if (store_step_done(s, st, e) != 0)
+		return -1;
+	/* New, the same, or back from retirement: current now. */
+	if ((st = store_prepare(s, "INSERT INTO token_keys (kid, spki, "
+	    "max_age, not_after) VALUES (?1, ?2, ?3, NULL) ON CONFLICT (kid) "
+	    "DO UPDATE SET not_after = NULL, max_age = max(max_age, "
+	    "excluded.max_age);", e)) == NULL)
+		return -1;
+	sqlite3_bind_blob(st, 1, kid, STORE_KID_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, spki, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, max_age);
+	if (store_step_done(s, st, e) != 0)
+		return -1;
+	/* Bounded: the retired keys that expire first go first. */
+	if ((st = store_prepare(s, "DELETE FROM token_keys WHERE not_after IS "
+	    "NOT NULL AND kid NOT IN (SELECT kid FROM token_keys WHERE "
+	    "not_after IS NOT NULL ORDER BY not_after DESC, kid LIMIT ?1);",
+	    e)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+	if (store_step_done(s, st, e) != 0)
+		return -1;
+	if ((st = store_prepare(s, "SELECT kid, spki, not_after FROM "
+	    "token_keys WHERE not_after IS NOT NULL ORDER BY not_after DESC, "
+	    "kid;", e)) == NULL)
+		return -1;
+	for (*n = 0; *n < max && (rc = sqlite3_step(st)) == SQLITE_ROW;
+	    (*n)++) {
+		size_t klen = (size_t)sqlite3_column_bytes(st, 0);
+		size_t slen = (size_t)sqlite3_column_bytes(st, 1);
+
+		if (klen != STORE_KID_LEN || slen == 0 ||
+		    slen > STORE_SPKI_MAX) {
+			store_release(s, st);
+			return av_fail(e, AV_E_INTERNAL, "database: bad "
+			    "token key row");
+		}
+		memcpy(out[*n].kid, sqlite3_column_blob(st, 0), klen);
+		memcpy(out[*n].spki, sqlite3_column_blob(st, 1), slen);
+		out[*n].spki_len = slen;
+		out[*n].not_after = sqlite3_column_int64(st, 2);
+	}
+	rc = *n == max || rc == SQLITE_DONE ? 0 : av_fail(e, AV_E_INTERNAL,
+	    "database: %s", sqlite3_errmsg(s->db));
+	store_release(s, st);
+	return rc;
+}
+
+int
+store_token_key_use(struct store *s, const unsigned char kid[STORE_KID_LEN],
+    const unsigned char *spki, size_t len, int64_t max_age, int64_t now,
+    struct store_token_key *out, size_t max, size_t *n, struct av_err *e)
+{
+	int rc;
+
+	*n = 0;
+	if (len == 0 || len > STORE_SPKI_MAX || max_age <= 0)
+		return av_fail(e, AV_E_VALIDATION, "invalid token-signing key");
+	IN_TRANSACTION(s, e, rc, token_key_use_locked(s, kid, spki, len,
+	    max_age, now, out, max, n, e));
+	if (rc != 0)
+		*n = 0;
 	return rc;
 }

@@ -20,7 +20,7 @@
 #include "hsm.h"
 #include "vault.h"
 
-#define STORE_SCHEMA_VERSION	3
+#define STORE_SCHEMA_VERSION	4
 #define STORE_NAME_MAX		1024
 
 struct store;
@@ -139,6 +139,31 @@ int store_tags_remove(struct store *s, const struct store_resource *r,
     json_t *keys, struct av_err *e);
 int store_tags_list(struct store *s, const struct store_resource *r,
     json_t *out, struct av_err *e);
+
+/* ---- token-signing keys (store.c) ---- */
+
+#define STORE_KID_LEN	8
+#define STORE_SPKI_MAX	256
+
+/* A retired token-signing key: its tokens are accepted until not_after. */
+struct store_token_key {
+	unsigned char	kid[STORE_KID_LEN];
+	unsigned char	spki[STORE_SPKI_MAX];	/* DER SubjectPublicKeyInfo */
+	size_t		spki_len;
+	int64_t		not_after;		/* seconds since the epoch */
+};
+
+/*
+ * At time now, make (kid, spki) the current token-signing key, whose
+ * tokens may be presented up to max_age seconds after issue.  A different
+ * current key is retired: its tokens stay acceptable until now plus the
+ * longest max_age it had.  Retired keys whose not_after has passed are
+ * deleted, and so are all but the max that expire last.  out gets those
+ * (*n of them, latest first).  One transaction.
+ */
+int store_token_key_use(struct store *s, const unsigned char kid[STORE_KID_LEN],
+    const unsigned char *spki, size_t len, int64_t max_age, int64_t now,
+    struct store_token_key *out, size_t max, size_t *n, struct av_err *e);
 
 /* How many data keys are stored (for tests of crypto-erase). */
 int64_t store_dek_count(struct store *s);

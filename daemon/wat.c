@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
@@ -95,39 +96,112 @@ b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap,
 	return 0;
 }
 
+/*
+ * A software public key from a DER SPKI, which must be EC P-256 and
+ * nothing more, and its key id.  NULL when it is not.
+ */
+static EVP_PKEY *
+p256_public(const unsigned char *der, size_t len,
+    unsigned char kid[WAT_KID_LEN])
+{
+	const unsigned char *p = der;
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	char group[32];
+	EVP_PKEY *pub;
+
+	if (len == 0 || len > WAT_SPKI_MAX ||
+	    (pub = d2i_PUBKEY_ex(NULL, &p, (long)len, NULL,
+	    "provider=default")) == NULL) {
+		ERR_clear_error();
+		return NULL;
+	}
+	if (p != der + len || !EVP_PKEY_is_a(pub, "EC") ||
+	    EVP_PKEY_get_group_name(pub, group, sizeof(group), NULL) != 1 ||
+	    strcmp(group, "prime256v1") != 0 ||
+	    EVP_Digest(der, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen != sizeof(md)) {
+		EVP_PKEY_free(pub);
+		ERR_clear_error();
+		return NULL;
+	}
+	memcpy(kid, md, WAT_KID_LEN);
+	return pub;
+}
+
 int
 wat_keys_init(struct wat_keys *k, EVP_PKEY *sign,
-    const unsigned char tek[WAT_TEK_LEN], const char *audience,
+    const unsigned char tek[WAT_TEK_LEN], const char *audience, int64_t ttl,
     struct av_err *e)
 {
-	unsigned char *der = NULL, md[32];
-	const unsigned char *p;
-	unsigned int mdlen = 0;
+	static const char probe[] = "agentvault token-signing key check";
+	unsigned char *der = NULL, sig[ES256_SIG_LEN];
 	int len, locked;
 
 	memset(k, 0, sizeof(*k));
-	if ((len = i2d_PUBKEY(sign, &der)) <= 0)
-		return av_fail(e, AV_E_INTERNAL, "token key: no public key");
-	p = der;
-	k->verify = d2i_PUBKEY_ex(NULL, &p, len, NULL, "provider=default");
-	EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(), NULL);
+	if ((len = i2d_PUBKEY(sign, &der)) > 0 &&
+	    (size_t)len <= sizeof(k->spki)) {
+		memcpy(k->spki, der, (size_t)len);
+		k->spki_len = (size_t)len;
+		k->verify = p256_public(k->spki, k->spki_len, k->kid);
+	}
 	OPENSSL_free(der);
-	if (k->verify == NULL || mdlen != 32 ||
-	    (k->tek = secmem_map(WAT_TEK_LEN, &locked)) == NULL) {
+	ERR_clear_error();
+	if (k->verify == NULL)
+		return av_fail(e, AV_E_INTERNAL, "the token-signing key is not "
+		    "an EC P-256 key");
+	/* Halves that do not match would mint tokens nobody accepts. */
+	if (es256_sign(sign, probe, sizeof(probe) - 1, sig) != 0 ||
+	    !es256_verify(k->verify, probe, sizeof(probe) - 1, sig)) {
+		wat_keys_free(k);
+		return av_fail(e, AV_E_INTERNAL, "the token-signing key fails "
+		    "its signature check");
+	}
+	if ((k->tek = secmem_map(WAT_TEK_LEN, &locked)) == NULL) {
 		wat_keys_free(k);
 		return av_fail(e, AV_E_INTERNAL, "token key set-up failed");
 	}
-	memcpy(k->kid, md, sizeof(k->kid));
 	memcpy(k->tek, tek, WAT_TEK_LEN);
 	EVP_PKEY_up_ref(sign);
 	k->sign = sign;
+	k->ttl = ttl;
 	snprintf(k->audience, sizeof(k->audience), "%s", audience);
+	return 0;
+}
+
+int
+wat_keys_add_previous(struct wat_keys *k,
+    const unsigned char kid[WAT_KID_LEN], const unsigned char *spki,
+    size_t len, int64_t not_after, struct av_err *e)
+{
+	struct wat_previous *p;
+	unsigned char got[WAT_KID_LEN];
+
+	if (k->nprev == WAT_PREVIOUS_MAX)
+		return av_fail(e, AV_E_INTERNAL, "more than %d previous "
+		    "token-signing keys", WAT_PREVIOUS_MAX);
+	p = &k->prev[k->nprev];
+	if ((p->verify = p256_public(spki, len, got)) == NULL ||
+	    memcmp(got, kid, WAT_KID_LEN) != 0 ||
+	    memcmp(got, k->kid, WAT_KID_LEN) == 0) {
+		EVP_PKEY_free(p->verify);
+		p->verify = NULL;
+		return av_fail(e, AV_E_INTERNAL, "a previous token-signing "
+		    "key's record does not match its key id");
+	}
+	memcpy(p->kid, kid, WAT_KID_LEN);
+	p->not_after = not_after;
+	k->nprev++;
 	return 0;
 }
 
 void
 wat_keys_free(struct wat_keys *k)
 {
+	size_t i;
+
+	for (i = 0; i < k->nprev; i++)
+		EVP_PKEY_free(k->prev[i].verify);
 	EVP_PKEY_free(k->sign);
 	EVP_PKEY_free(k->verify);
 	secmem_unmap(k->tek, WAT_TEK_LEN);
@@ -156,8 +230,8 @@ gcm(const struct wat_keys *k, int enc, const unsigned char *nonce,
 }
 
 int
-wat_mint(const struct wat_keys *k, const struct wat_claims *c, char *out,
-    size_t len, struct av_err *e)
+wat_mint(const struct wat_keys *k, const char *workload, const char *user,
+    int64_t now, char *out, size_t len, struct av_err *e)
 {
 	unsigned char body[BODY_MAX], nonce_id[16], raw[SIG_LEN];
 	char jti[33], *claims = NULL, b1[2 * BODY_MAX], b2[2 * SIG_LEN];
@@ -171,8 +245,8 @@ wat_mint(const struct wat_keys *k, const struct wat_claims *c, char *out,
 	for (i = 0; i < sizeof(nonce_id); i++)
 		snprintf(jti + 2 * i, 3, "%02x", nonce_id[i]);
 	j = json_pack("{s:i, s:s, s:s, s:s, s:I, s:I, s:s}", "v", 1, "aud",
-	    k->audience, "wid", c->workload, "sub", c->user, "iat",
-	    (json_int_t)c->iat, "exp", (json_int_t)c->exp, "jti", jti);
+	    k->audience, "wid", workload, "sub", user, "iat", (json_int_t)now,
+	    "exp", (json_int_t)(now + k->ttl), "jti", jti);
 	if (j != NULL)
 		claims = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
@@ -180,7 +254,7 @@ wat_mint(const struct wat_keys *k, const struct wat_claims *c, char *out,
 		av_fail(e, AV_E_INTERNAL, "token claims too large");
 		goto done;
 	}
-	memcpy(body, k->kid, 8);
+	memcpy(body, k->kid, WAT_KID_LEN);
 	if (gcm(k, 1, body + 8, body, 8, (unsigned char *)claims, clen,
 	    body + 8 + NONCE_LEN, body + 8 + NONCE_LEN + clen) != 0) {
 		av_fail(e, AV_E_INTERNAL, "token encryption failed");
@@ -225,7 +299,7 @@ parse_claims(const struct wat_keys *k, const char *text, size_t len,
 	    "aud", &aud, "wid", &wid, "sub", &sub, "iat", &iat, "exp", &exp,
 	    "jti", &jti) == 0 && v == 1 && strcmp(aud, k->audience) == 0 &&
 	    strlen(wid) <= WAT_WORKLOAD_MAX && strlen(sub) <= WAT_USER_MAX &&
-	    iat <= now + WAT_CLOCK_SKEW && now < exp) {
+	    iat <= now + WAT_SKEW && now < exp) {
 		snprintf(out->workload, sizeof(out->workload), "%s", wid);
 		snprintf(out->user, sizeof(out->user), "%s", sub);
 		out->iat = iat;
@@ -236,6 +310,21 @@ parse_claims(const struct wat_keys *k, const char *text, size_t len,
 	return rc;
 }
 
+/* The key that signed tokens with this kid, if they are accepted now. */
+static EVP_PKEY *
+verify_key(const struct wat_keys *k, const unsigned char *kid, int64_t now)
+{
+	size_t i;
+
+	if (memcmp(kid, k->kid, WAT_KID_LEN) == 0)
+		return k->verify;
+	for (i = 0; i < k->nprev; i++)
+		if (memcmp(kid, k->prev[i].kid, WAT_KID_LEN) == 0)
+			return now < k->prev[i].not_after ? k->prev[i].verify :
+			    NULL;
+	return NULL;
+}
+
 int
 wat_verify(const struct wat_keys *k, const char *token, int64_t now,
     struct wat_claims *out, struct av_err *e)
@@ -243,6 +332,7 @@ wat_verify(const struct wat_keys *k, const char *token, int64_t now,
 	unsigned char body[BODY_MAX], raw[SIG_LEN + 4];
 	char claims[CLAIMS_MAX + 1];
 	const char *dot;
+	EVP_PKEY *pub;
 	size_t tlen, blen = 0, rlen = 0, clen;
 	int rc;
 
@@ -258,8 +348,8 @@ wat_verify(const struct wat_keys *k, const char *token, int64_t now,
 		return av_fail(e, AV_E_VALIDATION, "malformed workload access "
 		    "token");
 	/* Signature first: nothing else is looked at in a forged token. */
-	if (CRYPTO_memcmp(body, k->kid, 8) != 0 ||
-	    !es256_verify(k->verify, token, (size_t)(dot - token), raw))
+	if ((pub = verify_key(k, body, now)) == NULL ||
+	    !es256_verify(pub, token, (size_t)(dot - token), raw))
 		return av_fail(e, AV_E_ACCESS_DENIED, invalid);
 	clen = blen - 8 - NONCE_LEN - TAG_LEN;
 	rc = gcm(k, 0, body + 8, body, 8, body + 8 + NONCE_LEN, clen,

@@ -11,6 +11,11 @@
  * whom it acts for; the signature, made by the HSM token-signing key, is
  * what makes it unforgeable.  Verification needs no HSM: the public key is
  * cached in software.  One HSM signature per mint, none per use.
+ *
+ * kid is the first 8 bytes of the SHA-256 of the signing key's SPKI.  When
+ * the signing key is rotated, the previous keys' public halves are kept
+ * (wat_keys_add_previous) and their tokens accepted until each key's
+ * not_after, so that no token dies before its expiry because of a rotation.
  */
 #ifndef AV_WAT_H
 #define AV_WAT_H
@@ -27,7 +32,10 @@
 #define WAT_USER_MAX		128	/* AgentCore's user id limit */
 #define WAT_WORKLOAD_MAX	255
 #define WAT_TEK_LEN		32
-#define WAT_CLOCK_SKEW		60	/* seconds an iat may be ahead */
+#define WAT_KID_LEN		8
+#define WAT_SPKI_MAX		256	/* a P-256 SPKI is 91 bytes of DER */
+#define WAT_PREVIOUS_MAX	8	/* retired signing keys accepted */
+#define WAT_SKEW		60	/* seconds of clock skew allowed */
 
 struct wat_claims {
 	char		workload[WAT_WORKLOAD_MAX + 1];
@@ -35,27 +43,52 @@ struct wat_claims {
 	int64_t		iat, exp;
 };
 
+/* A retired signing key: its tokens are accepted until not_after. */
+struct wat_previous {
+	EVP_PKEY	*verify;	/* public only, in software */
+	unsigned char	 kid[WAT_KID_LEN];
+	int64_t		 not_after;
+};
+
 struct wat_keys {
 	EVP_PKEY	*sign;		/* HSM key through the provider */
 	EVP_PKEY	*verify;	/* its public half, in software */
-	unsigned char	 kid[8];	/* SHA-256 of its SPKI, first 8 bytes */
+	unsigned char	 kid[WAT_KID_LEN];
+	unsigned char	 spki[WAT_SPKI_MAX];	/* its DER SPKI */
+	size_t		 spki_len;
+	struct wat_previous prev[WAT_PREVIOUS_MAX];
+	size_t		 nprev;
+	int64_t		 ttl;		/* seconds from issue to expiry */
 	unsigned char	*tek;		/* token encryption key, secmem */
 	char		 audience[80];	/* this appliance */
 };
 
-/* Set up from a signing key and a 32-byte token key (copied). */
+/*
+ * Set up from an EC P-256 signing key (checked with one signature), a
+ * 32-byte token key (copied) and the lifetime of the tokens it mints.
+ */
 int wat_keys_init(struct wat_keys *k, EVP_PKEY *sign,
-    const unsigned char tek[WAT_TEK_LEN], const char *audience,
+    const unsigned char tek[WAT_TEK_LEN], const char *audience, int64_t ttl,
     struct av_err *e);
+/*
+ * Also accept tokens signed by a previous key, given by its DER SPKI,
+ * before not_after.  kid must be the one the SPKI hashes to: a record
+ * that does not match is refused, not trusted.
+ */
+int wat_keys_add_previous(struct wat_keys *k,
+    const unsigned char kid[WAT_KID_LEN], const unsigned char *spki,
+    size_t len, int64_t not_after, struct av_err *e);
 void wat_keys_free(struct wat_keys *k);
 
-/* A token for c, NUL-terminated into out (WAT_MAX + 1 bytes). */
-int wat_mint(const struct wat_keys *k, const struct wat_claims *c,
-    char *out, size_t len, struct av_err *e);
+/* A token for workload and user ("" for none) issued at now, expiring at
+ * now + k->ttl; NUL-terminated into out (WAT_MAX + 1 bytes). */
+int wat_mint(const struct wat_keys *k, const char *workload,
+    const char *user, int64_t now, char *out, size_t len, struct av_err *e);
 /*
- * Check a token at time now: format, key id, signature, decryption,
- * audience, expiry.  Any failure is AccessDeniedException ("the workload
- * access token is not valid") except a malformed string, which is
+ * Check a token at time now: format, key id (the current key, or a
+ * previous one before its not_after), signature, decryption, audience,
+ * expiry.  Any failure is AccessDeniedException ("the workload access
+ * token is not valid") except a malformed string, which is
  * ValidationException; the message never says which check failed.
  */
 int wat_verify(const struct wat_keys *k, const char *token, int64_t now,

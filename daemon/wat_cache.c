@@ -38,7 +38,7 @@ wat_verify_cached(const struct wat_keys *k, const char *token, int64_t now,
 	SHA256((const unsigned char *)token, len, d);
 	s = &cache[(d[0] | (unsigned)d[1] << 8) & (CACHE_SLOTS - 1)];
 	if (s->keys == k && memcmp(s->digest, d, sizeof(d)) == 0 &&
-	    s->claims.iat <= now + WAT_CLOCK_SKEW && now < s->claims.exp) {
+	    s->claims.iat <= now + WAT_SKEW && now < s->claims.exp) {
 		*out = s->claims;
 		return 0;
 	}

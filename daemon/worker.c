@@ -548,12 +548,17 @@ worker_main(const struct av_config *cfg, const struct worker_fds *fds,
 	if (open_tls(&w) != 0)
 		return 1;
 	{
+		char kid[2 * WAT_KID_LEN + 1];
 		struct av_err e;
 
 		if (api_tokens_init(&w.api, &e) != 0) {
 			log_error("%s", e.msg);
 			return 1;
 		}
+		for (i = 0; i < WAT_KID_LEN; i++)
+			snprintf(kid + 2 * i, 3, "%02X", w.api.tokens.kid[i]);
+		log_info("token-signing key kid %s; tokens of %zu previous "
+		    "key(s) still accepted", kid, w.api.tokens.nprev);
 	}
 	if (fds->admin >= 0) {
 		lfds[n] = fds->admin;

@@ -17,7 +17,8 @@ struct cer_opts {
 	const char	*token;		/* pkcs11: URI of the token */
 	const char	*pin;		/* file:PATH or env:NAME */
 	const char	*dir;		/* dev-token: token directory */
-	const char	*label;		/* dev-token: token label */
+	const char	*label;		/* dev-token: token label;
+					   rotate-token-key: key label */
 	const char	*out;		/* init: where certificates go */
 	bool		 force;		/* init: replace existing keys */
 	const char	*tls_names[CER_TLS_NAMES_MAX];
@@ -36,13 +37,17 @@ extern const size_t cer_nroles;
 #define CER_LABEL_KEK		"agentvault-kek"
 #define CER_LABEL_CA		"agentvault-ca"
 #define CER_LABEL_TLS		"agentvault-tls"
+#define CER_LABEL_TOKEN_SIGNING	"agentvault-token-signing"
 
 int cer_dev_token(const struct cer_opts *o);
 int cer_init(const struct cer_opts *o);
 int cer_inventory(const struct cer_opts *o);
+int cer_rotate_token_key(const struct cer_opts *o);
 
-/* inventory.c: print the inventory of an open, logged-in token. */
+/* inventory.c: print the inventory of an open, logged-in token, or the
+ * entry of one key (0, or 1 when it is missing). */
 int cer_print_inventory(struct hsm *h);
+int cer_print_key(struct hsm *h, const struct cer_role *r);
 /* certs.c: issue the CA and TLS certificates through the provider. */
 int cer_issue_certs(struct hsm *h, const struct cer_opts *o);
 /* main.c: open and log in as the options say; prints why on failure. */

@@ -11,7 +11,7 @@
 
 const struct cer_role cer_roles[] = {
 	{ CER_LABEL_KEK, HSM_KEY_AES, "vault KEK: wraps the data keys" },
-	{ "agentvault-token-signing", HSM_KEY_EC_P256,
+	{ CER_LABEL_TOKEN_SIGNING, HSM_KEY_EC_P256,
 	    "signs workload and agent access tokens" },
 	{ CER_LABEL_TLS, HSM_KEY_EC_P256, "TLS server key" },
 	{ "agentvault-audit", HSM_KEY_EC_P256,
@@ -59,8 +59,8 @@ print_flags(struct hsm *h, const struct hsm_key *k)
 	printf("\n");
 }
 
-static int
-print_key(struct hsm *h, const struct cer_role *r)
+int
+cer_print_key(struct hsm *h, const struct cer_role *r)
 {
 	struct hsm_key k;
 	struct hsm_pubkey pub;
@@ -107,7 +107,7 @@ cer_print_inventory(struct hsm *h)
 	    hsm_token_label(h), hsm_token_serial(h));
 	printf("  data keys are wrapped with %s\n", hsm_wrap_mechanism_name(h));
 	for (i = 0; i < cer_nroles; i++)
-		missing += print_key(h, &cer_roles[i]);
+		missing += cer_print_key(h, &cer_roles[i]);
 	return missing == 0 ? 0 : 1;
 }
 

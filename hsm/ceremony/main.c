@@ -35,6 +35,14 @@ static const char usage_text[] =
 "  inventory  --pin SOURCE\n"
 "        Print the key inventory: labels, URIs, attributes, key check\n"
 "        values and public-key fingerprints.\n"
+"  rotate-token-key  --pin SOURCE [--label LABEL]\n"
+"        Generate a new token-signing key (EC P-256, sensitive, never\n"
+"        extractable) beside the current one and print its URI, key id\n"
+"        (kid) and fingerprint.  Point hsm.token_signing_key at the URI\n"
+"        and reload agentvaultd: new tokens are signed with it, the\n"
+"        previous key's tokens are accepted until they expire.  LABEL\n"
+"        ([A-Za-z0-9._-], at most 64) defaults to\n"
+"        agentvault-token-signing-YYYYMMDDTHHMMSSZ (UTC).\n"
 "\n"
 "common options:\n"
 "  --module PATH   PKCS#11 module (default $AGENTVAULT_PKCS11_MODULE or\n"
@@ -126,7 +134,6 @@ main(int argc, char **argv)
 	if (o.module == NULL)
 		o.module = DEFAULT_MODULE;
 	o.token = DEFAULT_TOKEN;
-	o.label = "agentvault";
 	if (argc < 2)
 		return usage(stderr, 2);
 	cmd = argv[1];
@@ -173,6 +180,8 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "dev-token") == 0) {
 		if (o.dir == NULL)
 			return usage(stderr, 2);
+		if (o.label == NULL)
+			o.label = "agentvault";
 		return cer_dev_token(&o);
 	}
 	if (o.pin == NULL) {
@@ -186,6 +195,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "inventory") == 0)
 		return cer_inventory(&o);
+	if (strcmp(cmd, "rotate-token-key") == 0)
+		return cer_rotate_token_key(&o);
 	fprintf(stderr, "agentvault-ceremony: unknown command '%s'\n", cmd);
 	return usage(stderr, 2);
 }

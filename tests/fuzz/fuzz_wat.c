@@ -28,7 +28,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!ready) {
 		EVP_PKEY *key = EVP_EC_gen("P-256");
 
-		if (key == NULL || wat_keys_init(&k, key, tek, "fuzz", &e) != 0)
+		if (key == NULL ||
+		    wat_keys_init(&k, key, tek, "fuzz", 900, &e) != 0)
 			abort();
 		EVP_PKEY_free(key);
 		ready = 1;

@@ -92,4 +92,42 @@ p11 --list-objects --type privkey >"$work/p11-priv" 2>&1
 	ok "pkcs11-tool: all four private keys are never extractable" ||
 	notok "pkcs11-tool: all four private keys are never extractable"
 
+# A new token-signing key for a rotation: made in the token, never
+# extractable, its kid the start of its fingerprint, the current key kept.
+check "rotate-token-key generates a new key" sh -c "$ceremony rotate-token-key \
+	--module '$module' --token '$tok' --pin '$pin' --label tsk-2 >'$work/rotate'"
+grep -q '^    uri: pkcs11:token=ceremony-test;object=tsk-2;id=%.*;type=private$' \
+	"$work/rotate" && ok "it prints the new key's URI" ||
+	notok "it prints the new key's URI"
+fp=$(sed -n 's/^    public key SHA-256: //p' "$work/rotate" | tr -d ':' | cut -c1-16)
+kid=$(sed -n 's/^    kid: //p' "$work/rotate")
+[ -n "$kid" ] && [ "$kid" = "$fp" ] &&
+	ok "its kid is the first 8 bytes of its public key's SHA-256" ||
+	notok "its kid is the first 8 bytes of its public key's SHA-256 ($kid)"
+grep -q "token_signing_key: \"pkcs11:token=ceremony-test;object=tsk-2;" \
+	"$work/rotate" && ok "it says how to configure it" ||
+	notok "it says how to configure it"
+p11 --list-objects --type privkey >"$work/p11-priv2" 2>&1
+grep -A4 'label: *tsk-2' "$work/p11-priv2" | grep -q 'Access: *sensitive, always sensitive, never extractable, local' &&
+	ok "pkcs11-tool: the new key is never extractable" ||
+	notok "pkcs11-tool: the new key is never extractable"
+grep -q 'label: *agentvault-token-signing$' "$work/p11-priv2" &&
+	ok "the current token-signing key is kept" ||
+	notok "the current token-signing key is kept"
+check_fails "rotate-token-key refuses a label in use" $ceremony \
+	rotate-token-key --module "$module" --token "$tok" --pin "$pin" \
+	--label tsk-2
+$ceremony rotate-token-key --module "$module" --token "$tok" --pin "$pin" \
+	--label 'a;b' >>"$work/log" 2>&1
+[ $? -eq 2 ] && ok "a label that is not [A-Za-z0-9._-] is a usage error" ||
+	notok "a label that is not [A-Za-z0-9._-] is a usage error"
+$ceremony rotate-token-key --module "$module" --token "$tok" --pin "$pin" \
+	>"$work/rotate2" 2>&1
+grep -q '^  agentvault-token-signing-[0-9]\{8\}T[0-9]\{6\}Z ' "$work/rotate2" &&
+	ok "the default label is agentvault-token-signing-<UTC time>" ||
+	notok "the default label is agentvault-token-signing-<UTC time>"
+$ceremony --help | grep -q 'rotate-token-key' &&
+	ok "--help describes rotate-token-key" ||
+	notok "--help describes rotate-token-key"
+
 echo "1..$n"

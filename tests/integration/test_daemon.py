@@ -5,7 +5,8 @@ daemon and the SoftHSM2 test token: TLS over Unix sockets with the HSM key,
 GetTokenVault, access control, malformed and hostile clients, the seccomp
 sandbox killing a worker and the parent restarting it, kill -9 with writes
 in flight, SIGHUP and SIGTERM, the audit chain and its tamper detection,
-a canary-secret scan of everything on disk, configuration errors.
+a canary-secret scan of everything on disk, configuration errors,
+token-signing key rotation.
 
 Prints TAP.  Reads the test token from tests/setup-token.sh's variables.
 Environment: BUILD (build dir), AV_TEST_NO_SANDBOX=1 (ASan/valgrind runs),
@@ -13,9 +14,11 @@ AV_TEST_WRAP (valgrind command for the daemon).
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -26,6 +29,7 @@ BUILD = os.environ.get("BUILD", "build")
 TOP = os.getcwd()
 DAEMON = os.path.join(TOP, BUILD, "agentvaultd")
 VERIFY = os.path.join(TOP, BUILD, "agentvault-audit-verify")
+CEREMONY = os.path.join(TOP, BUILD, "agentvault-ceremony")
 TOKDIR = os.environ["AV_TEST_DIR"]
 WORK = os.path.join(TOKDIR, "daemon")
 NO_SANDBOX = os.environ.get("AV_TEST_NO_SANDBOX") == "1"
@@ -1057,6 +1061,132 @@ def openssl(*args):
     subprocess.run(["openssl"] + list(args), capture_output=True, check=True)
 
 
+def rot_config(path, key_uri, ttl):
+    """The rotation test's configuration: a state directory of its own,
+    a token lifetime, and a token-signing key (None: the default)."""
+    write_config(path, "tokens:\n  ttl_seconds: %d\n" % ttl)
+    with open(path) as f:
+        text = f.read().replace(os.path.join(WORK, "state"),
+                                os.path.join(WORK, "state-rot"))
+    if key_uri:
+        text = text.replace("  ca_cert:", "  token_signing_key: \"%s\"\n"
+                            "  ca_cert:" % key_uri)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def reload_worker(d):
+    """SIGHUP, then wait for a new worker to serve."""
+    before = d.worker_pid()
+    d.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 20 * SLOW
+    while time.time() < deadline and d.worker_pid() in (before, None):
+        time.sleep(0.1)
+    return d.wait_ready() and d.worker_pid() not in (before, None)
+
+
+def test_token_key_rotation():
+    """hsm.token_signing_key pointed at a new key and reloaded: new tokens
+    carry the new key's kid, the previous key's tokens keep working until
+    they expire, rotating back works, and a retired key past its not_after
+    is forgotten."""
+    opts = ["--module", os.environ["AV_TEST_MODULE"], "--token",
+            os.environ["AV_TEST_TOKEN"], "--pin", os.environ["AV_TEST_PIN"]]
+    conf = os.path.join(WORK, "rot.yaml")
+    db = os.path.join(WORK, "state-rot", "agentvault.db")
+
+    def mint():
+        st, doc = call("GetWorkloadAccessTokenForUserId",
+                       {"workloadName": "rot-agent", "userId": "rot-user"},
+                       sock_name="agent.sock")
+        return doc.get("workloadAccessToken", "")
+
+    def use(tok):
+        return call("api-key", {"workloadIdentityToken": tok,
+                                "resourceCredentialProviderName": "rot-key"},
+                    sock_name="agent.sock")
+
+    def kid(tok):
+        return b64url_decode(tok.split(".")[1])[:8].hex().upper()
+
+    inv = subprocess.run([CEREMONY, "inventory"] + opts, capture_output=True,
+                         text=True).stdout
+    m = re.search(r"^  agentvault-token-signing .*?public key SHA-256: "
+                  r"([0-9A-F:]+)", inv, re.M | re.S)
+    kid_a = m.group(1).replace(":", "")[:16] if m else "?"
+    rot_config(conf, None, 60)
+    d = Daemon(conf)
+    ok(d.wait_ready(), "the daemon starts for the rotation test")
+    call("CreateWorkloadIdentity", {"name": "rot-agent"})
+    call("CreateApiKeyCredentialProvider", {"name": "rot-key",
+                                            "apiKey": "rot-api-key"})
+    ta = mint()
+    ok(kid(ta) == kid_a, "a token carries its signing key's kid: the first "
+       "8 bytes of the SHA-256 of the key's SPKI", (kid(ta), kid_a))
+
+    r = subprocess.run([CEREMONY, "rotate-token-key"] + opts +
+                       ["--label", "agentvault-token-signing-rot-b"],
+                       capture_output=True, text=True)
+    m = re.search(r'token_signing_key: "(.*)"', r.stdout)
+    kid_b = re.search(r"^    kid: ([0-9A-F]{16})$", r.stdout, re.M)
+    ok(r.returncode == 0 and m and kid_b, "agentvault-ceremony "
+       "rotate-token-key makes a new key in the appliance's token",
+       r.stdout + r.stderr)
+    kid_b = kid_b.group(1) if kid_b else "?"
+    subprocess.run(["chown", "-R", "nobody", os.path.join(TOKDIR, "token",
+                                                          "tokens")])
+    rot_config(conf, m.group(1) if m else "", 120)
+    ok(reload_worker(d), "SIGHUP with the new key: a new worker serves")
+    st, doc = use(ta)
+    ok(st == 200 and doc.get("apiKey") == "rot-api-key",
+       "a token of the previous key still works after the rotation", doc)
+    tb = mint()
+    ok(kid(tb) == kid_b and kid_b != kid_a,
+       "new tokens carry the new key's kid", (kid(tb), kid_b))
+    ok(use(tb)[0] == 200, "and work")
+    ok("token-signing key kid %s; tokens of 1 previous key(s) still "
+       "accepted" % kid_b in log_text(), "the worker logs the new kid")
+
+    rot_config(conf, None, 60)
+    t2 = int(time.time())
+    ok(reload_worker(d), "SIGHUP back to the first key")
+    t3 = int(time.time())
+    tc = mint()
+    ok(kid(tc) == kid_a and use(ta)[0] == 200 and use(tb)[0] == 200 and
+       use(tc)[0] == 200, "rotating back: the first key signs again and "
+       "tokens of both keys work")
+    d.stop()
+    con = sqlite3.connect(db)
+    rows = dict((k, (a, n)) for k, a, n in con.execute(
+        "SELECT hex(kid), max_age, not_after FROM token_keys"))
+    con.close()
+    b = rows.get(kid_b, (0, 0))
+    ok(rows.get(kid_a) == (120, None) and b[0] == 180 and
+       t2 + 180 <= b[1] <= t3 + 180, "the database keeps both public keys; "
+       "the retired one until rotation + its lifetime (120 s) + 60 s", rows)
+
+    # Let the retired key's not_after pass, as it would in 3 minutes.
+    con = sqlite3.connect(db)
+    with con:
+        con.execute("UPDATE token_keys SET not_after = ? WHERE hex(kid) = ?",
+                    (int(time.time()) - 1, kid_b))
+    con.close()
+    d = Daemon(conf)
+    ok(d.wait_ready(), "the daemon restarts")
+    st, doc = use(tb)
+    ok(st == 403 and doc.get("__type") == "AccessDeniedException" and
+       doc.get("message") == "the workload access token is not valid",
+       "a token of a retired key past its not_after (an unknown kid now) "
+       "is AccessDeniedException", doc)
+    ok(use(ta)[0] == 200 and use(tc)[0] == 200,
+       "the current key's tokens still work")
+    d.stop()
+    con = sqlite3.connect(db)
+    left = [k for (k,) in con.execute("SELECT hex(kid) FROM token_keys")]
+    con.close()
+    ok(left == [kid_a], "the expired key's record is deleted at start", left)
+
+
 def test_tcp_mtls():
     """The optional TCP listener with client certificates (mTLS)."""
     d0 = os.path.join(WORK, "clients")
@@ -1487,6 +1617,7 @@ def main():
     test_audit()
     test_canary()
     test_customer_managed()
+    test_token_key_rotation()
     test_tcp_mtls()
     test_services()
     test_env_pin()

@@ -76,6 +76,8 @@ static const char full_yaml[] =
     "    token: \"pkcs11:token=cust\"\n"
     "    pin: env:CUSTOMER_PIN\n"
     "    key: \"pkcs11:object=cmk;type=secret-key\"\n"
+    "tokens:\n"
+    "  ttl_seconds: 43200\n"
     "limits:\n"
     "  max_connections: 65536\n"
     "  max_header_bytes: 1024\n"
@@ -305,6 +307,7 @@ test_full(void **state)
 	assert_int_equal(c->services.v[1].gids.v[1], 4244);
 	assert_int_equal(c->audit.checkpoint_records, 1000000);
 	assert_int_equal(c->audit.checkpoint_seconds, 1);
+	assert_int_equal(c->tokens.ttl_seconds, 43200);
 	assert_int_equal(c->log.level, AV_LOG_DEBUG);
 	assert_string_equal(av_kek_mode_name(c->vault.kek_mode),
 	    "customer-managed");
@@ -373,6 +376,7 @@ test_defaults(void **state)
 	assert_int_equal(d->services.n, 0);
 	assert_int_equal(d->audit.checkpoint_records, 1000);
 	assert_int_equal(d->audit.checkpoint_seconds, 60);
+	assert_int_equal(d->tokens.ttl_seconds, 900);
 	assert_int_equal(d->log.level, AV_LOG_INFO);
 }
 
@@ -513,6 +517,12 @@ test_integers(void **state)
 	    "audit.checkpoint_records: expected an integer from 1 to 1000000");
 	bad_min("vault:\n  dek_ttl_seconds: 86401\n", NAME ":4:20: "
 	    "vault.dek_ttl_seconds: expected an integer from 1 to 86400");
+	bad_min("tokens:\n  ttl_seconds: 59\n", NAME ":4:16: "
+	    "tokens.ttl_seconds: expected an integer from 60 to 43200");
+	bad_min("tokens: {ttl_seconds: 43201}\n", NAME ":3:23: "
+	    "tokens.ttl_seconds: expected an integer from 60 to 43200");
+	bad_min("tokens: {ttl: 60}\n",
+	    NAME ":3:10: unknown key 'ttl' in 'tokens'");
 }
 
 static void

@@ -2,7 +2,9 @@
 /*
  * test_vault.c - sealed secrets in SQLite under HSM-wrapped data keys:
  * round trips, versions, crypto-erase, record binding, tampering, the DEK
- * cache, schema versions, and a canary scan of everything on disk.
+ * cache, schema versions, the token-signing key records (rotation,
+ * retirement, rotating back, pruning), and a canary scan of everything on
+ * disk.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -294,6 +296,106 @@ test_schema_versions(void **state)
 	assert_int_equal(open_fixture(f, 300), 0);
 }
 
+/* Token-signing keys: kid i, with a stand-in SPKI (the store keeps it as
+ * is; wat.c parses it). */
+static int
+use_key(struct fixture *f, int i, int64_t max_age, int64_t now, size_t max,
+    struct store_token_key *out, size_t *n)
+{
+	unsigned char kid[STORE_KID_LEN] = { 'k', 'i', 'd', (unsigned char)i };
+	unsigned char spki[91];
+	struct av_err e;
+
+	memset(spki, i, sizeof(spki));
+	return store_token_key_use(f->store, kid, spki, sizeof(spki), max_age,
+	    now, out, max, n, &e);
+}
+
+static void
+test_token_keys(void **state)
+{
+	struct fixture *f = *state;
+	struct store_token_key out[8];
+	unsigned char kid[STORE_KID_LEN] = { 'k', 'i', 'd', 1 };
+	unsigned char other[91] = { 0 };
+	struct store *s = NULL;
+	struct av_err e;
+	size_t n = 99;
+
+	/* First start with key 1; restarts with it rotate nothing. */
+	assert_int_equal(use_key(f, 1, 960, 1000, 8, out, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(use_key(f, 1, 1000, 1100, 8, out, &n), 0);
+	assert_int_equal(n, 0);
+	/* Rotation to 2: 1 is kept for its longest max_age from then. */
+	assert_int_equal(use_key(f, 2, 960, 2000, 8, out, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].kid[3], 1);
+	assert_int_equal(out[0].spki_len, 91);
+	assert_int_equal(out[0].spki[0], 1);
+	assert_int_equal(out[0].not_after, 3000);
+	assert_int_equal(use_key(f, 2, 960, 2500, 8, out, &n), 0);
+	assert_int_equal(n, 1);
+	/* Back to 1: it is current again, 2 retired. */
+	assert_int_equal(use_key(f, 1, 960, 2600, 8, out, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].kid[3], 2);
+	assert_int_equal(out[0].not_after, 2600 + 960);
+	/* To 3: two retired, latest not_after first. */
+	assert_int_equal(use_key(f, 3, 960, 3000, 8, out, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(out[0].kid[3], 1);
+	assert_int_equal(out[0].not_after, 4000);
+	assert_int_equal(out[1].kid[3], 2);
+	/* At its not_after, a retired key is forgotten. */
+	assert_int_equal(use_key(f, 3, 960, 3560, 8, out, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].kid[3], 1);
+	/* The same kid with another public key: refused, nothing changes. */
+	assert_int_equal(store_token_key_use(f->store, kid, other,
+	    sizeof(other), 960, 3561, out, 8, &n, &e), -1);
+	assert_string_equal(e.type, AV_E_INTERNAL);
+	assert_int_equal(n, 0);
+	assert_int_equal(use_key(f, 3, 960, 3561, 8, out, &n), 0);
+	assert_int_equal(n, 1);
+	/* Bounded: beyond max, the keys that expire first go. */
+	assert_int_equal(use_key(f, 4, 960, 3600, 2, out, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(use_key(f, 5, 960, 3700, 2, out, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(out[0].kid[3], 4);
+	assert_int_equal(out[0].not_after, 3700 + 960);
+	assert_int_equal(out[1].kid[3], 3);
+	assert_int_equal(use_key(f, 5, 960, 3701, 8, out, &n), 0);
+	assert_int_equal(n, 2);
+	/* Nothing else is taken. */
+	assert_int_equal(store_token_key_use(f->store, kid, other, 0, 960,
+	    3800, out, 8, &n, &e), -1);
+	assert_int_equal(store_token_key_use(f->store, kid, other,
+	    sizeof(other), 0, 3800, out, 8, &n, &e), -1);
+	/* Schema 3 -> 4 on a database from before the table. */
+	close_fixture(f);
+	raw_sql(f, "DROP TABLE token_keys; PRAGMA user_version = 3;");
+	assert_int_equal(store_open(f->db, &s, &e), 0);
+	assert_int_equal(store_schema_version(s), 4);
+	store_close(s);
+	assert_int_equal(open_fixture(f, 300), 0);
+	assert_int_equal(use_key(f, 6, 960, 4000, 8, out, &n), 0);
+	assert_int_equal(n, 0);
+	/* At most one current key, whatever writes the table. */
+	close_fixture(f);
+	{
+		sqlite3 *db;
+
+		assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+		assert_int_not_equal(sqlite3_exec(db, "INSERT INTO token_keys "
+		    "VALUES (x'0102030405060708', x'01', 960, NULL);", NULL,
+		    NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+	}
+	assert_int_equal(open_fixture(f, 300), 0);
+}
+
 /* Scan a file for a byte string. */
 static int
 file_contains(const char *path, const char *needle)
@@ -343,6 +445,7 @@ main(void)
 		cmocka_unit_test(test_dek_cache),
 		cmocka_unit_test(test_limits_and_names),
 		cmocka_unit_test(test_schema_versions),
+		cmocka_unit_test(test_token_keys),
 		cmocka_unit_test(test_canary_never_on_disk),
 	};
 
