@@ -4,6 +4,7 @@
  * ends only, no obs-fold, no whitespace before a colon, one Content-Length
  * of digits, no Transfer-Encoding (so no request smuggling between the two).
  */
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -190,4 +191,48 @@ http_parse_head(const char *buf, size_t len, size_t max_head,
 	if (len >= max_head)
 		return fail(r, 431, why, "request head too large");
 	return HTTP_PARSE_INCOMPLETE;
+}
+
+static int
+hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+http_url_decode(const char *s, size_t n, bool query, char *out, size_t len)
+{
+	size_t i, o = 0;
+	int hi, lo;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (o + 1 >= len)
+			return -1;
+		if (c == '%') {
+			if (n - i < 3 || (hi = hexval((unsigned char)s[i + 1])) <
+			    0 || (lo = hexval((unsigned char)s[i + 2])) < 0 ||
+			    (hi == 0 && lo == 0))
+				return -1;
+			out[o++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (query && c == '+') {
+			out[o++] = ' ';
+		} else if (isalnum(c) || (c != '\0' &&
+		    strchr("-._~!$&'()*+,;=:@", c) != NULL) ||
+		    (query && (c == '/' || c == '?'))) {
+			out[o++] = (char)c;
+		} else {
+			return -1;
+		}
+	}
+	out[o] = '\0';
+	return 0;
 }

@@ -49,4 +49,15 @@ struct http_request_head {
 int http_parse_head(const char *buf, size_t len, size_t max_head,
     size_t max_body, struct http_request_head *r, const char **why);
 
+/*
+ * Percent-decode s[0..n) into out (len bytes, NUL included).  Strict:
+ * every '%' takes two hex digits and %00 is refused; unencoded characters
+ * must be RFC 3986 pchars, plus '/' and '?' in a query (so a '/' in a
+ * path segment must come as %2F).  In a query '+' is a space, as form
+ * encoders (curl --data-urlencode) send it and AWS's servers read it; a
+ * plus sign is %2B.  Returns 0, or -1 for bad input or a short out.
+ */
+int http_url_decode(const char *s, size_t n, bool query, char *out,
+    size_t len);
+
 #endif /* AV_HTTP_PARSE_H */

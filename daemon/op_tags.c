@@ -21,58 +21,6 @@
 #define UNTAG_KEYS_MAX	200
 #define KIND_API_KEY	"api-key"
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * Percent-decode s[0..n) into out (len bytes, NUL included).  Strict:
- * every '%' takes two hex digits and %00 is refused; unencoded characters
- * must be RFC 3986 pchars, plus '/' and '?' in a query.  So a '/' inside
- * the ARN must come as %2F.  In a query '+' is a space, as form encoders
- * (curl --data-urlencode) send it and AWS's servers read it; a plus sign
- * is %2B.
- */
-static int
-url_decode(const char *s, size_t n, bool query, char *out, size_t len)
-{
-	size_t i, o = 0;
-	int hi, lo;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (o + 1 >= len)
-			return -1;
-		if (c == '%') {
-			if (n - i < 3 || (hi = hexval((unsigned char)s[i + 1])) <
-			    0 || (lo = hexval((unsigned char)s[i + 2])) < 0 ||
-			    (hi == 0 && lo == 0))
-				return -1;
-			out[o++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else if (query && c == '+') {
-			out[o++] = ' ';
-		} else if (isalnum(c) || (c != '\0' &&
-		    strchr("-._~!$&'()*+,;=:@", c) != NULL) ||
-		    (query && (c == '/' || c == '?'))) {
-			out[o++] = (char)c;
-		} else {
-			return -1;
-		}
-	}
-	out[o] = '\0';
-	return 0;
-}
-
 /*
  * AgentCore's pattern, whole: arn:PARTITION:bedrock-agentcore:REGION:
  * ACCOUNT:TYPE/ID(/TYPE/ID)* with REGION [a-z0-9-]+, ACCOUNT twelve
@@ -148,7 +96,7 @@ get_resource(const struct api_ctx *ctx, struct api_call *call,
 	n = *query != NULL ? (size_t)(*query - enc) : strlen(enc);
 	if (*query != NULL)
 		(*query)++;
-	if (url_decode(enc, n, false, arn, sizeof(arn)) != 0)
+	if (http_url_decode(enc, n, false, arn, sizeof(arn)) != 0)
 		return av_fail(e, AV_E_VALIDATION, "bad percent-encoding in "
 		    "the resource ARN (encode '/' as %%2F)");
 	if (!arn_well_formed(arn))
@@ -205,7 +153,7 @@ get_tag_keys(const char *query, json_t *keys, struct av_err *e)
 		    strncmp(p, "tagKeys", 7) != 0)
 			return av_fail(e, AV_E_VALIDATION, "the only query "
 			    "parameter is tagKeys");
-		if (url_decode(eq + 1, n - 8, true, key, sizeof(key)) != 0)
+		if (http_url_decode(eq + 1, n - 8, true, key, sizeof(key)) != 0)
 			return av_fail(e, AV_E_VALIDATION, "bad "
 			    "percent-encoding in tagKeys");
 		if (api_check_tag_key(key, e) != 0)

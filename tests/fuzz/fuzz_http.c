@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fuzz_http.c - libFuzzer target for the HTTP request-head parser: any
- * input, fed whole and byte by byte, must give a consistent answer and
- * never read outside the buffer.
+ * fuzz_http.c - libFuzzer target for the HTTP request-head parser and the
+ * percent-decoder: any input must give a consistent answer and never read
+ * or write outside the buffers.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,6 +35,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc2 = http_parse_head(copy, r.head_len, 4096, 65536, &r2, &why);
 		if (rc2 != HTTP_PARSE_OK || memcmp(&r, &r2, sizeof(r)) != 0)
 			abort();
+	}
+	/* Decoding never grows the text. */
+	{
+		char out[256];
+		int q;
+
+		for (q = 0; q < 2; q++)
+			if (http_url_decode(copy, size, q, out, sizeof(out)) ==
+			    0 && strlen(out) > size)
+				abort();
 	}
 	free(copy);
 	return 0;

@@ -166,12 +166,49 @@ test_limits(void **state)
 	assert_int_equal(r.status, 400);
 }
 
+static int
+decode(const char *in, bool query, char *out, size_t len)
+{
+	return http_url_decode(in, strlen(in), query, out, len);
+}
+
+static void
+test_url_decode(void **state)
+{
+	static const char *const bad_path[] = { "%", "%2", "%zz", "%00",
+	    "a b", "a/b", "a?b", "\x01", "\xc3\xa9", "a%2", NULL };
+	char out[32];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(decode("arn%3Aaws%3Ax%2Fy", false, out, sizeof(out)),
+	    0);
+	assert_string_equal(out, "arn:aws:x/y");
+	assert_int_equal(decode("a:b@c", false, out, sizeof(out)), 0);
+	assert_string_equal(out, "a:b@c");
+	/* '+' is a space in a query only; %2B is a plus everywhere. */
+	assert_int_equal(decode("cost+center%2B", true, out, sizeof(out)), 0);
+	assert_string_equal(out, "cost center+");
+	assert_int_equal(decode("a+b", false, out, sizeof(out)), 0);
+	assert_string_equal(out, "a+b");
+	assert_int_equal(decode("a/b?c", true, out, sizeof(out)), 0);
+	for (i = 0; bad_path[i] != NULL; i++)
+		assert_int_equal(decode(bad_path[i], false, out, sizeof(out)),
+		    -1);
+	/* The output buffer bounds it, NUL included. */
+	assert_int_equal(decode("abcd", false, out, 5), 0);
+	assert_int_equal(decode("abcde", false, out, 5), -1);
+	assert_int_equal(decode("", false, out, 1), 0);
+	assert_string_equal(out, "");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_requests),
 		cmocka_unit_test(test_incomplete),
+		cmocka_unit_test(test_url_decode),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_limits),
 	};
