@@ -176,6 +176,7 @@ op_get_resource_api_key(struct api_ctx *ctx, struct api_call *call,
 	json_t *prov = json_object_get(in, "resourceCredentialProviderName");
 	static __thread unsigned char key[API_KEY_MAX + 1];
 	struct wat_claims c;
+	int64_t created = 0;
 	size_t len = 0;
 	int rc;
 
@@ -194,8 +195,13 @@ op_get_resource_api_key(struct api_ctx *ctx, struct api_call *call,
 	if (wat_verify_cached(&ctx->tokens, json_string_value(tok),
 	    (int64_t)time(NULL), &c, e) != 0)
 		return -1;
-	/* A deleted identity's tokens die with it. */
-	if (store_wi_exists(ctx->store, c.workload, e) != 1)
+	/*
+	 * A deleted identity's tokens die with it, and an identity created
+	 * again under the same name does not inherit them (to the second:
+	 * a token minted in the second of its re-creation still passes).
+	 */
+	if (store_wi_created(ctx->store, c.workload, &created, e) != 1 ||
+	    c.iat < created)
 		return av_fail(e, AV_E_ACCESS_DENIED, "the workload access "
 		    "token is not valid");
 	rc = store_secret_get(ctx->store, ctx->vault, API_KEY_KIND,

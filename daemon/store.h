@@ -65,8 +65,10 @@ struct wi_record {
 int store_wi_create(struct store *s, const char *name, const char *managed_by,
     const char *arn, json_t *urls, json_t *tags, unsigned quota,
     struct av_err *e);
-/* 1 when the identity exists, 0 when not, -1 on error. */
-int store_wi_exists(struct store *s, const char *name, struct av_err *e);
+/* 1 when the identity exists (with its creation time), 0 when not, -1 on
+ * error. */
+int store_wi_created(struct store *s, const char *name, int64_t *created,
+    struct av_err *e);
 /*
  * get, update and delete: ResourceNotFoundException when absent.  With a
  * managed_by (a service's name; NULL: any caller), an identity that

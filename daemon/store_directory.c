@@ -63,18 +63,22 @@ write_tags(struct store *s, const char *arn, json_t *tags, struct av_err *e)
 	return 0;
 }
 
-/* 1 when the identity exists, 0 when not, -1 on error. */
+/* 1 when the identity exists (*created set, if asked), 0 when not, -1 on
+ * error. */
 static int
-wi_exists(struct store *s, const char *name, struct av_err *e)
+wi_exists(struct store *s, const char *name, int64_t *created,
+    struct av_err *e)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((st = store_prepare(s, "SELECT 1 FROM workload_identities WHERE "
-	    "name = ?1;", e)) == NULL)
+	if ((st = store_prepare(s, "SELECT created FROM workload_identities "
+	    "WHERE name = ?1;", e)) == NULL)
 		return -1;
 	bind_text(st, 1, name);
 	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && created != NULL)
+		*created = sqlite3_column_int64(st, 0);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		av_fail(e, AV_E_INTERNAL, "database: %s", sqlite3_errmsg(s->db));
 	store_release(s, st);
@@ -141,7 +145,7 @@ create_locked(struct store *s, const char *name, const char *managed_by,
 	int64_t now = (int64_t)time(NULL), n;
 	int exists;
 
-	if ((exists = wi_exists(s, name, e)) != 0)
+	if ((exists = wi_exists(s, name, NULL, e)) != 0)
 		return exists < 0 ? -1 : av_fail(e, AV_E_CONFLICT,
 		    "a workload identity named %s already exists", name);
 	if ((n = wi_count(s, e)) < 0)
@@ -170,12 +174,13 @@ create_locked(struct store *s, const char *name, const char *managed_by,
 }
 
 int
-store_wi_exists(struct store *s, const char *name, struct av_err *e)
+store_wi_created(struct store *s, const char *name, int64_t *created,
+    struct av_err *e)
 {
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	rc = wi_exists(s, name, e);
+	rc = wi_exists(s, name, created, e);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }

@@ -696,6 +696,22 @@ def test_tokens(d):
                                "resourceCredentialProviderName":
                                "github-key"}, sock_name="agent.sock")
     ok(st == 403, "a deleted identity's tokens are refused")
+    # An identity created again under the same name is another identity:
+    # tokens minted before it existed are refused, its own are accepted.
+    time.sleep(1.1)
+    call("CreateWorkloadIdentity", {"name": "short-lived"})
+    st, doc = call("api-key", {"workloadIdentityToken": t2,
+                               "resourceCredentialProviderName":
+                               "github-key"}, sock_name="agent.sock")
+    ok(st == 403, "a token of a deleted identity is refused by one "
+       "re-created under its name")
+    t3 = call("GetWorkloadAccessToken", {"workloadName": "short-lived"},
+              sock_name="agent.sock")[1]["workloadAccessToken"]
+    st, doc = call("api-key", {"workloadIdentityToken": t3,
+                               "resourceCredentialProviderName":
+                               "github-key"}, sock_name="agent.sock")
+    ok(st == 200, "the re-created identity's own tokens work")
+    call("DeleteWorkloadIdentity", {"name": "short-lived"})
     st, doc = call("GetWorkloadAccessToken", {"workloadName": "nobody-here"},
                    sock_name="agent.sock")
     ok(st == 404, "a token for a missing identity is ResourceNotFoundException")
