@@ -69,6 +69,7 @@ for c in 1 8 32; do
 	set -- $("$bench" client "$work/echo.sock" "$tmp/ca.pem" "$c" \
 		"$SECONDS_EACH" POST /echo '{}')
 	ceil=$2
+	eval "echo_$c=$2"
 	printf '  %-40s %6s %9s %9s %9s %7s\n' "bare TLS echo, same key (ceiling)" \
 		"$1" "$2" "$3" "$4" "1.00"
 	w0=$(cpu "$worker"); p0=$(cpu "$daemon")
@@ -94,14 +95,26 @@ token=$(api agent.sock GetWorkloadAccessTokenForUserId \
 echo
 echo "Data plane (ceilings: raw HSM ES256 on two sessions ${hsm_ceiling}/s; the TLS echo above)"
 printf '  %-40s %6s %9s %9s %9s %7s\n' "call" "conns" "req/s" "p50 us" "p99 us" "ratio"
+# CPU of the worker and the parent during the last run, per request.
+usage() { echo "$1 $2 $3 $4 $SECONDS_EACH $5" | awk '{ printf "worker %.0f%%, parent %.0f%% of one core (%.0f + %.0f us of CPU a call)", 100 * ($2 - $1) / $5, 100 * ($4 - $3) / $5, 1e6 * ($2 - $1) / ($6 * $5), 1e6 * ($4 - $3) / ($6 * $5) }'; }
 for c in 1 8 32; do
+	w0=$(cpu "$worker"); p0=$(cpu "$daemon")
 	set -- $("$bench" client "$work/run/agent.sock" "$tmp/ca.pem" "$c" \
 		"$SECONDS_EACH" POST /identities/GetWorkloadAccessTokenForUserId \
 		'{"workloadName":"bench-agent","userId":"bench+user-1"}')
+	w1=$(cpu "$worker"); p1=$(cpu "$daemon")
 	printf '  %-40s %6s %9s %9s %9s %7s\n' "GetWorkloadAccessTokenForUserId" \
 		"$1" "$2" "$3" "$4" "$(echo "$2 $hsm_ceiling" | awk '{printf "%.2f", $1/$2}') (vs HSM)"
+	[ "$5" = 0 ] || echo "  ($5 errors)"
+	echo "      CPU: $(usage "$w0" "$w1" "$p0" "$p1" "$2")"
+	w0=$(cpu "$worker"); p0=$(cpu "$daemon")
 	set -- $("$bench" client "$work/run/agent.sock" "$tmp/ca.pem" "$c" \
 		"$SECONDS_EACH" POST /identities/api-key \
 		"{\"workloadIdentityToken\":\"$token\",\"resourceCredentialProviderName\":\"bench-key\"}")
-	printf '  %-40s %6s %9s %9s %9s\n' "GetResourceApiKey" "$1" "$2" "$3" "$4"
+	w1=$(cpu "$worker"); p1=$(cpu "$daemon")
+	eval "echo_rate=\$echo_$c"
+	printf '  %-40s %6s %9s %9s %9s %7s\n' "GetResourceApiKey" "$1" "$2" \
+		"$3" "$4" "$(echo "$2 $echo_rate" | awk '{printf "%.2f", $1/$2}') (vs echo)"
+	[ "$5" = 0 ] || echo "  ($5 errors)"
+	echo "      CPU: $(usage "$w0" "$w1" "$p0" "$p1" "$2")"
 done
