@@ -1,0 +1,539 @@
+# SPDX-License-Identifier: Apache-2.0
+"""IdentityClient: one method per operation of the appliance.
+
+The method names, arguments and return values are those of the
+AgentCore SDK's `bedrock_agentcore.services.identity.IdentityClient`
+(get_workload_access_token, create_workload_identity, get_api_key,
+get_token, ...), so that agent code ports with its import line changed.
+Differences, all documented in docs/client.md: the methods are plain
+blocking calls (get_api_key and get_token are coroutines in AgentCore);
+the region argument is accepted and ignored (the appliance's region is in
+its configuration); operations the AgentCore SDK leaves to boto3 (list,
+delete, tags, the token vault) have boto3's names here.
+
+Operations go to the socket of their plane (docs/api.md, section 2): the
+data plane (tokens, API keys) to the agent socket, the directory and the
+control plane to the admin socket.
+"""
+import abc
+import asyncio
+import concurrent.futures
+import contextvars
+import hashlib
+import inspect
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from urllib.parse import quote
+
+from .errors import (AuthorizationFailedError, AuthorizationTimeoutError,
+                     OperationNotSupportedError, ProtocolError,
+                     error_from_response)
+from .transport import DEFAULT_MAX_RESPONSE_BYTES, Transport, ssl_context
+
+DEFAULT_AGENT_SOCKET = "/run/agentvault/agent.sock"
+DEFAULT_ADMIN_SOCKET = "/run/agentvault/admin.sock"
+DEFAULT_CA = "/var/lib/agentvault/ca.pem"
+DEFAULT_TOKEN_LIFETIME_SECONDS = 900    # tokens.ttl_seconds' default
+DEFAULT_POLLING_INTERVAL_SECONDS = 5
+DEFAULT_POLLING_TIMEOUT_SECONDS = 600
+
+_log = logging.getLogger("agentvault.identity")
+
+_DATA, _ADMIN = "data", "admin"
+
+# operation: (method, path, plane, safe to send twice)
+_OPS = {
+    "Ping": ("GET", "/ping", _DATA, True),
+    "GetTokenVault": ("POST", "/identities/get-token-vault", _ADMIN, True),
+    "CreateWorkloadIdentity": ("POST", "/identities/CreateWorkloadIdentity",
+                               _ADMIN, False),
+    "GetWorkloadIdentity": ("POST", "/identities/GetWorkloadIdentity",
+                            _ADMIN, True),
+    "UpdateWorkloadIdentity": ("POST", "/identities/UpdateWorkloadIdentity",
+                               _ADMIN, True),
+    "DeleteWorkloadIdentity": ("POST", "/identities/DeleteWorkloadIdentity",
+                               _ADMIN, False),
+    "ListWorkloadIdentities": ("POST", "/identities/ListWorkloadIdentities",
+                               _ADMIN, True),
+    "GetWorkloadAccessToken": ("POST", "/identities/GetWorkloadAccessToken",
+                               _DATA, True),
+    "GetWorkloadAccessTokenForUserId": (
+        "POST", "/identities/GetWorkloadAccessTokenForUserId", _DATA, True),
+    "GetWorkloadAccessTokenForJWT": (
+        "POST", "/identities/GetWorkloadAccessTokenForJWT", _DATA, True),
+    "GetResourceApiKey": ("POST", "/identities/api-key", _DATA, True),
+    "GetResourceOauth2Token": ("POST", "/identities/oauth2/token", _DATA,
+                               False),
+    "CompleteResourceTokenAuth": (
+        "POST", "/identities/CompleteResourceTokenAuth", _DATA, False),
+    "CreateApiKeyCredentialProvider": (
+        "POST", "/identities/CreateApiKeyCredentialProvider", _ADMIN, False),
+    "GetApiKeyCredentialProvider": (
+        "POST", "/identities/GetApiKeyCredentialProvider", _ADMIN, True),
+    "UpdateApiKeyCredentialProvider": (
+        "POST", "/identities/UpdateApiKeyCredentialProvider", _ADMIN, True),
+    "DeleteApiKeyCredentialProvider": (
+        "POST", "/identities/DeleteApiKeyCredentialProvider", _ADMIN, False),
+    "ListApiKeyCredentialProviders": (
+        "POST", "/identities/ListApiKeyCredentialProviders", _ADMIN, True),
+    "CreateOauth2CredentialProvider": (
+        "POST", "/identities/CreateOauth2CredentialProvider", _ADMIN, False),
+    "TagResource": ("POST", "/tags/", _ADMIN, True),
+    "UntagResource": ("DELETE", "/tags/", _ADMIN, True),
+    "ListTagsForResource": ("GET", "/tags/", _ADMIN, True),
+}
+
+# Operations of AgentCore the appliance does not have yet, and the feature
+# each belongs to: "unknown operation" from the daemon becomes a clear
+# OperationNotSupportedError.
+_PLANNED = {
+    "GetResourceOauth2Token": "OAuth2 credential providers",
+    "CompleteResourceTokenAuth": "OAuth2 credential providers",
+    "CreateOauth2CredentialProvider": "OAuth2 credential providers",
+    "GetWorkloadAccessTokenForJWT":
+        "workload access tokens for a user's JWT (user_token=)",
+}
+
+# The event loop of an async decorated function, seen by the thread that
+# fetches its credential: coroutine callbacks (on_auth_url, a TokenPoller)
+# run on the caller's loop.
+_caller_loop = contextvars.ContextVar("agentvault_caller_loop", default=None)
+
+
+class UserIdIdentifier:
+    """The user id a workload access token was minted for."""
+
+    def __init__(self, user_id):
+        self.user_id = user_id
+
+
+class UserTokenIdentifier:
+    """The user's JWT a workload access token was minted for."""
+
+    def __init__(self, user_token):
+        self.user_token = user_token
+
+
+class TokenPoller(abc.ABC):
+    """Waits for the user's OAuth consent.  poll_for_token() returns the
+    access token; it may be a plain method or a coroutine (`async def`,
+    as in AgentCore's SDK)."""
+
+    @abc.abstractmethod
+    def poll_for_token(self):
+        raise NotImplementedError
+
+
+class DefaultTokenPoller(TokenPoller):
+    """Asks the appliance again every `interval` seconds, with the
+    session URI, until the token is there, the session failed, or
+    `timeout` seconds have passed."""
+
+    def __init__(self, auth_url, poll,
+                 interval=DEFAULT_POLLING_INTERVAL_SECONDS,
+                 timeout=DEFAULT_POLLING_TIMEOUT_SECONDS):
+        self.auth_url = auth_url
+        self.poll = poll        # () -> GetResourceOauth2Token's response
+        self.interval = interval
+        self.timeout = timeout
+
+    def poll_for_token(self):
+        deadline = time.monotonic() + self.timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AuthorizationTimeoutError(
+                    "the user did not complete the authorization within "
+                    "%gs" % self.timeout)
+            time.sleep(min(self.interval, left))
+            resp = self.poll()
+            if resp.get("accessToken"):
+                return resp["accessToken"]
+            if resp.get("sessionStatus") == "FAILED":
+                raise AuthorizationFailedError(
+                    "the appliance reports the authorization session as "
+                    "FAILED; start again (force_authentication=True)")
+
+
+def _resolve(value):
+    """value, or its result if it is awaitable.  Called in a thread of
+    the SDK's: on the loop of the async function being decorated when
+    there is one, else on a loop of its own."""
+    if not inspect.isawaitable(value):
+        return value
+
+    async def wait():
+        return await value
+
+    loop = _caller_loop.get()
+    if loop is not None and loop.is_running():
+        return asyncio.run_coroutine_threadsafe(wait(), loop).result()
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(wait())
+    # A plain function called on a running loop: that loop is busy
+    # with us, so the coroutine gets a thread and a loop of its own.
+    ctx = contextvars.copy_context()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(ctx.run, asyncio.run, wait()).result()
+
+
+def _env(name, default=None):
+    value = os.environ.get(name)
+    return value if value else default
+
+
+class IdentityClient:
+    """A client of the appliance's identity API.
+
+    region: accepted so that `IdentityClient(region)` ports; unused.
+    socket: the agent socket (data plane), or tcp://HOST:PORT;
+        default $AGENTVAULT_SOCKET, else /run/agentvault/agent.sock.
+    admin_socket: the admin socket (directory, control plane); default
+        $AGENTVAULT_ADMIN_SOCKET, else /run/agentvault/admin.sock.  A
+        service that manages identities passes its own socket here.
+    ca: the appliance CA; default $AGENTVAULT_CA, else
+        /var/lib/agentvault/ca.pem.
+    server_hostname: the name checked in the appliance's certificate;
+        default $AGENTVAULT_TLS_NAME, else localhost (the TCP host).
+    client_cert, client_key: for TCP with mTLS; default
+        $AGENTVAULT_CLIENT_CERT, $AGENTVAULT_CLIENT_KEY.
+    timeout: seconds for each request, from connect to the last byte.
+    max_response_bytes: replies larger than this are refused.
+    token_lifetime_seconds: how long the appliance's workload access
+        tokens live (its tokens.ttl_seconds); default
+        $AGENTVAULT_TOKEN_LIFETIME, else 900.  Cached tokens are renewed
+        shortly before.
+    poll_interval_seconds, poll_timeout_seconds: the default OAuth
+        consent poller's pace and deadline.
+    """
+
+    def __init__(self, region=None, *, socket=None, admin_socket=None,
+                 ca=None, server_hostname=None, client_cert=None,
+                 client_key=None, timeout=10.0,
+                 max_response_bytes=DEFAULT_MAX_RESPONSE_BYTES,
+                 token_lifetime_seconds=None,
+                 poll_interval_seconds=DEFAULT_POLLING_INTERVAL_SECONDS,
+                 poll_timeout_seconds=DEFAULT_POLLING_TIMEOUT_SECONDS):
+        self.region = region
+        self.socket = socket or _env("AGENTVAULT_SOCKET",
+                                     DEFAULT_AGENT_SOCKET)
+        self.admin_socket = admin_socket or _env("AGENTVAULT_ADMIN_SOCKET",
+                                                 DEFAULT_ADMIN_SOCKET)
+        self.ca = ca or _env("AGENTVAULT_CA", DEFAULT_CA)
+        self.server_hostname = server_hostname or _env("AGENTVAULT_TLS_NAME")
+        self.client_cert = client_cert or _env("AGENTVAULT_CLIENT_CERT")
+        self.client_key = client_key or _env("AGENTVAULT_CLIENT_KEY")
+        self.timeout = timeout
+        self.max_response_bytes = max_response_bytes
+        if token_lifetime_seconds is None:
+            token_lifetime_seconds = float(_env(
+                "AGENTVAULT_TOKEN_LIFETIME", DEFAULT_TOKEN_LIFETIME_SECONDS))
+        self.token_lifetime_seconds = token_lifetime_seconds
+        self.poll_interval_seconds = poll_interval_seconds
+        self.poll_timeout_seconds = poll_timeout_seconds
+        self._context = None
+        self._transports = {}
+        self._tokens = {}
+        self._lock = threading.Lock()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        """Close the idle connections (the client stays usable)."""
+        with self._lock:
+            transports = list(self._transports.values())
+        for t in transports:
+            t.close()
+
+    def transport(self, plane=_DATA):
+        """The Transport of a plane's socket ("data" or "admin")."""
+        endpoint = self.socket if plane == _DATA else self.admin_socket
+        with self._lock:
+            t = self._transports.get(endpoint)
+            if t is None:
+                if self._context is None:
+                    self._context = ssl_context(self.ca, self.client_cert,
+                                                self.client_key)
+                t = Transport(endpoint, self._context, self.server_hostname,
+                              self.timeout, self.max_response_bytes)
+                self._transports[endpoint] = t
+            return t
+
+    def _call(self, op, body=None, target=None):
+        method, path, plane, safe = _OPS[op]
+        data = None if body is None else \
+            json.dumps(body, separators=(",", ":")).encode()
+        t = self.transport(plane)
+        _log.debug("%s on %s", op, t.endpoint)
+        status, headers, payload = t.request(method, target or path, data,
+                                             safe)
+        rid = headers.get("x-amzn-requestid")
+        try:
+            doc = json.loads(payload) if payload else {}
+        except ValueError:
+            if 200 <= status < 300:
+                raise ProtocolError("%s answered %s with a body that is not "
+                                    "JSON" % (t.endpoint, op),
+                                    str(t.endpoint)) from None
+            doc = {}
+        if 200 <= status < 300:
+            return doc if isinstance(doc, dict) else {}
+        if status == 400 and op in _PLANNED and \
+                isinstance(doc, dict) and \
+                doc.get("__type") == "ValidationException" and \
+                doc.get("message") == "unknown operation":
+            raise OperationNotSupportedError(op, _PLANNED[op], status, rid)
+        raise error_from_response(status, doc, rid, op)
+
+    # -- liveness and the token vault --------------------------------------
+
+    def ping(self):
+        """Ping: {"status": "ok", "service": "agentvault", "version"}."""
+        return self._call("Ping")
+
+    def get_token_vault(self, token_vault_id=None):
+        """GetTokenVault: which key protects the vault (admin)."""
+        body = {} if token_vault_id is None else \
+            {"tokenVaultId": token_vault_id}
+        return self._call("GetTokenVault", body)
+
+    # -- workload identities (admin, or a service for its own) -------------
+
+    def create_workload_identity(self, name=None,
+                                 allowed_resource_oauth_2_return_urls=None,
+                                 tags=None, *,
+                                 allowed_resource_oauth2_return_urls=None):
+        """CreateWorkloadIdentity.  Without a name, workload-XXXXXXXX.
+        The return URLs may be given under either spelling (AgentCore's
+        SDK has allowed_resource_oauth_2_return_urls)."""
+        urls = allowed_resource_oauth_2_return_urls
+        if urls is None:
+            urls = allowed_resource_oauth2_return_urls
+        body = {"name": name or "workload-%s" % uuid.uuid4().hex[:8],
+                "allowedResourceOauth2ReturnUrls": list(urls or [])}
+        if tags is not None:
+            body["tags"] = dict(tags)
+        return self._call("CreateWorkloadIdentity", body)
+
+    def get_workload_identity(self, name):
+        """GetWorkloadIdentity."""
+        return self._call("GetWorkloadIdentity", {"name": name})
+
+    def update_workload_identity(self, name,
+                                 allowed_resource_oauth_2_return_urls=None,
+                                 *, allowed_resource_oauth2_return_urls=None):
+        """UpdateWorkloadIdentity: replaces the return URLs (none: empties
+        the list)."""
+        urls = allowed_resource_oauth_2_return_urls
+        if urls is None:
+            urls = allowed_resource_oauth2_return_urls
+        return self._call("UpdateWorkloadIdentity", {
+            "name": name, "allowedResourceOauth2ReturnUrls": list(urls or [])})
+
+    def delete_workload_identity(self, name):
+        """DeleteWorkloadIdentity (its secrets are crypto-erased)."""
+        return self._call("DeleteWorkloadIdentity", {"name": name})
+
+    def list_workload_identities(self, max_results=None, next_token=None):
+        """ListWorkloadIdentities: one page; pass nextToken back for the
+        next."""
+        return self._call("ListWorkloadIdentities",
+                          _page(max_results, next_token))
+
+    # -- API-key credential providers (admin) ------------------------------
+
+    def create_api_key_credential_provider(self, req=None, *, name=None,
+                                           api_key=None, tags=None):
+        """CreateApiKeyCredentialProvider.  Either the request as a dict,
+        as in AgentCore's SDK ({"name": ..., "apiKey": ...}), or name=,
+        api_key=, tags=.  The key is write-only: no reply contains it."""
+        if req is None:
+            req = {"name": name, "apiKey": api_key}
+            if tags is not None:
+                req["tags"] = dict(tags)
+        return self._call("CreateApiKeyCredentialProvider", req)
+
+    def get_api_key_credential_provider(self, name):
+        """GetApiKeyCredentialProvider (never the key)."""
+        return self._call("GetApiKeyCredentialProvider", {"name": name})
+
+    def update_api_key_credential_provider(self, name, api_key):
+        """UpdateApiKeyCredentialProvider: a new key, under a new data
+        key."""
+        return self._call("UpdateApiKeyCredentialProvider",
+                          {"name": name, "apiKey": api_key})
+
+    def delete_api_key_credential_provider(self, name):
+        """DeleteApiKeyCredentialProvider (crypto-erase)."""
+        return self._call("DeleteApiKeyCredentialProvider", {"name": name})
+
+    def list_api_key_credential_providers(self, max_results=None,
+                                          next_token=None):
+        """ListApiKeyCredentialProviders: one page."""
+        return self._call("ListApiKeyCredentialProviders",
+                          _page(max_results, next_token))
+
+    def create_oauth2_credential_provider(self, req):
+        """CreateOauth2CredentialProvider.  Not in the appliance yet:
+        raises OperationNotSupportedError."""
+        return self._call("CreateOauth2CredentialProvider", req)
+
+    # -- tags (admin) ----------------------------------------------------
+
+    def tag_resource(self, resource_arn, tags):
+        """TagResource: add or change tags on an identity, a provider,
+        the vault or the directory."""
+        return self._call("TagResource", {"tags": dict(tags)},
+                          _tags_target(resource_arn))
+
+    def untag_resource(self, resource_arn, tag_keys):
+        """UntagResource: remove these keys (absent keys are no error)."""
+        query = "&".join("tagKeys=" + quote(k, safe="") for k in tag_keys)
+        return self._call("UntagResource", None,
+                          _tags_target(resource_arn, query))
+
+    def list_tags_for_resource(self, resource_arn):
+        """ListTagsForResource: {"tags": {KEY: VALUE, ...}}."""
+        return self._call("ListTagsForResource", None,
+                          _tags_target(resource_arn))
+
+    # -- the data plane --------------------------------------------------
+
+    def get_workload_access_token(self, workload_name, user_token=None,
+                                  user_id=None):
+        """GetWorkloadAccessToken (no user), ...ForUserId, or ...ForJWT
+        (user_token wins when both are given, as in AgentCore's SDK).
+        Returns the response: {"workloadAccessToken": ...}."""
+        if user_token:
+            if user_id is not None:
+                _log.warning("both user_token and user_id given: using "
+                             "user_token")
+            return self._call("GetWorkloadAccessTokenForJWT", {
+                "workloadName": workload_name, "userToken": user_token})
+        if user_id:
+            return self._call("GetWorkloadAccessTokenForUserId", {
+                "workloadName": workload_name, "userId": user_id})
+        return self._call("GetWorkloadAccessToken",
+                          {"workloadName": workload_name})
+
+    def cached_workload_access_token(self, workload_name, user_token=None,
+                                     user_id=None):
+        """The workload access token for (workload, user), minted once and
+        reused until shortly before its lifetime ends."""
+        key = _token_key(workload_name, user_token, user_id)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._tokens.get(key)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        token = self.get_workload_access_token(
+            workload_name, user_token, user_id)["workloadAccessToken"]
+        life = self.token_lifetime_seconds
+        # Renew a minute early (a fifth early for short lifetimes): the
+        # token must not expire between here and the appliance.
+        with self._lock:
+            self._tokens[key] = (token, now + life - min(60.0, life / 5))
+        return token
+
+    def forget_workload_access_token(self, workload_name, user_token=None,
+                                     user_id=None):
+        """Drop a cached token (e.g. after the appliance refused it)."""
+        with self._lock:
+            self._tokens.pop(_token_key(workload_name, user_token, user_id),
+                             None)
+
+    def get_api_key(self, provider_name, agent_identity_token):
+        """GetResourceApiKey: the provider's API key, for the workload
+        (and user) of the token."""
+        return self._call("GetResourceApiKey", {
+            "workloadIdentityToken": agent_identity_token,
+            "resourceCredentialProviderName": provider_name})["apiKey"]
+
+    def get_token(self, *, provider_name, agent_identity_token, scopes=None,
+                  on_auth_url=None, auth_flow="USER_FEDERATION",
+                  callback_url=None, force_authentication=False,
+                  token_poller=None, custom_state=None,
+                  custom_parameters=None):
+        """GetResourceOauth2Token: an OAuth2 access token.  When the user
+        must consent, the authorization URL goes to on_auth_url (a plain
+        function or a coroutine function), then token_poller (default:
+        the appliance is asked again with the session URI every
+        poll_interval_seconds, for poll_timeout_seconds) waits for it.
+
+        The appliance does not have OAuth2 providers yet: today this
+        raises OperationNotSupportedError."""
+        req = {"resourceCredentialProviderName": provider_name,
+               "scopes": list(scopes or []), "oauth2Flow": auth_flow,
+               "workloadIdentityToken": agent_identity_token}
+        if callback_url:
+            req["resourceOauth2ReturnUrl"] = callback_url
+        if force_authentication:
+            req["forceAuthentication"] = True
+        if custom_state:
+            req["customState"] = custom_state
+        if custom_parameters:
+            req["customParameters"] = dict(custom_parameters)
+        resp = self._call("GetResourceOauth2Token", req)
+        if resp.get("accessToken"):
+            return resp["accessToken"]
+        auth_url = resp.get("authorizationUrl")
+        if not auth_url:
+            raise ProtocolError("GetResourceOauth2Token returned neither an "
+                                "access token nor an authorization URL",
+                                self.socket)
+        if on_auth_url is not None:
+            _resolve(on_auth_url(auth_url))
+        # Only the first request forces a new consent.
+        req.pop("forceAuthentication", None)
+        if resp.get("sessionUri"):
+            req["sessionUri"] = resp["sessionUri"]
+        poller = token_poller or DefaultTokenPoller(
+            auth_url, lambda: self._call("GetResourceOauth2Token", req),
+            self.poll_interval_seconds, self.poll_timeout_seconds)
+        return _resolve(poller.poll_for_token())
+
+    def complete_resource_token_auth(self, session_uri, user_identifier):
+        """CompleteResourceTokenAuth: binds a consent session to the user
+        (a UserIdIdentifier or UserTokenIdentifier).  Not in the
+        appliance yet: raises OperationNotSupportedError."""
+        if isinstance(user_identifier, UserIdIdentifier):
+            ident = {"userId": user_identifier.user_id}
+        elif isinstance(user_identifier, UserTokenIdentifier):
+            ident = {"userToken": user_identifier.user_token}
+        else:
+            raise ValueError("user_identifier must be a UserIdIdentifier "
+                             "or a UserTokenIdentifier")
+        return self._call("CompleteResourceTokenAuth", {
+            "sessionUri": session_uri, "userIdentifier": ident})
+
+
+def _page(max_results, next_token):
+    body = {}
+    if max_results is not None:
+        body["maxResults"] = max_results
+    if next_token is not None:
+        body["nextToken"] = next_token
+    return body
+
+
+def _tags_target(resource_arn, query=""):
+    target = "/tags/" + quote(resource_arn, safe="")
+    return target + "?" + query if query else target
+
+
+def _token_key(workload_name, user_token, user_id):
+    # A user's JWT is a credential: the cache keeps its digest, not it.
+    if user_token:
+        return (workload_name, "jwt",
+                hashlib.sha256(user_token.encode()).hexdigest())
+    return (workload_name, "id", user_id or "")
