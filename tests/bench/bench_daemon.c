@@ -241,23 +241,29 @@ run_echo(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	h = testenv_hsm(4);
 	if (!hsm_provider_load(h, NULL, &prov) ||
-	    (key = hsm_provider_load_key(NULL, argv[4])) == NULL)
+	    (key = hsm_provider_load_key(NULL, argv[4])) == NULL) {
+		fprintf(stderr, "echo: cannot load the key %s\n", argv[4]);
 		return 1;
+	}
 	ctx = SSL_CTX_new(TLS_server_method());
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, 0);
 	if (SSL_CTX_use_certificate_chain_file(ctx, argv[3]) != 1 ||
-	    SSL_CTX_use_PrivateKey(ctx, key) != 1)
+	    SSL_CTX_use_PrivateKey(ctx, key) != 1) {
+		fprintf(stderr, "echo: TLS set-up failed\n");
 		return 1;
+	}
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", argv[2]);
 	unlink(argv[2]);
 	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
-	    listen(lfd, 128) != 0)
+	    listen(lfd, 128) != 0) {
+		fprintf(stderr, "echo: %s: %s\n", argv[2], strerror(errno));
 		return 1;
+	}
 	printf("ready\n");
 	fflush(stdout);
 	while ((fd = accept(lfd, NULL, NULL)) >= 0) {

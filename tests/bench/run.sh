@@ -46,17 +46,27 @@ access:
     uids: [0]
 CONF
 chmod 600 "$work/agentvault.yaml"
+echo_pid=
+trap 'kill $daemon $echo_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
+# wait_for FILE PATTERN: up to 60 s (a loaded machine starts slowly).
+wait_for() {
+	for _ in $(seq 600); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "bench: no \"$2\" in $1:" >&2
+	cat "$1" >&2
+	exit 1
+}
 "$BUILD/agentvaultd" -c "$work/agentvault.yaml" 2>"$work/daemon.log" &
 daemon=$!
+wait_for "$work/daemon.log" 'worker .* ready'
+# One process at a time opens the token: the echo server, started beside
+# the daemon, sometimes failed to find its key in SoftHSM2's files.
 "$bench" echo "$work/echo.sock" "$tmp/tls.pem" \
 	"pkcs11:object=agentvault-tls;type=private" >"$work/echo.out" 2>&1 &
 echo_pid=$!
-trap 'kill $daemon $echo_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 100); do
-	[ -S "$work/run/admin.sock" ] && grep -q ready "$work/echo.out" &&
-		grep -q 'worker .* ready' "$work/daemon.log" && break
-	sleep 0.1
-done
+wait_for "$work/echo.out" ready
 
 # CPU seconds (user+system) a process has used so far.
 cpu() { awk '{ printf "%.2f", ($14 + $15) / '"$(getconf CLK_TCK)"' }' "/proc/$1/stat"; }
