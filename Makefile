@@ -68,7 +68,8 @@ DAEMON_LIBS := -lsqlite3 -ljansson -lyaml -levent -levent_openssl \
 AGENTVAULTD := $(BUILD)/agentvaultd
 AUDIT_VERIFY := $(BUILD)/agentvault-audit-verify
 
-# libagentvault (client/agentvault.h): mbedTLS and jansson only.  The library's objects are position-independent and hide
+# libagentvault (client/agentvault.h) and the agentvault CLI: mbedTLS and
+# jansson only.  The library's objects are position-independent and hide
 # everything but the header's av_* functions, for libagentvault.so.
 CLIENT_SRCS := client/lib/err.c client/lib/conn.c client/lib/http.c \
 	client/lib/secret.c client/lib/api.c client/lib/decorate.c
@@ -76,6 +77,8 @@ CLIENT_OBJS := $(CLIENT_SRCS:%.c=$(BUILD)/%.o)
 LIBCLIENT := $(BUILD)/libagentvault.a
 LIBCLIENT_SO := $(BUILD)/libagentvault.so
 CLIENT_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto -ljansson
+CLI_SRCS := client/cli/main.c client/cli/commands.c
+AGENTVAULT := $(BUILD)/agentvault
 
 CEREMONY_SRCS := hsm/ceremony/main.c hsm/ceremony/devtoken.c \
 	hsm/ceremony/init.c hsm/ceremony/inventory.c hsm/ceremony/certs.c
@@ -88,7 +91,7 @@ BENCH      := $(BUILD)/tests/bench_hsm $(BUILD)/tests/bench_daemon
 FUZZERS    := $(BUILD)/fuzz/fuzz_uri $(BUILD)/fuzz/fuzz_http \
 	$(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_audit_verify $(BUILD)/fuzz/fuzz_wat
 
-PROGRAMS := $(CEREMONY) $(AGENTVAULTD) $(AUDIT_VERIFY)
+PROGRAMS := $(CEREMONY) $(AGENTVAULTD) $(AUDIT_VERIFY) $(AGENTVAULT)
 
 .PHONY: all deps deps-check check run bench fuzz clean
 
@@ -128,6 +131,9 @@ $(LIBCLIENT): $(CLIENT_OBJS)
 $(LIBCLIENT_SO): $(CLIENT_OBJS)
 	$(CC) -shared $(filter-out -pie,$(LDFLAGS)) \
 		-Wl,-soname,libagentvault.so.0 -o $@ $^ $(CLIENT_LIBS)
+
+$(AGENTVAULT): $(CLI_SRCS:%.c=$(BUILD)/%.o) $(LIBCLIENT)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
 
 $(CEREMONY): $(CEREMONY_SRCS:%.c=$(BUILD)/%.o) $(LIBHSM)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lp11 -ldl
@@ -237,7 +243,8 @@ bench: deps-check
 	@BUILD=$(BUILD) tests/bench/run.sh
 
 run: deps-check
-	@$(MAKE) --no-print-directory $(CEREMONY) $(AGENTVAULTD) $(AUDIT_VERIFY)
+	@$(MAKE) --no-print-directory $(CEREMONY) $(AGENTVAULTD) $(AUDIT_VERIFY) \
+		$(AGENTVAULT)
 	@BUILD=$(BUILD) firmware/dev-run.sh
 
 clean:
