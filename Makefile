@@ -87,7 +87,8 @@ CEREMONY := $(BUILD)/agentvault-ceremony
 UNIT_TESTS := uri hsm provider tls vault http_parse config audit wat
 TEST_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/test_%)
 TEST_BINS  += $(BUILD)/tests/test_libagentvault
-BENCH      := $(BUILD)/tests/bench_hsm $(BUILD)/tests/bench_daemon
+BENCH      := $(BUILD)/tests/bench_hsm $(BUILD)/tests/bench_daemon \
+	$(BUILD)/tests/bench_client
 FUZZERS    := $(BUILD)/fuzz/fuzz_uri $(BUILD)/fuzz/fuzz_http \
 	$(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_audit_verify $(BUILD)/fuzz/fuzz_wat
 
@@ -98,7 +99,8 @@ PROGRAMS := $(CEREMONY) $(AGENTVAULTD) $(AUDIT_VERIFY) $(AGENTVAULT)
 all: $(PROGRAMS) $(LIBCLIENT_SO) $(TEST_BINS) $(BENCH)
 
 $(BUILD)/tests/%.o: CFLAGS += -Itests/unit -Itests/tls
-$(BUILD)/client/%.o $(BUILD)/tests/client/%.o: CFLAGS += -Iclient
+$(BUILD)/client/%.o $(BUILD)/tests/client/%.o \
+	$(BUILD)/tests/bench/bench_client.o: CFLAGS += -Iclient
 $(BUILD)/client/lib/%.o: CFLAGS += -fPIC -fvisibility=hidden
 
 # V=1 shows the commands.
@@ -161,6 +163,9 @@ $(BUILD)/tests/bench_hsm: $(BUILD)/tests/bench/bench_hsm.o $(LIBHSM)
 
 $(BUILD)/tests/bench_daemon: $(BUILD)/tests/bench/bench_daemon.o $(LIBHSM)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl
+
+$(BUILD)/tests/bench_client: $(BUILD)/tests/bench/bench_client.o $(LIBCLIENT)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
 
 $(BUILD)/tests/test_libagentvault: $(BUILD)/tests/client/test_libagentvault.o \
 	$(LIBCLIENT)
