@@ -533,6 +533,39 @@ def test_cli_audit():
     ok(rc == 2, "CLI: audit verify without a file is a usage error")
 
 
+def test_doc_example():
+    """docs/client.md's complete C example, compiled and run as it is."""
+    with open(os.path.join(td.TOP, "docs", "client.md")) as f:
+        doc = f.read()
+    src = doc.split("### 1.10", 1)[1].split("```c\n", 1)[1].split("```")[0]
+    path = os.path.join(WORK, "agent.c")
+    with open(path, "w") as f:
+        f.write(src)
+    exe = os.path.join(WORK, "agent")
+    san = ["-fsanitize=address,undefined"] if os.environ.get("SAN") == "1" \
+        else []
+    r = subprocess.run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror",
+                        "-Iclient", "-o", exe, path,
+                        os.path.join(td.BUILD, "libagentvault.a"),
+                        "-lmbedtls", "-lmbedx509", "-lmbedcrypto",
+                        "-ljansson"] + san, capture_output=True, text=True)
+    if not ok(r.returncode == 0, "docs/client.md's example compiles with "
+              "the command it gives", r.stderr):
+        return
+    td.call("CreateWorkloadIdentity", {"name": "weather-agent"})
+    td.call("CreateApiKeyCredentialProvider", {"name": "weather-svc",
+                                               "apiKey": "wk-test-key"})
+    before = audit_ops("GetWorkloadAccessTokenForUserId")
+    r = subprocess.run(WRAP + [exe, "bob"], capture_output=True, text=True,
+                       env=dict(os.environ, AGENTVAULT_SOCKET=AGENT,
+                                AGENTVAULT_CA=CA))
+    ok(r.returncode == 0 and r.stdout ==
+       "agent: got an API key of 11 bytes for bob\n" * 2,
+       "the example reads the API key twice", r.stdout + r.stderr)
+    ok(audit_ops("GetWorkloadAccessTokenForUserId") == before + 1,
+       "with one workload token, cached")
+
+
 def test_tcp(fake_ca):
     """The TCP listener with client certificates, as test_tcp_mtls."""
     d0 = os.path.join(WORK, "clients")
@@ -672,6 +705,7 @@ def main():
     test_cli_operations()
     test_cli_sockets()
     test_cli_transport(fake_ca)
+    test_doc_example()
     d.stop()
     test_cli_audit()
     test_tcp(fake_ca)
