@@ -29,6 +29,9 @@
 		 (r) == MBEDTLS_ERR_SSL_WANT_WRITE)
 #define DRBG_PERS	"libagentvault"
 
+/* strerror, thread-safe: one handle per thread, many threads. */
+#define ERRSTR(e)	strerror_r((e), (char[64]){ 0 }, 64)
+
 int64_t
 avc_now_ms(void)
 {
@@ -122,7 +125,7 @@ wait_fd(av_handle *h, short events, int64_t deadline, const char *what,
 			return 0;	/* ready, or HUP/ERR: the I/O says */
 		if (r < 0 && errno != EINTR)
 			return avc_fail(err, AV_TRANSPORT_ERROR, "%s: poll: %s",
-			    what, strerror(errno));
+			    what, ERRSTR(errno));
 	}
 }
 
@@ -177,7 +180,7 @@ io_fail(av_handle *h, const char *what, int ret, struct av_error *err)
 	if (ret == MBEDTLS_ERR_NET_SEND_FAILED ||
 	    ret == MBEDTLS_ERR_NET_RECV_FAILED)
 		return avc_fail(err, AV_TRANSPORT_ERROR, "%s: %s", what,
-		    strerror(errno));
+		    ERRSTR(errno));
 	return tls_fail(err, what, ret);
 }
 
@@ -190,12 +193,12 @@ connect_unix(av_handle *h, struct av_error *err)
 	h->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (h->fd == -1)
 		return avc_fail(err, AV_TRANSPORT_ERROR, "socket: %s",
-		    strerror(errno));
+		    ERRSTR(errno));
 	if (connect(h->fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
 		return 0;
 	/* EAGAIN: the listen queue is full; nothing to wait for. */
 	return avc_fail(err, AV_TRANSPORT_ERROR, "connect to %s: %s",
-	    h->socket_path, strerror(errno));
+	    h->socket_path, ERRSTR(errno));
 }
 
 static int
@@ -236,7 +239,7 @@ connect_tcp(av_handle *h, int64_t deadline, struct av_error *err)
 	freeaddrinfo(res);
 	if (h->fd == -1)
 		return avc_fail(err, AV_TRANSPORT_ERROR, "connect to %s port "
-		    "%u: %s", h->host, h->port, strerror(e));
+		    "%u: %s", h->host, h->port, ERRSTR(e));
 	return 0;
 }
 
