@@ -48,7 +48,7 @@ extern "C" {
 #define AV_DEFAULT_TOKEN_TTL	900	/* the daemon's tokens.ttl_seconds */
 
 /* Local error classes: the failure happened on this side (status 0). */
-#define AV_TRANSPORT_ERROR	"TransportError"	/* connect, send, receive */
+#define AV_TRANSPORT_ERROR	"TransportError"	/* connect, I/O */
 #define AV_TIMEOUT_ERROR	"TimeoutError"		/* no answer in time */
 #define AV_TLS_ERROR		"TlsError"	/* handshake, certificates */
 #define AV_PROTOCOL_ERROR	"ProtocolError"	/* not the API's HTTP/JSON */

@@ -29,7 +29,7 @@ struct cli {
 	const char	*next_token, *vault_id;
 	bool		 api_key_stdin, all;
 	int		 max_results;
-	const char	*tags[2 * MAX_TAGS + 1];	/* key, value, ..., NULL */
+	const char	*tags[2 * MAX_TAGS + 1];	/* key, value, ... */
 	size_t		 ntags;
 	const char	*urls[MAX_URLS + 1];
 	size_t		 nurls;

@@ -54,7 +54,8 @@ print_text(json_t *doc, int indent)
 			putchar('\n');
 			print_text(v, indent + 2);
 		} else if (json_is_array(v)) {
-			printf("%s\n", json_array_size(v) == 0 ? " (none)" : "");
+			printf("%s\n", json_array_size(v) == 0 ? " (none)" :
+			    "");
 			json_array_foreach(v, i, item) {
 				printf("%*s- ", indent + 2, "");
 				print_scalar("", item);

@@ -36,7 +36,8 @@ enum opt {
 };
 #define B(o)		(1u << (o))
 #define GLOBAL		(B(O_TYPE) - 1)
-#define KEYSRC		(B(O_API_KEY_FILE) | B(O_API_KEY_ENV) | B(O_API_KEY_STDIN))
+#define KEYSRC		(B(O_API_KEY_FILE) | B(O_API_KEY_ENV) | \
+			 B(O_API_KEY_STDIN))
 #define PAGING		(B(O_MAX_RESULTS) | B(O_NEXT_TOKEN) | B(O_ALL))
 
 static const struct option options[] = {
@@ -156,8 +157,10 @@ static const struct command commands[] = {
 "(GetWorkloadAccessToken, GetWorkloadAccessTokenForUserId), and print\n"
 "it.  Agent socket.  Keep it out of files others can read.\n" },
 	{ "token api-key", cmd_token_api_key, AGENT,
-	    B(O_PROVIDER) | B(O_WORKLOAD) | B(O_USER_ID) | B(O_TOKEN_FILE), 0, 0,
-"token api-key --provider NAME (--workload W [--user-id U] | --token-file F)\n\n"
+	    B(O_PROVIDER) | B(O_WORKLOAD) | B(O_USER_ID) | B(O_TOKEN_FILE),
+	    0, 0,
+"token api-key --provider NAME\n"
+"    (--workload W [--user-id U] | --token-file F)\n\n"
 "Print the API key of provider NAME (GetResourceApiKey), with a workload\n"
 "access token minted for W (and U) or read from file F.  Agent socket.\n" },
 };
@@ -427,8 +430,8 @@ audit_verify(int argc, char **argv)
 		    stdout, "usage: " PROG " audit verify [--key PUBKEY.pem | "
 		    "--cert CERT.pem] [--strict] FILE\n\nCheck an audit log "
 		    "offline: its hash chain and, with the audit key, every "
-		    "checkpoint\nsignature.  Runs " VERIFIER "; '" PROG " audit "
-		    "verify --help' for more.\n");
+		    "checkpoint\nsignature.  Runs " VERIFIER "; '" PROG
+		    " audit verify --help' for more.\n");
 		return argc >= 2 && strcmp(argv[1], "--help") == 0 ? 0 :
 		    EXIT_USAGE;
 	}

@@ -118,8 +118,8 @@ wait_fd(av_handle *h, short events, int64_t deadline, const char *what,
 
 	for (;;) {
 		if ((left = deadline - avc_now_ms()) <= 0)
-			return avc_fail(err, AV_TIMEOUT_ERROR, "%s: no progress "
-			    "within %d ms", what, h->timeout_ms);
+			return avc_fail(err, AV_TIMEOUT_ERROR, "%s: no "
+			    "progress within %d ms", what, h->timeout_ms);
 		r = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
 		if (r > 0)
 			return 0;	/* ready, or HUP/ERR: the I/O says */
@@ -225,7 +225,8 @@ connect_tcp(av_handle *h, int64_t deadline, struct av_error *err)
 			break;
 		e = errno;
 		if (e == EINPROGRESS) {
-			if (wait_fd(h, POLLOUT, deadline, "connect", err) != 0) {
+			if (wait_fd(h, POLLOUT, deadline, "connect",
+			    err) != 0) {
 				freeaddrinfo(res);
 				return -1;
 			}

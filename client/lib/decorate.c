@@ -182,7 +182,8 @@ oauth2_token(av_handle *h, const struct av_oauth2_opts *o, const char *tok,
 		ok = json_object_set_new(in, "forceAuthentication",
 		    json_true()) == 0;
 	if (ok)
-		ok = json_object_set_new(in, "scopes", scopes = json_array()) == 0;
+		ok = json_object_set_new(in, "scopes",
+		    scopes = json_array()) == 0;
 	for (i = 0; ok && o->scopes[i] != NULL; i++)
 		ok = json_array_append_new(scopes,
 		    json_string(o->scopes[i])) == 0;
@@ -206,7 +207,8 @@ oauth2_token(av_handle *h, const struct av_oauth2_opts *o, const char *tok,
 	}
 	if ((rc = avc_json_secret(r.body, r.len, "accessToken", token,
 	    err)) == 1) {
-		*reply = json_loadb(r.body, r.len, JSON_REJECT_DUPLICATES, NULL);
+		*reply = json_loadb(r.body, r.len, JSON_REJECT_DUPLICATES,
+		    NULL);
 		rc = 0;
 	}
 	avc_reply_wipe(h, &r);
@@ -267,14 +269,14 @@ av_with_access_token(av_handle *h, const struct av_oauth2_opts *o,
 			goto out;
 		}
 		if (s == NULL && session == NULL) {
-			avc_fail(err, AV_PROTOCOL_ERROR, "the reply has neither "
-			    "an access token nor a session");
+			avc_fail(err, AV_PROTOCOL_ERROR, "the reply has "
+			    "neither an access token nor a session");
 			goto out;
 		}
 		if (url != NULL && !shown) {
 			if (o->on_auth_url == NULL) {
-				avc_fail(err, AV_AUTHORIZATION_ERROR, "the user "
-				    "must authorize access at %s", url);
+				avc_fail(err, AV_AUTHORIZATION_ERROR, "the "
+				    "user must authorize access at %s", url);
 				goto out;
 			}
 			if (o->on_auth_url(url, o->on_auth_url_arg) != 0) {

@@ -71,15 +71,15 @@ parse_head(av_handle *h, size_t hlen, struct avc_reply *r, size_t *clen,
 			return avc_fail(err, AV_PROTOCOL_ERROR, "malformed "
 			    "header in the reply");
 		if (header_is(p, n, "Content-Length", &v)) {
-			if (have_len || strspn(v, "0123456789") != (size_t)(eol -
-			    v) || eol - v == 0 || eol - v > 9)
+			if (have_len || eol - v == 0 || eol - v > 9 ||
+			    strspn(v, "0123456789") != (size_t)(eol - v))
 				return avc_fail(err, AV_PROTOCOL_ERROR,
 				    "bad Content-Length in the reply");
 			*clen = strtoul(v, NULL, 10);
 			have_len = true;
 		} else if (header_is(p, n, "Transfer-Encoding", &v))
-			return avc_fail(err, AV_PROTOCOL_ERROR, "the reply uses "
-			    "Transfer-Encoding, which this client refuses");
+			return avc_fail(err, AV_PROTOCOL_ERROR, "the reply "
+			    "uses Transfer-Encoding: refused");
 		else if (header_is(p, n, "Connection", &v))
 			*close_after = strncasecmp(v, "close", 5) == 0;
 		else if (header_is(p, n, "x-amzn-RequestId", &v))
@@ -113,7 +113,8 @@ read_reply(av_handle *h, int64_t deadline, struct avc_reply *r,
 		h->buf[got] = '\0';
 		r->total = got;
 		if (hlen == 0) {
-			if ((end = memmem(h->buf, got, "\r\n\r\n", 4)) == NULL) {
+			end = memmem(h->buf, got, "\r\n\r\n", 4);
+			if (end == NULL) {
 				if (got == AVC_HEAD_MAX)
 					return avc_fail(err, AV_PROTOCOL_ERROR,
 					    "reply head over %d bytes",

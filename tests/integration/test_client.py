@@ -615,7 +615,8 @@ def main():
     config = os.path.join(WORK, "agentvault.yaml")
     td.write_config(config)
     with open(config) as f:
-        text = f.read().replace("api_key_providers: 5", "api_key_providers: 20")
+        text = f.read().replace("api_key_providers: 5",
+                                "api_key_providers: 20")
     with open(config, "w") as f:
         f.write(text)
     d = td.Daemon(config)
