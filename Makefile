@@ -68,23 +68,40 @@ DAEMON_LIBS := -lsqlite3 -ljansson -lyaml -levent -levent_openssl \
 AGENTVAULTD := $(BUILD)/agentvaultd
 AUDIT_VERIFY := $(BUILD)/agentvault-audit-verify
 
+# libagentvault (client/agentvault.h) and the agentvault CLI: mbedTLS and
+# jansson only.  The library's objects are position-independent and hide
+# everything but the header's av_* functions, for libagentvault.so.
+CLIENT_SRCS := client/lib/err.c client/lib/conn.c client/lib/http.c \
+	client/lib/secret.c client/lib/api.c client/lib/decorate.c
+CLIENT_OBJS := $(CLIENT_SRCS:%.c=$(BUILD)/%.o)
+LIBCLIENT := $(BUILD)/libagentvault.a
+LIBCLIENT_SO := $(BUILD)/libagentvault.so
+CLIENT_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto -ljansson
+CLI_SRCS := client/cli/main.c client/cli/commands.c
+AGENTVAULT := $(BUILD)/agentvault
+
 CEREMONY_SRCS := hsm/ceremony/main.c hsm/ceremony/devtoken.c \
 	hsm/ceremony/init.c hsm/ceremony/inventory.c hsm/ceremony/certs.c
 CEREMONY := $(BUILD)/agentvault-ceremony
 
 UNIT_TESTS := uri hsm provider tls vault http_parse config audit wat
 TEST_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/test_%)
-BENCH      := $(BUILD)/tests/bench_hsm $(BUILD)/tests/bench_daemon
+TEST_BINS  += $(BUILD)/tests/test_libagentvault
+BENCH      := $(BUILD)/tests/bench_hsm $(BUILD)/tests/bench_daemon \
+	$(BUILD)/tests/bench_client
 FUZZERS    := $(BUILD)/fuzz/fuzz_uri $(BUILD)/fuzz/fuzz_http \
 	$(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_audit_verify $(BUILD)/fuzz/fuzz_wat
 
-PROGRAMS := $(CEREMONY) $(AGENTVAULTD) $(AUDIT_VERIFY)
+PROGRAMS := $(CEREMONY) $(AGENTVAULTD) $(AUDIT_VERIFY) $(AGENTVAULT)
 
 .PHONY: all deps deps-check check run bench fuzz clean
 
-all: $(PROGRAMS) $(TEST_BINS) $(BENCH)
+all: $(PROGRAMS) $(LIBCLIENT_SO) $(TEST_BINS) $(BENCH)
 
 $(BUILD)/tests/%.o: CFLAGS += -Itests/unit -Itests/tls
+$(BUILD)/client/%.o $(BUILD)/tests/client/%.o \
+	$(BUILD)/tests/bench/bench_client.o: CFLAGS += -Iclient
+$(BUILD)/client/lib/%.o: CFLAGS += -fPIC -fvisibility=hidden
 
 # V=1 shows the commands.
 Q := $(if $(filter 1,$(V)),,@)
@@ -108,6 +125,17 @@ $(AGENTVAULTD): $(BUILD)/daemon/agentvaultd.o $(BUILD)/daemon/parent.o \
 
 $(AUDIT_VERIFY): $(BUILD)/daemon/audit_verify_main.o $(LIBDAEMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS)
+
+$(LIBCLIENT): $(CLIENT_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBCLIENT_SO): $(CLIENT_OBJS)
+	$(CC) -shared $(filter-out -pie,$(LDFLAGS)) \
+		-Wl,-soname,libagentvault.so.0 -o $@ $^ $(CLIENT_LIBS)
+
+$(AGENTVAULT): $(CLI_SRCS:%.c=$(BUILD)/%.o) $(LIBCLIENT)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
 
 $(CEREMONY): $(CEREMONY_SRCS:%.c=$(BUILD)/%.o) $(LIBHSM)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lp11 -ldl
@@ -135,6 +163,13 @@ $(BUILD)/tests/bench_hsm: $(BUILD)/tests/bench/bench_hsm.o $(LIBHSM)
 
 $(BUILD)/tests/bench_daemon: $(BUILD)/tests/bench/bench_daemon.o $(LIBHSM)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl
+
+$(BUILD)/tests/bench_client: $(BUILD)/tests/bench/bench_client.o $(LIBCLIENT)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
+
+$(BUILD)/tests/test_libagentvault: $(BUILD)/tests/client/test_libagentvault.o \
+	$(LIBCLIENT)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
 
 # libFuzzer needs clang; the targets link the parser sources directly.
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
@@ -213,7 +248,8 @@ bench: deps-check
 	@BUILD=$(BUILD) tests/bench/run.sh
 
 run: deps-check
-	@$(MAKE) --no-print-directory $(CEREMONY) $(AGENTVAULTD) $(AUDIT_VERIFY)
+	@$(MAKE) --no-print-directory $(CEREMONY) $(AGENTVAULTD) $(AUDIT_VERIFY) \
+		$(AGENTVAULT)
 	@BUILD=$(BUILD) firmware/dev-run.sh
 
 clean:

@@ -4,7 +4,9 @@
 #   1. ES256 through the provider vs a raw C_Sign loop; KEK wrap/unwrap;
 #   2. GetTokenVault (authorized, audited) over keep-alive TLS on the
 #      admin socket at 1, 8 and 32 connections, vs a bare TLS server on a
-#      Unix socket with the same HSM key (the ceiling for the transport).
+#      Unix socket with the same HSM key (the ceiling for the transport);
+#   3. the data plane, raw HTTP (bench_daemon) and through libagentvault
+#      (bench_client: what an agent sees), side by side.
 set -eu
 BUILD=${BUILD:-build}
 SECONDS_EACH=${BENCH_SECONDS:-3}
@@ -15,6 +17,7 @@ chmod 711 "$tmp"
 BUILD=$BUILD tests/setup-token.sh "$tmp"
 . "$tmp/testvars"
 bench=$BUILD/tests/bench_daemon
+lib=$BUILD/tests/bench_client
 
 "$BUILD/tests/bench_hsm" | tee "$tmp/hsm.out"
 hsm_ceiling=$(awk '/raw C_Sign ECDSA P-256, 2 threads/ { print $(NF-1) }' "$tmp/hsm.out")
@@ -107,24 +110,38 @@ echo "Data plane (ceilings: raw HSM ES256 on two sessions ${hsm_ceiling}/s; the 
 printf '  %-40s %6s %9s %9s %9s %7s\n' "call" "conns" "req/s" "p50 us" "p99 us" "ratio"
 # CPU of the worker and the parent during the last run, per request.
 usage() { echo "$1 $2 $3 $4 $SECONDS_EACH $5" | awk '{ printf "worker %.0f%%, parent %.0f%% of one core (%.0f + %.0f us of CPU a call)", 100 * ($2 - $1) / $5, 100 * ($4 - $3) / $5, 1e6 * ($2 - $1) / ($6 * $5), 1e6 * ($4 - $3) / ($6 * $5) }'; }
+# The "the same via" rows: libagentvault, one handle per thread; their
+# ratio is to the raw row above them.
 for c in 1 8 32; do
 	w0=$(cpu "$worker"); p0=$(cpu "$daemon")
 	set -- $("$bench" client "$work/run/agent.sock" "$tmp/ca.pem" "$c" \
 		"$SECONDS_EACH" POST /identities/GetWorkloadAccessTokenForUserId \
 		'{"workloadName":"bench-agent","userId":"bench+user-1"}')
 	w1=$(cpu "$worker"); p1=$(cpu "$daemon")
+	raw=$2
 	printf '  %-40s %6s %9s %9s %9s %7s\n' "GetWorkloadAccessTokenForUserId" \
 		"$1" "$2" "$3" "$4" "$(echo "$2 $hsm_ceiling" | awk '{printf "%.2f", $1/$2}') (vs HSM)"
 	[ "$5" = 0 ] || echo "  ($5 errors)"
 	echo "      CPU: $(usage "$w0" "$w1" "$p0" "$p1" "$2")"
+	set -- $("$lib" "$work/run/agent.sock" "$tmp/ca.pem" "$c" \
+		"$SECONDS_EACH" token bench-agent bench+user-1)
+	printf '  %-40s %6s %9s %9s %9s %7s\n' "  the same via libagentvault" \
+		"$1" "$2" "$3" "$4" "$(echo "$2 $raw" | awk '{printf "%.2f", $1/$2}') (vs raw)"
+	[ "$5" = 0 ] || echo "  ($5 errors)"
 	w0=$(cpu "$worker"); p0=$(cpu "$daemon")
 	set -- $("$bench" client "$work/run/agent.sock" "$tmp/ca.pem" "$c" \
 		"$SECONDS_EACH" POST /identities/api-key \
 		"{\"workloadIdentityToken\":\"$token\",\"resourceCredentialProviderName\":\"bench-key\"}")
 	w1=$(cpu "$worker"); p1=$(cpu "$daemon")
+	raw=$2
 	eval "echo_rate=\$echo_$c"
 	printf '  %-40s %6s %9s %9s %9s %7s\n' "GetResourceApiKey" "$1" "$2" \
 		"$3" "$4" "$(echo "$2 $echo_rate" | awk '{printf "%.2f", $1/$2}') (vs echo)"
 	[ "$5" = 0 ] || echo "  ($5 errors)"
 	echo "      CPU: $(usage "$w0" "$w1" "$p0" "$p1" "$2")"
+	set -- $("$lib" "$work/run/agent.sock" "$tmp/ca.pem" "$c" \
+		"$SECONDS_EACH" api-key bench-agent bench+user-1 bench-key)
+	printf '  %-40s %6s %9s %9s %9s %7s\n' "  the same via av_with_api_key" \
+		"$1" "$2" "$3" "$4" "$(echo "$2 $raw" | awk '{printf "%.2f", $1/$2}') (vs raw)"
+	[ "$5" = 0 ] || echo "  ($5 errors)"
 done

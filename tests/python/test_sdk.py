@@ -1209,8 +1209,8 @@ def docs_example():
     SDK" of docs/client.md."""
     with open(os.path.join(TOP, "docs", "client.md")) as f:
         doc = f.read()
-    part = doc.split("## Python SDK\n", 1)[1].split("\n## ", 1)[0]
-    part = part.split("### A complete example\n", 1)[1].split("\n### ")[0]
+    part = doc.split("## 3. Python SDK\n", 1)[1].split("\n## ", 1)[0]
+    part = part.split("### 3.10 A complete example\n", 1)[1].split("\n### ")[0]
     return re.findall(r"```python\n(.*?)```", part, re.S)
 
 

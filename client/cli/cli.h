@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cli.h - the agentvault CLI: options (main.c) and commands (commands.c).
+ */
+#ifndef AGENTVAULT_CLI_H
+#define AGENTVAULT_CLI_H
+
+#include "agentvault.h"
+
+/* Exit statuses (docs/client.md, "Exit status"). */
+#define EXIT_API	1	/* the appliance refused the call */
+#define EXIT_USAGE	2	/* bad command line, unreadable secret */
+#define EXIT_TRANSPORT	3	/* could not talk to the appliance */
+#define EXIT_UNSUPPORTED 4	/* not supported yet */
+
+#define MAX_TAGS	64
+#define MAX_URLS	100
+
+struct cli {
+	/* global options */
+	bool		 json;
+	const char	*socket, *run_dir, *ca, *host, *cert, *key;
+	const char	*server_name;
+	unsigned	 port;
+	int		 timeout_ms;
+	/* command options */
+	const char	*type, *name, *api_key_file, *api_key_env;
+	const char	*workload, *user_id, *provider, *token_file;
+	const char	*next_token, *vault_id;
+	bool		 api_key_stdin, all;
+	int		 max_results;
+	const char	*tags[2 * MAX_TAGS + 1];	/* key, value, ... */
+	size_t		 ntags;
+	const char	*urls[MAX_URLS + 1];
+	size_t		 nurls;
+	/* the words after the command */
+	char		**args;
+	int		 nargs;
+
+	av_handle	*h;
+	struct av_error	 err;
+};
+
+/* main.c */
+int	cli_fail(struct cli *);
+int	cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char	*cli_read_secret(const char *file, const char *env, bool in,
+	    const char *what);
+const char *cli_name(struct cli *);
+
+/* commands.c */
+int	cmd_ping(struct cli *);
+int	cmd_vault_show(struct cli *);
+int	cmd_identity_create(struct cli *);
+int	cmd_identity_get(struct cli *);
+int	cmd_identity_list(struct cli *);
+int	cmd_identity_update(struct cli *);
+int	cmd_identity_delete(struct cli *);
+int	cmd_add_credential(struct cli *);
+int	cmd_credential_get(struct cli *);
+int	cmd_credential_list(struct cli *);
+int	cmd_credential_update(struct cli *);
+int	cmd_credential_delete(struct cli *);
+int	cmd_tag_add(struct cli *);
+int	cmd_tag_remove(struct cli *);
+int	cmd_tag_list(struct cli *);
+int	cmd_token_workload(struct cli *);
+int	cmd_token_api_key(struct cli *);
+
+#endif /* AGENTVAULT_CLI_H */

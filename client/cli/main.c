@@ -1,0 +1,730 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * main.c - agentvault, the command line of the Agent Vault appliance:
+ * options, the command table, help, secrets from files, exit statuses.
+ * The commands themselves are in commands.c; docs/client.md describes
+ * them all.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define PROG		"agentvault"
+#define RUN_DIR		"/run/agentvault"
+#define CA_FILE		"/var/lib/agentvault/ca.pem"
+#define SECRET_MAX	(256 * 1024)
+#define VERIFIER	"agentvault-audit-verify"
+
+enum opt {
+	/* global: allowed with every command */
+	O_OUTPUT, O_SOCKET, O_RUN_DIR, O_CA, O_HOST, O_PORT, O_CERT, O_KEY,
+	O_SERVER_NAME, O_TIMEOUT, O_HELP, O_VERSION,
+	/* command options */
+	O_TYPE, O_NAME, O_API_KEY_FILE, O_API_KEY_ENV, O_API_KEY_STDIN, O_TAG,
+	O_RETURN_URL, O_MAX_RESULTS, O_NEXT_TOKEN, O_ALL, O_WORKLOAD,
+	O_USER_ID, O_PROVIDER, O_TOKEN_FILE, O_VAULT_ID
+};
+#define B(o)		(1u << (o))
+#define GLOBAL		(B(O_TYPE) - 1)
+#define KEYSRC		(B(O_API_KEY_FILE) | B(O_API_KEY_ENV) | \
+			 B(O_API_KEY_STDIN))
+#define PAGING		(B(O_MAX_RESULTS) | B(O_NEXT_TOKEN) | B(O_ALL))
+
+static const struct option options[] = {
+	{ "output",	  required_argument, NULL, O_OUTPUT },
+	{ "socket",	  required_argument, NULL, O_SOCKET },
+	{ "run-dir",	  required_argument, NULL, O_RUN_DIR },
+	{ "ca",		  required_argument, NULL, O_CA },
+	{ "host",	  required_argument, NULL, O_HOST },
+	{ "port",	  required_argument, NULL, O_PORT },
+	{ "cert",	  required_argument, NULL, O_CERT },
+	{ "key",	  required_argument, NULL, O_KEY },
+	{ "server-name",  required_argument, NULL, O_SERVER_NAME },
+	{ "timeout",	  required_argument, NULL, O_TIMEOUT },
+	{ "help",	  no_argument,	     NULL, O_HELP },
+	{ "version",	  no_argument,	     NULL, O_VERSION },
+	{ "type",	  required_argument, NULL, O_TYPE },
+	{ "name",	  required_argument, NULL, O_NAME },
+	{ "api-key-file", required_argument, NULL, O_API_KEY_FILE },
+	{ "api-key-env",  required_argument, NULL, O_API_KEY_ENV },
+	{ "api-key-stdin", no_argument,	     NULL, O_API_KEY_STDIN },
+	{ "tag",	  required_argument, NULL, O_TAG },
+	{ "return-url",	  required_argument, NULL, O_RETURN_URL },
+	{ "max-results",  required_argument, NULL, O_MAX_RESULTS },
+	{ "next-token",	  required_argument, NULL, O_NEXT_TOKEN },
+	{ "all",	  no_argument,	     NULL, O_ALL },
+	{ "workload",	  required_argument, NULL, O_WORKLOAD },
+	{ "user-id",	  required_argument, NULL, O_USER_ID },
+	{ "provider",	  required_argument, NULL, O_PROVIDER },
+	{ "token-file",	  required_argument, NULL, O_TOKEN_FILE },
+	{ "vault-id",	  required_argument, NULL, O_VAULT_ID },
+	{ NULL, 0, NULL, 0 }
+};
+
+enum plane { ADMIN, AGENT };
+
+struct command {
+	const char	*words;		/* "identity create" */
+	int		(*fn)(struct cli *);
+	enum plane	 plane;		/* which socket by default */
+	unsigned	 opts;		/* allowed command options */
+	int		 min_args, max_args;
+	const char	*help;		/* synopsis, blank line, details */
+};
+
+static const struct command commands[] = {
+	{ "ping", cmd_ping, AGENT, 0, 0, 0,
+"ping\n\n"
+"Is the appliance up?  Prints its name and version (GET /ping).  Any\n"
+"caller who can connect may ping; the call is not audited.\n" },
+	{ "vault show", cmd_vault_show, ADMIN, B(O_VAULT_ID), 0, 0,
+"vault show [--vault-id ID]\n\n"
+"The token vault and the key that protects it: key type, HSM token, the\n"
+"KEK's pkcs11: URI and key check value (GetTokenVault).  Admin socket.\n" },
+	{ "identity create", cmd_identity_create, ADMIN,
+	    B(O_NAME) | B(O_RETURN_URL) | B(O_TAG), 0, 1,
+"identity create NAME [--return-url URL]... [--tag KEY=VALUE]...\n\n"
+"Create a workload identity (CreateWorkloadIdentity).  NAME (or --name):\n"
+"3 to 255 characters of [A-Za-z0-9_.-].  --return-url: an OAuth2 return\n"
+"URL the identity may use, repeated for more; --tag: repeated, at most 50.\n" },
+	{ "identity get", cmd_identity_get, ADMIN, B(O_NAME), 0, 1,
+"identity get NAME\n\n"
+"One workload identity: ARN, return URLs, times (GetWorkloadIdentity).\n" },
+	{ "identity list", cmd_identity_list, ADMIN, PAGING, 0, 0,
+"identity list [--all | --max-results N [--next-token T]]\n\n"
+"Workload identities in name order (ListWorkloadIdentities): one page of\n"
+"--max-results (1-20, default 10) from --next-token, or --all pages.\n" },
+	{ "identity update", cmd_identity_update, ADMIN,
+	    B(O_NAME) | B(O_RETURN_URL), 0, 1,
+"identity update NAME [--return-url URL]...\n\n"
+"Replace the identity's OAuth2 return URLs with those given; none empties\n"
+"the list (UpdateWorkloadIdentity).  Tags: see 'agentvault tag'.\n" },
+	{ "identity delete", cmd_identity_delete, ADMIN, B(O_NAME), 0, 1,
+"identity delete NAME\n\n"
+"Delete a workload identity, its tags, and crypto-erase the secrets it\n"
+"owns (DeleteWorkloadIdentity).\n" },
+	{ "add credential", cmd_add_credential, ADMIN,
+	    B(O_TYPE) | B(O_NAME) | KEYSRC | B(O_TAG), 0, 1,
+"add credential --type api-key --name NAME\n"
+"    (--api-key-file FILE | --api-key-env VAR | --api-key-stdin)\n"
+"    [--tag KEY=VALUE]...\n\n"
+"Register an API-key credential provider (CreateApiKeyCredentialProvider).\n"
+"The key is read from FILE, from the environment variable VAR or from\n"
+"standard input (without echo on a terminal); one trailing newline is\n"
+"dropped.  The key is write-only: nothing ever prints it back.\n"
+"--type oauth is not supported yet (OAuth2 providers come later).\n" },
+	{ "credential get", cmd_credential_get, ADMIN, B(O_NAME), 0, 1,
+"credential get NAME\n\n"
+"An API-key credential provider, without its key\n"
+"(GetApiKeyCredentialProvider).\n" },
+	{ "credential list", cmd_credential_list, ADMIN, PAGING, 0, 0,
+"credential list [--all | --max-results N [--next-token T]]\n\n"
+"API-key credential providers (ListApiKeyCredentialProviders).\n" },
+	{ "credential update", cmd_credential_update, ADMIN, B(O_NAME) | KEYSRC,
+	    0, 1,
+"credential update NAME (--api-key-file FILE | --api-key-env VAR |\n"
+"    --api-key-stdin)\n\n"
+"Replace a provider's key (UpdateApiKeyCredentialProvider).\n" },
+	{ "credential delete", cmd_credential_delete, ADMIN, B(O_NAME), 0, 1,
+"credential delete NAME\n\n"
+"Delete a provider and crypto-erase its key\n"
+"(DeleteApiKeyCredentialProvider).\n" },
+	{ "tag add", cmd_tag_add, ADMIN, 0, 2, 1 + MAX_TAGS,
+"tag add ARN KEY=VALUE...\n\n"
+"Tag a resource: a workload identity, an API-key provider, the token\n"
+"vault or the directory, by ARN (TagResource).  A key already there gets\n"
+"the new value.\n" },
+	{ "tag remove", cmd_tag_remove, ADMIN, 0, 2, 1 + MAX_TAGS,
+"tag remove ARN KEY...\n\n"
+"Remove tags from a resource; absent keys are no error (UntagResource).\n" },
+	{ "tag list", cmd_tag_list, ADMIN, 0, 1, 1,
+"tag list ARN\n\n"
+"A resource's tags, KEY=VALUE per line (ListTagsForResource).\n" },
+	{ "token workload", cmd_token_workload, AGENT,
+	    B(O_WORKLOAD) | B(O_USER_ID), 0, 0,
+"token workload --workload NAME [--user-id USER]\n\n"
+"Mint a workload access token for NAME, acting for USER when given\n"
+"(GetWorkloadAccessToken, GetWorkloadAccessTokenForUserId), and print\n"
+"it.  Agent socket.  Keep it out of files others can read.\n" },
+	{ "token api-key", cmd_token_api_key, AGENT,
+	    B(O_PROVIDER) | B(O_WORKLOAD) | B(O_USER_ID) | B(O_TOKEN_FILE),
+	    0, 0,
+"token api-key --provider NAME\n"
+"    (--workload W [--user-id U] | --token-file F)\n\n"
+"Print the API key of provider NAME (GetResourceApiKey), with a workload\n"
+"access token minted for W (and U) or read from file F.  Agent socket.\n" },
+};
+#define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
+
+static const char *groups[][2] = {
+	{ "identity", "create|get|list|update|delete   workload identities" },
+	{ "credential", "get|list|update|delete       API-key credential "
+	    "providers" },
+	{ "add", "credential                        register a credential "
+	    "provider" },
+	{ "tag", "add|remove|list                   tags on a resource" },
+	{ "token", "workload|api-key                  tokens and API keys "
+	    "(data plane)" },
+	{ "vault", "show                               the token vault" },
+	{ "audit", "verify [--key PEM] [--strict] FILE   check an audit "
+	    "log offline" },
+};
+
+static void
+usage_top(FILE *fp)
+{
+	fprintf(fp,
+"usage: " PROG " [OPTIONS] COMMAND [ARGS]\n"
+"\n"
+"The command line of the Agent Vault appliance: workload identities,\n"
+"API-key credential providers, tags, workload access tokens, API keys,\n"
+"and offline verification of the audit log.\n"
+"\n"
+"Commands:\n"
+"  ping                                    is the appliance up?\n"
+"  vault show                              the token vault and its key\n"
+"  identity create|get|list|update|delete  workload identities\n"
+"  add credential --type api-key|oauth     register a credential provider\n"
+"  credential get|list|update|delete       API-key credential providers\n"
+"  tag add|remove|list ARN                 tags on a resource\n"
+"  token workload                          mint a workload access token\n"
+"  token api-key                           read an API key\n"
+"  audit verify FILE                       check an audit log offline\n"
+"'" PROG " COMMAND --help' describes each.\n"
+"\n"
+"Options, anywhere on the line:\n"
+"  -o, --output json|text  json: the API's JSON; text (default): for people\n"
+"  --socket PATH           the Unix socket to use ($AGENTVAULT_SOCKET)\n"
+"  --run-dir DIR           where admin.sock and agent.sock are\n"
+"                          ($AGENTVAULT_RUN_DIR, default " RUN_DIR ");\n"
+"                          token and ping use agent.sock, the rest admin.sock\n"
+"  --ca FILE               the appliance CA ($AGENTVAULT_CA, default\n"
+"                          " CA_FILE ")\n"
+"  --host HOST --port N    TCP instead of a Unix socket (today: ping only)\n"
+"  --cert FILE --key FILE  a client certificate and key, for TCP\n"
+"  --server-name NAME      the name the certificate must carry (localhost)\n"
+"  --timeout SECONDS       for connecting and for each call (default 10)\n"
+"  -h, --help; --version\n"
+"Options beat the environment; a socket beats a run directory.\n"
+"\n"
+"Secrets never come from the command line, where every local user can\n"
+"read them (ps, /proc) and shells keep them: API keys come from a file,\n"
+"a variable or standard input, tokens from a file.  '--api-key VALUE' and\n"
+"the like are refused.\n"
+"\n"
+"Exit status: 0 success; 1 the appliance refused the call (its error is\n"
+"printed); 2 usage error, or a secret that cannot be read; 3 the appliance\n"
+"could not be reached (connection, TLS, timeout, malformed reply); 4 not\n"
+"supported yet.  'audit verify': 0 the log verifies, 1 it does not, 2\n"
+"usage.\n");
+}
+
+static void
+usage_group(FILE *fp, const char *group)
+{
+	size_t i;
+
+	fprintf(fp, "usage: " PROG " %s ", group);
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		if (strcmp(groups[i][0], group) == 0)
+			fprintf(fp, "%s\n\n", groups[i][1]);
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strncmp(commands[i].words, group, strlen(group)) == 0 &&
+		    commands[i].words[strlen(group)] == ' ')
+			fprintf(fp, "  " PROG " %.*s\n", (int)strcspn(
+			    commands[i].help, "\n"), commands[i].help);
+	fprintf(fp, "\n'" PROG " %s COMMAND --help' for details, '" PROG
+	    " --help' for the options of every command.\n", group);
+}
+
+static void
+usage_command(FILE *fp, const struct command *cmd)
+{
+	fprintf(fp, "usage: " PROG " %s\n(and the options of '" PROG
+	    " --help')\n", cmd->help);
+}
+
+int
+cli_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, PROG ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	return EXIT_USAGE;
+}
+
+/* Print the library's error and choose the exit status. */
+int
+cli_fail(struct cli *c)
+{
+	const struct av_error *e = &c->err;
+
+	fprintf(stderr, PROG ": %s: %s", e->type, e->message);
+	if (e->request_id[0] != '\0')
+		fprintf(stderr, " (request %s)", e->request_id);
+	fprintf(stderr, "\n");
+	if (e->status != 0 || strcmp(e->type, AV_AUTHORIZATION_ERROR) == 0)
+		return EXIT_API;
+	if (strcmp(e->type, AV_ARGUMENT_ERROR) == 0)
+		return EXIT_USAGE;
+	if (strcmp(e->type, AV_NOT_SUPPORTED_ERROR) == 0)
+		return EXIT_UNSUPPORTED;
+	return EXIT_TRANSPORT;
+}
+
+/* NAME or --name, whichever was given. */
+const char *
+cli_name(struct cli *c)
+{
+	return c->name != NULL ? c->name : c->nargs > 0 ? c->args[0] : NULL;
+}
+
+/*
+ * The secret from a file, an environment variable or standard input
+ * (without echo on a terminal); one trailing newline dropped.  NULL after
+ * a message.
+ */
+char *
+cli_read_secret(const char *file, const char *env, bool in, const char *what)
+{
+	struct termios old, quiet;
+	bool tty = false;
+	char *buf;
+	size_t len = 0;
+	ssize_t n;
+	int fd = 0;
+
+	if (env != NULL) {
+		const char *v = getenv(env);
+
+		if (v == NULL || *v == '\0') {
+			cli_usage("the environment variable %s is empty or "
+			    "not set", env);
+			return NULL;
+		}
+		if ((buf = strdup(v)) == NULL)
+			cli_usage("out of memory");
+		return buf;
+	}
+	if (file != NULL && (fd = open(file, O_RDONLY | O_CLOEXEC)) == -1) {
+		cli_usage("%s: %s", file, strerror(errno));
+		return NULL;
+	}
+	if ((buf = malloc(SECRET_MAX + 1)) == NULL) {
+		cli_usage("out of memory");
+		goto out;
+	}
+	if (in && isatty(0) && tcgetattr(0, &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tty = tcsetattr(0, TCSAFLUSH, &quiet) == 0;
+		fprintf(stderr, "%s: ", what);
+	}
+	while (len <= SECRET_MAX && (n = read(fd, buf + len,
+	    SECRET_MAX + 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			cli_usage("reading the %s: %s", what, strerror(errno));
+			goto bad;
+		}
+		len += (size_t)n;
+		if (tty && memchr(buf, '\n', len) != NULL)
+			break;
+	}
+	if (len > SECRET_MAX) {
+		cli_usage("the %s is over %d bytes", what, SECRET_MAX);
+		goto bad;
+	}
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	buf[len] = '\0';
+	if (len == 0 || strlen(buf) != len) {
+		cli_usage("the %s is empty or holds a NUL byte", what);
+		goto bad;
+	}
+	goto out;
+bad:
+	explicit_bzero(buf, SECRET_MAX + 1);
+	free(buf);
+	buf = NULL;
+out:
+	if (tty) {
+		tcsetattr(0, TCSAFLUSH, &old);
+		fprintf(stderr, "\n");
+	}
+	if (fd > 0)
+		close(fd);
+	return buf;
+}
+
+/*
+ * Secrets on argv are refused before anything else looks at them: every
+ * local user can read a command line, and shells keep it.
+ */
+static int
+refuse_secrets(int argc, char **argv)
+{
+	static const char *const keysrc = "--api-key-file FILE, --api-key-env "
+	    "VAR or --api-key-stdin";
+	static const struct { const char *opt, *instead; } bad[] = {
+		{ "--api-key", NULL }, { "--apikey", NULL },
+		{ "--secret", NULL }, { "--client-secret", NULL },
+		{ "--password", NULL }, { "--token", "--token-file FILE" },
+		{ "--workload-token", "--token-file FILE" },
+		{ "--workload-identity-token", "--token-file FILE" },
+		{ "--access-token", "--token-file FILE" },
+	};
+	const char *what = NULL, *instead = NULL;
+	size_t i, n;
+	int a;
+
+	for (a = 1; a < argc && what == NULL; a++) {
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			n = strlen(bad[i].opt);
+			if (strncmp(argv[a], bad[i].opt, n) == 0 &&
+			    (argv[a][n] == '\0' || argv[a][n] == '=')) {
+				what = bad[i].opt;
+				instead = bad[i].instead;
+			}
+		}
+		if (strncmp(argv[a], "avwat1.", 7) == 0) {
+			what = "a workload access token";
+			instead = "--token-file FILE";
+		}
+	}
+	if (what == NULL)
+		return 0;
+	fprintf(stderr, PROG ": refusing %s on the command line: every user "
+	    "of this machine can read a command line (ps, /proc/PID/cmdline) "
+	    "and shells keep it in their history.\nGive it with %s.\n", what,
+	    instead != NULL ? instead : keysrc);
+	return EXIT_USAGE;
+}
+
+/* `audit verify ARGS` runs the verifier next to this program (or in PATH). */
+static int
+audit_verify(int argc, char **argv)
+{
+	char self[PATH_MAX], path[PATH_MAX + 32], *slash;
+	ssize_t n;
+
+	if (argc < 2 || strcmp(argv[1], "verify") != 0) {
+		fprintf(argc < 2 || strcmp(argv[1], "--help") != 0 ? stderr :
+		    stdout, "usage: " PROG " audit verify [--key PUBKEY.pem | "
+		    "--cert CERT.pem] [--strict] FILE\n\nCheck an audit log "
+		    "offline: its hash chain and, with the audit key, every "
+		    "checkpoint\nsignature.  Runs " VERIFIER "; '" PROG
+		    " audit verify --help' for more.\n");
+		return argc >= 2 && strcmp(argv[1], "--help") == 0 ? 0 :
+		    EXIT_USAGE;
+	}
+	argv[1] = (char *)VERIFIER;
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			snprintf(path, sizeof(path), "%s/" VERIFIER, self);
+			if (access(path, X_OK) == 0)
+				execv(path, argv + 1);
+		}
+	}
+	execvp(VERIFIER, argv + 1);
+	fprintf(stderr, PROG ": cannot run " VERIFIER ": %s\n",
+	    strerror(errno));
+	return EXIT_USAGE;
+}
+
+/* Where the command starts, skipping options (and their values). */
+static int
+first_word(int argc, char **argv)
+{
+	const struct option *o;
+	int a;
+
+	for (a = 1; a < argc; a++) {
+		if (strcmp(argv[a], "--") == 0)
+			return a + 1;
+		if (strcmp(argv[a], "-o") == 0) {
+			a++;
+			continue;
+		}
+		if (argv[a][0] != '-')
+			return a;
+		for (o = options; o->name != NULL; o++)
+			if (strcmp(argv[a] + 2, o->name) == 0 &&
+			    o->has_arg == required_argument)
+				a++;
+	}
+	return argc;
+}
+
+static int
+parse_number(const char *s, long lo, long hi, const char *what, long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || *v < lo || *v > hi)
+		return cli_usage("%s must be a number from %ld to %ld", what,
+		    lo, hi);
+	return 0;
+}
+
+static int
+set_option(struct cli *c, int o, char *arg)
+{
+	char *eq, *end;
+	double t;
+	long v;
+
+	switch (o) {
+	case O_OUTPUT:
+		if (strcmp(arg, "json") != 0 && strcmp(arg, "text") != 0)
+			return cli_usage("--output is json or text");
+		c->json = strcmp(arg, "json") == 0;
+		return 0;
+	case O_SOCKET: c->socket = arg; return 0;
+	case O_RUN_DIR: c->run_dir = arg; return 0;
+	case O_CA: c->ca = arg; return 0;
+	case O_HOST: c->host = arg; return 0;
+	case O_CERT: c->cert = arg; return 0;
+	case O_KEY: c->key = arg; return 0;
+	case O_SERVER_NAME: c->server_name = arg; return 0;
+	case O_TYPE: c->type = arg; return 0;
+	case O_NAME: c->name = arg; return 0;
+	case O_API_KEY_FILE: c->api_key_file = arg; return 0;
+	case O_API_KEY_ENV: c->api_key_env = arg; return 0;
+	case O_API_KEY_STDIN: c->api_key_stdin = true; return 0;
+	case O_NEXT_TOKEN: c->next_token = arg; return 0;
+	case O_ALL: c->all = true; return 0;
+	case O_WORKLOAD: c->workload = arg; return 0;
+	case O_USER_ID: c->user_id = arg; return 0;
+	case O_PROVIDER: c->provider = arg; return 0;
+	case O_TOKEN_FILE: c->token_file = arg; return 0;
+	case O_VAULT_ID: c->vault_id = arg; return 0;
+	case O_PORT:
+		if (parse_number(arg, 1, 65535, "--port", &v) != 0)
+			return EXIT_USAGE;
+		c->port = (unsigned)v;
+		return 0;
+	case O_MAX_RESULTS:
+		if (parse_number(arg, 1, 1000, "--max-results", &v) != 0)
+			return EXIT_USAGE;
+		c->max_results = (int)v;
+		return 0;
+	case O_TIMEOUT:
+		t = strtod(arg, &end);
+		if (end == arg || *end != '\0' || !(t > 0 && t <= 3600))
+			return cli_usage("--timeout is 0 to 3600 seconds");
+		c->timeout_ms = t * 1000 < 1 ? 1 : (int)(t * 1000);
+		return 0;
+	case O_TAG:
+		if ((eq = strchr(arg, '=')) == NULL || eq == arg)
+			return cli_usage("--tag takes KEY=VALUE");
+		if (c->ntags == MAX_TAGS)
+			return cli_usage("at most %d tags", MAX_TAGS);
+		*eq = '\0';
+		c->tags[2 * c->ntags] = arg;
+		c->tags[2 * c->ntags++ + 1] = eq + 1;
+		return 0;
+	case O_RETURN_URL:
+		if (c->nurls == MAX_URLS)
+			return cli_usage("at most %d return URLs", MAX_URLS);
+		c->urls[c->nurls++] = arg;
+		return 0;
+	}
+	return EXIT_USAGE;
+}
+
+/* The command that the words name; *group when they name only a group. */
+static const struct command *
+find_command(char **words, int n, const char **group)
+{
+	size_t i, len;
+
+	*group = NULL;
+	if (n == 0)
+		return NULL;
+	for (i = 0; i < NCOMMANDS; i++) {
+		len = strcspn(commands[i].words, " ");
+		if (strlen(words[0]) != len ||
+		    strncmp(commands[i].words, words[0], len) != 0)
+			continue;
+		if (commands[i].words[len] == '\0')
+			return &commands[i];
+		*group = commands[i].words;
+		if (n > 1 && strcmp(commands[i].words + len + 1, words[1]) == 0)
+			return &commands[i];
+	}
+	return NULL;
+}
+
+/* The checks that need no connection. */
+static int
+check(struct cli *c, const struct command *cmd)
+{
+	int keysrc = (c->api_key_file != NULL) + (c->api_key_env != NULL) +
+	    c->api_key_stdin;
+
+	if (c->nargs < cmd->min_args || c->nargs > cmd->max_args)
+		return cli_usage("%s: wrong number of arguments; see '" PROG
+		    " %s --help'", cmd->words, cmd->words);
+	if (c->name != NULL && c->nargs > 0)
+		return cli_usage("give the name once, as NAME or --name");
+	if ((cmd->opts & B(O_NAME)) && cli_name(c) == NULL)
+		return cli_usage("%s: a NAME is required", cmd->words);
+	if (cmd->fn == cmd_add_credential) {
+		if (c->type == NULL)
+			return cli_usage("--type api-key or --type oauth is "
+			    "required");
+		if (strcmp(c->type, "oauth") == 0) {
+			fprintf(stderr, PROG ": OAuth2 credential providers "
+			    "are not supported by this version yet: only "
+			    "--type api-key.\n");
+			return EXIT_UNSUPPORTED;
+		}
+		if (strcmp(c->type, "api-key") != 0)
+			return cli_usage("--type is api-key or oauth");
+	}
+	if ((cmd->opts & KEYSRC) && keysrc != 1)
+		return cli_usage("give the API key with one of --api-key-file "
+		    "FILE, --api-key-env VAR or --api-key-stdin");
+	if ((cmd->opts & B(O_WORKLOAD)) && !(cmd->opts & B(O_TOKEN_FILE)) &&
+	    c->workload == NULL)
+		return cli_usage("--workload NAME is required");
+	if ((cmd->opts & B(O_PROVIDER)) && c->provider == NULL)
+		return cli_usage("--provider NAME is required");
+	if ((cmd->opts & B(O_TOKEN_FILE)) &&
+	    (c->workload == NULL) == (c->token_file == NULL))
+		return cli_usage("give --workload NAME or --token-file FILE");
+	if (c->token_file != NULL && c->user_id != NULL)
+		return cli_usage("--user-id goes with --workload, not with "
+		    "--token-file");
+	if (c->all && (c->max_results != 0 || c->next_token != NULL))
+		return cli_usage("--all pages through everything: no "
+		    "--max-results or --next-token with it");
+	return 0;
+}
+
+static int
+open_handle(struct cli *c, const struct command *cmd)
+{
+	char path[PATH_MAX];
+	struct av_options o = {
+		.ca_file = c->ca, .server_name = c->server_name,
+		.cert_file = c->cert, .key_file = c->key,
+		.timeout_ms = c->timeout_ms,
+	};
+
+	if (c->host != NULL) {
+		if (c->socket != NULL)
+			return cli_usage("either --socket or --host, not both");
+		if (c->port == 0)
+			return cli_usage("--host needs --port");
+		o.host = c->host;
+		o.port = c->port;
+	} else if (c->socket != NULL)
+		o.socket_path = c->socket;
+	else {
+		snprintf(path, sizeof(path), "%s/%s", c->run_dir,
+		    cmd->plane == ADMIN ? "admin.sock" : "agent.sock");
+		o.socket_path = path;
+	}
+	if (av_open(&o, &c->h, &c->err) != 0)
+		return cli_fail(c);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli c = { 0 };
+	const struct command *cmd;
+	const char *group;
+	unsigned seen = 0;
+	int ch, rc, w;
+
+	if ((rc = refuse_secrets(argc, argv)) != 0)
+		return rc;
+	w = first_word(argc, argv);
+	if (w < argc && strcmp(argv[w], "audit") == 0)
+		return audit_verify(argc - w, argv + w);
+	/* Options anywhere (getopt permutes); errors reported here. */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":o:h", options, NULL)) != -1) {
+		if (ch == 'o')
+			ch = O_OUTPUT;
+		else if (ch == 'h')
+			ch = O_HELP;
+		if (ch == '?' || ch == ':')
+			return cli_usage("%s: %s; see '" PROG " --help'",
+			    argv[optind - 1], ch == '?' ? "unknown option" :
+			    "needs a value");
+		seen |= B(ch);
+		if (ch != O_HELP && ch != O_VERSION &&
+		    (rc = set_option(&c, ch, optarg)) != 0)
+			return rc;
+	}
+	if (seen & B(O_VERSION)) {
+		printf(PROG " " AV_VERSION "\n");
+		return 0;
+	}
+	cmd = find_command(argv + optind, argc - optind, &group);
+	if (seen & B(O_HELP) || optind == argc) {
+		if (cmd != NULL)
+			usage_command(stdout, cmd);
+		else if (group != NULL)
+			usage_group(stdout, argv[optind]);
+		else
+			usage_top(optind == argc && !(seen & B(O_HELP)) ?
+			    stderr : stdout);
+		return seen & B(O_HELP) ? 0 : EXIT_USAGE;
+	}
+	if (cmd == NULL) {
+		if (group != NULL) {
+			usage_group(stderr, argv[optind]);
+			return EXIT_USAGE;
+		}
+		return cli_usage("unknown command '%s'; see '" PROG " --help'",
+		    argv[optind]);
+	}
+	if ((seen & ~GLOBAL & ~cmd->opts) != 0) {
+		for (ch = O_TYPE; !(seen & ~GLOBAL & ~cmd->opts & B(ch)); ch++)
+			;
+		return cli_usage("%s: --%s is not one of its options; see '"
+		    PROG " %s --help'", cmd->words, options[ch].name,
+		    cmd->words);
+	}
+	c.args = argv + optind + (strchr(cmd->words, ' ') != NULL ? 2 : 1);
+	c.nargs = argc - (int)(c.args - argv);
+	if (c.socket == NULL && c.run_dir == NULL && c.host == NULL &&
+	    (c.socket = getenv("AGENTVAULT_SOCKET")) == NULL)
+		c.run_dir = getenv("AGENTVAULT_RUN_DIR");
+	if (c.run_dir == NULL)
+		c.run_dir = RUN_DIR;
+	if (c.ca == NULL && (c.ca = getenv("AGENTVAULT_CA")) == NULL)
+		c.ca = CA_FILE;
+	if ((rc = check(&c, cmd)) != 0 || (rc = open_handle(&c, cmd)) != 0)
+		return rc;
+	rc = cmd->fn(&c);
+	av_close(c.h);
+	return rc;
+}

@@ -1,0 +1,456 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * api.c - av_open, av_close and one function per operation of docs/api.md.
+ *
+ * Requests are built with jansson and dumped straight into a buffer that
+ * is wiped after sending.  "safe" marks the operations a repeat cannot
+ * change anything with (agentvault.h, reconnection).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define SAFE	true	/* reads, token mints, vends */
+#define WRITE	false
+
+int
+av_open(const struct av_options *o, av_handle **hp, struct av_error *err)
+{
+	struct sockaddr_un sun;
+	av_handle *h;
+
+	*hp = NULL;
+	if (o == NULL || o->ca_file == NULL)
+		return avc_fail(err, AV_ARGUMENT_ERROR, "the appliance CA file "
+		    "is required");
+	if ((o->socket_path == NULL) == (o->host == NULL) ||
+	    (o->host != NULL && (o->port == 0 || o->port > 65535)))
+		return avc_fail(err, AV_ARGUMENT_ERROR, "give a socket path, "
+		    "or a host and a port (1-65535)");
+	if (o->socket_path != NULL &&
+	    strlen(o->socket_path) >= sizeof(sun.sun_path))
+		return avc_fail(err, AV_ARGUMENT_ERROR, "socket path over %zu "
+		    "bytes", sizeof(sun.sun_path) - 1);
+	if ((o->cert_file == NULL) != (o->key_file == NULL))
+		return avc_fail(err, AV_ARGUMENT_ERROR, "a client certificate "
+		    "needs its key, and a key its certificate");
+	if (o->timeout_ms < 0)
+		return avc_fail(err, AV_ARGUMENT_ERROR, "negative timeout");
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return avc_fail(err, AV_CLIENT_ERROR, "out of memory");
+	h->fd = -1;
+	h->port = o->port;
+	h->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms :
+	    AV_DEFAULT_TIMEOUT_MS;
+	h->max_response = o->max_response > 0 ? o->max_response :
+	    AV_DEFAULT_MAX_RESPONSE;
+	h->socket_path = avc_strdup(o->socket_path);
+	h->host = avc_strdup(o->host);
+	h->server_name = strdup(o->server_name != NULL ? o->server_name :
+	    "localhost");
+	if ((o->socket_path != NULL && h->socket_path == NULL) ||
+	    (o->host != NULL && h->host == NULL) || h->server_name == NULL) {
+		av_close(h);
+		return avc_fail(err, AV_CLIENT_ERROR, "out of memory");
+	}
+	if (avc_tls_init(h, o, err) != 0) {
+		av_close(h);
+		return -1;
+	}
+	*hp = h;
+	return 0;
+}
+
+void
+av_close(av_handle *h)
+{
+	size_t i;
+
+	if (h == NULL)
+		return;
+	avc_disconnect(h);
+	avc_tls_free(h);
+	for (i = 0; i < AVC_CACHE_SLOTS; i++) {
+		free(h->cache[i].workload);
+		free(h->cache[i].user_id);
+		av_secret_free(h->cache[i].token);
+	}
+	avc_wipe_free(h->buf, h->cap);
+	free(h->socket_path);
+	free(h->host);
+	free(h->server_name);
+	free(h);
+}
+
+int
+avc_exchange(av_handle *h, const char *method, const char *target,
+    json_t *in, const char *secret_member, bool safe, struct avc_reply *r,
+    struct av_error *err)
+{
+	char *body = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (in != NULL && ((len = json_dumpb(in, NULL, 0, JSON_COMPACT)) == 0 ||
+	    (body = malloc(len)) == NULL ||
+	    json_dumpb(in, body, len, JSON_COMPACT) != len))
+		rc = avc_fail(err, AV_CLIENT_ERROR, "out of memory");
+	else
+		rc = 0;
+	if (secret_member != NULL)
+		avc_json_wipe(json_object_get(in, secret_member));
+	json_decref(in);
+	if (rc == 0)
+		rc = avc_call(h, method, target, body, len, safe, r, err);
+	avc_wipe_free(body, len);
+	if (rc == 0 && r->status != 200) {
+		avc_api_error(h, r, err);
+		avc_reply_wipe(h, r);
+		rc = -1;
+	}
+	return rc;
+}
+
+/* A call whose reply is JSON without secrets; in NULL: no body. */
+static int
+run(av_handle *h, const char *method, const char *target, json_t *in,
+    const char *secret_member, bool safe, json_t **out, struct av_error *err)
+{
+	struct avc_reply r;
+	json_t *doc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (avc_exchange(h, method, target, in, secret_member, safe, &r,
+	    err) != 0)
+		return -1;
+	doc = json_loadb(r.body, r.len, JSON_REJECT_DUPLICATES, NULL);
+	avc_reply_wipe(h, &r);
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		return avc_fail(err, AV_PROTOCOL_ERROR, "the reply is not a "
+		    "JSON object");
+	}
+	if (out != NULL)
+		*out = doc;
+	else
+		json_decref(doc);
+	return 0;
+}
+
+/* A request body that could not be built. */
+static int
+bad_args(json_t **out, struct av_error *err)
+{
+	if (out != NULL)
+		*out = NULL;
+	return avc_fail(err, AV_ARGUMENT_ERROR, "a required argument is "
+	    "missing, a string is not UTF-8, or tags are not key, value "
+	    "pairs");
+}
+
+/* POST /identities/OP; secret_member: wipe that member of in. */
+static int
+post(av_handle *h, const char *op, json_t *in, const char *secret_member,
+    bool safe, json_t **out, struct av_error *err)
+{
+	char target[128];
+
+	if (in == NULL)
+		return bad_args(out, err);
+	snprintf(target, sizeof(target), "/identities/%s", op);
+	return run(h, "POST", target, in, secret_member, safe, out, err);
+}
+
+/* in.member = secret, added last: a failure after it would free an
+ * unwiped copy. */
+static json_t *
+with_secret(json_t *in, const char *member, const char *secret)
+{
+	if (in != NULL && json_object_set_new(in, member,
+	    json_string(secret)) != 0) {
+		json_decref(in);
+		return NULL;
+	}
+	return in;
+}
+
+/* A reply that carries one secret string member. */
+static int
+secret_op(av_handle *h, const char *op, json_t *in, const char *in_secret,
+    const char *member, char **out, struct av_error *err)
+{
+	struct avc_reply r;
+	char target[128];
+	int rc;
+
+	*out = NULL;
+	if (in == NULL)
+		return bad_args(NULL, err);
+	snprintf(target, sizeof(target), "/identities/%s", op);
+	if (avc_exchange(h, "POST", target, in, in_secret, SAFE, &r, err) != 0)
+		return -1;
+	rc = avc_json_secret(r.body, r.len, member, out, err);
+	avc_reply_wipe(h, &r);
+	if (rc == 1)
+		return avc_fail(err, AV_PROTOCOL_ERROR, "the reply has no %s",
+		    member);
+	return rc;
+}
+
+/* in with in[key] = the list; NULL (in released) if that fails. */
+static json_t *
+with_list(json_t *in, const char *key, const char *const *l)
+{
+	json_t *a;
+
+	if (in == NULL || l == NULL)
+		return in;
+	if ((a = json_array()) == NULL || json_object_set_new(in, key, a) != 0)
+		goto bad;
+	for (; *l != NULL; l++)
+		if (json_array_append_new(a, json_string(*l)) != 0)
+			goto bad;
+	return in;
+bad:
+	json_decref(in);
+	return NULL;
+}
+
+static json_t *
+with_tags(json_t *in, const char *const *kv)
+{
+	json_t *m;
+
+	if (in == NULL || kv == NULL)
+		return in;
+	if ((m = json_object()) == NULL ||
+	    json_object_set_new(in, "tags", m) != 0)
+		goto bad;
+	for (; kv[0] != NULL; kv += 2)
+		if (kv[1] == NULL ||
+		    json_object_set_new(m, kv[0], json_string(kv[1])) != 0)
+			goto bad;
+	return in;
+bad:
+	json_decref(in);
+	return NULL;
+}
+
+static json_t *
+page(int max_results, const char *next_token)
+{
+	json_t *in = json_pack("{s:s*}", "nextToken", next_token);
+
+	if (in != NULL && max_results != 0 && json_object_set_new(in,
+	    "maxResults", json_integer(max_results)) != 0) {
+		json_decref(in);
+		return NULL;
+	}
+	return in;
+}
+
+int
+av_ping(av_handle *h, json_t **out, struct av_error *err)
+{
+	return run(h, "GET", "/ping", NULL, NULL, SAFE, out, err);
+}
+
+int
+av_get_token_vault(av_handle *h, const char *vault_id, json_t **out,
+    struct av_error *err)
+{
+	return run(h, "POST", "/identities/get-token-vault",
+	    json_pack("{s:s*}", "tokenVaultId", vault_id), NULL, SAFE, out,
+	    err);
+}
+
+int
+av_create_workload_identity(av_handle *h, const char *name,
+    const char *const *return_urls, const char *const *tags, json_t **out,
+    struct av_error *err)
+{
+	json_t *in = json_pack("{s:s}", "name", name);
+
+	in = with_tags(with_list(in, "allowedResourceOauth2ReturnUrls",
+	    return_urls), tags);
+	return post(h, "CreateWorkloadIdentity", in, NULL, WRITE, out, err);
+}
+
+int
+av_get_workload_identity(av_handle *h, const char *name, json_t **out,
+    struct av_error *err)
+{
+	return post(h, "GetWorkloadIdentity", json_pack("{s:s}", "name", name),
+	    NULL, SAFE, out, err);
+}
+
+int
+av_update_workload_identity(av_handle *h, const char *name,
+    const char *const *return_urls, json_t **out, struct av_error *err)
+{
+	json_t *in = json_pack("{s:s}", "name", name);
+
+	in = with_list(in, "allowedResourceOauth2ReturnUrls", return_urls);
+	return post(h, "UpdateWorkloadIdentity", in, NULL, WRITE, out, err);
+}
+
+int
+av_delete_workload_identity(av_handle *h, const char *name,
+    struct av_error *err)
+{
+	return post(h, "DeleteWorkloadIdentity", json_pack("{s:s}", "name",
+	    name), NULL, WRITE, NULL, err);
+}
+
+int
+av_list_workload_identities(av_handle *h, int max_results,
+    const char *next_token, json_t **out, struct av_error *err)
+{
+	return post(h, "ListWorkloadIdentities", page(max_results, next_token),
+	    NULL, SAFE, out, err);
+}
+
+int
+av_create_api_key_provider(av_handle *h, const char *name,
+    const char *api_key, const char *const *tags, json_t **out,
+    struct av_error *err)
+{
+	json_t *in = with_tags(json_pack("{s:s}", "name", name), tags);
+
+	return post(h, "CreateApiKeyCredentialProvider",
+	    with_secret(in, "apiKey", api_key), "apiKey", WRITE, out, err);
+}
+
+int
+av_get_api_key_provider(av_handle *h, const char *name, json_t **out,
+    struct av_error *err)
+{
+	return post(h, "GetApiKeyCredentialProvider", json_pack("{s:s}",
+	    "name", name), NULL, SAFE, out, err);
+}
+
+int
+av_update_api_key_provider(av_handle *h, const char *name,
+    const char *api_key, json_t **out, struct av_error *err)
+{
+	json_t *in = json_pack("{s:s}", "name", name);
+
+	return post(h, "UpdateApiKeyCredentialProvider",
+	    with_secret(in, "apiKey", api_key), "apiKey", WRITE, out, err);
+}
+
+int
+av_delete_api_key_provider(av_handle *h, const char *name,
+    struct av_error *err)
+{
+	return post(h, "DeleteApiKeyCredentialProvider", json_pack("{s:s}",
+	    "name", name), NULL, WRITE, NULL, err);
+}
+
+int
+av_list_api_key_providers(av_handle *h, int max_results,
+    const char *next_token, json_t **out, struct av_error *err)
+{
+	return post(h, "ListApiKeyCredentialProviders",
+	    page(max_results, next_token), NULL, SAFE, out, err);
+}
+
+/* /tags/{arn}, and ?tagKeys=K&tagKeys=K... for the keys. */
+static int
+tags_target(char *t, const char *arn, const char *const *keys,
+    struct av_error *err)
+{
+	const char *sep = "?tagKeys=";
+	size_t off = 6;
+
+	if (arn == NULL)
+		return avc_fail(err, AV_ARGUMENT_ERROR, "the ARN is required");
+	memcpy(t, "/tags/", off + 1);
+	if (avc_urlencode(t, AVC_TARGET_MAX, &off, arn) != 0)
+		goto long_;
+	for (; keys != NULL && *keys != NULL; keys++, sep = "&tagKeys=") {
+		if (off + 10 > AVC_TARGET_MAX)
+			goto long_;
+		memcpy(t + off, sep, 10);
+		off += 9;
+		if (avc_urlencode(t, AVC_TARGET_MAX, &off, *keys) != 0)
+			goto long_;
+	}
+	return 0;
+long_:
+	return avc_fail(err, AV_ARGUMENT_ERROR, "the ARN and tag keys do not "
+	    "fit in a request target");
+}
+
+int
+av_tag_resource(av_handle *h, const char *arn, const char *const *tags,
+    struct av_error *err)
+{
+	char t[AVC_TARGET_MAX];
+	json_t *in;
+
+	if (tags_target(t, arn, NULL, err) != 0)
+		return -1;
+	if ((in = with_tags(json_object(), tags != NULL ? tags :
+	    (const char *const[]){ NULL })) == NULL)
+		return bad_args(NULL, err);
+	return run(h, "POST", t, in, NULL, WRITE, NULL, err);
+}
+
+int
+av_untag_resource(av_handle *h, const char *arn, const char *const *keys,
+    struct av_error *err)
+{
+	char t[AVC_TARGET_MAX];
+
+	if (tags_target(t, arn, keys, err) != 0)
+		return -1;
+	return run(h, "DELETE", t, NULL, NULL, WRITE, NULL, err);
+}
+
+int
+av_list_tags_for_resource(av_handle *h, const char *arn, json_t **out,
+    struct av_error *err)
+{
+	char t[AVC_TARGET_MAX];
+
+	if (out != NULL)
+		*out = NULL;
+	if (tags_target(t, arn, NULL, err) != 0)
+		return -1;
+	return run(h, "GET", t, NULL, NULL, SAFE, out, err);
+}
+
+int
+av_get_workload_access_token(av_handle *h, const char *workload,
+    char **token, struct av_error *err)
+{
+	return secret_op(h, "GetWorkloadAccessToken", json_pack("{s:s}",
+	    "workloadName", workload), NULL, "workloadAccessToken", token,
+	    err);
+}
+
+int
+av_get_workload_access_token_for_user_id(av_handle *h,
+    const char *workload, const char *user_id, char **token,
+    struct av_error *err)
+{
+	return secret_op(h, "GetWorkloadAccessTokenForUserId",
+	    json_pack("{s:s, s:s}", "workloadName", workload, "userId",
+	    user_id), NULL, "workloadAccessToken", token, err);
+}
+
+int
+av_get_resource_api_key(av_handle *h, const char *token,
+    const char *provider, char **api_key, struct av_error *err)
+{
+	json_t *in = json_pack("{s:s}", "resourceCredentialProviderName",
+	    provider);
+
+	return secret_op(h, "api-key", with_secret(in, "workloadIdentityToken",
+	    token), "workloadIdentityToken", "apiKey", api_key, err);
+}
