@@ -40,7 +40,8 @@ from .identity import IdentityClient, _caller_loop
 LOCAL_CONFIG = ".agentvault.json"
 # The appliance's answer to a token it does not (or no longer) accept.
 _TOKEN_REFUSED = "the workload access token is not valid"
-_ENV = ("AGENTVAULT_SOCKET", "AGENTVAULT_ADMIN_SOCKET", "AGENTVAULT_CA",
+_ENV = ("AGENTVAULT_SOCKET", "AGENTVAULT_ADMIN_SOCKET", "AGENTVAULT_RUN_DIR",
+        "AGENTVAULT_CA",
         "AGENTVAULT_TLS_NAME", "AGENTVAULT_CLIENT_CERT",
         "AGENTVAULT_CLIENT_KEY", "AGENTVAULT_TOKEN_LIFETIME")
 

@@ -193,10 +193,12 @@ class IdentityClient:
 
     region: accepted so that `IdentityClient(region)` ports; unused.
     socket: the agent socket (data plane), or tcp://HOST:PORT;
-        default $AGENTVAULT_SOCKET, else /run/agentvault/agent.sock.
+        default $AGENTVAULT_SOCKET, else agent.sock in
+        $AGENTVAULT_RUN_DIR, else /run/agentvault/agent.sock.
     admin_socket: the admin socket (directory, control plane); default
-        $AGENTVAULT_ADMIN_SOCKET, else /run/agentvault/admin.sock.  A
-        service that manages identities passes its own socket here.
+        $AGENTVAULT_ADMIN_SOCKET, else admin.sock in $AGENTVAULT_RUN_DIR,
+        else /run/agentvault/admin.sock.  A service that manages
+        identities passes its own socket here.
     ca: the appliance CA; default $AGENTVAULT_CA, else
         /var/lib/agentvault/ca.pem.
     server_hostname: the name checked in the appliance's certificate;
@@ -221,10 +223,14 @@ class IdentityClient:
                  poll_interval_seconds=DEFAULT_POLLING_INTERVAL_SECONDS,
                  poll_timeout_seconds=DEFAULT_POLLING_TIMEOUT_SECONDS):
         self.region = region
-        self.socket = socket or _env("AGENTVAULT_SOCKET",
-                                     DEFAULT_AGENT_SOCKET)
-        self.admin_socket = admin_socket or _env("AGENTVAULT_ADMIN_SOCKET",
-                                                 DEFAULT_ADMIN_SOCKET)
+        # As the CLI: a socket named outright, else one under
+        # $AGENTVAULT_RUN_DIR, else the default run directory.
+        run_dir = _env("AGENTVAULT_RUN_DIR")
+        self.socket = socket or _env("AGENTVAULT_SOCKET", os.path.join(
+            run_dir, "agent.sock") if run_dir else DEFAULT_AGENT_SOCKET)
+        self.admin_socket = admin_socket or _env(
+            "AGENTVAULT_ADMIN_SOCKET", os.path.join(run_dir, "admin.sock")
+            if run_dir else DEFAULT_ADMIN_SOCKET)
         self.ca = ca or _env("AGENTVAULT_CA", DEFAULT_CA)
         self.server_hostname = server_hostname or _env("AGENTVAULT_TLS_NAME")
         self.client_cert = client_cert or _env("AGENTVAULT_CLIENT_CERT")
