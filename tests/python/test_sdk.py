@@ -85,9 +85,25 @@ def run_py(code, cwd, as_agent=False, **env):
     if as_agent:
         python = shutil.which("python3", path="/usr/bin:/bin") or python
         kw = {"user": AGENT_UID, "group": SOCKET_GID, "extra_groups": []}
+        # The checkout may be private (CI clones into a 0700 directory).
+        env.setdefault("PYTHONPATH", agent_sdk())
     return subprocess.run([python, "-c", code], cwd=cwd,
                           env=agent_env(**env), capture_output=True,
                           text=True, timeout=60 * SLOW, **kw)
+
+
+def agent_sdk():
+    """A copy of the SDK that the unprivileged agent can read."""
+    d = os.path.join(WORK, "sdk")
+    if not os.path.isdir(d):
+        shutil.copytree(os.path.join(SDK, "agentvault"),
+                        os.path.join(d, "agentvault"),
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        for root, dirs, files in os.walk(d):
+            os.chmod(root, 0o755)
+            for f in files:
+                os.chmod(os.path.join(root, f), 0o644)
+    return d
 
 
 def scratch(owner=0):
