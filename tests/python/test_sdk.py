@@ -821,23 +821,37 @@ class FakeApplianceTests(unittest.TestCase):
                          "avwat1.ctx.tok2")
 
     def test_broken_connection(self):
-        """a connection that breaks mid-request: a safe request is retried
-        once on a fresh connection; an unsafe one is not, and the error
-        says it may have been applied"""
+        """a reused connection that breaks mid-request: a safe request is
+        retried once on a fresh connection; a write (updates and tags
+        included) is not, and the error says it may have been applied; a
+        fresh connection that breaks is not retried"""
         ok = ("json", 200, {"name": "x"})
-        f = self.fake(lambda m, t, b, n: ("drop",) if n == 1 else ok)
-        self.assertEqual(f.client().get_workload_identity("x"), {"name": "x"})
-        self.assertEqual(len(f.requests), 2)
-        f = self.fake(lambda m, t, b, n: ("drop",) if n == 1 else ok)
-        e = expect(self, agentvault.TransportError,
-                   f.client().create_workload_identity, "x")
-        self.assertIn("may or may not have been applied", str(e))
-        self.assertEqual(len(f.requests), 1)
+        f = self.fake(lambda m, t, b, n: ("drop",) if n == 2 else ok)
+        c = f.client()
+        self.assertEqual(c.get_workload_identity("x"), {"name": "x"})
+        self.assertEqual(c.get_workload_identity("x"), {"name": "x"})
+        self.assertEqual(len(f.requests), 3)
+        for write in (lambda c: c.create_workload_identity("x"),
+                      lambda c: c.update_workload_identity("x"),
+                      lambda c: c.tag_resource(ARN + "x", {"k": "v"})):
+            f = self.fake(lambda m, t, b, n: ("drop",) if n == 2 else ok)
+            c = f.client()
+            c.get_workload_identity("x")
+            e = expect(self, agentvault.TransportError, write, c)
+            self.assertIn("may or may not have been applied", str(e))
+            self.assertEqual(len(f.requests), 2)
         f = self.fake(lambda *a: ("drop",))
         e = expect(self, agentvault.TransportError,
                    f.client().get_workload_identity, "x")
+        self.assertIn("broke before the reply", str(e))
+        self.assertEqual(len(f.requests), 1)
+        f = self.fake(lambda m, t, b, n: ("drop",) if n > 1 else ok)
+        c = f.client()
+        c.get_workload_identity("x")
+        e = expect(self, agentvault.TransportError, c.get_workload_identity,
+                   "x")
         self.assertIn("broke twice", str(e))
-        self.assertEqual(len(f.requests), 2)
+        self.assertEqual(len(f.requests), 3)
 
     def test_bad_replies(self):
         """oversized, malformed and non-JSON replies are ProtocolError; a
@@ -856,7 +870,12 @@ class FakeApplianceTests(unittest.TestCase):
                      b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc",
                      b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
                      b"Content-Length: 2\r\n\r\n{}",
-                     b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * 2000 + b"\r\n"):
+                     b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * 2000 + b"\r\n",
+                     # Not ASCII digits; a head over 16 KiB in one read.
+                     b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\n\r\n",
+                     b"HTTP/1.1 \xb2\xb2\xb2 OK\r\nContent-Length: 0\r\n\r\n",
+                     b"HTTP/1.1 200 OK\r\nX: " + b"y" * 17000 +
+                     b"\r\nContent-Length: 2\r\n\r\n{}"):
             expect(self, agentvault.ProtocolError, raw(data).ping)
         start = time.monotonic()
         expect(self, agentvault.TransportTimeout, self.fake(
@@ -1302,6 +1321,9 @@ class RestartTests(unittest.TestCase):
                    "/test/forbidden-syscall", b"{}")
         self.assertIn("may or may not have been applied", str(e))
         self.assertTrue(daemon.wait_ready())
+        # A reused connection: a safe request is tried twice.
+        t.request("POST", "/identities/GetWorkloadIdentity",
+                  b'{"name": "py-agent"}', True)
         e = expect(self, agentvault.TransportError, t.request, "POST",
                    "/test/forbidden-syscall", b"{}", True)
         self.assertIn("broke twice", str(e))

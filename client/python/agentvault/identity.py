@@ -45,7 +45,9 @@ _log = logging.getLogger("agentvault.identity")
 
 _DATA, _ADMIN = "data", "admin"
 
-# operation: (method, path, plane, safe to send twice)
+# operation: (method, path, plane, safe to send twice).  Writes are not,
+# updates and tags included: a repeat could undo another client's change
+# made in between (the rule of libagentvault, docs/client.md 1.7).
 _OPS = {
     "Ping": ("GET", "/ping", _DATA, True),
     "GetTokenVault": ("POST", "/identities/get-token-vault", _ADMIN, True),
@@ -54,7 +56,7 @@ _OPS = {
     "GetWorkloadIdentity": ("POST", "/identities/GetWorkloadIdentity",
                             _ADMIN, True),
     "UpdateWorkloadIdentity": ("POST", "/identities/UpdateWorkloadIdentity",
-                               _ADMIN, True),
+                               _ADMIN, False),
     "DeleteWorkloadIdentity": ("POST", "/identities/DeleteWorkloadIdentity",
                                _ADMIN, False),
     "ListWorkloadIdentities": ("POST", "/identities/ListWorkloadIdentities",
@@ -75,15 +77,15 @@ _OPS = {
     "GetApiKeyCredentialProvider": (
         "POST", "/identities/GetApiKeyCredentialProvider", _ADMIN, True),
     "UpdateApiKeyCredentialProvider": (
-        "POST", "/identities/UpdateApiKeyCredentialProvider", _ADMIN, True),
+        "POST", "/identities/UpdateApiKeyCredentialProvider", _ADMIN, False),
     "DeleteApiKeyCredentialProvider": (
         "POST", "/identities/DeleteApiKeyCredentialProvider", _ADMIN, False),
     "ListApiKeyCredentialProviders": (
         "POST", "/identities/ListApiKeyCredentialProviders", _ADMIN, True),
     "CreateOauth2CredentialProvider": (
         "POST", "/identities/CreateOauth2CredentialProvider", _ADMIN, False),
-    "TagResource": ("POST", "/tags/", _ADMIN, True),
-    "UntagResource": ("DELETE", "/tags/", _ADMIN, True),
+    "TagResource": ("POST", "/tags/", _ADMIN, False),
+    "UntagResource": ("DELETE", "/tags/", _ADMIN, False),
     "ListTagsForResource": ("GET", "/tags/", _ADMIN, True),
 }
 

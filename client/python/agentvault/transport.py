@@ -30,6 +30,11 @@ DEFAULT_MAX_RESPONSE_BYTES = 1 << 20
 MAX_IDLE_CONNECTIONS = 4
 
 
+
+def _digits(text):
+    """ASCII digits only (str.isdigit() also takes '\u00b2' and kin)."""
+    return text.isascii() and text.isdigit()
+
 class Endpoint:
     """Where the appliance listens: a Unix socket path, or tcp://HOST:PORT."""
 
@@ -172,18 +177,19 @@ class Transport:
         return _Connection(sock)
 
     def _take(self, deadline):
-        """An idle connection still good to use, or a new one."""
+        """(connection, reused): an idle connection still good to use, or
+        a new one."""
         while True:
             with self._lock:
                 conn = self._idle.pop() if self._idle else None
             if conn is None:
-                return self._connect(deadline)
+                return self._connect(deadline), False
             if conn.pid != os.getpid() or conn.stale():
                 # Closed by the daemon, or inherited over fork(): a TLS
                 # session must not be shared between processes.
                 conn.close()
                 continue
-            return conn
+            return conn, True
 
     def _give(self, conn):
         with self._lock:
@@ -214,7 +220,7 @@ class Transport:
         data += body or b""
         try:
             for attempt in (1, 2):
-                conn = self._take(deadline)
+                conn, reused = self._take(deadline)
                 try:
                     try:
                         self._send(conn, data, deadline)
@@ -226,12 +232,16 @@ class Transport:
                                                                 deadline)
                 except _Broken as e:
                     conn.close()
-                    if attempt == 1 and idempotent:
+                    # As libagentvault: once, and only a reused connection
+                    # (one the daemon may have dropped while idle); a new
+                    # one that breaks is not helped by another try.
+                    if attempt == 1 and idempotent and reused:
                         continue
                     if idempotent:
                         raise TransportError(
-                            "the connection to %s broke twice before the "
-                            "reply (%s)" % (self.endpoint, e),
+                            "the connection to %s broke %sbefore the "
+                            "reply (%s)" % (self.endpoint, "twice " if
+                                            attempt == 2 else "", e),
                             str(self.endpoint)) from None
                     raise TransportError(
                         "the connection to %s broke before the reply (%s): "
@@ -289,11 +299,14 @@ class Transport:
                     raise self._protocol("a reply head over %d bytes"
                                          % MAX_HEAD_BYTES)
                 buf += self._recv(conn, deadline)
+            if end > MAX_HEAD_BYTES:
+                raise self._protocol("a reply head over %d bytes"
+                                     % MAX_HEAD_BYTES)
             status, headers, version = self._parse_head(bytes(buf[:end]))
             length = headers.get("content-length")
             if "transfer-encoding" in headers:
                 raise self._protocol("a reply with Transfer-Encoding")
-            if length is None or not length.isdigit() or len(length) > 10:
+            if length is None or not _digits(length) or len(length) > 10:
                 raise self._protocol("a reply without a valid "
                                      "Content-Length")
             length = int(length)
@@ -322,7 +335,7 @@ class Transport:
             raise self._protocol("an undecodable reply head") from None
         parts = lines[0].split(" ", 2)
         if len(parts) < 2 or parts[0] not in ("HTTP/1.1", "HTTP/1.0") or \
-                len(parts[1]) != 3 or not parts[1].isdigit():
+                len(parts[1]) != 3 or not _digits(parts[1]):
             raise self._protocol("a malformed status line")
         headers = {}
         for line in lines[1:]:
