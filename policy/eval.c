@@ -154,7 +154,8 @@ policy_eval(const struct policy_set *s, const struct policy_ctx *c,
 	for (si = 0; si < alen; si++)
 		action[si] = c->action[si] >= 'A' && c->action[si] <= 'Z' ?
 		    c->action[si] - 'A' + 'a' : c->action[si];
-	rlen = strlen(c->resource);
+	if ((rlen = strlen(c->resource)) > POLICY_VALUE_MAX)
+		return;
 	for (di = 0; di < s->ndoc; di++) {
 		doc = s->doc[di];
 		for (si = 0; si < doc->nst; si++) {

@@ -32,6 +32,9 @@ void arena_free(struct arena *a);
  * A compiled pattern is an array of units: a byte (0-255), a wildcard,
  * or a reference to a policy variable, expanded at evaluation.
  */
+#define POLICY_STR(x)	#x
+#define POLICY_XSTR(x)	POLICY_STR(x)
+
 #define PAT_STAR	0x100
 #define PAT_QMARK	0x101
 #define PAT_VAR		0x200	/* + index into vars */

@@ -53,7 +53,8 @@ pat_compile(struct arena *a, const char *s, size_t len, int flags,
 	int lit;
 
 	if (len > POLICY_PATTERN_MAX) {
-		*why = "pattern too long (at most 512 bytes)";
+		*why = "pattern too long (at most "
+		    POLICY_XSTR(POLICY_PATTERN_MAX) " bytes)";
 		return -1;
 	}
 	if ((u = arena_alloc(a, (len + 1) * sizeof(*u))) == NULL) {
@@ -69,7 +70,8 @@ pat_compile(struct arena *a, const char *s, size_t len, int flags,
 		    s[i + 1] == '{') {
 			if (nvars == POLICY_PATTERN_VARS_MAX) {
 				*why = "too many policy variables in one "
-				    "string (at most 4)";
+				    "string (at most "
+				    POLICY_XSTR(POLICY_PATTERN_VARS_MAX) ")";
 				return -1;
 			}
 			if (var_parse(s + i, len - i, &used, &lit,
@@ -151,7 +153,8 @@ arnpat_compile(struct arena *a, const char *s, size_t len, int flags,
 		return 0;
 	}
 	if (len > POLICY_PATTERN_MAX) {
-		*why = "pattern too long (at most 512 bytes)";
+		*why = "pattern too long (at most "
+		    POLICY_XSTR(POLICY_PATTERN_MAX) " bytes)";
 		return -1;
 	}
 	for (n = 0; n < ARN_SEGMENTS; n++) {

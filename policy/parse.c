@@ -253,6 +253,10 @@ check_keys(struct parser *p, const struct node *n)
 {
 	const struct node *k, *o;
 
+	/* Bounds the quadratic check; no element has more keys. */
+	if (n->nkid / 2 > POLICY_CONDITIONS_MAX)
+		return NERR(p, n, "too many keys in a mapping (at most %d)",
+		    POLICY_CONDITIONS_MAX);
 	for (k = n->kid; k != NULL; k = k->next->next) {
 		if (k->t != N_SCALAR || k->len == 0)
 			return NERR(p, k, "keys must be non-empty strings");
@@ -589,16 +593,17 @@ policy_parse(const char *name, const char *text, size_t len,
 		av_fail(e, AV_E_INTERNAL, "out of memory");
 		return NULL;
 	}
-	if ((root = read_tree(&p, text, len)) == NULL ||
-	    (p.doc->name = arena_strndup(&p.doc->arena, name,
-	    strlen(name))) == NULL || compile(&p, root) == -1) {
-		if (root != NULL && p.doc->name == NULL)
-			perr(&p, 1, 1, "out of memory");
-		policy_doc_free(p.doc);
-		p.doc = NULL;
+	if ((p.doc->name = arena_strndup(&p.doc->arena, name,
+	    strlen(name))) == NULL)
+		av_fail(e, AV_E_INTERNAL, "out of memory");
+	else if ((root = read_tree(&p, text, len)) != NULL &&
+	    compile(&p, root) == 0) {
+		arena_free(&p.tree);
+		return p.doc;
 	}
 	arena_free(&p.tree);
-	return p.doc;
+	policy_doc_free(p.doc);
+	return NULL;
 }
 
 struct policy_doc *

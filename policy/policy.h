@@ -28,7 +28,7 @@
 #define POLICY_ITEMS_MAX	64	/* Action or Resource entries */
 #define POLICY_CONDITIONS_MAX	32	/* operator x key pairs per statement */
 #define POLICY_COND_VALUES_MAX	64	/* values of one condition */
-#define POLICY_PATTERN_MAX	512	/* bytes of an action, ARN or value */
+#define POLICY_PATTERN_MAX	1024	/* bytes of an action, ARN or value */
 #define POLICY_PATTERN_VARS_MAX	4	/* policy variables in one pattern */
 #define POLICY_KEY_MAX		128	/* bytes of a condition key */
 #define POLICY_SID_MAX		128
@@ -38,7 +38,8 @@
 /* Limits of a request context. */
 #define POLICY_CTX_KEYS_MAX	32
 #define POLICY_CTX_VALUES_MAX	32	/* values of one key */
-#define POLICY_VALUE_MAX	512	/* bytes of a value, action, resource */
+#define POLICY_VALUE_MAX	1024	/* bytes of a value, action, resource;
+					   longer: denied */
 
 /* The condition key for the caller's workload identity (its ARN). */
 #define POLICY_KEY_WORKLOAD	"bedrock-agentcore:workloadIdentityArn"

@@ -876,7 +876,7 @@ test_format(void **state)
 	struct fixture *f = *state;
 	struct policy_decision d;
 	struct policy_ctx c;
-	char buf[128];
+	char buf[128], big[POLICY_VALUE_MAX + 2];
 
 	policy_ctx_init(&c, A("DeleteWorkloadIdentity"), WI "x");
 	policy_eval(f->set[S_BASIC], &c, &d);
@@ -891,10 +891,23 @@ test_format(void **state)
 	assert_int_equal(policy_decision_format(&d, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "ImplicitDeny (no statement allows it)");
 	assert_int_equal(policy_decision_format(&d, buf, 8), -1);
-	/* No action or resource: nothing is allowed. */
+	/* No action or resource, or one too long: nothing is allowed. */
 	policy_ctx_init(&c, NULL, "*");
 	policy_eval(f->set[S_NOT], &c, &d);
 	assert_int_equal(d.effect, POLICY_IMPLICIT_DENY);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "arn:a:b:c:d:", 12);
+	policy_ctx_init(&c, "x:Y", big);
+	policy_eval(f->set[S_NOT], &c, &d);
+	assert_int_equal(d.effect, POLICY_IMPLICIT_DENY);
+	policy_ctx_init(&c, big, "*");
+	policy_eval(f->set[S_NOT], &c, &d);
+	assert_int_equal(d.effect, POLICY_IMPLICIT_DENY);
+	big[POLICY_VALUE_MAX] = '\0';
+	policy_ctx_init(&c, "x:Y", big);
+	policy_eval(f->set[S_NOT], &c, &d);
+	assert_int_equal(d.effect, POLICY_EXPLICIT_DENY);
 }
 
 /* ---- parse errors: file, line and column ------------------------------- */
@@ -1089,7 +1102,7 @@ test_limits(void **state)
 	n += (size_t)snprintf(text + n, cap - n, "'\n    Resource: '*'\n");
 	assert_null(policy_parse("big.yaml", text, n, &e));
 	assert_string_equal(e.msg, "big.yaml:4:13: pattern too long (at most "
-	    "512 bytes)");
+	    "1024 bytes)");
 	/* Values of a condition. */
 	n = (size_t)snprintf(text, cap, V "Statement:\n" OK_STMT
 	    "    Condition: {StringEquals: {a:b: [");
@@ -1106,7 +1119,6 @@ test_limits(void **state)
 	assert_null(policy_parse("big.yaml", text, n, &e));
 	assert_string_equal(e.msg, "big.yaml:6:37: StringEquals a:b: too many "
 	    "policy variables in one string (at most 4)");
-	free(text);
 	/* Documents in a set. */
 	assert_non_null(s = policy_set_new(&e));
 	for (i = 0; i <= POLICY_SET_DOCS_MAX; i++) {
@@ -1118,7 +1130,17 @@ test_limits(void **state)
 		    i < POLICY_SET_DOCS_MAX ? 0 : -1);
 	}
 	assert_string_equal(e.msg, "too many policy documents (at most 64)");
+	/* Keys in a mapping. */
+	n = (size_t)snprintf(text, cap, V "Statement:\n" OK_STMT
+	    "    Condition: {StringEquals: {");
+	for (i = 0; i <= POLICY_CONDITIONS_MAX; i++)
+		n += (size_t)snprintf(text + n, cap - n, "a:k%zu: v, ", i);
+	n += (size_t)snprintf(text + n, cap - n, "}}\n");
+	assert_null(policy_parse("big.yaml", text, n, &e));
+	assert_string_equal(e.msg, "big.yaml:6:31: too many keys in a "
+	    "mapping (at most 32)");
 	policy_set_free(s);
+	free(text);
 	/* A request context. */
 	policy_ctx_init(&c, "x:Y", "*");
 	memset(val, 'v', sizeof(val) - 1);
