@@ -108,6 +108,8 @@ build(struct parser *p, yaml_parser_t *y, yaml_event_t *ev, int depth)
 	case YAML_SCALAR_EVENT:
 		if (ev->data.scalar.anchor != NULL)
 			goto anchor;
+		if (ev->data.scalar.tag != NULL)
+			goto tag;
 		if ((n = node_new(p, N_SCALAR, &ev->start_mark)) == NULL)
 			goto out;
 		if (memchr(ev->data.scalar.value, '\0',
@@ -130,6 +132,10 @@ build(struct parser *p, yaml_parser_t *y, yaml_event_t *ev, int depth)
 		    ev->data.sequence_start.anchor :
 		    ev->data.mapping_start.anchor) != NULL)
 			goto anchor;
+		if ((ev->type == YAML_SEQUENCE_START_EVENT ?
+		    ev->data.sequence_start.tag :
+		    ev->data.mapping_start.tag) != NULL)
+			goto tag;
 		n = node_new(p, ev->type == YAML_SEQUENCE_START_EVENT ?
 		    N_SEQ : N_MAP, &ev->start_mark);
 		end = ev->type == YAML_SEQUENCE_START_EVENT ?
@@ -163,6 +169,11 @@ build(struct parser *p, yaml_parser_t *y, yaml_event_t *ev, int depth)
 anchor:
 	perr(p, ev->start_mark.line + 1, ev->start_mark.column + 1,
 	    "anchors and aliases are not allowed in a policy");
+	n = NULL;
+	goto out;
+tag:
+	perr(p, ev->start_mark.line + 1, ev->start_mark.column + 1,
+	    "YAML tags are not allowed in a policy");
 	n = NULL;
 out:
 	yaml_event_delete(ev);

@@ -1033,6 +1033,12 @@ static const struct {
 	{ V "Statement:\n  - &a Effect: Allow\n", "3:5: anchors and aliases "
 	    "are not allowed in a policy" },
 	{ V "---\n" V, "2:1: one policy document per file" },
+	{ V "Statement: !!str x\n", "2:12: YAML tags are not allowed in a "
+	    "policy" },
+	{ V "Statement: !x [1]\n", "2:12: YAML tags are not allowed in a "
+	    "policy" },
+	{ V "Statement:\n  ? [a]\n  : b\n", "3:5: keys must be non-empty "
+	    "strings" },
 	{ "", "1:1: empty document" },
 	{ "[1, 2]", "1:1: a policy document is a mapping with Version and "
 	    "Statement" },
