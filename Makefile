@@ -66,6 +66,7 @@ LIBDAEMON := $(BUILD)/libavdaemon.a
 DAEMON_LIBS := -lsqlite3 -ljansson -lyaml -levent -levent_openssl \
 	-levent_pthreads -lseccomp
 AGENTVAULTD := $(BUILD)/agentvaultd
+AUDIT_VERIFY := $(BUILD)/agentvault-audit-verify
 
 # The policy language and evaluator (policy/policy.h): libyaml and jansson.
 POLICY_SRCS := policy/arena.c policy/match.c policy/vars.c policy/cond.c \
@@ -73,7 +74,6 @@ POLICY_SRCS := policy/arena.c policy/match.c policy/vars.c policy/cond.c \
 POLICY_OBJS := $(POLICY_SRCS:%.c=$(BUILD)/%.o)
 LIBPOLICY := $(BUILD)/libavpolicy.a
 POLICY_LIBS := -lyaml -ljansson -lm
-AUDIT_VERIFY := $(BUILD)/agentvault-audit-verify
 
 # libagentvault (client/agentvault.h) and the agentvault CLI: mbedTLS and
 # jansson only.  The library's objects are position-independent and hide
@@ -97,8 +97,8 @@ TEST_BINS  += $(BUILD)/tests/test_libagentvault
 BENCH      := $(BUILD)/tests/bench_hsm $(BUILD)/tests/bench_daemon \
 	$(BUILD)/tests/bench_client $(BUILD)/tests/bench_policy
 FUZZERS    := $(BUILD)/fuzz/fuzz_uri $(BUILD)/fuzz/fuzz_http \
-	$(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_audit_verify $(BUILD)/fuzz/fuzz_wat \
-	$(BUILD)/fuzz/fuzz_policy
+	$(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_audit_verify \
+	$(BUILD)/fuzz/fuzz_wat $(BUILD)/fuzz/fuzz_policy
 
 PROGRAMS := $(CEREMONY) $(AGENTVAULTD) $(AUDIT_VERIFY) $(AGENTVAULT)
 
