@@ -95,7 +95,7 @@ int
 parse_number(const char *s, size_t len, double *out)
 {
 	char buf[64], *end;
-	size_t i;
+	size_t i, sign;
 
 	if (len == 0 || len >= sizeof(buf))
 		return -1;
@@ -103,7 +103,8 @@ parse_number(const char *s, size_t len, double *out)
 		if (!isdigit((unsigned char)s[i]) &&
 		    strchr("+-.eE", s[i]) == NULL)
 			return -1;
-	if (!isdigit((unsigned char)s[s[0] == '-' || s[0] == '+']))
+	sign = s[0] == '-' || s[0] == '+';
+	if (sign >= len || !isdigit((unsigned char)s[sign]))
 		return -1;
 	memcpy(buf, s, len);
 	buf[len] = '\0';

@@ -85,7 +85,6 @@ bool pat_match(const struct pat *p, const struct policy_ctx *c,
     const char *s, size_t len);
 bool arnpat_match(const struct arnpat *p, const struct policy_ctx *c,
     const char *s, size_t len);
-bool glob_match(const uint16_t *p, size_t np, const char *s, size_t ns);
 
 /* vars.c */
 int var_parse(const char *s, size_t len, size_t *used, int *literal,

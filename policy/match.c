@@ -183,7 +183,7 @@ arnpat_compile(struct arena *a, const char *s, size_t len, int flags,
  * cases, O(len(p) * len(s)) at worst, both bounded.  '?' takes one UTF-8
  * character.
  */
-bool
+static bool
 glob_match(const uint16_t *p, size_t np, const char *s, size_t ns)
 {
 	size_t pi = 0, si = 0, star = (size_t)-1, mark = 0;

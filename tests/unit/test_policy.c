@@ -1000,6 +1000,9 @@ static const struct {
 	    "7:7: NullIfExists: Null takes neither IfExists nor a set "
 	    "qualifier" },
 	{ V "Statement:\n" OK_STMT "    Condition:\n"
+	    "      'Null': {a:b: ['true', 'false']}\n",
+	    "7:22: Null a:b: Null takes one value" },
+	{ V "Statement:\n" OK_STMT "    Condition:\n"
 	    "      StringEquals: {nokey: x}\n",
 	    "7:22: 'nokey' is not a condition key (prefix:name, at most 128 "
 	    "bytes)" },
@@ -1197,6 +1200,9 @@ test_values(void **state)
 	assert_int_equal(parse_number("1-", 2, &d), -1);
 	assert_int_equal(parse_number(".5", 2, &d), -1);
 	assert_int_equal(parse_number("", 0, &d), -1);
+	assert_int_equal(parse_number("-", 1, &d), -1);
+	assert_int_equal(parse_number("+7", 2, &d), 0);
+	assert_true(d == 7);
 }
 
 int
