@@ -68,6 +68,13 @@ DAEMON_LIBS := -lsqlite3 -ljansson -lyaml -levent -levent_openssl \
 AGENTVAULTD := $(BUILD)/agentvaultd
 AUDIT_VERIFY := $(BUILD)/agentvault-audit-verify
 
+# The policy language and evaluator (policy/policy.h): libyaml and jansson.
+POLICY_SRCS := policy/arena.c policy/match.c policy/vars.c policy/cond.c \
+	policy/eval.c policy/parse.c daemon/error.c
+POLICY_OBJS := $(POLICY_SRCS:%.c=$(BUILD)/%.o)
+LIBPOLICY := $(BUILD)/libavpolicy.a
+POLICY_LIBS := -lyaml -ljansson -lm
+
 # libagentvault (client/agentvault.h) and the agentvault CLI: mbedTLS and
 # jansson only.  The library's objects are position-independent and hide
 # everything but the header's av_* functions, for libagentvault.so.
@@ -84,13 +91,14 @@ CEREMONY_SRCS := hsm/ceremony/main.c hsm/ceremony/devtoken.c \
 	hsm/ceremony/init.c hsm/ceremony/inventory.c hsm/ceremony/certs.c
 CEREMONY := $(BUILD)/agentvault-ceremony
 
-UNIT_TESTS := uri hsm provider tls vault http_parse config audit wat
+UNIT_TESTS := uri hsm provider tls vault http_parse config audit wat policy
 TEST_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/test_%)
 TEST_BINS  += $(BUILD)/tests/test_libagentvault
 BENCH      := $(BUILD)/tests/bench_hsm $(BUILD)/tests/bench_daemon \
-	$(BUILD)/tests/bench_client
+	$(BUILD)/tests/bench_client $(BUILD)/tests/bench_policy
 FUZZERS    := $(BUILD)/fuzz/fuzz_uri $(BUILD)/fuzz/fuzz_http \
-	$(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_audit_verify $(BUILD)/fuzz/fuzz_wat
+	$(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_audit_verify \
+	$(BUILD)/fuzz/fuzz_wat $(BUILD)/fuzz/fuzz_policy
 
 PROGRAMS := $(CEREMONY) $(AGENTVAULTD) $(AUDIT_VERIFY) $(AGENTVAULT)
 
@@ -116,6 +124,10 @@ $(LIBHSM): $(HSM_OBJS)
 	ar rcs $@ $^
 
 $(LIBDAEMON): $(DAEMON_LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBPOLICY): $(POLICY_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -206,6 +218,19 @@ $(BUILD)/fuzz/fuzz_wat: tests/fuzz/fuzz_wat.c daemon/wat.c daemon/wat.h \
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_wat.c daemon/wat.c \
 		daemon/secmem.c daemon/error.c daemon/es256.c -ljansson -lcrypto
+
+$(BUILD)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(POLICY_SRCS) \
+	policy/policy.h policy/internal.h
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_policy.c $(POLICY_SRCS) \
+		$(POLICY_LIBS)
+
+$(BUILD)/tests/test_policy: $(BUILD)/tests/unit/test_policy.o $(LIBPOLICY)
+	$(CC) $(LDFLAGS) -o $@ $^ $(POLICY_LIBS) -lcmocka
+
+$(BUILD)/tests/bench_policy: $(BUILD)/tests/bench/bench_policy.o $(LIBPOLICY)
+	$(CC) $(LDFLAGS) -o $@ $^ $(POLICY_LIBS)
 
 $(BUILD)/tests/test_wat: $(BUILD)/tests/unit/test_wat.o $(LIBDAEMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -lcmocka

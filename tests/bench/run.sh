@@ -6,7 +6,9 @@
 #      admin socket at 1, 8 and 32 connections, vs a bare TLS server on a
 #      Unix socket with the same HSM key (the ceiling for the transport);
 #   3. the data plane, raw HTTP (bench_daemon) and through libagentvault
-#      (bench_client: what an agent sees), side by side.
+#      (bench_client: what an agent sees), side by side;
+#   4. one policy decision over a 50-statement set (bench_policy, run
+#      first: it needs no daemon).
 set -eu
 BUILD=${BUILD:-build}
 SECONDS_EACH=${BENCH_SECONDS:-3}
@@ -19,6 +21,8 @@ BUILD=$BUILD tests/setup-token.sh "$tmp"
 bench=$BUILD/tests/bench_daemon
 lib=$BUILD/tests/bench_client
 
+"$BUILD/tests/bench_policy"
+echo
 "$BUILD/tests/bench_hsm" | tee "$tmp/hsm.out"
 hsm_ceiling=$(awk '/raw C_Sign ECDSA P-256, 2 threads/ { print $(NF-1) }' "$tmp/hsm.out")
 
