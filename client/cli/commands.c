@@ -106,8 +106,8 @@ print_secret(const char *secret, void *arg)
 		return 0;
 	}
 	if ((doc = json_pack("{s:s}", member, secret)) == NULL) {
-		fprintf(stderr, PROG ": the %s is not valid UTF-8, so not JSON: "
-		    "try -o text\n", member);
+		fprintf(stderr, PROG ": the %s is not valid UTF-8, so not "
+		    "JSON: try -o text\n", member);
 		return EXIT_TRANSPORT;
 	}
 	print_json(doc);

@@ -276,13 +276,13 @@ cli_text(FILE *fp, const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 
 	for (; *p != '\0'; p++) {
-		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+		if (*p < 0x20 || *p == 0x7f)
+			putc('?', fp);
+		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			putc('?', fp);
 			p++;
-		else if (*p >= 0x20 && *p != 0x7f) {
+		} else
 			putc(*p, fp);
-			continue;
-		}
-		putc('?', fp);
 	}
 }
 
@@ -448,8 +448,7 @@ audit_verify(int argc, char **argv, bool help)
 	char self[PATH_MAX], path[PATH_MAX + 32], *slash;
 	ssize_t n;
 
-	if (!help && argc >= 2 && strcmp(argv[1], "--help") == 0)
-		help = true;
+	help = help || (argc >= 2 && strcmp(argv[1], "--help") == 0);
 	if (help || argc < 2 || strcmp(argv[1], "verify") != 0) {
 		fprintf(help ? stdout : stderr, "usage: " PROG " audit verify "
 		    "[--key PUBKEY.pem | --cert CERT.pem] [--strict] FILE\n\n"
