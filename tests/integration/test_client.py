@@ -132,6 +132,7 @@ class Fake:
         self.conns = 0
         self.held = []
         self.polls = {}
+        self.ends = []
         if os.path.exists(path):
             os.unlink(path)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -154,7 +155,8 @@ class Fake:
 
     def serve(self, raw, conn):
         try:
-            s = self.ctx.wrap_socket(raw, server_side=True)
+            s = self.ctx.wrap_socket(raw, server_side=True,
+                                     suppress_ragged_eofs=False)
             n = 0
             while True:
                 req = read_request(s)
@@ -166,6 +168,7 @@ class Fake:
                 if reply is None:
                     if self.mode == "noreply":
                         self.held.append(s)
+                        self.ends.append(self.ending(s))
                         return
                     break
                 s.sendall(reply)
@@ -174,6 +177,16 @@ class Fake:
             s.close()
         except (OSError, ssl.SSLError, ValueError):
             raw.close()
+
+    @staticmethod
+    def ending(s):
+        """How the client left: a TLS close_notify, or just EOF."""
+        try:
+            return "close_notify" if s.recv(1) == b"" else "data"
+        except ssl.SSLEOFError:
+            return "eof"
+        except (OSError, ssl.SSLError):
+            return "error"
 
     def reply(self, req, n, conn):
         method, target, body = req
@@ -739,6 +752,13 @@ def main():
                         "FAKE_CA": fake_ca})
     ok(len(noreply.requests) == 2, "the timed-out write was sent once, "
        "not repeated (%d requests)" % len(noreply.requests))
+    for _ in range(50):
+        if len(noreply.ends) == 2:
+            break
+        time.sleep(0.1)
+    ok(noreply.ends == ["eof", "eof"], "after a timeout the connection is "
+       "closed without close_notify (which would flush the rest of a "
+       "request)", noreply.ends)
     silent.close()
     noreply.close()
     drop = Fake(os.path.join(WORK, "drop.sock"), "drop-second", ctx)
