@@ -25,8 +25,9 @@
  * connection when nothing of it had left this process, or when the
  * operation is a read, a token mint or an API-key vend (repeating it
  * changes nothing).  Writes (Create, Update, Delete, Tag, Untag) already
- * sent are not repeated: they fail with AV_TRANSPORT_ERROR, and may or may
- * not have been applied.
+ * sent are not repeated: they fail with AV_TRANSPORT_ERROR (or
+ * AV_TIMEOUT_ERROR), and may or may not have been applied; the message
+ * says so.
  */
 #ifndef AGENTVAULT_H
 #define AGENTVAULT_H
@@ -81,9 +82,11 @@ typedef struct av_handle av_handle;
 
 /*
  * Checks the options and loads the CA (and client certificate); connects
- * on the first call.  timeout_ms bounds connect plus handshake, and then
- * each request plus its reply.  Name resolution (TCP) is not bounded: give
- * an address where that matters.
+ * on the first call.  timeout_ms bounds each request as a whole: connect,
+ * handshake, the one retry and the reply.  A helper that makes several
+ * requests (av_with_api_key: up to three) may take that many times it.
+ * Name resolution (TCP) is not bounded: give an address where that
+ * matters.
  */
 int	av_open(const struct av_options *, av_handle **, struct av_error *);
 /* Closes the connection, wipes and frees everything, cached tokens too. */

@@ -5,7 +5,11 @@
 #ifndef AGENTVAULT_CLI_H
 #define AGENTVAULT_CLI_H
 
+#include <stdio.h>
+
 #include "agentvault.h"
+
+#define PROG		"agentvault"
 
 /* Exit statuses (docs/client.md, "Exit status"). */
 #define EXIT_API	1	/* the appliance refused the call */
@@ -47,6 +51,7 @@ int	cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char	*cli_read_secret(const char *file, const char *env, bool in,
 	    const char *what);
 const char *cli_name(struct cli *);
+void	cli_text(FILE *, const char *);
 
 /* commands.c */
 int	cmd_ping(struct cli *);

@@ -11,6 +11,14 @@
 
 #include "cli.h"
 
+/* The appliance's text, for a terminal; NULL as nothing. */
+static void
+put(const char *text)
+{
+	if (text != NULL)
+		cli_text(stdout, text);
+}
+
 static void
 print_json(json_t *doc)
 {
@@ -26,9 +34,10 @@ print_scalar(const char *key, json_t *v)
 	time_t t;
 	struct tm tm;
 
-	if (json_is_string(v))
-		printf("%s\n", json_string_value(v));
-	else if (json_is_integer(v) && n > 4 && (strcmp(key + n - 4,
+	if (json_is_string(v)) {
+		put(json_string_value(v));
+		putchar('\n');
+	} else if (json_is_integer(v) && n > 4 && (strcmp(key + n - 4,
 	    "Time") == 0 || strcmp(key + n - 4, "Date") == 0)) {
 		t = (time_t)json_integer_value(v);
 		strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC",
@@ -49,7 +58,9 @@ print_text(json_t *doc, int indent)
 	size_t i;
 
 	json_object_foreach(doc, k, v) {
-		printf("%*s%s:", indent, "", k);
+		printf("%*s", indent, "");
+		put(k);
+		putchar(':');
 		if (json_is_object(v)) {
 			putchar('\n');
 			print_text(v, indent + 2);
@@ -78,7 +89,10 @@ show(struct cli *c, json_t *doc)
 	return 0;
 }
 
-/* A secret on stdout: bare, or as the API's JSON member. */
+/*
+ * A secret on stdout: bare (unfiltered: it is meant for pipes), or as the
+ * API's JSON member.  0, or an exit status after a message.
+ */
 static int
 print_secret(const char *secret, void *arg)
 {
@@ -91,8 +105,11 @@ print_secret(const char *secret, void *arg)
 		printf("%s\n", secret);
 		return 0;
 	}
-	if ((doc = json_pack("{s:s}", member, secret)) == NULL)
-		return -1;
+	if ((doc = json_pack("{s:s}", member, secret)) == NULL) {
+		fprintf(stderr, PROG ": the %s is not valid UTF-8, so not "
+		    "JSON: try -o text\n", member);
+		return EXIT_TRANSPORT;
+	}
 	print_json(doc);
 	explicit_bzero((char *)json_string_value(json_object_get(doc, member)),
 	    strlen(secret));
@@ -109,9 +126,12 @@ cmd_ping(struct cli *c)
 		return cli_fail(c);
 	if (c->json)
 		return show(c, doc);
-	printf("%s %s: %s\n", json_string_value(json_object_get(doc,
-	    "service")), json_string_value(json_object_get(doc, "version")),
-	    json_string_value(json_object_get(doc, "status")));
+	put(json_string_value(json_object_get(doc, "service")));
+	putchar(' ');
+	put(json_string_value(json_object_get(doc, "version")));
+	printf(": ");
+	put(json_string_value(json_object_get(doc, "status")));
+	putchar('\n');
 	json_decref(doc);
 	return 0;
 }
@@ -208,15 +228,21 @@ list(struct cli *c, list_fn fn, const char *member)
 		print_json(page);
 	else {
 		json_array_foreach(all, i, item) {
+			put(json_string_value(json_object_get(item, "name")));
 			by = json_string_value(json_object_get(item,
 			    "managedBy"));
-			printf("%s%s%s%s\n", json_string_value(json_object_get(
-			    item, "name")), by != NULL ? " (managed by " : "",
-			    by != NULL ? by : "", by != NULL ? ")" : "");
+			if (by != NULL) {
+				printf(" (managed by ");
+				put(by);
+				putchar(')');
+			}
+			putchar('\n');
 		}
-		if (next != NULL)
-			fprintf(stderr, "(more: --next-token %s, or --all)\n",
-			    next);
+		if (next != NULL) {
+			fprintf(stderr, "(more: --next-token ");
+			cli_text(stderr, next);
+			fprintf(stderr, ", or --all)\n");
+		}
 	}
 out:
 	free(next);
@@ -337,8 +363,12 @@ cmd_tag_list(struct cli *c)
 		return cli_fail(c);
 	if (c->json)
 		return show(c, doc);
-	json_object_foreach(json_object_get(doc, "tags"), k, v)
-		printf("%s=%s\n", k, json_string_value(v));
+	json_object_foreach(json_object_get(doc, "tags"), k, v) {
+		put(k);
+		putchar('=');
+		put(json_string_value(v));
+		putchar('\n');
+	}
 	json_decref(doc);
 	return 0;
 }
@@ -354,9 +384,9 @@ cmd_token_workload(struct cli *c)
 	    av_get_workload_access_token(c->h, c->workload, &tok, &c->err);
 	if (rc != 0)
 		return cli_fail(c);
-	print_secret(tok, c);
+	rc = print_secret(tok, c);
 	av_secret_free(tok);
-	return 0;
+	return rc;
 }
 
 /* Through av_with_api_key, the helper an agent would use. */
@@ -374,7 +404,6 @@ cmd_token_api_key(struct cli *c)
 	o.workload_token = tok;
 	rc = av_with_api_key(c->h, &o, print_secret, c, &c->err);
 	av_secret_free(tok);
-	if (rc != 0 && c->err.type[0] != '\0')
-		return cli_fail(c);
-	return rc != 0 ? EXIT_TRANSPORT : 0;
+	/* Otherwise print_secret's status. */
+	return rc != 0 && c->err.type[0] != '\0' ? cli_fail(c) : rc;
 }

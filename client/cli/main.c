@@ -19,7 +19,6 @@
 
 #include "cli.h"
 
-#define PROG		"agentvault"
 #define RUN_DIR		"/run/agentvault"
 #define CA_FILE		"/var/lib/agentvault/ca.pem"
 #define SECRET_MAX	(256 * 1024)
@@ -202,7 +201,7 @@ usage_top(FILE *fp)
 "  audit verify FILE                       check an audit log offline\n"
 "'" PROG " COMMAND --help' describes each.\n"
 "\n"
-"Options, anywhere on the line:\n"
+"Options, anywhere on the line, written in full:\n"
 "  -o, --output json|text  json: the API's JSON; text (default): for people\n"
 "  --socket PATH           the Unix socket to use ($AGENTVAULT_SOCKET)\n"
 "  --run-dir DIR           where admin.sock and agent.sock are\n"
@@ -213,7 +212,7 @@ usage_top(FILE *fp)
 "  --host HOST --port N    TCP instead of a Unix socket (today: ping only)\n"
 "  --cert FILE --key FILE  a client certificate and key, for TCP\n"
 "  --server-name NAME      the name the certificate must carry (localhost)\n"
-"  --timeout SECONDS       for connecting and for each call (default 10)\n"
+"  --timeout SECONDS       for each call, connecting included (default 10)\n"
 "  -h, --help; --version\n"
 "Options beat the environment; a socket beats a run directory.\n"
 "\n"
@@ -224,9 +223,9 @@ usage_top(FILE *fp)
 "\n"
 "Exit status: 0 success; 1 the appliance refused the call (its error is\n"
 "printed); 2 usage error, or a secret that cannot be read; 3 the appliance\n"
-"could not be reached (connection, TLS, timeout, malformed reply); 4 not\n"
-"supported yet.  'audit verify': 0 the log verifies, 1 it does not, 2\n"
-"usage.\n");
+"could not be reached (connection, TLS, timeout, malformed reply), or the\n"
+"output could not be written; 4 not supported yet.  'audit verify': 0 the\n"
+"log verifies, 1 it does not, 2 usage.\n");
 }
 
 static void
@@ -267,13 +266,36 @@ cli_usage(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/*
+ * Text from the appliance, for a terminal: control characters (C0, DEL,
+ * C1 in UTF-8) become '?', so that no escape sequence gets through.
+ */
+void
+cli_text(FILE *fp, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			putc('?', fp);
+		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			putc('?', fp);
+			p++;
+		} else
+			putc(*p, fp);
+	}
+}
+
 /* Print the library's error and choose the exit status. */
 int
 cli_fail(struct cli *c)
 {
 	const struct av_error *e = &c->err;
 
-	fprintf(stderr, PROG ": %s: %s", e->type, e->message);
+	fprintf(stderr, PROG ": ");
+	cli_text(stderr, e->type);
+	fprintf(stderr, ": ");
+	cli_text(stderr, e->message);
 	if (e->request_id[0] != '\0')
 		fprintf(stderr, " (request %s)", e->request_id);
 	fprintf(stderr, "\n");
@@ -320,8 +342,9 @@ cli_read_secret(const char *file, const char *env, bool in, const char *what)
 			cli_usage("out of memory");
 		return buf;
 	}
+	/* Not the file's name: a secret given by mistake would be echoed. */
 	if (file != NULL && (fd = open(file, O_RDONLY | O_CLOEXEC)) == -1) {
-		cli_usage("%s: %s", file, strerror(errno));
+		cli_usage("cannot open the %s file: %s", what, strerror(errno));
 		return NULL;
 	}
 	if ((buf = malloc(SECRET_MAX + 1)) == NULL) {
@@ -420,20 +443,19 @@ refuse_secrets(int argc, char **argv)
 
 /* `audit verify ARGS` runs the verifier next to this program (or in PATH). */
 static int
-audit_verify(int argc, char **argv)
+audit_verify(int argc, char **argv, bool help)
 {
 	char self[PATH_MAX], path[PATH_MAX + 32], *slash;
 	ssize_t n;
 
-	if (argc < 2 || strcmp(argv[1], "verify") != 0) {
-		fprintf(argc < 2 || strcmp(argv[1], "--help") != 0 ? stderr :
-		    stdout, "usage: " PROG " audit verify [--key PUBKEY.pem | "
-		    "--cert CERT.pem] [--strict] FILE\n\nCheck an audit log "
-		    "offline: its hash chain and, with the audit key, every "
-		    "checkpoint\nsignature.  Runs " VERIFIER "; '" PROG
-		    " audit verify --help' for more.\n");
-		return argc >= 2 && strcmp(argv[1], "--help") == 0 ? 0 :
-		    EXIT_USAGE;
+	help = help || (argc >= 2 && strcmp(argv[1], "--help") == 0);
+	if (help || argc < 2 || strcmp(argv[1], "verify") != 0) {
+		fprintf(help ? stdout : stderr, "usage: " PROG " audit verify "
+		    "[--key PUBKEY.pem | --cert CERT.pem] [--strict] FILE\n\n"
+		    "Check an audit log offline: its hash chain and, with the "
+		    "audit key, every\ncheckpoint signature.  Runs " VERIFIER
+		    "; '" PROG " audit verify --help' for more.\n");
+		return help ? 0 : EXIT_USAGE;
 	}
 	argv[1] = (char *)VERIFIER;
 	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
@@ -449,30 +471,6 @@ audit_verify(int argc, char **argv)
 	fprintf(stderr, PROG ": cannot run " VERIFIER ": %s\n",
 	    strerror(errno));
 	return EXIT_USAGE;
-}
-
-/* Where the command starts, skipping options (and their values). */
-static int
-first_word(int argc, char **argv)
-{
-	const struct option *o;
-	int a;
-
-	for (a = 1; a < argc; a++) {
-		if (strcmp(argv[a], "--") == 0)
-			return a + 1;
-		if (strcmp(argv[a], "-o") == 0) {
-			a++;
-			continue;
-		}
-		if (argv[a][0] != '-')
-			return a;
-		for (o = options; o->name != NULL; o++)
-			if (strcmp(argv[a] + 2, o->name) == 0 &&
-			    o->has_arg == required_argument)
-				a++;
-	}
-	return argc;
 }
 
 static int
@@ -653,36 +651,80 @@ open_handle(struct cli *c, const struct command *cmd)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+/*
+ * The next option as an enum opt, -1 after the last one, or -2 after a
+ * message.  Whole names only: getopt_long also takes unique prefixes
+ * ("--tok" for --token-file), which refuse_secrets cannot foresee.  No
+ * value is echoed: it could be a secret.
+ */
+static int
+next_option(int argc, char **argv, const char *optstring)
+{
+	const char *arg;
+	size_t n;
+	int ch, idx = -1;
+
+	if ((ch = getopt_long(argc, argv, optstring, options, &idx)) == -1)
+		return -1;
+	if (ch == 'o' || ch == 'h')
+		return ch == 'o' ? O_OUTPUT : O_HELP;
+	if (ch == '?' && optopt >= ' ') {
+		cli_usage("-%c: unknown option; see '" PROG " --help'", optopt);
+		return -2;
+	}
+	if (ch == '?' || ch == ':') {
+		arg = argv[optind - 1];
+		cli_usage("%.*s: %s; see '" PROG " --help'",
+		    (int)strcspn(arg, "="), arg, ch == '?' ? "unknown option" :
+		    "needs a value");
+		return -2;
+	}
+	arg = argv[optind - (optarg != NULL && optarg == argv[optind - 1] ?
+	    2 : 1)];
+	n = strlen(options[idx].name);
+	if (strncmp(arg + 2, options[idx].name, n) != 0 ||
+	    (arg[n + 2] != '\0' && arg[n + 2] != '=')) {
+		cli_usage("%.*s: write the option in full, --%s",
+		    (int)strcspn(arg, "="), arg, options[idx].name);
+		return -2;
+	}
+	return ch;
+}
+
+static int
+run(int argc, char **argv)
 {
 	struct cli c = { 0 };
 	const struct command *cmd;
 	const char *group;
 	unsigned seen = 0;
-	int ch, rc, w;
+	int o, rc;
 
 	if ((rc = refuse_secrets(argc, argv)) != 0)
 		return rc;
-	w = first_word(argc, argv);
-	if (w < argc && strcmp(argv[w], "audit") == 0)
-		return audit_verify(argc - w, argv + w);
-	/* Options anywhere (getopt permutes); errors reported here. */
+	/*
+	 * First up to the first word: "audit" hands the rest of the line to
+	 * the verifier, whose options are not ours.  Then again from the
+	 * start, with options anywhere (getopt permutes).
+	 */
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":o:h", options, NULL)) != -1) {
-		if (ch == 'o')
-			ch = O_OUTPUT;
-		else if (ch == 'h')
-			ch = O_HELP;
-		if (ch == '?' || ch == ':')
-			return cli_usage("%s: %s; see '" PROG " --help'",
-			    argv[optind - 1], ch == '?' ? "unknown option" :
-			    "needs a value");
-		seen |= B(ch);
-		if (ch != O_HELP && ch != O_VERSION &&
-		    (rc = set_option(&c, ch, optarg)) != 0)
+	while ((o = next_option(argc, argv, "+:o:h")) >= 0)
+		seen |= B(o);
+	if (o == -2)
+		return EXIT_USAGE;
+	if (optind < argc && strcmp(argv[optind], "audit") == 0)
+		return audit_verify(argc - optind, argv + optind,
+		    seen & B(O_HELP));
+	seen = 0;
+	optind = 0;
+	while ((o = next_option(argc, argv, ":o:h")) >= 0) {
+		seen |= B(o);
+		if (o != O_HELP && o != O_VERSION &&
+		    (rc = set_option(&c, o, optarg)) != 0)
 			return rc;
 	}
+	if (o == -2)
+		return EXIT_USAGE;
 	if (seen & B(O_VERSION)) {
 		printf(PROG " " AV_VERSION "\n");
 		return 0;
@@ -707,10 +749,10 @@ main(int argc, char **argv)
 		    argv[optind]);
 	}
 	if ((seen & ~GLOBAL & ~cmd->opts) != 0) {
-		for (ch = O_TYPE; !(seen & ~GLOBAL & ~cmd->opts & B(ch)); ch++)
+		for (o = O_TYPE; !(seen & ~GLOBAL & ~cmd->opts & B(o)); o++)
 			;
 		return cli_usage("%s: --%s is not one of its options; see '"
-		    PROG " %s --help'", cmd->words, options[ch].name,
+		    PROG " %s --help'", cmd->words, options[o].name,
 		    cmd->words);
 	}
 	c.args = argv + optind + (strchr(cmd->words, ' ') != NULL ? 2 : 1);
@@ -726,5 +768,23 @@ main(int argc, char **argv)
 		return rc;
 	rc = cmd->fn(&c);
 	av_close(c.h);
+	return rc;
+}
+
+/* Output that did not reach its reader (a full disk, a closed pipe) is a
+ * failure: it may have been the only copy of a token. */
+int
+main(int argc, char **argv)
+{
+	int rc = run(argc, argv), e = 0;
+
+	if (fflush(stdout) != 0)
+		e = errno;
+	if (e != 0 || ferror(stdout)) {
+		fprintf(stderr, PROG ": cannot write the output: %s\n",
+		    e != 0 ? strerror(e) : "write error");
+		if (rc == 0)
+			rc = EXIT_TRANSPORT;
+	}
 	return rc;
 }

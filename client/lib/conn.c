@@ -118,8 +118,8 @@ wait_fd(av_handle *h, short events, int64_t deadline, const char *what,
 
 	for (;;) {
 		if ((left = deadline - avc_now_ms()) <= 0)
-			return avc_fail(err, AV_TIMEOUT_ERROR, "%s: no "
-			    "progress within %d ms", what, h->timeout_ms);
+			return avc_fail(err, AV_TIMEOUT_ERROR, "%s: the call "
+			    "took over %d ms", what, h->timeout_ms);
 		r = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
 		if (r > 0)
 			return 0;	/* ready, or HUP/ERR: the I/O says */
@@ -276,9 +276,8 @@ handshake_fail(av_handle *h, int ret, struct av_error *err)
 }
 
 int
-avc_connect(av_handle *h, struct av_error *err)
+avc_connect(av_handle *h, int64_t deadline, struct av_error *err)
 {
-	int64_t deadline = avc_now_ms() + h->timeout_ms;
 	int ret;
 
 	if ((h->socket_path != NULL ? connect_unix(h, err) :
@@ -301,7 +300,7 @@ avc_connect(av_handle *h, struct av_error *err)
 		    POLLOUT, deadline, "TLS handshake", err) != 0)
 			goto fail;
 	}
-	h->served = 0;
+	h->idle = true;
 	return 0;
 fail:
 	avc_disconnect(h);
@@ -311,15 +310,19 @@ fail:
 void
 avc_disconnect(av_handle *h)
 {
-	if (h->fd != -1) {
-		/* Best effort: one try, no waiting. */
+	/*
+	 * close_notify flushes pending output first: after a failed or
+	 * timed-out exchange that would be the rest of a request the caller
+	 * was told had failed.  So only on an idle connection, and one try.
+	 */
+	if (h->fd != -1 && h->idle)
 		(void)mbedtls_ssl_close_notify(&h->ssl);
+	if (h->fd != -1)
 		close(h->fd);
-		h->fd = -1;
-	}
+	h->fd = -1;
+	h->idle = false;
 	mbedtls_ssl_free(&h->ssl);	/* wipes the record buffers */
 	mbedtls_ssl_init(&h->ssl);
-	h->served = 0;
 }
 
 /* Between requests the server sends nothing: anything readable is its

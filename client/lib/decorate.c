@@ -32,11 +32,6 @@ drop(struct avc_token *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/*
- * The workload token for (workload, user_id): the cached one unless fresh
- * is set, else a new one.  *cached says which.  The token stays owned by
- * the cache.
- */
 /* Still good for the lifetime the caller says the appliance gives? */
 static bool
 fresh_enough(const struct avc_token *t, int ttl_s, int64_t now)

@@ -42,6 +42,23 @@ header_is(const char *line, size_t len, const char *name, const char **val)
 	return true;
 }
 
+/* Only [A-Za-z0-9-]: the id ends up on terminals. */
+static void
+request_id(av_handle *h, const char *v, const char *end)
+{
+	size_t n;
+	char c;
+
+	for (n = 0; v + n < end && n + 1 < sizeof(h->request_id); n++) {
+		c = v[n];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-'))
+			break;
+		h->request_id[n] = c;
+	}
+	h->request_id[n] = '\0';
+}
+
 /* The status line and the headers we need; the head ends in h->buf[hlen]. */
 static int
 parse_head(av_handle *h, size_t hlen, struct avc_reply *r, size_t *clen,
@@ -83,8 +100,7 @@ parse_head(av_handle *h, size_t hlen, struct avc_reply *r, size_t *clen,
 		else if (header_is(p, n, "Connection", &v))
 			*close_after = strncasecmp(v, "close", 5) == 0;
 		else if (header_is(p, n, "x-amzn-RequestId", &v))
-			snprintf(h->request_id, sizeof(h->request_id), "%.*s",
-			    (int)(eol - v), v);
+			request_id(h, v, eol);
 	}
 	if (!have_len)
 		return avc_fail(err, AV_PROTOCOL_ERROR, "the reply has no "
@@ -156,29 +172,45 @@ avc_reply_wipe(av_handle *h, struct avc_reply *r)
 
 /* One attempt on the current connection; the request is in req. */
 static int
-exchange_once(av_handle *h, const char *req, size_t len,
+exchange_once(av_handle *h, const char *req, size_t len, int64_t deadline,
     struct avc_reply *r, struct av_error *err)
 {
-	int64_t deadline = avc_now_ms() + h->timeout_ms;
 	bool close_after = false;
 
 	h->sent = h->received = 0;
 	h->lost = false;
+	h->idle = false;
 	if (avc_write(h, req, len, deadline, err) != 0 ||
 	    read_reply(h, deadline, r, &close_after, err) != 0)
 		return -1;
-	h->served++;
+	h->idle = true;
 	if (close_after)
 		avc_disconnect(h);
 	return 0;
 }
 
+/* A write that failed after some of it left: say so. */
+static void
+maybe_applied(struct av_error *err)
+{
+	size_t n;
+
+	if (err == NULL)
+		return;
+	n = strlen(err->message);
+	snprintf(err->message + n, sizeof(err->message) - n, " (after the "
+	    "request was sent: it may or may not have been applied; not "
+	    "repeated)");
+}
+
+/* One deadline for the whole call: connecting, a retry, the reply. */
 int
 avc_call(av_handle *h, const char *method, const char *target,
     const char *body, size_t len, bool retry_safe, struct avc_reply *r,
     struct av_error *err)
 {
 	char head[AVC_TARGET_MAX + 512], *req;
+	int64_t deadline = avc_now_ms() + h->timeout_ms;
 	size_t hlen, rlen;
 	bool reused;
 	int n, attempt, rc = -1;
@@ -204,20 +236,18 @@ avc_call(av_handle *h, const char *method, const char *target,
 		if (h->fd != -1 && avc_stale(h))
 			avc_disconnect(h);
 		reused = h->fd != -1;
-		if (!reused && avc_connect(h, err) != 0)
+		if (!reused && avc_connect(h, deadline, err) != 0)
 			break;
-		if ((rc = exchange_once(h, req, rlen, r, err)) == 0)
+		if ((rc = exchange_once(h, req, rlen, deadline, r, err)) == 0)
 			break;
 		avc_disconnect(h);
 		avc_reply_wipe(h, r);
-		if (!reused || !h->lost || h->received > 0)
-			break;
-		if (h->sent > 0 && !retry_safe) {
-			avc_fail(err, AV_TRANSPORT_ERROR, "the connection "
-			    "closed after the request was sent: it may or may "
-			    "not have been applied (not repeated)");
-			break;
-		}
+		if (reused && h->lost && h->received == 0 &&
+		    (h->sent == 0 || retry_safe))
+			continue;
+		if (h->sent > 0 && !retry_safe)
+			maybe_applied(err);
+		break;
 	}
 	avc_wipe_free(req, rlen);
 	return rc;
@@ -234,7 +264,9 @@ avc_urlencode(char *out, size_t cap, size_t *off, const char *s)
 		c = (unsigned char)*s;
 		if (*off + 4 > cap)
 			return -1;
-		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~')
 			out[(*off)++] = (char)c;
 		else {
 			out[(*off)++] = '%';

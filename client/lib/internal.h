@@ -41,7 +41,8 @@ struct av_handle {
 	mbedtls_ssl_context	ssl;
 
 	int		 fd;		/* -1: not connected */
-	unsigned	 served;	/* replies read on this connection */
+	bool		 idle;		/* handshake done, no exchange half
+					   done: close_notify is safe */
 	size_t		 sent;		/* request bytes the kernel took */
 	size_t		 received;	/* reply bytes read */
 	bool		 lost;		/* the peer closed or reset */
@@ -72,7 +73,7 @@ int64_t	avc_now_ms(void);
 int	avc_tls_init(av_handle *, const struct av_options *,
 	    struct av_error *);
 void	avc_tls_free(av_handle *);
-int	avc_connect(av_handle *, struct av_error *);
+int	avc_connect(av_handle *, int64_t deadline, struct av_error *);
 void	avc_disconnect(av_handle *);
 bool	avc_stale(av_handle *);
 int	avc_write(av_handle *, const char *, size_t, int64_t deadline,

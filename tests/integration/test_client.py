@@ -107,6 +107,22 @@ GARBAGE = [
 ]
 
 
+def hostile(target):
+    """The evil scenario: secrets that are not UTF-8, escape sequences."""
+    if target == "/identities/GetWorkloadAccessToken":
+        return http(200, b'{"workloadAccessToken":"avwat1.\xff"}')
+    if target == "/identities/api-key":
+        return http(200, b'{"apiKey":"sk-\xff"}')
+    if target == "/identities/GetWorkloadIdentity":
+        return http(200, {"name": "a\x1b[2Jb", "allowedResourceOauth2"
+                          "ReturnUrls": ["x\x1b]8;;http://evil\x07y"]})
+    if target.startswith("/tags/"):
+        return http(200, {"tags": {"k\x1b[1m": "v\x9b2J\x7f"}})
+    return http(400, {"__type": "ValidationException",
+                      "message": "no\x1b]0;pwned\x07"},
+                "x-amzn-RequestId: 12ab-\x1b[31m\r\n")
+
+
 class Fake:
     """A TLS server on a Unix socket; mode decides how it misbehaves."""
 
@@ -116,6 +132,7 @@ class Fake:
         self.conns = 0
         self.held = []
         self.polls = {}
+        self.ends = []
         if os.path.exists(path):
             os.unlink(path)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -138,7 +155,8 @@ class Fake:
 
     def serve(self, raw, conn):
         try:
-            s = self.ctx.wrap_socket(raw, server_side=True)
+            s = self.ctx.wrap_socket(raw, server_side=True,
+                                     suppress_ragged_eofs=False)
             n = 0
             while True:
                 req = read_request(s)
@@ -150,6 +168,7 @@ class Fake:
                 if reply is None:
                     if self.mode == "noreply":
                         self.held.append(s)
+                        self.ends.append(self.ending(s))
                         return
                     break
                 s.sendall(reply)
@@ -159,6 +178,16 @@ class Fake:
         except (OSError, ssl.SSLError, ValueError):
             raw.close()
 
+    @staticmethod
+    def ending(s):
+        """How the client left: a TLS close_notify, or just EOF."""
+        try:
+            return "close_notify" if s.recv(1) == b"" else "data"
+        except ssl.SSLEOFError:
+            return "eof"
+        except (OSError, ssl.SSLError):
+            return "error"
+
     def reply(self, req, n, conn):
         method, target, body = req
         if self.mode == "noreply" or (self.mode == "drop-second" and n > 1):
@@ -167,6 +196,8 @@ class Fake:
             return GARBAGE[min(conn, len(GARBAGE)) - 1]
         if self.mode == "oauth":
             return self.oauth(body)
+        if self.mode == "evil":
+            return hostile(target)
         return http(200, {"name": "x", "status": "ok"})
 
     def oauth(self, body):
@@ -238,6 +269,15 @@ def cli(*args, stdin=None, env=None, sock_env=True):
     return r.returncode, r.stdout, r.stderr
 
 
+def cli_full(*args):
+    """The CLI with its standard output on /dev/full."""
+    e = dict(os.environ, AGENTVAULT_RUN_DIR=RUN, AGENTVAULT_CA=CA)
+    with open("/dev/full", "w") as full:
+        r = subprocess.run(WRAP + [CLI] + list(args), env=e, stdout=full,
+                           stderr=subprocess.PIPE, text=True)
+    return r.returncode, r.stderr
+
+
 def cli_json(*args, **kw):
     rc, out, err = cli("--output", "json", *args, **kw)
     try:
@@ -271,6 +311,11 @@ def test_cli_help():
            "CLI: %s --help" % cmd, out)
     rc, out, _ = cli("audit", "--help")
     ok(rc == 0 and "audit verify" in out, "CLI: audit --help")
+    rc, out, _ = cli("--help", "audit")
+    ok(rc == 0 and "audit verify" in out, "CLI: --help audit")
+    rc, _, err = cli("-")
+    ok(rc == 2 and "unknown command" in err, "CLI: a bare '-' is an unknown "
+       "command", err)
     rc, out, _ = cli("audit", "verify", "--help")
     ok(rc == 0 and "--strict" in out, "CLI: audit verify --help is the "
        "verifier's")
@@ -322,6 +367,16 @@ def test_cli_secrets_on_argv():
                      "--api-key", "x")
     ok("--api-key-file" in err and "--api-key-stdin" in err,
        "CLI: the refusal says what to use instead")
+    for args in (["--tok", "sk-live-123"], ["--tok=sk-live-123"],
+                 ["--token-f", "sk-live-123"]):
+        rc, out, err = cli("token", "api-key", "--provider", "p", *args)
+        ok(rc == 2 and "--token-file" in err and "sk-live" not in err + out,
+           "CLI: an abbreviated option is refused, its value not echoed: "
+           "%s" % args[0].split("=")[0], err)
+    rc, out, err = cli("add", "credential", "--type", "api-key", "--name",
+                       "p", "--api-key-file", "sk-live-123")
+    ok(rc == 2 and "API key file" in err and "sk-live" not in err + out,
+       "CLI: a secret file that cannot be read: its name is not echoed", err)
     ok(audit_ops("CreateApiKeyCredentialProvider") == before,
        "CLI: nothing reached the appliance")
 
@@ -454,6 +509,14 @@ def test_cli_operations():
        "CLI: a token for a missing identity exits 1")
     rc, _, _ = cli("token", "workload")
     ok(rc == 2, "CLI: token workload without --workload is a usage error")
+    for json_out in ([], ["-o", "json"]):
+        rc, err = cli_full(*json_out, "token", "workload", "--workload",
+                           "cli-agent")
+        ok(rc == 3 and "cannot write the output" in err, "CLI: a token "
+           "that could not be written exits 3 %s" % " ".join(json_out), err)
+    rc, err = cli_full("--output=json", "identity", "list")
+    ok(rc == 3 and "No space left" in err, "CLI: any output that could not "
+       "be written exits 3", err)
     rc, out, _ = cli("token", "api-key", "--provider", "cli-file",
                      "--workload", "cli-agent", "--user-id", "cognito+u1")
     ok(rc == 0 and out == "sk-from-file\n", "CLI: token api-key --workload "
@@ -484,9 +547,9 @@ def test_cli_sockets():
     rc, out, _ = cli("vault", "show", env={"AGENTVAULT_SOCKET": AGENT})
     ok(rc == 1, "CLI: AGENTVAULT_SOCKET is used (the agent socket refuses "
        "vault show)")
-    rc, out, _ = cli("--socket", ADMIN, "vault", "show",
-                     env={"AGENTVAULT_SOCKET": AGENT})
-    ok(rc == 0, "CLI: --socket beats AGENTVAULT_SOCKET")
+    rc, out, err = cli("--socket", ADMIN, "vault", "show",
+                       env={"AGENTVAULT_SOCKET": AGENT})
+    ok(rc == 0, "CLI: --socket beats AGENTVAULT_SOCKET", err)
     rc, out, _ = cli("--run-dir", RUN, "vault", "show",
                      env={"AGENTVAULT_SOCKET": AGENT})
     ok(rc == 0, "CLI: --run-dir beats AGENTVAULT_SOCKET")
@@ -500,7 +563,7 @@ def test_cli_sockets():
        "CLI: a missing socket exits 3", err)
 
 
-def test_cli_transport(fake_ca):
+def test_cli_transport(fake_ca, ctx):
     rc, _, err = cli("--ca", fake_ca, "ping")
     ok(rc == 3 and "not trusted" in err, "CLI: another CA exits 3, 'not "
        "trusted'", err)
@@ -511,6 +574,28 @@ def test_cli_transport(fake_ca):
        "CLI: --timeout against a silent listener exits 3 (TimeoutError)",
        err)
     silent.close()
+    evil = Fake(os.path.join(WORK, "cli-evil.sock"), "evil", ctx)
+    base = ["--socket", evil.path, "--ca", fake_ca]
+    rc, out, err = cli(*base, "-o", "json", "token", "workload",
+                       "--workload", "w")
+    ok(rc == 3 and out == "" and "UTF-8" in err, "CLI: a token that is not "
+       "UTF-8 cannot be JSON: exit 3 and why", err + out)
+    tokfile = os.path.join(WORK, "evil-token")
+    with open(tokfile, "w") as f:
+        f.write("avwat1.x.y\n")
+    rc, out, err = cli(*base, "-o", "json", "token", "api-key", "--provider",
+                       "p", "--token-file", tokfile)
+    ok(rc == 3 and out == "" and "UTF-8" in err, "CLI: an API key that is "
+       "not UTF-8 cannot be JSON: exit 3 and why", err + out)
+    for args, want in ((["identity", "get", "abc"], "a?[2Jb"),
+                       (["tag", "list", ARN + "abc"], "k?[1m=v?2J?"),
+                       (["identity", "delete", "abc"], "(request 12ab-)")):
+        rc, out, err = cli(*base, *args)
+        ok(want in out + err and not any(c in out + err for c in
+                                         "\x1b\x07\x7f\x9b"),
+           "CLI: no control character from the appliance reaches the "
+           "terminal: %s" % " ".join(args[:2]), repr(out + err))
+    evil.close()
 
 
 def test_cli_audit():
@@ -518,6 +603,10 @@ def test_cli_audit():
     rc, out, _ = cli("audit", "verify", "--key", key, AUDIT)
     ok(rc == 0 and out.startswith("OK"), "CLI: audit verify runs the "
        "verifier", out)
+    rc, out, _ = cli("--socket=x", "-o", "text", "audit", "verify", "--key",
+                     key, AUDIT)
+    ok(rc == 0 and out.startswith("OK"), "CLI: options before 'audit' are "
+       "parsed as getopt parses them", out)
     with open(AUDIT) as f:
         lines = f.readlines()
     lines[3] = lines[3].replace('"outcome":"', '"outcome":"x', 1)
@@ -663,6 +752,13 @@ def main():
                         "FAKE_CA": fake_ca})
     ok(len(noreply.requests) == 2, "the timed-out write was sent once, "
        "not repeated (%d requests)" % len(noreply.requests))
+    for _ in range(50):
+        if len(noreply.ends) == 2:
+            break
+        time.sleep(0.1)
+    ok(noreply.ends == ["eof", "eof"], "after a timeout the connection is "
+       "closed without close_notify (which would flush the rest of a "
+       "request)", noreply.ends)
     silent.close()
     noreply.close()
     drop = Fake(os.path.join(WORK, "drop.sock"), "drop-second", ctx)
@@ -705,7 +801,7 @@ def main():
     test_cli_secrets_on_argv()
     test_cli_operations()
     test_cli_sockets()
-    test_cli_transport(fake_ca)
+    test_cli_transport(fake_ca, ctx)
     test_doc_example()
     d.stop()
     test_cli_audit()
