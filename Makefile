@@ -98,7 +98,7 @@ BENCH      := $(BUILD)/tests/bench_hsm $(BUILD)/tests/bench_daemon \
 	$(BUILD)/tests/bench_client $(BUILD)/tests/bench_policy
 FUZZERS    := $(BUILD)/fuzz/fuzz_uri $(BUILD)/fuzz/fuzz_http \
 	$(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_audit_verify \
-	$(BUILD)/fuzz/fuzz_wat $(BUILD)/fuzz/fuzz_policy
+	$(BUILD)/fuzz/fuzz_wat $(BUILD)/fuzz/fuzz_policy $(BUILD)/fuzz/fuzz_client
 
 PROGRAMS := $(CEREMONY) $(AGENTVAULTD) $(AUDIT_VERIFY) $(AGENTVAULT)
 
@@ -211,6 +211,13 @@ $(BUILD)/fuzz/fuzz_audit_verify: tests/fuzz/fuzz_audit_verify.c \
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_audit_verify.c \
 		daemon/audit_verify.c daemon/audit.c daemon/es256.c -ljansson \
 		-lcrypto
+
+$(BUILD)/fuzz/fuzz_client: tests/fuzz/fuzz_client.c $(CLIENT_SRCS) \
+	client/lib/internal.h client/agentvault.h
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -Iclient -o $@ tests/fuzz/fuzz_client.c \
+		$(CLIENT_SRCS) $(CLIENT_LIBS)
 
 $(BUILD)/fuzz/fuzz_wat: tests/fuzz/fuzz_wat.c daemon/wat.c daemon/wat.h \
 	daemon/secmem.c daemon/error.c daemon/es256.c

@@ -60,8 +60,8 @@ request_id(av_handle *h, const char *v, const char *end)
 }
 
 /* The status line and the headers we need; the head ends in h->buf[hlen]. */
-static int
-parse_head(av_handle *h, size_t hlen, struct avc_reply *r, size_t *clen,
+int
+avc_parse_head(av_handle *h, size_t hlen, struct avc_reply *r, size_t *clen,
     bool *close_after, struct av_error *err)
 {
 	const char *p = h->buf, *end = h->buf + hlen - 2, *eol, *v;
@@ -74,7 +74,7 @@ parse_head(av_handle *h, size_t hlen, struct avc_reply *r, size_t *clen,
 			return avc_fail(err, AV_PROTOCOL_ERROR, "malformed "
 			    "reply head");
 	if (strncmp(p, "HTTP/1.", 7) != 0 || !isdigit((unsigned char)p[7]) ||
-	    p[8] != ' ' || !isdigit((unsigned char)p[9]) ||
+	    p[8] != ' ' || p[9] < '1' || p[9] > '5' ||
 	    !isdigit((unsigned char)p[10]) || !isdigit((unsigned char)p[11]) ||
 	    (p[12] != ' ' && p[12] != '\r'))
 		return avc_fail(err, AV_PROTOCOL_ERROR, "not an HTTP reply");
@@ -138,7 +138,7 @@ read_reply(av_handle *h, int64_t deadline, struct avc_reply *r,
 				continue;
 			}
 			hlen = (size_t)(end - h->buf) + 4;
-			if (parse_head(h, hlen, r, &clen, close_after,
+			if (avc_parse_head(h, hlen, r, &clen, close_after,
 			    err) != 0)
 				return -1;
 			if (clen > h->max_response)

@@ -86,6 +86,11 @@ int	avc_call(av_handle *, const char *method, const char *target,
 	    const char *body, size_t len, bool retry_safe,
 	    struct avc_reply *, struct av_error *);
 void	avc_reply_wipe(av_handle *, struct avc_reply *);
+/* The head in h->buf[0..hlen), hlen counting its blank line, with a byte
+ * readable at h->buf[hlen]: status, Content-Length, Connection, request
+ * id (tests/fuzz/fuzz_client.c drives it). */
+int	avc_parse_head(av_handle *, size_t hlen, struct avc_reply *,
+	    size_t *clen, bool *close_after, struct av_error *);
 int	avc_urlencode(char *out, size_t cap, size_t *off, const char *s);
 
 /* secret.c */
