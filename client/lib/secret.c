@@ -171,6 +171,39 @@ string(struct scan *s, char *out)
 	return 0;
 }
 
+/* Well-formed UTF-8 (RFC 3629): no overlong forms, surrogates or code
+ * points past U+10FFFF. */
+static bool
+utf8_valid(const unsigned char *p)
+{
+	unsigned cp, n, i;
+
+	while (*p != '\0') {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if (*p >= 0xc2 && *p <= 0xdf)
+			n = 1, cp = *p & 0x1f;
+		else if (*p >= 0xe0 && *p <= 0xef)
+			n = 2, cp = *p & 0x0f;
+		else if (*p >= 0xf0 && *p <= 0xf4)
+			n = 3, cp = *p & 0x07;
+		else
+			return false;
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
 /* A number, true, false or null: checked loosely, never kept. */
 static int
 scalar(struct scan *s)
@@ -247,6 +280,12 @@ avc_json_secret(const char *body, size_t len, const char *member,
 	ws(&s);
 	if (s.p != s.end)
 		goto bad;
+	if (*out != NULL && !utf8_valid((const unsigned char *)*out)) {
+		avc_wipe_free(*out, len + 1);
+		*out = NULL;
+		return avc_fail(err, AV_PROTOCOL_ERROR, "the secret in the "
+		    "reply is not valid UTF-8");
+	}
 	return *out != NULL ? 0 : 1;
 bad:
 	if (*out != NULL)
