@@ -148,11 +148,11 @@ static int
 write_out(struct audit_log *a, const char *buf, size_t n, bool sync,
     char *err, size_t errlen)
 {
-	ssize_t w;
+	ssize_t w = 0;
 
-	do {
-		w = write(a->fd, buf, n);
-	} while (w == -1 && errno == EINTR);
+	/* n is 0 when a batch written early is left to fsync. */
+	while (n > 0 && (w = write(a->fd, buf, n)) == -1 && errno == EINTR)
+		;
 	if (w < 0 || (size_t)w != n) {
 		a->failed = true;
 		if (w < 0)

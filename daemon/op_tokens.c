@@ -117,9 +117,11 @@ token_for(struct api_ctx *ctx, struct api_call *call, json_t *in,
 		    "(3 to 255 characters)");
 	api_wi_arn(ctx, json_string_value(v), call->resource,
 	    sizeof(call->resource));
-	if (store_wi_get(ctx->store, json_string_value(v), NULL, &r, e) != 0)
-		return -1;
-	json_decref(r.urls);
+	/* The row only: minting needs no return URLs. */
+	if ((rc = store_wi_lookup(ctx->store, json_string_value(v), &r,
+	    e)) != 1)
+		return rc == 0 ? av_fail(e, AV_E_NOT_FOUND, "no workload "
+		    "identity named %s", json_string_value(v)) : -1;
 	/* No self-extraction: only its service mints a managed identity's
 	 * tokens, never the agent (nor the admin, nor another service). */
 	if (r.managed_by[0] != '\0' && (call->service == NULL ||
@@ -176,7 +178,7 @@ op_get_resource_api_key(struct api_ctx *ctx, struct api_call *call,
 	json_t *prov = json_object_get(in, "resourceCredentialProviderName");
 	static __thread unsigned char key[API_KEY_MAX + 1];
 	struct wat_claims c;
-	int64_t created = 0;
+	struct wi_record r;
 	size_t len = 0;
 	int rc;
 
@@ -200,8 +202,8 @@ op_get_resource_api_key(struct api_ctx *ctx, struct api_call *call,
 	 * again under the same name does not inherit them (to the second:
 	 * a token minted in the second of its re-creation still passes).
 	 */
-	if (store_wi_created(ctx->store, c.workload, &created, e) != 1 ||
-	    c.iat < created)
+	if (store_wi_lookup(ctx->store, c.workload, &r, e) != 1 ||
+	    c.iat < r.created)
 		return av_fail(e, AV_E_ACCESS_DENIED, "the workload access "
 		    "token is not valid");
 	rc = store_secret_get(ctx->store, ctx->vault, API_KEY_KIND,

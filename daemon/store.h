@@ -65,9 +65,9 @@ struct wi_record {
 int store_wi_create(struct store *s, const char *name, const char *managed_by,
     const char *arn, json_t *urls, json_t *tags, unsigned quota,
     struct av_err *e);
-/* 1 when the identity exists (with its creation time), 0 when not, -1 on
- * error. */
-int store_wi_created(struct store *s, const char *name, int64_t *created,
+/* 1 when the identity exists (its row in *out, without return URLs:
+ * out->urls is NULL), 0 when not, -1 on error.  The data plane's lookup. */
+int store_wi_lookup(struct store *s, const char *name, struct wi_record *out,
     struct av_err *e);
 /*
  * get, update and delete: ResourceNotFoundException when absent.  With a

@@ -63,22 +63,28 @@ write_tags(struct store *s, const char *arn, json_t *tags, struct av_err *e)
 	return 0;
 }
 
-/* 1 when the identity exists (*created set, if asked), 0 when not, -1 on
- * error. */
+/* 1 when the identity exists (its row, without return URLs, in *out if
+ * asked), 0 when not, -1 on error. */
 static int
-wi_exists(struct store *s, const char *name, int64_t *created,
+wi_exists(struct store *s, const char *name, struct wi_record *out,
     struct av_err *e)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((st = store_prepare(s, "SELECT created FROM workload_identities "
-	    "WHERE name = ?1;", e)) == NULL)
+	if ((st = store_prepare(s, "SELECT managed_by, created, updated FROM "
+	    "workload_identities WHERE name = ?1;", e)) == NULL)
 		return -1;
 	bind_text(st, 1, name);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && created != NULL)
-		*created = sqlite3_column_int64(st, 0);
+	if (rc == SQLITE_ROW && out != NULL) {
+		memset(out, 0, sizeof(*out));
+		snprintf(out->name, sizeof(out->name), "%s", name);
+		snprintf(out->managed_by, sizeof(out->managed_by), "%s",
+		    (const char *)sqlite3_column_text(st, 0));
+		out->created = sqlite3_column_int64(st, 1);
+		out->updated = sqlite3_column_int64(st, 2);
+	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		av_fail(e, AV_E_INTERNAL, "database: %s", sqlite3_errmsg(s->db));
 	store_release(s, st);
@@ -174,13 +180,13 @@ create_locked(struct store *s, const char *name, const char *managed_by,
 }
 
 int
-store_wi_created(struct store *s, const char *name, int64_t *created,
+store_wi_lookup(struct store *s, const char *name, struct wi_record *out,
     struct av_err *e)
 {
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	rc = wi_exists(s, name, created, e);
+	rc = wi_exists(s, name, out, e);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
@@ -202,26 +208,16 @@ store_wi_get(struct store *s, const char *name, const char *managed_by,
     struct wi_record *out, struct av_err *e)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = -1;
+	int found, rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&s->lock);
-	if ((st = store_prepare(s, "SELECT managed_by, created, updated FROM "
-	    "workload_identities WHERE name = ?1;", e)) == NULL)
-		goto done;
-	bind_text(st, 1, name);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		av_fail(e, AV_E_NOT_FOUND, "no workload identity named %s",
-		    name);
+	if ((found = wi_exists(s, name, out, e)) != 1) {
+		if (found == 0)
+			av_fail(e, AV_E_NOT_FOUND, "no workload identity named "
+			    "%s", name);
 		goto done;
 	}
-	snprintf(out->name, sizeof(out->name), "%s", name);
-	snprintf(out->managed_by, sizeof(out->managed_by), "%s",
-	    (const char *)sqlite3_column_text(st, 0));
-	out->created = sqlite3_column_int64(st, 1);
-	out->updated = sqlite3_column_int64(st, 2);
-	store_release(s, st);
-	st = NULL;
 	if (check_manager(name, out->managed_by, managed_by, e) != 0)
 		goto done;
 	if ((st = store_prepare(s, "SELECT url FROM return_urls WHERE "
