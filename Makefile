@@ -53,6 +53,14 @@ HSM_SRCS := hsm/rv.c hsm/module.c hsm/token.c hsm/session.c hsm/login.c \
 HSM_OBJS := $(HSM_SRCS:%.c=$(BUILD)/%.o)
 LIBHSM   := $(BUILD)/libavhsm.a
 
+# The policy language and evaluator (policy/policy.h): libyaml and jansson.
+POLICY_SRCS := policy/arena.c policy/match.c policy/vars.c policy/cond.c \
+	policy/builtin.c \
+	policy/eval.c policy/parse.c daemon/error.c
+POLICY_OBJS := $(POLICY_SRCS:%.c=$(BUILD)/%.o)
+LIBPOLICY := $(BUILD)/libavpolicy.a
+POLICY_LIBS := -lyaml -ljansson -lm
+
 DAEMON_LIB_SRCS := daemon/error.c daemon/secmem.c daemon/vault.c daemon/store.c \
 	daemon/http_parse.c daemon/ipc.c daemon/config.c daemon/audit.c \
 	daemon/audit_verify.c daemon/log.c daemon/sandbox.c daemon/httpd.c \
@@ -60,20 +68,15 @@ DAEMON_LIB_SRCS := daemon/error.c daemon/secmem.c daemon/vault.c daemon/store.c 
 	daemon/op_common.c daemon/op_apikey.c daemon/op_tokens.c daemon/wat.c \
 	daemon/wat_cache.c daemon/es256.c daemon/op_tags.c \
 	daemon/store_directory.c daemon/store_provider.c daemon/store_tags.c \
-	firmware/selftest.c
+	daemon/authz.c firmware/selftest.c \
+	$(filter policy/%,$(POLICY_SRCS))
 DAEMON_LIB_OBJS := $(DAEMON_LIB_SRCS:%.c=$(BUILD)/%.o)
 LIBDAEMON := $(BUILD)/libavdaemon.a
 DAEMON_LIBS := -lsqlite3 -ljansson -lyaml -levent -levent_openssl \
-	-levent_pthreads -lseccomp
+	-levent_pthreads -lseccomp -lm
 AGENTVAULTD := $(BUILD)/agentvaultd
 AUDIT_VERIFY := $(BUILD)/agentvault-audit-verify
 
-# The policy language and evaluator (policy/policy.h): libyaml and jansson.
-POLICY_SRCS := policy/arena.c policy/match.c policy/vars.c policy/cond.c \
-	policy/eval.c policy/parse.c daemon/error.c
-POLICY_OBJS := $(POLICY_SRCS:%.c=$(BUILD)/%.o)
-LIBPOLICY := $(BUILD)/libavpolicy.a
-POLICY_LIBS := -lyaml -ljansson -lm
 
 # libagentvault (client/agentvault.h) and the agentvault CLI: mbedTLS and
 # jansson only.  The library's objects are position-independent and hide

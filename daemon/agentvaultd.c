@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "authz.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -137,6 +138,7 @@ main(int argc, char **argv)
 	bool bad_fds = false;
 	struct parent_opts po;
 	char err[AV_CONFIG_ERR_SIZE], self[PATH_MAX];
+	struct av_err e;
 	const char *config = DEFAULT_CONFIG;
 	bool check = false, print = false, sandbox = true, worker = false;
 	ssize_t n;
@@ -169,6 +171,11 @@ main(int argc, char **argv)
 	}
 	if (av_config_load(config, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "agentvaultd: %s\n", err);
+		return 1;
+	}
+	/* The worker reads the policy files itself (and checks them). */
+	if (!worker && authz_check_config(&cfg, &e) != 0) {
+		fprintf(stderr, "agentvaultd: %s\n", e.msg);
 		return 1;
 	}
 	if (check) {

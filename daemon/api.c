@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * api.c - routing, the interim caller map, and the call sequence every
- * operation goes through: authorize, parse, run, audit, reply.  A call
- * that cannot be audited fails closed (InternalServerException), and the
- * reply waits for the parent to say its audit record is in the log.
+ * api.c - routing and the call sequence every operation goes through:
+ * who calls (its principal), the transport rule, parse, run (the
+ * operation asks api_authorize() before it does any work), audit, reply.
+ * A call that cannot be audited fails closed (InternalServerException),
+ * and the reply waits for the parent to say its audit record is in the
+ * log.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "api.h"
+#include "log.h"
 
 enum plane {
 	PLANE_OPEN,	/* liveness: any caller, not audited */
@@ -96,76 +99,93 @@ op_ping(struct api_ctx *ctx, struct api_call *call, json_t *in, json_t *out,
 	return 0;
 }
 
-/* Is the caller one of the uids, or is its primary gid one of the gids? */
-static bool
-in_ids(const struct av_uid_list *uids, const struct av_gid_list *gids,
-    const struct av_caller *c)
-{
-	size_t i;
-
-	if (!c->has_cred)
-		return false;
-	for (i = 0; i < uids->n; i++)
-		if (uids->v[i] == c->uid)
-			return true;
-	for (i = 0; i < gids->n; i++)
-		if (gids->v[i] == c->gid)
-			return true;
-	return false;
-}
-
-/* The service a Unix-socket caller is, by its peer credentials; NULL
- * when none (the config gives no id to two principals). */
-static const char *
-service_of(const struct av_config *cfg, const struct av_caller *c)
-{
-	const struct av_service *s;
-	size_t i;
-
-	if (c->listener == AV_LISTENER_TCP)
-		return NULL;
-	for (i = 0; i < cfg->services.n; i++) {
-		s = &cfg->services.v[i];
-		if (in_ids(&s->uids, &s->gids, c))
-			return s->name;
-	}
-	return NULL;
-}
-
 /*
- * The interim caller map (spec §5 "Callers"; policy engine later).  A
- * service is that service only, never the admin or an agent as well.
+ * The transport rule, before any policy: the control plane is served on
+ * the admin socket only, the directory also to services on either Unix
+ * socket, the data plane on every listener.  A policy cannot widen this.
  */
 static int
-authorize(const struct api_ctx *ctx, const struct route *r,
-    const struct av_caller *c, const char *service, struct av_err *e)
+transport_ok(const struct route *r, const struct av_caller *c,
+    const char *service, struct av_err *e)
 {
-	const struct av_access_ids *admin = &ctx->cfg->access.admin;
-	const struct av_access_ids *agent = &ctx->cfg->access.agent;
-	bool is_admin = service == NULL &&
-	    in_ids(&admin->uids, &admin->gids, c);
-	bool is_agent = service == NULL &&
-	    in_ids(&agent->uids, &agent->gids, c);
-
 	switch (r->plane) {
 	case PLANE_OPEN:
+	case PLANE_DATA:
 		return 0;
 	case PLANE_DIRECTORY:
-		if (service != NULL)
+		if (service != NULL && c->listener != AV_LISTENER_TCP)
 			return 0;
 		/* FALLTHROUGH */
 	case PLANE_CONTROL:
-		if (c->listener == AV_LISTENER_ADMIN && is_admin)
-			return 0;
-		break;
-	case PLANE_DATA:
-		if (c->listener != AV_LISTENER_TCP &&
-		    (service != NULL || is_agent || is_admin))
+		if (c->listener == AV_LISTENER_ADMIN)
 			return 0;
 		break;
 	}
-	return av_fail(e, AV_E_ACCESS_DENIED, "the caller is not allowed to "
-	    "perform %s", r->operation);
+	return av_fail(e, AV_E_ACCESS_DENIED, "%s is served on the admin "
+	    "socket only", r->operation);
+}
+
+/* A tagged resource's tags (none when it does not exist). */
+static json_t *
+tags_of(struct api_ctx *ctx, const char *arn)
+{
+	struct store_resource r = { STORE_RES_SINGLETON, NULL, NULL, arn };
+	struct av_err e;
+	json_t *tags;
+
+	if ((tags = json_object()) != NULL &&
+	    store_tags_list(ctx->store, &r, tags, &e) != 0) {
+		json_decref(tags);
+		tags = NULL;
+	}
+	return tags;
+}
+
+int
+api_authorize(struct api_ctx *ctx, struct api_call *call,
+    struct authz_request *q, struct av_err *e)
+{
+	json_t *rtags = NULL, *wtags = NULL;
+	int rc;
+
+	q->operation = call->operation;
+	if (q->resource == NULL)
+		q->resource = call->resource;
+	/* Looked up only when a policy could test them. */
+	if (q->resource_tags == NULL && q->resource[0] != '\0' &&
+	    authz_uses(call->principal, AUTHZ_RESOURCE_TAGS)) {
+		if ((rtags = tags_of(ctx, q->resource)) == NULL)
+			return av_fail(e, AV_E_INTERNAL, "cannot read the "
+			    "resource's tags");
+		q->resource_tags = rtags;
+	}
+	if (q->workload_tags == NULL && q->workload != NULL &&
+	    authz_uses(call->principal, AUTHZ_PRINCIPAL_TAGS)) {
+		if ((wtags = tags_of(ctx, q->workload)) == NULL) {
+			json_decref(rtags);
+			return av_fail(e, AV_E_INTERNAL, "cannot read the "
+			    "workload identity's tags");
+		}
+		q->workload_tags = wtags;
+	}
+	rc = authz_decide(call->principal, call->req->caller, q,
+	    call->decision, sizeof(call->decision), e);
+	call->authorized = rc == 0;
+	json_decref(rtags);
+	json_decref(wtags);
+	return rc;
+}
+
+int
+api_authz_load(struct api_ctx *ctx, struct av_err *e)
+{
+	struct authz *a;
+
+	if ((a = authz_build(&ctx->cfg->principals, &ctx->policy_files, NULL,
+	    NULL, 0, e)) == NULL)
+		return -1;
+	authz_publish(&ctx->authz, a);
+	return 0;
 }
 
 static json_t *parse_body(const struct httpd_req *req, struct av_err *e);
@@ -340,10 +360,11 @@ api_handle(struct httpd_req *req, void *arg)
 	struct api_audit ev;
 	struct api_reply *reply;
 	const struct route *r;
+	const struct av_principal *pc;
 	struct av_err e = { NULL, "" };
 	json_t *in = NULL, *out = NULL;
 	bool mismatch;
-	int rc;
+	int rc = 0;
 
 	if (test_hook(ctx, req))
 		return;
@@ -356,24 +377,57 @@ api_handle(struct httpd_req *req, void *arg)
 	memset(&ev, 0, sizeof(ev));
 	memset(&call, 0, sizeof(call));
 	call.req = req;
-	call.service = service_of(ctx->cfg, req->caller);
+	call.operation = r->operation;
+	if (r->plane != PLANE_OPEN) {
+		call.authz = authz_acquire(&ctx->authz);
+		call.principal = authz_principal_of(call.authz, req->caller);
+	}
+	if (call.principal != NULL) {
+		pc = authz_principal_config(call.principal);
+		ev.principal = pc->name;
+		if (pc->kind != AV_PRINCIPAL_CALLER)
+			call.service = pc->name;
+	}
 	ev.request_id = req->request_id;
 	ev.operation = r->operation;
 	ev.resource = call.resource;
 	ev.caller = req->caller;
-	ev.service = call.service;
+	ev.decision = call.decision;
 	ev.sync = r->write;
 
-	rc = authorize(ctx, r, req->caller, call.service, &e);
+	if (r->plane != PLANE_OPEN && transport_ok(r, req->caller,
+	    call.service, &e) != 0) {
+		(void)snprintf(call.decision, sizeof(call.decision),
+		    "transport: %s", e.msg);
+		rc = -1;
+	}
+	/* Nobody the appliance knows: refused before reading anything. */
+	if (rc == 0 && r->plane != PLANE_OPEN && call.principal == NULL) {
+		struct authz_request q = { .operation = r->operation,
+		    .resource = "" };
+
+		rc = authz_decide(NULL, req->caller, &q, call.decision,
+		    sizeof(call.decision), &e);
+	}
 	if (rc == 0 && (in = parse_body(req, &e)) == NULL)
 		rc = -1;
 	if (rc == 0 && (out = json_object()) == NULL)
 		rc = av_fail(&e, AV_E_INTERNAL, "out of memory");
 	if (rc == 0)
 		rc = r->fn(ctx, &call, in, out, &e);
+	/* Success without a decision is a bug: fail closed. */
+	if (rc == 0 && r->plane != PLANE_OPEN && !call.authorized) {
+		log_error("%s returned without authorizing the call; refused",
+		    r->operation);
+		(void)snprintf(call.decision, sizeof(call.decision),
+		    "not authorized (internal error)");
+		rc = av_fail(&e, AV_E_INTERNAL, "internal error");
+	}
 	ev.outcome = rc == 0 ? "allowed" :
 	    strcmp(e.type, AV_E_ACCESS_DENIED) == 0 ? "denied" : "error";
 	ev.error = rc == 0 ? NULL : e.type;
+	if (call.decision[0] == '\0')
+		ev.decision = NULL;
 	if (r->plane == PLANE_OPEN)
 		reply_now(req, out, rc == 0 ? NULL : &e);
 	else if ((reply = reply_new(req, out, rc == 0 ? NULL : &e)) == NULL)
@@ -381,6 +435,7 @@ api_handle(struct httpd_req *req, void *arg)
 	/* No record, no reply: an unauditable call fails closed. */
 	else if (ctx->audit(&ev, reply, ctx->audit_arg) != 0)
 		api_reply_finish(reply, false);
+	authz_release(call.authz);
 	json_decref(in);
 	json_decref(out);
 }

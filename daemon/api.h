@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "authz.h"
 #include "config.h"
 #include "daemon.h"
 #include "error.h"
@@ -29,7 +30,8 @@ struct api_audit {
 	const char	*outcome;	/* "allowed", "denied", "error" */
 	const char	*error;		/* exception name, or NULL */
 	const struct av_caller *caller;
-	const char	*service;	/* the caller's service, or NULL */
+	const char	*principal;	/* the caller's principal, or NULL */
+	const char	*decision;	/* what decided, or NULL */
 	bool		 sync;		/* control-plane write: fsync first */
 };
 
@@ -67,7 +69,13 @@ struct api_ctx {
 	void			*audit_arg;
 	api_bad_ipc_fn		*bad_ipc;
 	bool			 test_hooks;	/* AGENTVAULT_TEST_HOOKS=1 */
+	/* Principals and policies in force; policy.dir as read at start. */
+	struct authz_holder	 authz;
+	struct authz_sources	 policy_files;
 };
+
+/* Compile principals and policies (files, stored) and put them in force. */
+int api_authz_load(struct api_ctx *ctx, struct av_err *e);
 
 /* The httpd handler: route, authorize, run, audit, reply. */
 void api_handle(struct httpd_req *req, void *arg);
@@ -76,10 +84,26 @@ void api_handle(struct httpd_req *req, void *arg);
  * what the operation acted on, for the audit record. */
 struct api_call {
 	const struct httpd_req	*req;
-	/* The caller's service, or NULL (the admin or an agent). */
+	const char		*operation;	/* "GetResourceApiKey" */
+	struct authz		*authz;		/* the snapshot it runs under */
+	const struct authz_principal *principal;	/* never NULL in ops */
+	/* The caller's service (a runtime or gateway principal), or NULL. */
 	const char		*service;
 	char			 resource[1024];	/* an ARN, or "" */
+	bool			 authorized;	/* api_authorize() said yes */
+	char			 decision[AUTHZ_WHY_SIZE];
 };
+
+/*
+ * Every operation calls this once it has read what it acts on and before
+ * it does anything else: the call is allowed, or AccessDeniedException.
+ * q->operation and, when NULL, q->resource (call->resource) are filled
+ * in; the resource's tags and the workload identity's are looked up when
+ * a policy of the principal names such keys.  An operation that returns
+ * success without having been allowed fails closed (api_handle).
+ */
+int api_authorize(struct api_ctx *ctx, struct api_call *call,
+    struct authz_request *q, struct av_err *e);
 
 #define API_TAGS_MAX	50	/* per resource (AgentCore) */
 
@@ -128,6 +152,12 @@ void api_page_token_set(json_t *out, json_t *names);
 /* The ARN of a workload identity; 0, or -1 when buf is too small. */
 int api_wi_arn(const struct api_ctx *ctx, const char *name, char *buf,
     size_t len);
+/* api_authorize() for call->resource, with the tags a call sets. */
+int api_allow(struct api_ctx *ctx, struct api_call *call, json_t *request_tags,
+    struct av_err *e);
+/* The ARNs of the directory and of the vault (their collections). */
+int api_directory_arn(const struct api_ctx *ctx, char *buf, size_t len);
+int api_vault_arn(const struct api_ctx *ctx, char *buf, size_t len);
 /* Describe the KEK once (URI, check value) for GetTokenVault. */
 int api_describe_kek(struct api_ctx *ctx, struct av_err *e);
 

@@ -405,6 +405,10 @@ call_record(struct audit_log *a, const struct audit_event *ev, char *err,
 		seterr(err, errlen, "audit: bad error name");
 		return NULL;
 	}
+	if (!str_ok(ev->decision, 0, AUDIT_ID_MAX, false)) {
+		seterr(err, errlen, "audit: bad decision");
+		return NULL;
+	}
 	if (ev->caller != NULL && (!json_is_object(ev->caller) ||
 	    audit_json_check(ev->caller, 1, why, sizeof(why)) != AUDIT_V_OK)) {
 		seterr(err, errlen, "audit: caller must be a JSON object "
@@ -452,6 +456,14 @@ call_record(struct audit_log *a, const struct audit_event *ev, char *err,
 			goto bad;
 		}
 		if (put(rec, "error", v) != 0)
+			goto oom;
+	}
+	if (ev->decision != NULL) {
+		if ((v = json_string(ev->decision)) == NULL) {
+			seterr(err, errlen, "audit: decision is not UTF-8");
+			goto bad;
+		}
+		if (put(rec, "decision", v) != 0)
 			goto oom;
 	}
 	if (ev->detail != NULL &&

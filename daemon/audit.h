@@ -74,6 +74,7 @@ struct audit_log;
  */
 struct audit_event {
 	const char	*request_id, *operation, *resource, *outcome, *error;
+	const char	*decision;	/* the policy decision, or NULL */
 	json_t		*caller;
 	json_t		*detail;
 };

@@ -377,6 +377,7 @@ static const struct member {
 	{ "resource",		M_TEXT,		T_C,	0 },
 	{ "outcome",		M_OUTCOME,	T_C,	T_C },
 	{ "error",		M_OP,		T_C,	0 },
+	{ "decision",		M_TEXT,		T_C,	0 },
 	{ "detail",		M_OBJECT,	T_C,	0 },
 	{ "dropped_bytes",	M_UINT,		T_R,	T_R },
 	{ "dropped_sha256",	M_HEX,		T_R,	T_R },

@@ -47,6 +47,12 @@
 #define AV_CONFIG_STRING_MAX	4096	/* bytes in any scalar */
 #define AV_CONFIG_LIST_MAX	64	/* items in any sequence */
 #define AV_CONFIG_SERVICES_MAX	16	/* entries in services */
+#define AV_CONFIG_PRINCIPALS_MAX	32	/* entries in principals */
+#define AV_PRINCIPAL_SUBJECTS_MAX	8	/* certificate subjects of one */
+#define AV_PRINCIPAL_TAGS_MAX		16	/* tags of one principal */
+#define AV_PRINCIPAL_POLICIES_MAX	16	/* policies attached in the file */
+#define AV_SUBJECT_SIZE			256	/* RFC 2253 subject, NUL incl. */
+#define AV_POLICY_NAME_SIZE		129	/* [A-Za-z0-9._-], 1..128 */
 
 /* Buffer sizes, NUL included. */
 #define AV_CONFIG_PATH_SIZE	PATH_MAX		/* PATH_MAX - 1 bytes */
@@ -147,6 +153,57 @@ struct av_services_config {
 	struct av_service	v[AV_CONFIG_SERVICES_MAX];
 };
 
+enum av_principal_kind {
+	AV_PRINCIPAL_CALLER = 0,	/* "caller": admin, operator or agent */
+	AV_PRINCIPAL_RUNTIME,		/* "runtime": a service that manages
+					   workload identities of its own */
+	AV_PRINCIPAL_GATEWAY,		/* "gateway": the same */
+};
+
+struct av_tag {
+	char	key[129];		/* 1..128 bytes of the tag alphabet */
+	char	value[257];		/* 0..256 bytes */
+};
+
+struct av_subject_list {
+	size_t	n;
+	char	v[AV_PRINCIPAL_SUBJECTS_MAX][AV_SUBJECT_SIZE];
+};
+
+struct av_tag_list {
+	size_t		n;
+	struct av_tag	v[AV_PRINCIPAL_TAGS_MAX];
+};
+
+struct av_policy_names {
+	size_t	n;
+	char	v[AV_PRINCIPAL_POLICIES_MAX][AV_POLICY_NAME_SIZE];
+};
+
+/*
+ * A principal: who a caller is, for the policy engine (docs/policy.md).
+ * A Unix-socket caller is the principal one of whose uids is its uid,
+ * else the one one of whose gids is its primary gid; a TCP (mTLS) caller
+ * the one one of whose subjects is its certificate's subject (RFC 2253).
+ * No uid, gid or subject belongs to two principals.
+ */
+struct av_principal {
+	char			name[65];	/* [A-Za-z0-9._-], unique */
+	enum av_principal_kind	kind;		/* default caller */
+	struct av_uid_list	uids;
+	struct av_gid_list	gids;
+	struct av_subject_list	subjects;
+	struct av_tag_list	tags;		/* aws:PrincipalTag/KEY */
+	struct av_policy_names	policies;	/* attached, in order */
+};
+
+struct av_principals_config {
+	size_t			n;
+	struct av_principal	v[AV_CONFIG_PRINCIPALS_MAX];
+};
+
+	/* in struct av_config, replacing `access` and `services`: */
+
 struct av_config {
 	struct av_appliance_config {
 		char	partition[33];	/* [a-z0-9-], 1..32 */
@@ -216,6 +273,12 @@ struct av_config {
 	/* Service principals; none by default. */
 	struct av_services_config services;
 
+	struct av_policy_config {
+		char	dir[AV_CONFIG_PATH_SIZE];	/* "" = none */
+	} policy;
+	/* Principals; default: one, "admin" (uid 0, AgentVaultFullAccess). */
+	struct av_principals_config principals;
+
 	struct av_audit_config {
 		unsigned int	checkpoint_records;
 		unsigned int	checkpoint_seconds;
@@ -274,5 +337,10 @@ void	av_config_print(const struct av_config *c, FILE *f);
 /* "service-managed", "info"...; "?" for a value out of range. */
 const char *av_kek_mode_name(enum av_kek_mode m);
 const char *av_log_level_name(enum av_log_level l);
+
+/* Tag alphabet (AgentCore's): letters, digits, white space, . _ : / = + @ -
+ * Keys 1..128 bytes and not starting with "aws:" (any case); values 0..256. */
+bool	av_tag_key_valid(const char *s, size_t len);
+bool	av_tag_value_valid(const char *s, size_t len);
 
 #endif /* AV_DAEMON_CONFIG_H */

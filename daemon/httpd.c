@@ -280,18 +280,32 @@ on_write(struct bufferevent *bev, void *arg)
 	conn_process(c);	/* a pipelined request may be waiting */
 }
 
-/* mTLS: the verified client certificate's subject names the caller. */
+/*
+ * mTLS: the verified client certificate's subject names the caller, in
+ * RFC 2253 form ("CN=agent-7,O=Acme"), as principals list it.  A subject
+ * that does not fit is left empty: it matches no principal.
+ */
 static void
 peer_subject(struct httpd_conn *c)
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 	X509 *cert = ssl != NULL ? SSL_get1_peer_certificate(ssl) : NULL;
+	BIO *b;
+	int n;
 
 	if (cert == NULL)
 		return;
-	if (SSL_get_verify_result(ssl) == X509_V_OK)
-		X509_NAME_oneline(X509_get_subject_name(cert), c->caller.subject,
-		    sizeof(c->caller.subject));
+	if (SSL_get_verify_result(ssl) == X509_V_OK &&
+	    (b = BIO_new(BIO_s_mem())) != NULL) {
+		if (X509_NAME_print_ex(b, X509_get_subject_name(cert), 0,
+		    XN_FLAG_RFC2253) > 0 && (n = BIO_read(b, c->caller.subject,
+		    sizeof(c->caller.subject))) > 0 &&
+		    (size_t)n < sizeof(c->caller.subject))
+			c->caller.subject[n] = '\0';
+		else
+			c->caller.subject[0] = '\0';
+		BIO_free(b);
+	}
 	X509_free(cert);
 }
 

@@ -55,6 +55,8 @@ struct ipc_audit_event {
 	char		error[64];
 	char		resource[1024];
 	char		subject[256];
+	char		principal[65];	/* "" when none */
+	char		decision[512];	/* what decided, "" for none */
 	uint32_t	listener;
 	uint32_t	has_cred;
 	uint32_t	uid;

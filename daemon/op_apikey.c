@@ -115,7 +115,8 @@ op_create_api_key_provider(struct api_ctx *ctx, struct api_call *call,
 
 	if (api_only_fields(in, fields, e) != 0 ||
 	    get_name(ctx, call, in, &name, e) != 0 ||
-	    get_key(in, &key, e) != 0 || api_get_tags(in, &tags, e) != 0)
+	    get_key(in, &key, e) != 0 || api_get_tags(in, &tags, e) != 0 ||
+	    api_allow(ctx, call, tags, e) != 0)
 		goto done;
 	if (store_provider_create(ctx->store, ctx->vault, KIND, name,
 	    call->resource, (const uint8_t *)json_string_value(key),
@@ -140,6 +141,7 @@ op_get_api_key_provider(struct api_ctx *ctx, struct api_call *call,
 
 	if (api_only_fields(in, fields, e) != 0 ||
 	    get_name(ctx, call, in, &name, e) != 0 ||
+	    api_allow(ctx, call, NULL, e) != 0 ||
 	    store_provider_get(ctx->store, KIND, name, &created, &updated,
 	    e) != 0)
 		return -1;
@@ -160,6 +162,7 @@ op_update_api_key_provider(struct api_ctx *ctx, struct api_call *call,
 	if (api_only_fields(in, fields, e) != 0 ||
 	    get_name(ctx, call, in, &name, e) != 0 ||
 	    get_key(in, &key, e) != 0 ||
+	    api_allow(ctx, call, NULL, e) != 0 ||
 	    store_provider_set_secret(ctx->store, ctx->vault, KIND, name,
 	    (const uint8_t *)json_string_value(key), json_string_length(key),
 	    e) != 0 ||
@@ -182,7 +185,8 @@ op_delete_api_key_provider(struct api_ctx *ctx, struct api_call *call,
 
 	(void)out;
 	if (api_only_fields(in, fields, e) != 0 ||
-	    get_name(ctx, call, in, &name, e) != 0)
+	    get_name(ctx, call, in, &name, e) != 0 ||
+	    api_allow(ctx, call, NULL, e) != 0)
 		return -1;
 	return store_provider_delete(ctx->store, ctx->vault, KIND, name,
 	    call->resource, e);
@@ -201,13 +205,15 @@ op_list_api_key_providers(struct api_ctx *ctx, struct api_call *call,
 	size_t i;
 	int rc = -1;
 
-	(void)call;
 	if (api_page_params(in, &max, after, sizeof(after), e) != 0)
 		goto done;
 	if (after[0] != '\0' && !valid_name(after)) {
 		av_fail(e, AV_E_VALIDATION, "invalid nextToken");
 		goto done;
 	}
+	api_vault_arn(ctx, call->resource, sizeof(call->resource));
+	if (api_allow(ctx, call, NULL, e) != 0)
+		goto done;
 	if (store_provider_list(ctx->store, KIND, after, max, names, &more,
 	    e) != 0)
 		goto done;

@@ -147,3 +147,35 @@ api_page_token_set(json_t *out, json_t *names)
 	    (int)strlen(json_string_value(last)));
 	json_object_set_new(out, "nextToken", json_string((const char *)token));
 }
+
+int
+api_allow(struct api_ctx *ctx, struct api_call *call, json_t *request_tags,
+    struct av_err *e)
+{
+	struct authz_request q = { .request_tags = request_tags };
+
+	return api_authorize(ctx, call, &q, e);
+}
+
+int
+api_directory_arn(const struct api_ctx *ctx, char *buf, size_t len)
+{
+	const struct av_appliance_config *a = &ctx->cfg->appliance;
+	int n;
+
+	n = snprintf(buf, len, "arn:%s:bedrock-agentcore:%s:%s:"
+	    "workload-identity-directory/default", a->partition, a->region,
+	    a->account);
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+int
+api_vault_arn(const struct api_ctx *ctx, char *buf, size_t len)
+{
+	const struct av_appliance_config *a = &ctx->cfg->appliance;
+	int n;
+
+	n = snprintf(buf, len, "arn:%s:bedrock-agentcore:%s:%s:"
+	    "token-vault/default", a->partition, a->region, a->account);
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}

@@ -143,7 +143,8 @@ op_create_workload_identity(struct api_ctx *ctx, struct api_call *call,
 
 	if (api_only_fields(in, fields, e) != 0 ||
 	    get_name(ctx, call, in, &name, e) != 0 ||
-	    get_urls(in, &urls, e) != 0 || api_get_tags(in, &tags, e) != 0)
+	    get_urls(in, &urls, e) != 0 || api_get_tags(in, &tags, e) != 0 ||
+	    api_allow(ctx, call, tags, e) != 0)
 		goto done;
 	if (store_wi_create(ctx->store, name, call->service != NULL ?
 	    call->service : "", call->resource, urls, tags,
@@ -169,6 +170,7 @@ op_get_workload_identity(struct api_ctx *ctx, struct api_call *call,
 
 	if (api_only_fields(in, fields, e) != 0 ||
 	    get_name(ctx, call, in, &name, e) != 0 ||
+	    api_allow(ctx, call, NULL, e) != 0 ||
 	    store_wi_get(ctx->store, name, call->service, &r, e) != 0)
 		return -1;
 	describe(ctx, &r, out, true);
@@ -190,6 +192,7 @@ op_update_workload_identity(struct api_ctx *ctx, struct api_call *call,
 	if (api_only_fields(in, fields, e) != 0 ||
 	    get_name(ctx, call, in, &name, e) != 0 ||
 	    get_urls(in, &urls, e) != 0 ||
+	    api_allow(ctx, call, NULL, e) != 0 ||
 	    store_wi_update(ctx->store, name, call->service, urls, e) != 0 ||
 	    store_wi_get(ctx->store, name, NULL, &r, e) != 0)
 		goto done;
@@ -210,7 +213,8 @@ op_delete_workload_identity(struct api_ctx *ctx, struct api_call *call,
 
 	(void)out;
 	if (api_only_fields(in, fields, e) != 0 ||
-	    get_name(ctx, call, in, &name, e) != 0)
+	    get_name(ctx, call, in, &name, e) != 0 ||
+	    api_allow(ctx, call, NULL, e) != 0)
 		return -1;
 	return store_wi_delete(ctx->store, ctx->vault, name, call->service,
 	    call->resource, e);
@@ -234,6 +238,9 @@ op_list_workload_identities(struct api_ctx *ctx, struct api_call *call,
 		av_fail(e, AV_E_VALIDATION, "invalid nextToken");
 		goto done;
 	}
+	api_directory_arn(ctx, call->resource, sizeof(call->resource));
+	if (api_allow(ctx, call, NULL, e) != 0)
+		goto done;
 	if (store_wi_list(ctx->store, call->service, after, max, names,
 	    managers, &more, e) != 0)
 		goto done;

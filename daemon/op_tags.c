@@ -185,7 +185,9 @@ op_tag_resource(struct api_ctx *ctx, struct api_call *call, json_t *in,
 		return av_fail(e, AV_E_VALIDATION, "tags is required");
 	if (api_get_tags(in, &tags, e) != 0)
 		return -1;
-	rc = store_tags_add(ctx->store, &r, tags, API_TAGS_MAX, e);
+	rc = api_allow(ctx, call, tags, e);
+	if (rc == 0)
+		rc = store_tags_add(ctx->store, &r, tags, API_TAGS_MAX, e);
 	json_decref(tags);
 	return rc;
 }
@@ -206,8 +208,12 @@ op_untag_resource(struct api_ctx *ctx, struct api_call *call, json_t *in,
 	/* No tagKeys at all removes nothing: AgentCore allows 0 keys. */
 	if (get_resource(ctx, call, &r, &query, e) == 0 &&
 	    (query == NULL || get_tag_keys(query, keys, e) == 0) &&
-	    api_only_fields(in, fields, e) == 0)
-		rc = store_tags_remove(ctx->store, &r, keys, e);
+	    api_only_fields(in, fields, e) == 0) {
+		struct authz_request q = { .tag_keys = keys };
+
+		if ((rc = api_authorize(ctx, call, &q, e)) == 0)
+			rc = store_tags_remove(ctx->store, &r, keys, e);
+	}
 	json_decref(keys);
 	return rc;
 }
@@ -222,7 +228,8 @@ op_list_tags_for_resource(struct api_ctx *ctx, struct api_call *call,
 	json_t *tags;
 
 	if (get_resource(ctx, call, &r, &query, e) != 0 ||
-	    no_query(query, e) != 0 || api_only_fields(in, fields, e) != 0)
+	    no_query(query, e) != 0 || api_only_fields(in, fields, e) != 0 ||
+	    api_allow(ctx, call, NULL, e) != 0)
 		return -1;
 	if ((tags = json_object()) == NULL)
 		return av_fail(e, AV_E_INTERNAL, "out of memory");

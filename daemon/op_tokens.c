@@ -105,6 +105,7 @@ static int
 token_for(struct api_ctx *ctx, struct api_call *call, json_t *in,
     const char *user, json_t *out, struct av_err *e)
 {
+	struct authz_request q = { 0 };
 	struct wi_record r;
 	char token[WAT_MAX + 1];
 	json_t *v = json_object_get(in, "workloadName");
@@ -117,6 +118,9 @@ token_for(struct api_ctx *ctx, struct api_call *call, json_t *in,
 		    "(3 to 255 characters)");
 	api_wi_arn(ctx, json_string_value(v), call->resource,
 	    sizeof(call->resource));
+	q.workload = call->resource;
+	if (api_authorize(ctx, call, &q, e) != 0)
+		return -1;
 	/* The row only: minting needs no return URLs. */
 	if ((rc = store_wi_lookup(ctx->store, json_string_value(v), &r,
 	    e)) != 1)
@@ -177,6 +181,8 @@ op_get_resource_api_key(struct api_ctx *ctx, struct api_call *call,
 	json_t *tok = json_object_get(in, "workloadIdentityToken");
 	json_t *prov = json_object_get(in, "resourceCredentialProviderName");
 	static __thread unsigned char key[API_KEY_MAX + 1];
+	struct authz_request q = { 0 };
+	char workload[512];
 	struct wat_claims c;
 	struct wi_record r;
 	size_t len = 0;
@@ -206,6 +212,11 @@ op_get_resource_api_key(struct api_ctx *ctx, struct api_call *call,
 	    c.iat < r.created)
 		return av_fail(e, AV_E_ACCESS_DENIED, "the workload access "
 		    "token is not valid");
+	api_wi_arn(ctx, c.workload, workload, sizeof(workload));
+	q.provider = json_string_value(prov);
+	q.workload = workload;
+	if (api_authorize(ctx, call, &q, e) != 0)
+		return -1;
 	rc = store_secret_get(ctx->store, ctx->vault, API_KEY_KIND,
 	    json_string_value(prov), "", key, API_KEY_MAX, &len, e);
 	if (rc == 0) {

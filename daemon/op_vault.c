@@ -67,6 +67,8 @@ op_get_token_vault(struct api_ctx *ctx, struct api_call *call, json_t *in,
 	    "arn:%s:bedrock-agentcore:%s:%s:token-vault/%s",
 	    ctx->cfg->appliance.partition, ctx->cfg->appliance.region,
 	    ctx->cfg->appliance.account, id);
+	if (api_allow(ctx, call, NULL, e) != 0)
+		return -1;
 	if (strcmp(id, VAULT_ID_DEFAULT) != 0)
 		return av_fail(e, AV_E_NOT_FOUND, "no token vault named %s",
 		    id);

@@ -27,8 +27,10 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 
 #include "audit.h"
+#include "authz.h"
 #include "daemon.h"
 #include "ipc.h"
 #include "listen.h"
@@ -282,6 +284,8 @@ audit_from_worker(struct parent *p, const struct ipc_hdr *h,
 	    !field_ok(m->error, sizeof(m->error), true) ||
 	    !field_ok(m->resource, sizeof(m->resource), true) ||
 	    !field_ok(m->subject, sizeof(m->subject), true) ||
+	    !field_ok(m->principal, sizeof(m->principal), true) ||
+	    !field_ok(m->decision, sizeof(m->decision), true) ||
 	    m->listener < 1 || m->listener > 3 || m->has_cred > 1)
 		return -2;	/* malformed: the worker is not ours any more */
 	caller = json_pack("{s:s}", "listener", m->listener == 1 ? "admin" :
@@ -294,12 +298,16 @@ audit_from_worker(struct parent *p, const struct ipc_hdr *h,
 	if (m->subject[0] != '\0')
 		json_object_set_new(caller, "subject",
 		    json_string(m->subject));
+	if (m->principal[0] != '\0')
+		json_object_set_new(caller, "principal",
+		    json_string(m->principal));
 	memset(&ev, 0, sizeof(ev));
 	ev.request_id = m->request_id;
 	ev.operation = m->operation;
 	ev.resource = m->resource;
 	ev.outcome = m->outcome;
 	ev.error = m->error[0] != '\0' ? m->error : NULL;
+	ev.decision = m->decision[0] != '\0' ? m->decision : NULL;
 	ev.caller = caller;
 	rc = audit_append(p->audit, &ev, (h->flags & IPC_F_SYNC) != 0, err,
 	    sizeof(err));
@@ -465,11 +473,73 @@ stop_worker(struct parent *p)
 	p->worker = 0;
 }
 
+/*
+ * Principals and policy files are changed by editing files: record what
+ * is now in force (each principal's policies, each file's SHA-256) as a
+ * call record, fsynced, before the worker that enforces it starts.
+ */
+static int
+audit_policies(struct parent *p, const char *why)
+{
+	struct authz_sources files = { 0 };
+	const struct av_principal *pr;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char hex[2 * 32 + 1], id[40], err[256];
+	struct audit_event ev;
+	struct av_err e;
+	json_t *detail, *fj, *pj, *names;
+	unsigned mdlen, k;
+	size_t i, j;
+	int rc;
+
+	if (p->cfg->policy.dir[0] != '\0' &&
+	    authz_sources_load_dir(&files, p->cfg->policy.dir, &e) != 0) {
+		log_error("%s", e.msg);
+		return -1;
+	}
+	fj = json_object();
+	for (i = 0; i < files.n; i++) {
+		if (EVP_Digest(files.v[i].text, files.v[i].len, md, &mdlen,
+		    EVP_sha256(), NULL) != 1)
+			continue;
+		for (k = 0; k < mdlen && k < 32; k++)
+			snprintf(hex + 2 * k, 3, "%02x", md[k]);
+		json_object_set_new(fj, files.v[i].name, json_string(hex));
+	}
+	authz_sources_free(&files);
+	pj = json_object();
+	for (i = 0; i < p->cfg->principals.n; i++) {
+		pr = &p->cfg->principals.v[i];
+		names = json_array();
+		for (j = 0; j < pr->policies.n; j++)
+			json_array_append_new(names,
+			    json_string(pr->policies.v[j]));
+		json_object_set_new(pj, pr->name, names);
+	}
+	detail = json_pack("{s:o, s:o}", "principals", pj, "policyFiles", fj);
+	memset(&ev, 0, sizeof(ev));
+	snprintf(id, sizeof(id), "config-%lld", (long long)time(NULL));
+	ev.request_id = id;
+	ev.operation = "LoadPolicies";
+	ev.resource = p->cfg->policy.dir;
+	ev.outcome = "allowed";
+	ev.caller = json_pack("{s:s, s:s}", "listener", "configuration",
+	    "event", why);
+	ev.detail = detail;
+	rc = audit_append(p->audit, &ev, true, err, sizeof(err));
+	json_decref(ev.caller);
+	json_decref(detail);
+	if (rc != 0)
+		log_error("audit: %s", err);
+	return rc;
+}
+
 static void
 reload(struct parent *p)
 {
 	static struct av_config fresh;
 	char err[AV_CONFIG_ERR_SIZE];
+	struct av_err e;
 
 	if (av_config_load(p->opts->config_path, &fresh, err, sizeof(err))
 	    != 0) {
@@ -477,9 +547,16 @@ reload(struct parent *p)
 		    "%s", err);
 		return;
 	}
+	if (authz_check_config(&fresh, &e) != 0) {
+		log_error("reload refused, keeping the running configuration: "
+		    "%s", e.msg);
+		return;
+	}
 	log_info("configuration reloaded; restarting the worker "
 	    "(listeners, HSM and audit settings need a full restart)");
 	*p->cfg = fresh;
+	if (audit_policies(p, "SIGHUP") != 0)
+		log_error("the new policies could not be audited");
 	stop_worker(p);
 }
 
@@ -546,7 +623,8 @@ parent_main(struct av_config *cfg, const struct parent_opts *o)
 	p.nipc = 0;
 	p.backoff_ms = BACKOFF_MIN_MS;
 	av_log_init("agentvaultd", cfg->log.level);
-	if (setup_signals() != 0 || open_audit(&p) != 0)
+	if (setup_signals() != 0 || open_audit(&p) != 0 ||
+	    audit_policies(&p, "start") != 0)
 		return 1;
 	if (listeners_open(cfg, &p.ls, err, sizeof(err)) != 0) {
 		log_error("%s", err);

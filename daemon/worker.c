@@ -106,12 +106,9 @@ worker_audit(const struct api_audit *ev, struct api_reply *reply, void *arg)
 	copy_field(m.outcome, sizeof(m.outcome), ev->outcome);
 	copy_field(m.error, sizeof(m.error), ev->error);
 	copy_field(m.resource, sizeof(m.resource), ev->resource);
-	/* Unix-socket callers have no certificate: name their service. */
-	if (ev->service != NULL)
-		snprintf(m.subject, sizeof(m.subject), "service:%s",
-		    ev->service);
-	else
-		copy_field(m.subject, sizeof(m.subject), ev->caller->subject);
+	copy_field(m.subject, sizeof(m.subject), ev->caller->subject);
+	copy_field(m.principal, sizeof(m.principal), ev->principal);
+	copy_field(m.decision, sizeof(m.decision), ev->decision);
 	m.listener = ev->caller->listener;
 	m.has_cred = ev->caller->has_cred;
 	m.uid = ev->caller->uid;
@@ -559,6 +556,21 @@ worker_main(const struct av_config *cfg, const struct worker_fds *fds,
 			snprintf(kid + 2 * i, 3, "%02X", w.api.tokens.kid[i]);
 		log_info("token-signing key kid %s; tokens of %zu previous "
 		    "key(s) still accepted", kid, w.api.tokens.nprev);
+	}
+	{
+		struct av_err e;
+
+		/* The files are read once, before the sandbox hides them. */
+		authz_holder_init(&w.api.authz);
+		if ((cfg->policy.dir[0] != '\0' &&
+		    authz_sources_load_dir(&w.api.policy_files,
+		    cfg->policy.dir, &e) != 0) ||
+		    api_authz_load(&w.api, &e) != 0) {
+			log_error("%s", e.msg);
+			return 1;
+		}
+		log_info("%zu principals; %zu policy files", cfg->principals.n,
+		    w.api.policy_files.n);
 	}
 	if (fds->admin >= 0) {
 		lfds[n] = fds->admin;

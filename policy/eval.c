@@ -13,9 +13,18 @@
 
 #include "policy/internal.h"
 
+struct pkey {
+	const char	*s;
+	size_t		 len;
+};
+
 struct policy_set {
 	struct policy_doc	*doc[POLICY_SET_DOCS_MAX];
 	size_t			 ndoc;
+	/* The condition keys its documents name (conditions and policy
+	 * variables), once each: callers add only those to a request. */
+	const struct pkey	*keys;
+	size_t			 nkeys;
 };
 
 void
@@ -79,6 +88,89 @@ policy_set_new(struct av_err *e)
 	return s;
 }
 
+static bool
+keys_have(const struct pkey *k, size_t n, const char *key, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (k[i].len == len && strncasecmp(k[i].s, key, len) == 0)
+			return true;
+	return false;
+}
+
+static int
+keys_add(struct pkey **k, size_t *n, size_t *cap, const char *key,
+    size_t len)
+{
+	struct pkey *nk;
+
+	if (keys_have(*k, *n, key, len))
+		return 0;
+	if (*n == *cap) {
+		*cap = *cap == 0 ? 16 : 2 * *cap;
+		if ((nk = reallocarray(*k, *cap, sizeof(**k))) == NULL)
+			return -1;
+		*k = nk;
+	}
+	(*k)[*n].s = key;
+	(*k)[(*n)++].len = len;
+	return 0;
+}
+
+static int
+pat_keys(struct pkey **k, size_t *n, size_t *cap, const struct pat *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nvars; i++)
+		if (keys_add(k, n, cap, p->vars[i].key, p->vars[i].keylen))
+			return -1;
+	return 0;
+}
+
+static int
+arnpat_keys(struct pkey **k, size_t *n, size_t *cap, const struct arnpat *p)
+{
+	size_t g;
+
+	for (g = 0; g < ARN_SEGMENTS; g++)
+		if (!p->any && pat_keys(k, n, cap, &p->seg[g]) != 0)
+			return -1;
+	return 0;
+}
+
+/* Collect the keys d names into the set's list. */
+static int
+set_keys_add(struct policy_set *s, const struct policy_doc *d)
+{
+	struct pkey *k = (struct pkey *)s->keys;
+	size_t n = s->nkeys, cap = n, si, i, j;
+	const struct stmt *st;
+	const struct cond *c;
+	int rc = 0;
+
+	for (si = 0; si < d->nst && rc == 0; si++) {
+		st = &d->st[si];
+		for (i = 0; i < st->nres && rc == 0; i++)
+			rc = arnpat_keys(&k, &n, &cap, &st->res[i]);
+		for (i = 0; i < st->ncond && rc == 0; i++) {
+			c = &st->cond[i];
+			rc = keys_add(&k, &n, &cap, c->key, c->keylen);
+			if (c->op != COP_STR && c->op != COP_STR_IC &&
+			    c->op != COP_LIKE && c->op != COP_ARN)
+				continue;
+			for (j = 0; j < c->nv && rc == 0; j++)
+				rc = c->op == COP_ARN ? arnpat_keys(&k, &n, &cap,
+				    &c->v[j].a) : pat_keys(&k, &n, &cap,
+				    &c->v[j].p);
+		}
+	}
+	s->keys = k;
+	s->nkeys = n;
+	return rc;
+}
+
 int
 policy_set_add(struct policy_set *s, struct policy_doc *d, struct av_err *e)
 {
@@ -88,7 +180,27 @@ policy_set_add(struct policy_set *s, struct policy_doc *d, struct av_err *e)
 		    "(at most %d)", POLICY_SET_DOCS_MAX);
 	}
 	s->doc[s->ndoc++] = d;
+	if (set_keys_add(s, d) != 0)
+		return av_fail(e, AV_E_INTERNAL, "out of memory");
 	return 0;
+}
+
+bool
+policy_set_uses_key(const struct policy_set *s, const char *key, size_t len)
+{
+	return keys_have(s->keys, s->nkeys, key, len);
+}
+
+bool
+policy_set_uses_prefix(const struct policy_set *s, const char *prefix)
+{
+	size_t i, len = strlen(prefix);
+
+	for (i = 0; i < s->nkeys; i++)
+		if (s->keys[i].len > len &&
+		    strncasecmp(s->keys[i].s, prefix, len) == 0)
+			return true;
+	return false;
 }
 
 void
@@ -100,6 +212,7 @@ policy_set_free(struct policy_set *s)
 		return;
 	for (i = 0; i < s->ndoc; i++)
 		policy_doc_free(s->doc[i]);
+	free((void *)s->keys);
 	free(s);
 }
 

@@ -676,3 +676,14 @@ policy_doc_statements(const struct policy_doc *d)
 {
 	return d->nst;
 }
+
+int
+policy_doc_rename(struct policy_doc *d, const char *name)
+{
+	char *n;
+
+	if ((n = arena_strndup(&d->arena, name, strlen(name))) == NULL)
+		return -1;
+	d->name = n;
+	return 0;
+}

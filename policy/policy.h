@@ -92,6 +92,14 @@ struct policy_set *policy_set_new(struct av_err *e);
 int policy_set_add(struct policy_set *s, struct policy_doc *d,
     struct av_err *e);
 void policy_set_free(struct policy_set *s);
+/*
+ * Does a document of s name this condition key (in a condition or a
+ * policy variable), or one that starts with prefix?  Callers put only
+ * such keys into a request: the rest cannot change a decision.
+ */
+bool policy_set_uses_key(const struct policy_set *s, const char *key,
+    size_t len);
+bool policy_set_uses_prefix(const struct policy_set *s, const char *prefix);
 
 void policy_ctx_init(struct policy_ctx *c, const char *action,
     const char *resource);
@@ -105,5 +113,20 @@ const char *policy_effect_name(enum policy_effect effect);
 /* "Allow by doc.yaml statement ReadOwn" and the like, for the audit log. */
 int policy_decision_format(const struct policy_decision *d, char *buf,
     size_t len);
+
+/*
+ * Built-in documents (builtin.c): AgentVaultFullAccess,
+ * AgentVaultReadOnlyAccess, AgentVaultAgentAccess, AgentVaultServiceAccess.
+ * policy_builtins() ends with a { NULL, NULL } entry.
+ */
+struct policy_builtin {
+	const char	*name;
+	const char	*text;		/* YAML */
+};
+const struct policy_builtin *policy_builtin(const char *name);
+const struct policy_builtin *policy_builtins(void);
+/* Replace the name decisions and errors show (a policy's name rather
+ * than the file it was read from); 0 or -1 when out of memory. */
+int policy_doc_rename(struct policy_doc *d, const char *name);
 
 #endif /* AV_POLICY_H */

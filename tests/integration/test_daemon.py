@@ -56,7 +56,19 @@ def ok(cond, name, detail=""):
     return cond
 
 
-def write_config(path, extra=""):
+# The principals of every test configuration: root is the admin, uid
+# 65534 (nobody) the agent; more_principals appends entries.
+PRINCIPALS = """principals:
+  - name: admin
+    uids: [0]
+    policies: [AgentVaultFullAccess]
+  - name: agents
+    uids: [65534]
+    policies: [AgentVaultAgentAccess]
+"""
+
+
+def write_config(path, extra="", more_principals=""):
     cfg = """
 paths:
   state_dir: {w}/state
@@ -79,13 +91,9 @@ audit:
 quotas:
   workload_identities: 40
   api_key_providers: 5
-access:
-  admin:
-    uids: [0]
-  agent:
-    uids: [65534]
 """.format(w=WORK, t=TOKDIR, mod=os.environ["AV_TEST_MODULE"],
-           pin=os.environ["AV_TEST_PIN"]) + extra
+           pin=os.environ["AV_TEST_PIN"]) + PRINCIPALS + more_principals + \
+        extra
     with open(path, "w") as f:
         f.write(cfg)
     os.chmod(path, 0o600)
@@ -1299,9 +1307,10 @@ def test_services():
     """Service-managed workload identities: a runtime and a gateway,
     callers with their own uids; no self-extraction of tokens."""
     conf = os.path.join(WORK, "services.yaml")
-    write_config(conf, """services:
-  - {name: runtime-a, kind: runtime, uids: [%d]}
-  - {name: gateway-b, kind: gateway, uids: [%d]}
+    write_config(conf, more_principals="""  - {name: runtime-a, kind: runtime, uids: [%d],
+     policies: [AgentVaultServiceAccess]}
+  - {name: gateway-b, kind: gateway, uids: [%d],
+     policies: [AgentVaultServiceAccess]}
 """ % (RUNTIME_UID, GATEWAY_UID))
     with open(conf) as f:
         text = f.read().replace(os.path.join(WORK, "state"),
@@ -1445,12 +1454,12 @@ def test_services():
     with open(os.path.join(WORK, "audit.log")) as f:
         calls = [json.loads(l) for l in f if '"type":"call"' in l]
     ok(any(c["operation"] == "CreateWorkloadIdentity" and
-           c["caller"].get("subject") == "service:runtime-a" and
+           c["caller"].get("principal") == "runtime-a" and
            c["caller"].get("uid") == RUNTIME_UID for c in calls),
        "the audit trail names the service that called")
     ok(any(c["operation"] == "GetWorkloadAccessToken" and
            c["outcome"] == "denied" and c["resource"] == ARN_PREFIX +
-           "rt-agent-1" and c["caller"].get("subject") == "service:gateway-b"
+           "rt-agent-1" and c["caller"].get("principal") == "gateway-b"
            for c in calls), "refused token requests are audited as denied")
 
     base = os.path.join(WORK, "services-bad.yaml")
