@@ -96,56 +96,65 @@ op_ping(struct api_ctx *ctx, struct api_call *call, json_t *in, json_t *out,
 	return 0;
 }
 
-/* Is the caller one of the uids, or is its primary gid one of the gids? */
+/*
+ * The principal a Unix-socket caller is (config.h): the one with its uid,
+ * else the one with its primary gid; NULL when none.  Interim shim until
+ * the policy engine: a TCP caller is nobody yet.
+ */
+static const struct av_principal *
+principal_of(const struct av_config *cfg, const struct av_caller *c)
+{
+	const struct av_principals_config *ps = &cfg->principals;
+	size_t i, j;
+
+	if (c->listener == AV_LISTENER_TCP || !c->has_cred)
+		return NULL;
+	for (i = 0; i < ps->n; i++)
+		for (j = 0; j < ps->v[i].uids.n; j++)
+			if (ps->v[i].uids.v[j] == c->uid)
+				return &ps->v[i];
+	for (i = 0; i < ps->n; i++)
+		for (j = 0; j < ps->v[i].gids.n; j++)
+			if (ps->v[i].gids.v[j] == c->gid)
+				return &ps->v[i];
+	return NULL;
+}
+
+/* The runtime or gateway a caller is; NULL when none. */
+static const char *
+service_of(const struct av_config *cfg, const struct av_caller *c)
+{
+	const struct av_principal *p = principal_of(cfg, c);
+
+	return p != NULL && p->kind != AV_PRINCIPAL_CALLER ? p->name : NULL;
+}
+
+/* Is policy attached to caller principal p?  (Interim, see authorize.) */
 static bool
-in_ids(const struct av_uid_list *uids, const struct av_gid_list *gids,
-    const struct av_caller *c)
+attached(const struct av_principal *p, const char *policy)
 {
 	size_t i;
 
-	if (!c->has_cred)
+	if (p == NULL || p->kind != AV_PRINCIPAL_CALLER)
 		return false;
-	for (i = 0; i < uids->n; i++)
-		if (uids->v[i] == c->uid)
-			return true;
-	for (i = 0; i < gids->n; i++)
-		if (gids->v[i] == c->gid)
+	for (i = 0; i < p->policies.n; i++)
+		if (strcmp(p->policies.v[i], policy) == 0)
 			return true;
 	return false;
 }
 
-/* The service a Unix-socket caller is, by its peer credentials; NULL
- * when none (the config gives no id to two principals). */
-static const char *
-service_of(const struct av_config *cfg, const struct av_caller *c)
-{
-	const struct av_service *s;
-	size_t i;
-
-	if (c->listener == AV_LISTENER_TCP)
-		return NULL;
-	for (i = 0; i < cfg->services.n; i++) {
-		s = &cfg->services.v[i];
-		if (in_ids(&s->uids, &s->gids, c))
-			return s->name;
-	}
-	return NULL;
-}
-
 /*
- * The interim caller map (spec §5 "Callers"; policy engine later).  A
- * service is that service only, never the admin or an agent as well.
+ * Interim, until the policy engine enforces policies: the admin is a
+ * caller with AgentVaultFullAccess attached, an agent one with
+ * AgentVaultAgentAccess.  A service is that service only.
  */
 static int
 authorize(const struct api_ctx *ctx, const struct route *r,
     const struct av_caller *c, const char *service, struct av_err *e)
 {
-	const struct av_access_ids *admin = &ctx->cfg->access.admin;
-	const struct av_access_ids *agent = &ctx->cfg->access.agent;
-	bool is_admin = service == NULL &&
-	    in_ids(&admin->uids, &admin->gids, c);
-	bool is_agent = service == NULL &&
-	    in_ids(&agent->uids, &agent->gids, c);
+	const struct av_principal *p = principal_of(ctx->cfg, c);
+	bool is_admin = attached(p, "AgentVaultFullAccess");
+	bool is_agent = attached(p, "AgentVaultAgentAccess");
 
 	switch (r->plane) {
 	case PLANE_OPEN:

@@ -18,8 +18,9 @@
  * PIN typed where a PIN source belongs does not end up in a log.
  *
  * The struct holds fixed-size fields only: nothing needs freeing, and a
- * copy is a plain assignment.  It is large (about 73 KiB); keep it in
- * static storage or on the heap rather than on a small thread stack.
+ * copy is a plain assignment.  It is large (about 410 KiB, most of it
+ * principals); keep it in static storage or on the heap, never on a
+ * stack.
  *
  * Users and groups.  A user or group *name* is resolved (getpwnam_r,
  * getgrnam_r) when the key is given in the file, and a name that does not
@@ -46,7 +47,12 @@
 #define AV_CONFIG_DEPTH_MAX	16	/* nested mappings and sequences */
 #define AV_CONFIG_STRING_MAX	4096	/* bytes in any scalar */
 #define AV_CONFIG_LIST_MAX	64	/* items in any sequence */
-#define AV_CONFIG_SERVICES_MAX	16	/* entries in services */
+#define AV_CONFIG_PRINCIPALS_MAX	32	/* entries in principals */
+#define AV_PRINCIPAL_SUBJECTS_MAX	8	/* certificate subjects of one */
+#define AV_PRINCIPAL_TAGS_MAX		16	/* tags of one principal */
+#define AV_PRINCIPAL_POLICIES_MAX	16	/* policies attached in the file */
+#define AV_SUBJECT_SIZE			256	/* RFC 2253 subject, NUL incl. */
+#define AV_POLICY_NAME_SIZE		129	/* [A-Za-z0-9._-], 1..128 */
 
 /* Buffer sizes, NUL included. */
 #define AV_CONFIG_PATH_SIZE	PATH_MAX		/* PATH_MAX - 1 bytes */
@@ -67,11 +73,6 @@ enum av_log_level {
 	AV_LOG_INFO,			/* "info" */
 	AV_LOG_WARNING,			/* "warning" */
 	AV_LOG_ERROR,			/* "error" */
-};
-
-enum av_service_kind {
-	AV_SERVICE_RUNTIME = 0,		/* "runtime" */
-	AV_SERVICE_GATEWAY,		/* "gateway" */
 };
 
 struct av_uid_list {
@@ -123,28 +124,53 @@ struct av_customer_config {
 	char		key[AV_CONFIG_URI_SIZE];
 };
 
-struct av_access_ids {
-	struct av_uid_list	uids;
-	struct av_gid_list	gids;
+enum av_principal_kind {
+	AV_PRINCIPAL_CALLER = 0,	/* "caller": admin, operator or agent */
+	AV_PRINCIPAL_RUNTIME,		/* "runtime": a service that manages
+					   workload identities of its own */
+	AV_PRINCIPAL_GATEWAY,		/* "gateway": the same */
+};
+
+struct av_tag {
+	char	key[129];		/* 1..128 bytes of the tag alphabet */
+	char	value[257];		/* 0..256 bytes */
+};
+
+struct av_subject_list {
+	size_t	n;
+	char	v[AV_PRINCIPAL_SUBJECTS_MAX][AV_SUBJECT_SIZE];
+};
+
+struct av_tag_list {
+	size_t		n;
+	struct av_tag	v[AV_PRINCIPAL_TAGS_MAX];
+};
+
+struct av_policy_names {
+	size_t	n;
+	char	v[AV_PRINCIPAL_POLICIES_MAX][AV_POLICY_NAME_SIZE];
 };
 
 /*
- * A runtime or gateway principal.  A caller on a Unix socket whose uid is
- * one of uids, or whose primary gid is one of gids, acts as this service
- * (whatever the access map says), and the workload identities it creates
- * are managed by it.  No id belongs to two services, nor to a service and
- * the access map.
+ * A principal: who a caller is, for the policy engine (docs/policy.md).
+ * A Unix-socket caller is the principal one of whose uids is its uid,
+ * else the one one of whose gids is its primary gid; a TCP (mTLS) caller
+ * the one one of whose subjects is its certificate's subject (RFC 2253).
+ * No uid, gid or subject belongs to two principals.
  */
-struct av_service {
+struct av_principal {
 	char			name[65];	/* [A-Za-z0-9._-], unique */
-	enum av_service_kind	kind;
-	struct av_uid_list	uids;		/* at least one id in all */
+	enum av_principal_kind	kind;		/* default caller */
+	struct av_uid_list	uids;
 	struct av_gid_list	gids;
+	struct av_subject_list	subjects;
+	struct av_tag_list	tags;		/* aws:PrincipalTag/KEY */
+	struct av_policy_names	policies;	/* attached, in order */
 };
 
-struct av_services_config {
+struct av_principals_config {
 	size_t			n;
-	struct av_service	v[AV_CONFIG_SERVICES_MAX];
+	struct av_principal	v[AV_CONFIG_PRINCIPALS_MAX];
 };
 
 struct av_config {
@@ -207,14 +233,11 @@ struct av_config {
 		bool		landlock;
 	} sandbox;
 
-	/* Interim caller map, until the policy engine. */
-	struct av_access_config {
-		struct av_access_ids	admin;
-		struct av_access_ids	agent;
-	} access;
-
-	/* Service principals; none by default. */
-	struct av_services_config services;
+	struct av_policy_config {
+		char	dir[AV_CONFIG_PATH_SIZE];	/* "" = none */
+	} policy;
+	/* Principals; default: one, "admin" (uid 0, AgentVaultFullAccess). */
+	struct av_principals_config principals;
 
 	struct av_audit_config {
 		unsigned int	checkpoint_records;
@@ -274,5 +297,10 @@ void	av_config_print(const struct av_config *c, FILE *f);
 /* "service-managed", "info"...; "?" for a value out of range. */
 const char *av_kek_mode_name(enum av_kek_mode m);
 const char *av_log_level_name(enum av_log_level l);
+
+/* Tag alphabet (AgentCore's): letters, digits, white space, . _ : / = + @ -
+ * Keys 1..128 bytes and not starting with "aws:" (any case); values 0..256. */
+bool	av_tag_key_valid(const char *s, size_t len);
+bool	av_tag_value_valid(const char *s, size_t len);
 
 #endif /* AV_DAEMON_CONFIG_H */
