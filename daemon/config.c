@@ -44,6 +44,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <yaml.h>
@@ -57,10 +58,10 @@ _Static_assert(AV_CONFIG_ADDR_SIZE >= INET6_ADDRSTRLEN,
     "AV_CONFIG_ADDR_SIZE too small for an IPv6 address");
 _Static_assert(sizeof(enum av_kek_mode) == sizeof(int) &&
     sizeof(enum av_log_level) == sizeof(int) &&
-    sizeof(enum av_service_kind) == sizeof(int), "enums are stored as int");
+    sizeof(enum av_principal_kind) == sizeof(int), "enums are stored as int");
 
 #define AV_KEYPATH_MAX	64	/* "listen.admin_socket.group" and the like */
-#define AV_RECS_MAX	256	/* > keys in the schema, lists full */
+#define AV_RECS_MAX	512	/* > keys in the schema, lists full */
 #define AV_MSG_MAX	1024
 #define AV_SHOW_MAX	48	/* bytes of a key or name quoted in a message */
 /* (uid_t)-1 and (gid_t)-1 mean "none": not accepted as ids. */
@@ -88,6 +89,8 @@ enum av_type {
 	T_UIDS,		/* list of uids or user names; struct av_uid_list */
 	T_GIDS,		/* list of gids or group names; struct av_gid_list */
 	T_LIST,		/* list of mappings of keys sub; struct with n, v[] */
+	T_STRINGS,	/* list of T_STRING items; struct with n, char v[][] */
+	T_TAGS,		/* mapping of tag keys to values; struct av_tag_list */
 };
 
 #define F_REQUIRED	0x01	/* no default: must be in the file */
@@ -110,9 +113,11 @@ struct av_key {
 	const char *const	*names;		/* T_ENUM, NULL-terminated */
 	const struct av_key	*sub;		/* T_BLOCK */
 	size_t			 present_off;	/* T_BLOCK: bool, optional */
-	size_t			 count_off;	/* T_LIST: size_t n */
-	size_t			 item_off;	/* T_LIST: v[0] */
-	size_t			 item_size;	/* T_LIST: sizeof(v[0]) */
+	/* T_LIST, T_STRINGS: */
+	size_t			 count_off;	/* size_t n */
+	size_t			 item_off;	/* v[0] */
+	size_t			 item_size;	/* sizeof(v[0]) */
+	size_t			 cap;		/* items in v[] */
 };
 
 /*
@@ -161,20 +166,33 @@ struct av_key {
 	{ .name = #f, .type = T_ENUM, .flags = fl, .off = OFF(S, f, T),	\
 	  .size = SIZE(S, f), .def = d, .names = values,		\
 	  .present_off = NO_PRESENT }
-/* Items start empty (n = 0); max is the capacity of v[]. */
+/* Lists start empty (n = 0), and a list in the file replaces the default. */
 #define K_LIST(S, f, T, keys)						\
 	{ .name = #f, .type = T_LIST, .off = OFF(S, f, struct T),	\
 	  .size = SIZE(S, f), .sub = keys,				\
-	  .max = (long long)(SIZE(T, v) / SIZE(T, v[0])),		\
+	  .cap = SIZE(T, v) / SIZE(T, v[0]),				\
 	  .count_off = OFF(T, n, size_t),				\
 	  .item_off = offsetof(struct T, v), .item_size = SIZE(T, v[0]), \
 	  .present_off = NO_PRESENT }
+/* Items lo..hi bytes of cs, each; what: the list, for messages. */
+#define K_STRINGS(S, f, T, lo, hi, cs, what)				\
+	{ .name = #f, .type = T_STRINGS, .off = OFF(S, f, struct T),	\
+	  .size = SIZE(S, f), .min = lo, .max = hi, .charset = cs,	\
+	  .desc = what, .cap = SIZE(T, v) / SIZE(T, v[0]),		\
+	  .count_off = OFF(T, n, size_t),				\
+	  .item_off = STROFF(T, v[0]), .item_size = SIZE(T, v[0]),	\
+	  .present_off = NO_PRESENT }
+#define K_TAGS(S, f)							\
+	K_TYPED(S, f, T_TAGS, struct av_tag_list, NULL)
 #define K_END	{ .name = NULL, .type = T_END }
 
 #define CS_LOWER	"abcdefghijklmnopqrstuvwxyz0123456789-"
 #define CS_DIGITS	"0123456789"
 #define CS_NAME		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
 			"0123456789._-"
+#define CS_PRINT	" !\"#$%&'()*+,-./0123456789:;<=>?@" \
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`" \
+			"abcdefghijklmnopqrstuvwxyz{|}~"
 
 /* In enum order. */
 static const char *const av_kek_modes[] = {
@@ -183,8 +201,8 @@ static const char *const av_kek_modes[] = {
 static const char *const av_log_levels[] = {
 	"debug", "info", "warning", "error", NULL
 };
-static const char *const av_service_kinds[] = {
-	"runtime", "gateway", NULL
+static const char *const av_principal_kinds[] = {
+	"caller", "runtime", "gateway", NULL
 };
 
 static const struct av_key av_appliance_keys[] = {
@@ -298,33 +316,27 @@ static const struct av_key av_sandbox_keys[] = {
 	K_END
 };
 
-static const struct av_key av_access_admin_keys[] = {
-	K_UIDS(av_access_ids, uids, "0"),
-	K_GIDS(av_access_ids, gids, NULL),
+static const struct av_key av_policy_keys[] = {
+	K_PATH(av_policy_config, dir, NULL, 0),
 	K_END
 };
 
-static const struct av_key av_access_agent_keys[] = {
-	K_UIDS(av_access_ids, uids, NULL),
-	K_GIDS(av_access_ids, gids, NULL),
-	K_END
-};
-
-static const struct av_key av_access_keys[] = {
-	K_BLOCK(av_access_config, admin, struct av_access_ids,
-	    av_access_admin_keys),
-	K_BLOCK(av_access_config, agent, struct av_access_ids,
-	    av_access_agent_keys),
-	K_END
-};
-
-static const struct av_key av_service_keys[] = {
-	K_STRING(av_service, name, NULL, 1, 64, CS_NAME,
+/* The default list is default_principals(). */
+static const struct av_key av_principal_keys[] = {
+	K_STRING(av_principal, name, NULL, 1, 64, CS_NAME,
 	    "a name of [A-Za-z0-9._-], at most 64 bytes", F_REQUIRED),
-	K_ENUM(av_service, kind, enum av_service_kind, NULL,
-	    av_service_kinds, F_REQUIRED),
-	K_UIDS(av_service, uids, NULL),
-	K_GIDS(av_service, gids, NULL),
+	K_ENUM(av_principal, kind, enum av_principal_kind, "caller",
+	    av_principal_kinds, 0),
+	K_UIDS(av_principal, uids, NULL),
+	K_GIDS(av_principal, gids, NULL),
+	K_STRINGS(av_principal, subjects, av_subject_list, 1,
+	    AV_SUBJECT_SIZE - 1, CS_PRINT, "certificate subjects in RFC 2253 "
+	    "form, such as CN=agent-7,O=Acme Corp (printable ASCII, at most "
+	    "255 bytes each)"),
+	K_TAGS(av_principal, tags),
+	K_STRINGS(av_principal, policies, av_policy_names, 1,
+	    AV_POLICY_NAME_SIZE - 1, CS_NAME, "policy names of "
+	    "[A-Za-z0-9._-], at most 128 bytes each"),
 	K_END
 };
 
@@ -358,8 +370,9 @@ static const struct av_key av_root_keys[] = {
 	K_BLOCK(av_config, limits, struct av_limits_config, av_limits_keys),
 	K_BLOCK(av_config, sandbox, struct av_sandbox_config,
 	    av_sandbox_keys),
-	K_BLOCK(av_config, access, struct av_access_config, av_access_keys),
-	K_LIST(av_config, services, av_services_config, av_service_keys),
+	K_BLOCK(av_config, policy, struct av_policy_config, av_policy_keys),
+	K_LIST(av_config, principals, av_principals_config,
+	    av_principal_keys),
 	K_BLOCK(av_config, audit, struct av_audit_config, av_audit_keys),
 	K_BLOCK(av_config, quotas, struct av_quotas_config, av_quotas_keys),
 	K_BLOCK(av_config, log, struct av_log_config, av_log_keys),
@@ -640,6 +653,11 @@ describe(const struct av_key *k, char *buf, size_t size)
 		return "a list of group names or gids";
 	case T_LIST:
 		return "a list of mappings";
+	case T_STRINGS:
+		(void)snprintf(buf, size, "a list of %s", k->desc);
+		return buf;
+	case T_TAGS:
+		return "a mapping of tag keys to tag values";
 	case T_END:
 		break;
 	}
@@ -975,6 +993,30 @@ full:
 	    AV_CONFIG_LIST_MAX);
 }
 
+/* One item of a list of strings. */
+static int
+add_string(struct av_ctx *c, const struct av_key *k, void *field,
+    const char *path, const struct av_scalar *v)
+{
+	char sbuf[AV_SHOW_MAX + 4];
+	char *items = (char *)field + k->item_off;
+	size_t i, *n = (size_t *)((char *)field + k->count_off);
+
+	if (check_text(c, path, v, (size_t)k->max) == -1)
+		return -1;
+	if (v->len < (size_t)k->min || strspn(v->s, k->charset) != v->len)
+		return expected(c, &v->mark, path, k);
+	for (i = 0; i < *n; i++)
+		if (strcmp(items + i * k->item_size, v->s) == 0)
+			return fail(c, &v->mark, "%s: '%s' is listed twice",
+			    path, show(sbuf, sizeof(sbuf), v->s, v->len));
+	if (*n == k->cap)
+		return fail(c, &v->mark, "%s: more than %zu items", path,
+		    k->cap);
+	store_text(items + (*n)++ * k->item_size, k->item_size, v);
+	return 0;
+}
+
 /* Check a scalar against k and store it into the field at base + k->off. */
 static int
 set_scalar(struct av_ctx *c, const struct av_key *k, void *base,
@@ -1081,10 +1123,13 @@ set_scalar(struct av_ctx *c, const struct av_key *k, void *base,
 	}
 	case T_UIDS:
 	case T_GIDS:
-		/* A default list: one item. */
+		/* One more item: of the list in the file, or a default. */
 		return add_id(c, k, field, path, v);
+	case T_STRINGS:
+		return add_string(c, k, field, path, v);
 	case T_BLOCK:
 	case T_LIST:
+	case T_TAGS:
 	case T_END:
 		break;
 	}
@@ -1233,9 +1278,9 @@ parse_item(struct av_ctx *c, const struct av_key *k, void *field,
 
 	if (c->ev.type != YAML_MAPPING_START_EVENT)
 		return expected(c, &c->ev.start_mark, path, k);
-	if (*n == (size_t)k->max)
-		return fail(c, &c->ev.start_mark, "%s: more than %lld items",
-		    path, k->max);
+	if (*n == k->cap)
+		return fail(c, &c->ev.start_mark, "%s: more than %zu items",
+		    path, k->cap);
 	if (c->nrecs == AV_RECS_MAX)
 		return fail(c, &c->ev.start_mark, "too many keys");
 	item_path(ipath, sizeof(ipath), path, (*n)++);
@@ -1245,6 +1290,71 @@ parse_item(struct av_ctx *c, const struct av_key *k, void *field,
 	r->key = r->val = c->ev.start_mark;
 	apply_defaults(c, k->sub, item);
 	return parse_block(c, k->sub, item, ipath);
+}
+
+/* c->ev is the value of a T_TAGS key: a mapping of tag keys to values. */
+static int
+parse_tags(struct av_ctx *c, const struct av_key *k, struct av_tag_list *l,
+    const char *path)
+{
+	static const char alphabet[] = "[A-Za-z0-9._:/=+@-], space and tab";
+	yaml_mark_t marks[AV_PRINCIPAL_TAGS_MAX];
+	char tpath[AV_KEYPATH_MAX + AV_SHOW_MAX + 8], sbuf[AV_SHOW_MAX + 4];
+	struct av_tag *t;
+	struct av_scalar v;
+
+	if (c->ev.type != YAML_MAPPING_START_EVENT)
+		return expected(c, &c->ev.start_mark, path, k);
+	memset(l, 0, sizeof(*l));
+	for (;;) {
+		if (next(c) == -1)
+			return -1;
+		if (c->ev.type == YAML_MAPPING_END_EVENT)
+			return 0;
+		if (c->ev.type != YAML_SCALAR_EVENT)
+			return fail(c, &c->ev.start_mark, "a key must be a "
+			    "string");
+		v.s = (const char *)c->ev.data.scalar.value;
+		v.len = c->ev.data.scalar.length;
+		v.mark = c->ev.start_mark;
+		(void)snprintf(tpath, sizeof(tpath), "%s.%s", path,
+		    show(sbuf, sizeof(sbuf), v.s, v.len));
+		for (t = l->v; t < l->v + l->n; t++)
+			if (strlen(t->key) == v.len &&
+			    memcmp(t->key, v.s, v.len) == 0)
+				return fail(c, &v.mark, "duplicate key '%s' in "
+				    "'%s' (first at %zu:%zu)", sbuf, path,
+				    marks[t - l->v].line + 1,
+				    marks[t - l->v].column + 1);
+		if (v.len >= 4 && strncasecmp(v.s, "aws:", 4) == 0)
+			return fail(c, &v.mark, "%s: tag keys starting with "
+			    "aws: are reserved", tpath);
+		if (!av_tag_key_valid(v.s, v.len))
+			return fail(c, &v.mark, "%s: expected a tag key: 1 to "
+			    "128 bytes of %s", tpath, alphabet);
+		if (l->n == AV_PRINCIPAL_TAGS_MAX)
+			return fail(c, &v.mark, "%s: more than %d tags", path,
+			    AV_PRINCIPAL_TAGS_MAX);
+		t = &l->v[l->n];
+		marks[l->n] = v.mark;
+		memcpy(t->key, v.s, v.len);
+		if (next(c) == -1)
+			return -1;
+		if (c->ev.type == YAML_SCALAR_EVENT) {
+			v.s = (const char *)c->ev.data.scalar.value;
+			v.len = c->ev.data.scalar.length;
+			v.plain = c->ev.data.scalar.style ==
+			    YAML_PLAIN_SCALAR_STYLE;
+		}
+		/* A plain empty value is YAML's null; none is "". */
+		if (c->ev.type != YAML_SCALAR_EVENT || is_null(&v) ||
+		    !av_tag_value_valid(v.s, v.len))
+			return fail(c, &c->ev.start_mark, "%s: expected a tag "
+			    "value: at most 256 bytes of %s (\"\" for none)",
+			    tpath, alphabet);
+		memcpy(t->value, v.s, v.len);
+		l->n++;
+	}
 }
 
 /* c->ev is the value of key k; store it. */
@@ -1275,6 +1385,7 @@ parse_value(struct av_ctx *c, const struct av_key *k, void *base,
 		return parse_block(c, k->sub, field, path);
 	case T_UIDS:
 	case T_GIDS:
+	case T_STRINGS:
 		if (ev->type != YAML_SEQUENCE_START_EVENT)
 			return expected(c, &ev->start_mark, path, k);
 		/* The list replaces the default. */
@@ -1291,12 +1402,15 @@ parse_value(struct av_ctx *c, const struct av_key *k, void *base,
 			v.plain = ev->data.scalar.style ==
 			    YAML_PLAIN_SCALAR_STYLE;
 			v.mark = ev->start_mark;
-			if (add_id(c, k, field, path, &v) == -1)
+			if (set_scalar(c, k, base, path, &v) == -1)
 				return -1;
 		}
+	case T_TAGS:
+		return parse_tags(c, k, field, path);
 	case T_LIST:
 		if (ev->type != YAML_SEQUENCE_START_EVENT)
 			return expected(c, &ev->start_mark, path, k);
+		memset(field, 0, k->size);
 		for (;;) {
 			if (next(c) == -1)
 				return -1;
@@ -1409,6 +1523,9 @@ check_required(struct av_ctx *c, const struct av_key *keys, const void *base,
 		    prefix[0] != '\0' ? "." : "", k->name);
 		field = (const char *)base + k->off;
 		if (k->type == T_LIST) {
+			/* A default list is complete. */
+			if (!given(c, path))
+				continue;
 			memcpy(&n, field + k->count_off, sizeof(n));
 			for (i = 0; i < n; i++) {
 				item_path(ipath, sizeof(ipath), path, i);
@@ -1482,75 +1599,75 @@ check_socket_path(struct av_ctx *c, const char *path, const char *key)
 }
 
 /*
- * The first id that principal a (uids au, gids ag) shares with principal
- * b: "uid" or "gid" in *kind and the id in *id; false when none.
+ * The first uid, gid or subject that principals a and b share: "uid",
+ * "gid" or "subject" in *kind, and the id as text in id; false if none.
  */
 static bool
-shared_id(const struct av_uid_list *au, const struct av_gid_list *ag,
-    const struct av_uid_list *bu, const struct av_gid_list *bg,
-    const char **kind, unsigned int *id)
+shared_id(const struct av_principal *a, const struct av_principal *b,
+    const char **kind, char *id, size_t size)
 {
+	char sbuf[AV_SHOW_MAX + 4];
 	size_t i, j;
 
-	for (i = 0; i < au->n; i++)
-		for (j = 0; j < bu->n; j++)
-			if (au->v[i] == bu->v[j]) {
+	for (i = 0; i < a->uids.n; i++)
+		for (j = 0; j < b->uids.n; j++)
+			if (a->uids.v[i] == b->uids.v[j]) {
 				*kind = "uid";
-				*id = (unsigned int)au->v[i];
+				(void)snprintf(id, size, "%u",
+				    (unsigned int)a->uids.v[i]);
 				return true;
 			}
-	for (i = 0; i < ag->n; i++)
-		for (j = 0; j < bg->n; j++)
-			if (ag->v[i] == bg->v[j]) {
+	for (i = 0; i < a->gids.n; i++)
+		for (j = 0; j < b->gids.n; j++)
+			if (a->gids.v[i] == b->gids.v[j]) {
 				*kind = "gid";
-				*id = (unsigned int)ag->v[i];
+				(void)snprintf(id, size, "%u",
+				    (unsigned int)a->gids.v[i]);
+				return true;
+			}
+	for (i = 0; i < a->subjects.n; i++)
+		for (j = 0; j < b->subjects.n; j++)
+			if (strcmp(a->subjects.v[i], b->subjects.v[j]) == 0) {
+				*kind = "subject";
+				(void)snprintf(id, size, "'%s'", show(sbuf,
+				    sizeof(sbuf), a->subjects.v[i],
+				    strlen(a->subjects.v[i])));
 				return true;
 			}
 	return false;
 }
 
-/* Services: unique names, some ids each, and one principal per id. */
+/* Principals: some ids each, unique names, and one principal per id. */
 static int
-check_services(struct av_ctx *c)
+check_principals(struct av_ctx *c)
 {
-	const struct av_services_config *ss = &c->cfg->services;
-	const struct av_access_config *a = &c->cfg->access;
-	const struct av_service *s;
-	char path[32], at[AV_KEYPATH_MAX], other[32];
+	const struct av_principals_config *ps = &c->cfg->principals;
+	const struct av_principal *p;
+	char path[40], at[AV_KEYPATH_MAX], id[AV_SHOW_MAX + 8];
 	const char *kind;
-	unsigned int id;
 	size_t i, j;
 
-	for (i = 0; i < ss->n; i++) {
-		s = &ss->v[i];
-		(void)snprintf(path, sizeof(path), "services[%zu]", i);
-		if (s->uids.n == 0 && s->gids.n == 0)
-			return fail(c, where(c, path), "%s: a service needs at "
-			    "least one uid or gid", path);
-		other[0] = '\0';
-		for (j = 0; j < i && other[0] == '\0'; j++) {
-			if (strcmp(s->name, ss->v[j].name) == 0) {
+	for (i = 0; i < ps->n; i++) {
+		p = &ps->v[i];
+		(void)snprintf(path, sizeof(path), "principals[%zu]", i);
+		if (p->uids.n == 0 && p->gids.n == 0 && p->subjects.n == 0)
+			return fail(c, where(c, path), "%s: a principal needs "
+			    "at least one uid, gid or subject", path);
+		for (j = 0; j < i; j++)
+			if (strcmp(p->name, ps->v[j].name) == 0) {
 				(void)snprintf(at, sizeof(at), "%s.name", path);
 				return fail(c, where(c, at), "%s: '%s' is "
-				    "already the name of services[%zu]", at,
-				    s->name, j);
+				    "already the name of principals[%zu]", at,
+				    p->name, j);
 			}
-			if (shared_id(&s->uids, &s->gids, &ss->v[j].uids,
-			    &ss->v[j].gids, &kind, &id))
-				(void)snprintf(other, sizeof(other),
-				    "services[%zu]", j);
-		}
-		if (other[0] == '\0' && shared_id(&s->uids, &s->gids,
-		    &a->admin.uids, &a->admin.gids, &kind, &id))
-			(void)snprintf(other, sizeof(other), "access.admin");
-		if (other[0] == '\0' && shared_id(&s->uids, &s->gids,
-		    &a->agent.uids, &a->agent.gids, &kind, &id))
-			(void)snprintf(other, sizeof(other), "access.agent");
-		if (other[0] != '\0') {
-			(void)snprintf(at, sizeof(at), "%s.%ss", path, kind);
-			return fail(c, where(c, at), "%s: %s %u is also in %s: "
-			    "a caller is one principal", at, kind, id, other);
-		}
+		for (j = 0; j < i; j++)
+			if (shared_id(p, &ps->v[j], &kind, id, sizeof(id))) {
+				(void)snprintf(at, sizeof(at), "%s.%ss", path,
+				    kind);
+				return fail(c, where(c, at), "%s: %s %s is also "
+				    "in principals[%zu]: a caller is one "
+				    "principal", at, kind, id, j);
+			}
 	}
 	return 0;
 }
@@ -1585,7 +1702,7 @@ check_cross(struct av_ctx *c)
 		    "listen.admin_socket.mode: %04o lets others connect to "
 		    "the admin socket; clear the last digit",
 		    (unsigned int)cfg->listen.admin_socket.mode);
-	return check_services(c);
+	return check_principals(c);
 }
 
 /* ---- defaults --------------------------------------------------------- */
@@ -1600,6 +1717,8 @@ apply_defaults(struct av_ctx *c, const struct av_key *keys, void *base)
 		/* Schema sanity: a bug here must not go unnoticed. */
 		if ((k->type == T_STRING && (k->max < k->min ||
 		    (size_t)k->max >= k->size)) ||
+		    (k->type == T_STRINGS && (k->max < k->min ||
+		    (size_t)k->max >= k->item_size)) ||
 		    (size_t)(k - keys) >= 64)
 			abort();
 		if (k->type == T_BLOCK) {
@@ -1617,6 +1736,35 @@ apply_defaults(struct av_ctx *c, const struct av_key *keys, void *base)
 	}
 }
 
+/* Without principals in the file: the admin, uid 0, with full access. */
+static void
+default_principals(struct av_ctx *c, struct av_principals_config *ps)
+{
+	static const struct {
+		const char	*key, *value;
+	} admin[] = {
+		{ "name", "admin" },
+		{ "uids", "0" },
+		{ "policies", "AgentVaultFullAccess" },
+	};
+	const struct av_key *k;
+	struct av_scalar v;
+	size_t i;
+
+	apply_defaults(c, av_principal_keys, &ps->v[0]);
+	for (i = 0; i < sizeof(admin) / sizeof(admin[0]); i++) {
+		k = key_find(av_principal_keys, admin[i].key,
+		    strlen(admin[i].key));
+		memset(&v, 0, sizeof(v));
+		v.s = admin[i].value;
+		v.len = strlen(v.s);
+		v.plain = true;
+		if (k == NULL || set_scalar(c, k, &ps->v[0], k->name, &v) == -1)
+			abort();
+	}
+	ps->n = 1;
+}
+
 static void
 defaults(struct av_ctx *c, struct av_config *cfg)
 {
@@ -1627,6 +1775,7 @@ defaults(struct av_ctx *c, struct av_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	c->defaults = true;
 	apply_defaults(c, av_root_keys, cfg);
+	default_principals(c, &cfg->principals);
 	for (i = 0; i < AV_NDERIVED; i++) {
 		d = &av_derived[i];
 		if (!join(p + d->off, AV_CONFIG_PATH_SIZE, p + d->dir_off,
@@ -1658,7 +1807,7 @@ av_config_parse(const char *name, const char *text, size_t len,
 	av_config_defaults(out);
 	if (errlen > 0)
 		err[0] = '\0';
-	/* ~28 KiB of positions: keep them off the caller's stack. */
+	/* ~56 KiB of positions: keep them off the caller's stack. */
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		if (errlen > 0)
 			(void)snprintf(err, errlen, "%s: out of memory",
@@ -1804,6 +1953,36 @@ av_log_level_name(enum av_log_level l)
 	return av_log_levels[l];
 }
 
+/* The tag alphabet; the same for the API's tags (op_common.c). */
+static bool
+tag_text(const char *s, size_t len)
+{
+	static const char punct[] = " \t._:/=+@-";
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!(s[i] >= 'a' && s[i] <= 'z') &&
+		    !(s[i] >= 'A' && s[i] <= 'Z') &&
+		    !(s[i] >= '0' && s[i] <= '9') &&
+		    memchr(punct, s[i], sizeof(punct) - 1) == NULL)
+			return false;
+	return true;
+}
+
+bool
+av_tag_key_valid(const char *s, size_t len)
+{
+	/* aws: keys are AWS's own; nobody may set them. */
+	return len >= 1 && len <= 128 && tag_text(s, len) &&
+	    !(len >= 4 && strncasecmp(s, "aws:", 4) == 0);
+}
+
+bool
+av_tag_value_valid(const char *s, size_t len)
+{
+	return len <= 256 && tag_text(s, len);
+}
+
 /* ---- printing --------------------------------------------------------- */
 
 /*
@@ -1862,6 +2041,39 @@ print_quoted(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* Is key k, at field, written as a comment: not set? */
+static bool
+commented(const struct av_key *k, const char *field)
+{
+	switch (k->type) {
+	case T_BLOCK:
+		return k->present_off != NO_PRESENT &&
+		    !*(const bool *)(field + k->present_off);
+	case T_STRING:
+	case T_PATH:
+	case T_URI:
+	case T_PIN:
+	case T_ADDR:
+		return field[0] == '\0';
+	case T_USER:
+		return !((const struct av_user *)(const void *)field)->resolved;
+	case T_GROUP:
+		return !((const struct av_group *)(const void *)field)->set;
+	default:
+		return false;
+	}
+}
+
+/* Only comments in the block: "key:" alone would be YAML's null. */
+static bool
+all_commented(const struct av_key *keys, const void *base)
+{
+	for (; keys->name != NULL; keys++)
+		if (!commented(keys, (const char *)base + keys->off))
+			return false;
+	return true;
+}
+
 static void
 print_block(FILE *f, const struct av_key *keys, const void *base, int ind)
 {
@@ -1874,13 +2086,13 @@ print_block(FILE *f, const struct av_key *keys, const void *base, int ind)
 		field = (const char *)base + k->off;
 		switch (k->type) {
 		case T_BLOCK:
-			if (k->present_off != NO_PRESENT &&
-			    !*(const bool *)(field + k->present_off)) {
+			if (commented(k, field)) {
 				fprintf(f, "%*s# %s: not configured\n", ind, "",
 				    k->name);
 				break;
 			}
-			fprintf(f, "%*s%s:\n", ind, "", k->name);
+			fprintf(f, "%*s%s:%s\n", ind, "", k->name,
+			    all_commented(k->sub, field) ? " {}" : "");
 			print_block(f, k->sub, field, ind + 2);
 			break;
 		case T_STRING:
@@ -1888,7 +2100,7 @@ print_block(FILE *f, const struct av_key *keys, const void *base, int ind)
 		case T_URI:
 		case T_PIN:
 		case T_ADDR:
-			if (field[0] == '\0') {
+			if (commented(k, field)) {
 				fprintf(f, "%*s# %s: not set%s\n", ind, "",
 				    k->name, (k->flags & F_REQUIRED) ?
 				    " (required)" : "");
@@ -1969,10 +2181,37 @@ print_block(FILE *f, const struct av_key *keys, const void *base, int ind)
 			memcpy(&n, field + k->count_off, sizeof(n));
 			fprintf(f, "%*s%s:%s\n", ind, "", k->name,
 			    n == 0 ? " []" : "");
-			for (i = 0; i < n && i < (size_t)k->max; i++) {
+			for (i = 0; i < n && i < k->cap; i++) {
 				fprintf(f, "%*s-\n", ind + 2, "");
 				print_block(f, k->sub, field + k->item_off +
 				    i * k->item_size, ind + 4);
+			}
+			break;
+		}
+		case T_STRINGS: {
+			size_t n;
+
+			memcpy(&n, field + k->count_off, sizeof(n));
+			fprintf(f, "%*s%s: [", ind, "", k->name);
+			for (i = 0; i < n && i < k->cap; i++) {
+				fputs(i > 0 ? ", " : "", f);
+				print_quoted(f, field + k->item_off +
+				    i * k->item_size);
+			}
+			fprintf(f, "]\n");
+			break;
+		}
+		case T_TAGS: {
+			const struct av_tag_list *l = (const void *)field;
+
+			fprintf(f, "%*s%s:%s\n", ind, "", k->name,
+			    l->n == 0 ? " {}" : "");
+			for (i = 0; i < l->n && i < AV_PRINCIPAL_TAGS_MAX; i++) {
+				fprintf(f, "%*s", ind + 2, "");
+				print_quoted(f, l->v[i].key);
+				fputs(": ", f);
+				print_quoted(f, l->v[i].value);
+				fputc('\n', f);
 			}
 			break;
 		}

@@ -18,8 +18,9 @@
  * PIN typed where a PIN source belongs does not end up in a log.
  *
  * The struct holds fixed-size fields only: nothing needs freeing, and a
- * copy is a plain assignment.  It is large (about 73 KiB); keep it in
- * static storage or on the heap rather than on a small thread stack.
+ * copy is a plain assignment.  It is large (about 410 KiB, most of it
+ * principals); keep it in static storage or on the heap, never on a
+ * stack.
  *
  * Users and groups.  A user or group *name* is resolved (getpwnam_r,
  * getgrnam_r) when the key is given in the file, and a name that does not
@@ -46,7 +47,6 @@
 #define AV_CONFIG_DEPTH_MAX	16	/* nested mappings and sequences */
 #define AV_CONFIG_STRING_MAX	4096	/* bytes in any scalar */
 #define AV_CONFIG_LIST_MAX	64	/* items in any sequence */
-#define AV_CONFIG_SERVICES_MAX	16	/* entries in services */
 #define AV_CONFIG_PRINCIPALS_MAX	32	/* entries in principals */
 #define AV_PRINCIPAL_SUBJECTS_MAX	8	/* certificate subjects of one */
 #define AV_PRINCIPAL_TAGS_MAX		16	/* tags of one principal */
@@ -73,11 +73,6 @@ enum av_log_level {
 	AV_LOG_INFO,			/* "info" */
 	AV_LOG_WARNING,			/* "warning" */
 	AV_LOG_ERROR,			/* "error" */
-};
-
-enum av_service_kind {
-	AV_SERVICE_RUNTIME = 0,		/* "runtime" */
-	AV_SERVICE_GATEWAY,		/* "gateway" */
 };
 
 struct av_uid_list {
@@ -129,30 +124,6 @@ struct av_customer_config {
 	char		key[AV_CONFIG_URI_SIZE];
 };
 
-struct av_access_ids {
-	struct av_uid_list	uids;
-	struct av_gid_list	gids;
-};
-
-/*
- * A runtime or gateway principal.  A caller on a Unix socket whose uid is
- * one of uids, or whose primary gid is one of gids, acts as this service
- * (whatever the access map says), and the workload identities it creates
- * are managed by it.  No id belongs to two services, nor to a service and
- * the access map.
- */
-struct av_service {
-	char			name[65];	/* [A-Za-z0-9._-], unique */
-	enum av_service_kind	kind;
-	struct av_uid_list	uids;		/* at least one id in all */
-	struct av_gid_list	gids;
-};
-
-struct av_services_config {
-	size_t			n;
-	struct av_service	v[AV_CONFIG_SERVICES_MAX];
-};
-
 enum av_principal_kind {
 	AV_PRINCIPAL_CALLER = 0,	/* "caller": admin, operator or agent */
 	AV_PRINCIPAL_RUNTIME,		/* "runtime": a service that manages
@@ -201,8 +172,6 @@ struct av_principals_config {
 	size_t			n;
 	struct av_principal	v[AV_CONFIG_PRINCIPALS_MAX];
 };
-
-	/* in struct av_config, replacing `access` and `services`: */
 
 struct av_config {
 	struct av_appliance_config {
@@ -263,15 +232,6 @@ struct av_config {
 		struct av_user	user;
 		bool		landlock;
 	} sandbox;
-
-	/* Interim caller map, until the policy engine. */
-	struct av_access_config {
-		struct av_access_ids	admin;
-		struct av_access_ids	agent;
-	} access;
-
-	/* Service principals; none by default. */
-	struct av_services_config services;
 
 	struct av_policy_config {
 		char	dir[AV_CONFIG_PATH_SIZE];	/* "" = none */

@@ -3,7 +3,6 @@
  * op_common.c - request checks the operations share: unknown fields,
  * tags, page tokens.
  */
-#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -11,26 +10,9 @@
 
 #include "api.h"
 
-#define TAG_KEY_MAX	128
-#define TAG_VALUE_MAX	256
 #define TOKEN_NAME_MAX	255
 #define PAGE_DEFAULT	10	/* AgentCore's list pages */
 #define PAGE_MAX	20
-
-/* Tag keys and values: [a-zA-Z0-9\s._:/=+@-], with bounded length. */
-static bool
-valid_tag_text(const char *s, size_t min, size_t max)
-{
-	size_t i, n = strlen(s);
-
-	if (n < min || n > max)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) &&
-		    strchr(" \t._:/=+@-", s[i]) == NULL)
-			return false;
-	return true;
-}
 
 /* Refuse fields the operation does not know: a typo must not pass. */
 int
@@ -54,14 +36,14 @@ api_only_fields(json_t *in, const char *const *allowed, struct av_err *e)
 int
 api_check_tag_key(const char *key, struct av_err *e)
 {
-	if (!valid_tag_text(key, 1, TAG_KEY_MAX))
-		return av_fail(e, AV_E_VALIDATION, "tag keys are 1-128 "
-		    "characters of [a-zA-Z0-9 ._:/=+@-]");
-	/* AWS's own tags; nobody may set or remove them. */
+	/* The rule is config.c's, which checks principals' tags too. */
+	if (av_tag_key_valid(key, strlen(key)))
+		return 0;
 	if (strncasecmp(key, "aws:", 4) == 0)
 		return av_fail(e, AV_E_VALIDATION, "tag keys starting with "
 		    "aws: are reserved");
-	return 0;
+	return av_fail(e, AV_E_VALIDATION, "tag keys are 1-128 "
+	    "characters of [a-zA-Z0-9 ._:/=+@-]");
 }
 
 int
@@ -81,7 +63,8 @@ api_get_tags(json_t *in, json_t **tags, struct av_err *e)
 		if (api_check_tag_key(key, e) != 0)
 			return -1;
 		if (!json_is_string(t) ||
-		    !valid_tag_text(json_string_value(t), 0, TAG_VALUE_MAX))
+		    !av_tag_value_valid(json_string_value(t),
+		    json_string_length(t)))
 			return av_fail(e, AV_E_VALIDATION, "tag values are "
 			    "0-256 characters of [a-zA-Z0-9 ._:/=+@-]");
 	}

@@ -89,20 +89,30 @@ static const char full_yaml[] =
     "  enabled: false\n"
     "  user: nobody\n"
     "  landlock: false\n"
-    "access:\n"
-    "  admin:\n"
-    "    uids: [0, 1000]\n"
+    "policy:\n"
+    "  dir: /srv/av/policies\n"
+    "principals:\n"
+    "  - name: admin\n"
+    "    uids: [root, 1000]\n"
     "    gids: [root]\n"
-    "  agent:\n"
+    "    policies: [AgentVaultFullAccess]\n"
+    "  - name: agents\n"
+    "    kind: caller\n"
     "    uids:\n"
-    "      - root\n"
     "      - 1001\n"
     "    gids: [100, 4294967294]\n"
-    "services:\n"
+    "    subjects: [\"CN=agent-7,O=Acme Corp\", 'CN=a\\, b+UID=8,O=\"x\"']\n"
+    "    tags:\n"
+    "      tenant: acme\n"
+    "      \"cost center\": \"\"\n"
+    "      team: \"support\\tdesk\"\n"
+    "    policies: [AgentVaultAgentAccess, tenant-abac, x.y_Z-1]\n"
     "  - name: runtime-1\n"
     "    kind: runtime\n"
     "    uids: [4242]\n"
-    "  - {name: gw.a_B, kind: gateway, uids: [nobody], gids: [4243, 4244]}\n"
+    "    policies: [AgentVaultServiceAccess]\n"
+    "  - {name: gw.a_B, kind: gateway, uids: [nobody], gids: [4243, 4244], "
+    "tags: {}, policies: []}\n"
     "audit:\n"
     "  checkpoint_records: 1000000\n"
     "  checkpoint_seconds: 1\n"
@@ -222,6 +232,7 @@ static void
 test_full(void **state)
 {
 	struct av_config *c = cfg_a;
+	const struct av_principal *p;
 
 	(void)state;
 	parse_ok(full_yaml, strlen(full_yaml), c);
@@ -282,29 +293,58 @@ test_full(void **state)
 	assert_true(c->sandbox.user.resolved);
 	assert_int_equal(c->sandbox.user.uid, 65534);
 	assert_false(c->sandbox.landlock);
-	assert_int_equal(c->access.admin.uids.n, 2);
-	assert_int_equal(c->access.admin.uids.v[0], 0);
-	assert_int_equal(c->access.admin.uids.v[1], 1000);
-	assert_int_equal(c->access.admin.gids.n, 1);
-	assert_int_equal(c->access.admin.gids.v[0], 0);
-	assert_int_equal(c->access.agent.uids.n, 2);
-	assert_int_equal(c->access.agent.uids.v[0], 0);
-	assert_int_equal(c->access.agent.uids.v[1], 1001);
-	assert_int_equal(c->access.agent.gids.n, 2);
-	assert_int_equal(c->access.agent.gids.v[0], 100);
-	assert_int_equal(c->access.agent.gids.v[1], 4294967294U);
-	assert_int_equal(c->services.n, 2);
-	assert_string_equal(c->services.v[0].name, "runtime-1");
-	assert_int_equal(c->services.v[0].kind, AV_SERVICE_RUNTIME);
-	assert_int_equal(c->services.v[0].uids.n, 1);
-	assert_int_equal(c->services.v[0].uids.v[0], 4242);
-	assert_int_equal(c->services.v[0].gids.n, 0);
-	assert_string_equal(c->services.v[1].name, "gw.a_B");
-	assert_int_equal(c->services.v[1].kind, AV_SERVICE_GATEWAY);
-	assert_int_equal(c->services.v[1].uids.n, 1);
-	assert_int_equal(c->services.v[1].uids.v[0], 65534);
-	assert_int_equal(c->services.v[1].gids.n, 2);
-	assert_int_equal(c->services.v[1].gids.v[1], 4244);
+	assert_string_equal(c->policy.dir, "/srv/av/policies");
+	assert_int_equal(c->principals.n, 4);
+	p = &c->principals.v[0];
+	assert_string_equal(p->name, "admin");
+	assert_int_equal(p->kind, AV_PRINCIPAL_CALLER);
+	assert_int_equal(p->uids.n, 2);
+	assert_int_equal(p->uids.v[0], 0);
+	assert_int_equal(p->uids.v[1], 1000);
+	assert_int_equal(p->gids.n, 1);
+	assert_int_equal(p->gids.v[0], 0);
+	assert_int_equal(p->subjects.n, 0);
+	assert_int_equal(p->tags.n, 0);
+	assert_int_equal(p->policies.n, 1);
+	assert_string_equal(p->policies.v[0], "AgentVaultFullAccess");
+	p = &c->principals.v[1];
+	assert_string_equal(p->name, "agents");
+	assert_int_equal(p->kind, AV_PRINCIPAL_CALLER);
+	assert_int_equal(p->uids.n, 1);
+	assert_int_equal(p->uids.v[0], 1001);
+	assert_int_equal(p->gids.n, 2);
+	assert_int_equal(p->gids.v[0], 100);
+	assert_int_equal(p->gids.v[1], 4294967294U);
+	assert_int_equal(p->subjects.n, 2);
+	assert_string_equal(p->subjects.v[0], "CN=agent-7,O=Acme Corp");
+	assert_string_equal(p->subjects.v[1], "CN=a\\, b+UID=8,O=\"x\"");
+	assert_int_equal(p->tags.n, 3);
+	assert_string_equal(p->tags.v[0].key, "tenant");
+	assert_string_equal(p->tags.v[0].value, "acme");
+	assert_string_equal(p->tags.v[1].key, "cost center");
+	assert_string_equal(p->tags.v[1].value, "");
+	assert_string_equal(p->tags.v[2].key, "team");
+	assert_string_equal(p->tags.v[2].value, "support\tdesk");
+	assert_int_equal(p->policies.n, 3);
+	assert_string_equal(p->policies.v[0], "AgentVaultAgentAccess");
+	assert_string_equal(p->policies.v[1], "tenant-abac");
+	assert_string_equal(p->policies.v[2], "x.y_Z-1");
+	p = &c->principals.v[2];
+	assert_string_equal(p->name, "runtime-1");
+	assert_int_equal(p->kind, AV_PRINCIPAL_RUNTIME);
+	assert_int_equal(p->uids.n, 1);
+	assert_int_equal(p->uids.v[0], 4242);
+	assert_int_equal(p->gids.n, 0);
+	assert_int_equal(p->policies.n, 1);
+	p = &c->principals.v[3];
+	assert_string_equal(p->name, "gw.a_B");
+	assert_int_equal(p->kind, AV_PRINCIPAL_GATEWAY);
+	assert_int_equal(p->uids.n, 1);
+	assert_int_equal(p->uids.v[0], 65534);
+	assert_int_equal(p->gids.n, 2);
+	assert_int_equal(p->gids.v[1], 4244);
+	assert_int_equal(p->tags.n, 0);
+	assert_int_equal(p->policies.n, 0);
 	assert_int_equal(c->audit.checkpoint_records, 1000000);
 	assert_int_equal(c->audit.checkpoint_seconds, 1);
 	assert_int_equal(c->tokens.ttl_seconds, 43200);
@@ -368,12 +408,19 @@ test_defaults(void **state)
 	assert_string_equal(d->sandbox.user.name, "agentvault");
 	assert_false(d->sandbox.user.resolved);	/* not looked up */
 	assert_true(d->sandbox.landlock);
-	assert_int_equal(d->access.admin.uids.n, 1);
-	assert_int_equal(d->access.admin.uids.v[0], 0);
-	assert_int_equal(d->access.admin.gids.n, 0);
-	assert_int_equal(d->access.agent.uids.n, 0);
-	assert_int_equal(d->access.agent.gids.n, 0);
-	assert_int_equal(d->services.n, 0);
+	assert_string_equal(d->policy.dir, "");
+	/* One principal: the admin, root, with full access. */
+	assert_int_equal(d->principals.n, 1);
+	assert_string_equal(d->principals.v[0].name, "admin");
+	assert_int_equal(d->principals.v[0].kind, AV_PRINCIPAL_CALLER);
+	assert_int_equal(d->principals.v[0].uids.n, 1);
+	assert_int_equal(d->principals.v[0].uids.v[0], 0);
+	assert_int_equal(d->principals.v[0].gids.n, 0);
+	assert_int_equal(d->principals.v[0].subjects.n, 0);
+	assert_int_equal(d->principals.v[0].tags.n, 0);
+	assert_int_equal(d->principals.v[0].policies.n, 1);
+	assert_string_equal(d->principals.v[0].policies.v[0],
+	    "AgentVaultFullAccess");
 	assert_int_equal(d->audit.checkpoint_records, 1000);
 	assert_int_equal(d->audit.checkpoint_seconds, 60);
 	assert_int_equal(d->tokens.ttl_seconds, 900);
@@ -387,7 +434,7 @@ test_minimal(void **state)
 	static const char *const texts[] = {
 		MINIMAL,
 		"---\nhsm: {pin: \"env:AV_PIN\"}\n...\n",
-		"{\"hsm\": {\"pin\": 'env:AV_PIN'}, listen: {}, access: {}}",
+		"{\"hsm\": {\"pin\": 'env:AV_PIN'}, listen: {}, policy: {}}",
 		"\xef\xbb\xbfhsm:\r\n  pin: env:AV_PIN\r\n",	/* BOM, CRLF */
 		"%YAML 1.1\n---\nhsm:\n  pin: env:AV_PIN  # comment\n",
 	};
@@ -455,8 +502,13 @@ test_unknown_keys(void **state)
 	    NAME ":4:3: unknown key 'foo' in 'listen'");
 	bad_min("listen:\n  tcp:\n    port: 1\n    tls: true\n",
 	    NAME ":6:5: unknown key 'tls' in 'listen.tcp'");
-	bad_min("access:\n  admin:\n    users: []\n",
-	    NAME ":5:5: unknown key 'users' in 'access.admin'");
+	bad_min("principals:\n  - name: a\n    users: []\n",
+	    NAME ":5:5: unknown key 'users' in 'principals[0]'");
+	/* The interim caller map and services list before principals. */
+	bad_min("access:\n  admin:\n    uids: [0]\n",
+	    NAME ":3:1: unknown key 'access' at the top level");
+	bad_min("services: []\n",
+	    NAME ":3:1: unknown key 'services' at the top level");
 	/* Case matters; a key is quoted safely in the message. */
 	bad_min("Log: {}\n", NAME ":3:1: unknown key 'Log' at the top level");
 	bad_min("log: {\"le\\tvel\": info}\n",
@@ -736,15 +788,15 @@ test_limits(void **state)
 	bad(buf, NAME ":17:33: nested deeper than 16 levels");
 
 	/* Lists: 64 items, not 65. */
-	n = (size_t)snprintf(buf, sizeof(buf), "%saccess:\n  agent:\n"
+	n = (size_t)snprintf(buf, sizeof(buf), "%sprincipals:\n  - name: a\n"
 	    "    uids: [", MINIMAL);
 	for (i = 0; i < AV_CONFIG_LIST_MAX; i++)
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%zu",
 		    i > 0 ? ", " : "", 1000 + i);
 	(void)snprintf(buf + n, sizeof(buf) - n, "]\n");
 	parse_ok(buf, strlen(buf), cfg_a);
-	assert_int_equal(cfg_a->access.agent.uids.n, AV_CONFIG_LIST_MAX);
-	assert_int_equal(cfg_a->access.agent.uids.v[63], 1063);
+	assert_int_equal(cfg_a->principals.v[0].uids.n, AV_CONFIG_LIST_MAX);
+	assert_int_equal(cfg_a->principals.v[0].uids.v[63], 1063);
 	(void)snprintf(buf + n, sizeof(buf) - n, ", 5]\n");
 	bad(buf, NAME ":5:396: a list of more than 64 items");
 
@@ -759,33 +811,36 @@ test_limits(void **state)
 	free(big);
 }
 
+/* The first principal, "a", then its keys from line 5. */
+#define P0	"principals:\n  - name: a\n"
+
 static void
 test_ids(void **state)
 {
 	(void)state;
-	bad_min("access:\n  admin:\n    uids: [0, root]\n", NAME ":5:15: "
-	    "access.admin.uids: uid 0 is listed twice");
-	bad_min("access:\n  agent:\n    gids: [no_such_group_av]\n",
-	    NAME ":5:12: access.agent.gids: unknown group 'no_such_group_av'");
-	bad_min("access:\n  agent:\n    uids:\n      - no_such_user_av\n",
-	    NAME ":6:9: access.agent.uids: unknown user 'no_such_user_av'");
-	bad_min("access:\n  agent:\n    uids: [4294967295]\n", NAME ":5:12: "
-	    "access.agent.uids: expected a user name or a uid from 0 to "
+	bad_min(P0 "    uids: [0, root]\n", NAME ":5:15: "
+	    "principals[0].uids: uid 0 is listed twice");
+	bad_min(P0 "    gids: [no_such_group_av]\n",
+	    NAME ":5:12: principals[0].gids: unknown group 'no_such_group_av'");
+	bad_min(P0 "    uids:\n      - no_such_user_av\n",
+	    NAME ":6:9: principals[0].uids: unknown user 'no_such_user_av'");
+	bad_min(P0 "    uids: [4294967295]\n", NAME ":5:12: "
+	    "principals[0].uids: expected a user name or a uid from 0 to "
 	    "4294967294");
-	bad_min("access:\n  agent:\n    uids: [007]\n", NAME ":5:12: "
-	    "access.agent.uids: expected a user name or a uid from 0 to "
+	bad_min(P0 "    uids: [007]\n", NAME ":5:12: "
+	    "principals[0].uids: expected a user name or a uid from 0 to "
 	    "4294967294");
 	/* Quoted: a name, and no user is called "1000". */
-	bad_min("access:\n  agent:\n    uids: [\"1000\"]\n", NAME ":5:12: "
-	    "access.agent.uids: unknown user '1000'");
-	bad_min("access:\n  agent:\n    uids: [[1]]\n", NAME ":5:12: "
-	    "access.agent.uids: expected a list of user names or uids");
-	bad_min("access:\n  agent:\n    uids: 1000\n", NAME ":5:11: "
-	    "access.agent.uids: expected a list of user names or uids");
-	bad_min("access:\n  agent:\n    uids:\n", NAME ":5:10: "
-	    "access.agent.uids: expected a list of user names or uids");
-	bad_min("access:\n  agent:\n    gids: [\"\"]\n", NAME ":5:12: "
-	    "access.agent.gids: must not be empty");
+	bad_min(P0 "    uids: [\"1000\"]\n", NAME ":5:12: "
+	    "principals[0].uids: unknown user '1000'");
+	bad_min(P0 "    uids: [[1]]\n", NAME ":5:12: "
+	    "principals[0].uids: expected a list of user names or uids");
+	bad_min(P0 "    uids: 1000\n", NAME ":5:11: "
+	    "principals[0].uids: expected a list of user names or uids");
+	bad_min(P0 "    uids:\n", NAME ":5:10: "
+	    "principals[0].uids: expected a list of user names or uids");
+	bad_min(P0 "    gids: [\"\"]\n", NAME ":5:12: "
+	    "principals[0].gids: must not be empty");
 	bad_min("listen:\n  agent_socket:\n    group: no_such_group_av\n",
 	    NAME ":5:12: listen.agent_socket.group: unknown group "
 	    "'no_such_group_av'");
@@ -797,85 +852,340 @@ test_ids(void **state)
 	    "sandbox.user: unknown user 'no_such_user_av'");
 	bad_min("sandbox:\n  user: 65534\n", NAME ":4:9: "
 	    "sandbox.user: unknown user '65534'");
-	/* An explicit empty list replaces the default [0]. */
-	parse_str(MINIMAL "access: {admin: {uids: []}}\n", cfg_a);
-	assert_int_equal(cfg_a->access.admin.uids.n, 0);
 }
 
 static void
-test_services(void **state)
+test_principals(void **state)
 {
-	char buf[8192];
-	size_t i, n;
+	static const char example[] = MINIMAL
+	    "policy:\n"
+	    "  dir: /etc/agentvault/policies\n"
+	    "principals:\n"
+	    "  - name: admin\n"
+	    "    uids: [0]\n"
+	    "    policies: [AgentVaultFullAccess]\n"
+	    "  - name: agents\n"
+	    "    gids: [100]\n"
+	    "    tags: {tenant: acme, team: support}\n"
+	    "    policies: [AgentVaultAgentAccess, tenant-abac]\n"
+	    "  - name: agent-runtime\n"
+	    "    kind: runtime\n"
+	    "    uids: [4242]\n"
+	    "    policies: [AgentVaultServiceAccess]\n"
+	    "  - name: remote-agent\n"
+	    "    subjects: [\"CN=agent-7,O=Acme Corp\"]\n"
+	    "    policies: [AgentVaultAgentAccess]\n";
+	const struct av_principal *p;
 
 	(void)state;
-	parse_str(MINIMAL "services: []\n", cfg_a);
-	assert_int_equal(cfg_a->services.n, 0);
-	parse_str(MINIMAL "services:\n  - name: a\n    kind: gateway\n"
-	    "    gids: [0]\n", cfg_a);
-	assert_int_equal(cfg_a->services.n, 1);
-	assert_int_equal(cfg_a->services.v[0].gids.v[0], 0);
+	parse_str(example, cfg_a);
+	assert_string_equal(cfg_a->policy.dir, "/etc/agentvault/policies");
+	assert_int_equal(cfg_a->principals.n, 4);
+	p = &cfg_a->principals.v[1];
+	assert_int_equal(p->kind, AV_PRINCIPAL_CALLER);	/* the default */
+	assert_int_equal(p->gids.v[0], 100);
+	assert_int_equal(p->tags.n, 2);
+	assert_string_equal(p->tags.v[1].key, "team");
+	assert_string_equal(p->tags.v[1].value, "support");
+	assert_int_equal(cfg_a->principals.v[2].kind, AV_PRINCIPAL_RUNTIME);
+	p = &cfg_a->principals.v[3];
+	assert_int_equal(p->uids.n + p->gids.n, 0);
+	assert_int_equal(p->subjects.n, 1);
+	assert_string_equal(p->subjects.v[0], "CN=agent-7,O=Acme Corp");
 	round_trip(cfg_a);
 
-	bad_min("services:\n  - {name: a, kind: runtime, uids: [5]}\n"
-	    "  - {name: a, kind: gateway, uids: [6]}\n", NAME ":5:12: "
-	    "services[1].name: 'a' is already the name of services[0]");
-	bad_min("services:\n  - {name: a, kind: runtime, uids: [5, 7]}\n"
-	    "  - {name: b, kind: gateway, uids: [6, 7]}\n", NAME ":5:36: "
-	    "services[1].uids: uid 7 is also in services[0]: a caller is one "
-	    "principal");
-	bad_min("services:\n  - {name: a, kind: runtime, gids: [5]}\n"
+	/* A list in the file replaces the default admin; [] is nobody. */
+	parse_str(MINIMAL "principals: []\n", cfg_a);
+	assert_int_equal(cfg_a->principals.n, 0);
+	round_trip(cfg_a);
+	parse_str(MINIMAL "principals:\n  - {name: ops, gids: [0]}\n", cfg_a);
+	assert_int_equal(cfg_a->principals.n, 1);
+	assert_int_equal(cfg_a->principals.v[0].uids.n, 0);
+	assert_int_equal(cfg_a->principals.v[0].policies.n, 0);
+	round_trip(cfg_a);
+	/* A uid and a gid of the same number are different ids. */
+	parse_str(MINIMAL "principals:\n  - {name: a, uids: [5]}\n"
+	    "  - {name: b, gids: [5]}\n", cfg_a);
+
+	/* The principal as a whole. */
+	bad_min("principals:\n  - {name: a, uids: [5]}\n"
+	    "  - {name: a, uids: [6]}\n", NAME ":5:12: "
+	    "principals[1].name: 'a' is already the name of principals[0]");
+	bad_min("principals:\n  - {name: a, uids: [5, 7]}\n"
+	    "  - {name: b, uids: [6, 7]}\n", NAME ":5:21: "
+	    "principals[1].uids: uid 7 is also in principals[0]: a caller is "
+	    "one principal");
+	bad_min("principals:\n  - {name: a, gids: [5]}\n"
 	    "  - {name: b, kind: gateway, uids: [5], gids: [5]}\n",
-	    NAME ":5:47: services[1].gids: gid 5 is also in services[0]: a "
-	    "caller is one principal");
-	bad_min("services:\n  - {name: a, kind: runtime, uids: [0]}\n",
-	    NAME ":4:36: services[0].uids: uid 0 is also in access.admin: a "
-	    "caller is one principal");
-	bad_min("access: {agent: {gids: [9]}}\n"
-	    "services:\n  - {name: a, kind: runtime, gids: [9]}\n",
-	    NAME ":5:36: services[0].gids: gid 9 is also in access.agent: a "
-	    "caller is one principal");
-	bad_min("services:\n  - {name: a, kind: lambda, uids: [5]}\n",
-	    NAME ":4:21: services[0].kind: expected one of: runtime, gateway");
-	bad_min("services:\n  - {name: a, uids: [5]}\n", NAME ":4:5: "
-	    "services[0].kind is required (one of: runtime, gateway)");
-	bad_min("services:\n  - kind: runtime\n    uids: [5]\n", NAME
-	    ":4:5: services[0].name is required (a name of [A-Za-z0-9._-], "
-	    "at most 64 bytes)");
-	bad_min("services:\n  - {name: a b, kind: runtime, uids: [5]}\n",
-	    NAME ":4:12: services[0].name: expected a name of [A-Za-z0-9._-], "
-	    "at most 64 bytes");
-	bad_min("services:\n  - {name: a, kind: runtime}\n", NAME ":4:5: "
-	    "services[0]: a service needs at least one uid or gid");
-	bad_min("services:\n  - {name: a, kind: runtime, uids: []}\n",
-	    NAME ":4:5: services[0]: a service needs at least one uid or gid");
-	bad_min("services:\n  - {name: a, kind: runtime, uids: [5], "
-	    "user: x}\n", NAME ":4:41: unknown key 'user' in 'services[0]'");
-	bad_min("services:\n  - {name: a, kind: runtime, name: b}\n",
-	    NAME ":4:30: duplicate key 'name' in 'services[0]' (first at "
+	    NAME ":5:47: principals[1].gids: gid 5 is also in principals[0]: "
+	    "a caller is one principal");
+	bad_min("principals:\n  - {name: a, subjects: [CN=x]}\n"
+	    "  - {name: b, uids: [1]}\n  - {name: c, subjects: [CN=y, CN=x]}"
+	    "\n", NAME ":6:25: principals[2].subjects: subject 'CN=x' is also "
+	    "in principals[0]: a caller is one principal");
+	/* The same name is reported before a shared id. */
+	bad_min("principals:\n  - {name: a, uids: [5]}\n"
+	    "  - {name: b, uids: [5]}\n  - {name: a, uids: [6]}\n",
+	    NAME ":5:21: principals[1].uids: uid 5 is also in principals[0]: "
+	    "a caller is one principal");
+	bad_min("principals:\n  - {name: a}\n", NAME ":4:5: principals[0]: "
+	    "a principal needs at least one uid, gid or subject");
+	bad_min("principals:\n  - {name: a, uids: [], gids: [], subjects: [], "
+	    "policies: [AgentVaultFullAccess]}\n", NAME ":4:5: principals[0]: "
+	    "a principal needs at least one uid, gid or subject");
+	bad_min("principals:\n  - uids: [5]\n", NAME ":4:5: principals[0].name "
+	    "is required (a name of [A-Za-z0-9._-], at most 64 bytes)");
+	bad_min("principals:\n  - {name: a b, uids: [5]}\n", NAME ":4:12: "
+	    "principals[0].name: expected a name of [A-Za-z0-9._-], at most "
+	    "64 bytes");
+	bad_min("principals:\n  - {name: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaa, uids: [5]}\n", NAME ":4:12: "
+	    "principals[0].name: longer than 64 bytes");
+	bad_min("principals:\n  - {name: a, kind: lambda, uids: [5]}\n",
+	    NAME ":4:21: principals[0].kind: expected one of: caller, runtime, "
+	    "gateway");
+	bad_min("principals:\n  - {name: a, kind: Runtime, uids: [5]}\n",
+	    NAME ":4:21: principals[0].kind: expected one of: caller, runtime, "
+	    "gateway");
+	bad_min("principals:\n  - {name: a, uids: [5], user: x}\n",
+	    NAME ":4:26: unknown key 'user' in 'principals[0]'");
+	bad_min("principals:\n  - {name: a, uids: [5], name: b}\n",
+	    NAME ":4:26: duplicate key 'name' in 'principals[0]' (first at "
 	    "4:6)");
-	bad_min("services:\n  - {name: a, kind: runtime, uids: [x_no_user_av]}"
-	    "\n", NAME ":4:37: services[0].uids: unknown user 'x_no_user_av'");
-	bad_min("services: {name: a}\n", NAME ":3:11: services: expected a "
-	    "list of mappings");
-	bad_min("services: [a]\n", NAME ":3:12: services: expected a list of "
-	    "mappings");
-	bad_min("services:\n", NAME ":3:10: services: expected a list of "
+	bad_min("principals: {name: a}\n", NAME ":3:13: principals: expected "
+	    "a list of mappings");
+	bad_min("principals: [a]\n", NAME ":3:14: principals: expected a list "
+	    "of mappings");
+	bad_min("principals:\n", NAME ":3:12: principals: expected a list of "
 	    "mappings");
 
-	/* 16 services, not 17. */
-	n = (size_t)snprintf(buf, sizeof(buf), "%sservices:\n", MINIMAL);
-	for (i = 0; i < AV_CONFIG_SERVICES_MAX; i++)
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "  - {name: "
-		    "s%zu, kind: runtime, uids: [%zu], gids: [%zu]}\n", i,
-		    5000 + i, 6000 + i);
+	/* policy */
+	bad_min("policy:\n  dir: etc/policies\n", NAME ":4:8: policy.dir: "
+	    "expected an absolute path without '..'");
+	bad_min("policy:\n  dir: \"\"\n", NAME ":4:8: policy.dir: must not "
+	    "be empty");
+	bad_min("policy:\n  dirs: /x\n", NAME ":4:3: unknown key 'dirs' in "
+	    "'policy'");
+	bad_min("policy: /x\n", NAME ":3:9: policy: expected a mapping");
+}
+
+/* Every principal there can be, each with every key and list full. */
+static void
+test_principals_full(void **state)
+{
+	char *buf;
+	size_t size = 1024 * 1024, n, i, j;
+	const struct av_principal *p;
+
+	(void)state;
+	assert_non_null(buf = malloc(size));
+	n = (size_t)snprintf(buf, size, "%sprincipals:\n", MINIMAL);
+	for (i = 0; i < AV_CONFIG_PRINCIPALS_MAX; i++) {
+		n += (size_t)snprintf(buf + n, size - n, "  - name: p%zu\n"
+		    "    kind: %s\n    uids: [%zu]\n    gids: [%zu]\n"
+		    "    subjects: [", i, i % 3 == 0 ? "caller" : i % 3 == 1 ?
+		    "runtime" : "gateway", 5000 + i, 6000 + i);
+		for (j = 0; j < AV_PRINCIPAL_SUBJECTS_MAX; j++)
+			n += (size_t)snprintf(buf + n, size - n, "%s\"CN=p%zu-"
+			    "%zu,O=Acme Corp\"", j > 0 ? ", " : "", i, j);
+		n += (size_t)snprintf(buf + n, size - n, "]\n    tags:\n");
+		for (j = 0; j < AV_PRINCIPAL_TAGS_MAX; j++)
+			n += (size_t)snprintf(buf + n, size - n, "      k%zu: "
+			    "v%zu\n", j, i);
+		n += (size_t)snprintf(buf + n, size - n, "    policies: [");
+		for (j = 0; j < AV_PRINCIPAL_POLICIES_MAX; j++)
+			n += (size_t)snprintf(buf + n, size - n, "%spol%zu",
+			    j > 0 ? ", " : "", j);
+		n += (size_t)snprintf(buf + n, size - n, "]\n");
+	}
+	assert_true(n < size - 64);
 	parse_ok(buf, n, cfg_a);
-	assert_int_equal(cfg_a->services.n, AV_CONFIG_SERVICES_MAX);
-	assert_string_equal(cfg_a->services.v[15].name, "s15");
+	assert_int_equal(cfg_a->principals.n, AV_CONFIG_PRINCIPALS_MAX);
+	p = &cfg_a->principals.v[AV_CONFIG_PRINCIPALS_MAX - 1];
+	assert_string_equal(p->name, "p31");
+	assert_int_equal(p->kind, AV_PRINCIPAL_RUNTIME);
+	assert_int_equal(p->subjects.n, AV_PRINCIPAL_SUBJECTS_MAX);
+	assert_string_equal(p->subjects.v[7], "CN=p31-7,O=Acme Corp");
+	assert_int_equal(p->tags.n, AV_PRINCIPAL_TAGS_MAX);
+	assert_string_equal(p->tags.v[15].key, "k15");
+	assert_string_equal(p->tags.v[15].value, "v31");
+	assert_int_equal(p->policies.n, AV_PRINCIPAL_POLICIES_MAX);
+	assert_string_equal(p->policies.v[15], "pol15");
 	round_trip(cfg_a);
-	(void)snprintf(buf + n, sizeof(buf) - n, "  - {name: x, kind: runtime, "
-	    "uids: [1]}\n");
-	bad(buf, NAME ":20:5: services: more than 16 items");
+	(void)snprintf(buf + n, size - n, "  - {name: x, uids: [1]}\n");
+	bad(buf, NAME ":740:5: principals: more than 32 items");
+	free(buf);
+}
+
+static void
+test_subjects_policies(void **state)
+{
+	(void)state;
+	parse_str(MINIMAL P0 "    subjects: [\" !~\", 'CN=\\, x']\n"
+	    "    policies: []\n", cfg_a);
+	assert_string_equal(cfg_a->principals.v[0].subjects.v[0], " !~");
+	assert_string_equal(cfg_a->principals.v[0].subjects.v[1], "CN=\\, x");
+	round_trip(cfg_a);
+
+	bad_min(P0 "    subjects: [\"\"]\n", NAME ":5:16: "
+	    "principals[0].subjects: must not be empty");
+	bad_min(P0 "    subjects: [CN=a, ~]\n", NAME ":5:22: "
+	    "principals[0].subjects: must not be empty");
+	bad_min(P0 "    subjects: [\"CN=\\u00e9\"]\n", NAME ":5:16: "
+	    "principals[0].subjects: expected a list of certificate subjects "
+	    "in RFC 2253 form, such as CN=agent-7,O=Acme Corp (printable "
+	    "ASCII, at most 255 bytes each)");
+	bad_min(P0 "    subjects: [\"CN=a\\nO=b\"]\n", NAME ":5:16: "
+	    "principals[0].subjects: contains a control character");
+	bad_min(P0 "    subjects: [CN=a, CN=b, CN=a]\n", NAME ":5:28: "
+	    "principals[0].subjects: 'CN=a' is listed twice");
+	bad_min(P0 "    subjects: [a, b, c, d, e, f, g, h, i]\n", NAME ":5:40: "
+	    "principals[0].subjects: more than 8 items");
+	bad_min(P0 "    subjects: CN=a\n", NAME ":5:15: "
+	    "principals[0].subjects: expected a list of certificate subjects "
+	    "in RFC 2253 form, such as CN=agent-7,O=Acme Corp (printable "
+	    "ASCII, at most 255 bytes each)");
+	bad_min(P0 "    subjects: [[CN=a]]\n", NAME ":5:16: "
+	    "principals[0].subjects: expected a list of certificate subjects "
+	    "in RFC 2253 form, such as CN=agent-7,O=Acme Corp (printable "
+	    "ASCII, at most 255 bytes each)");
+	{
+		char buf[1024], sub[300];
+
+		memset(sub, 'a', 255);
+		sub[255] = '\0';
+		(void)snprintf(buf, sizeof(buf), "%s%s    subjects: [%s]\n",
+		    MINIMAL, P0, sub);
+		parse_ok(buf, strlen(buf), cfg_a);
+		assert_int_equal(strlen(cfg_a->principals.v[0].subjects.v[0]),
+		    255);
+		(void)snprintf(buf, sizeof(buf), "%s%s    subjects: [%sa]\n",
+		    MINIMAL, P0, sub);
+		bad(buf, NAME ":5:16: principals[0].subjects: longer than 255 "
+		    "bytes");
+	}
+
+	bad_min(P0 "    uids: [1]\n    policies: [a b]\n", NAME ":6:16: "
+	    "principals[0].policies: expected a list of policy names of "
+	    "[A-Za-z0-9._-], at most 128 bytes each");
+	bad_min(P0 "    uids: [1]\n    policies: [a, b, a]\n", NAME ":6:22: "
+	    "principals[0].policies: 'a' is listed twice");
+	bad_min(P0 "    uids: [1]\n    policies: [a1, a2, a3, a4, a5, a6, a7, "
+	    "a8, a9, b0, b1, b2, b3, b4, b5, b6, b7]\n", NAME ":6:80: "
+	    "principals[0].policies: more than 16 items");
+	bad_min(P0 "    uids: [1]\n    policies: {a: b}\n", NAME ":6:15: "
+	    "principals[0].policies: expected a list of policy names of "
+	    "[A-Za-z0-9._-], at most 128 bytes each");
+	bad_min(P0 "    uids: [1]\n    policies: [aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\n", NAME ":6:16: "
+	    "principals[0].policies: longer than 128 bytes");
+}
+
+#define TAG_KEY		"expected a tag key: 1 to 128 bytes of " \
+			"[A-Za-z0-9._:/=+@-], space and tab"
+#define TAG_VALUE	"expected a tag value: at most 256 bytes of " \
+			"[A-Za-z0-9._:/=+@-], space and tab (\"\" for none)"
+
+static void
+test_tags(void **state)
+{
+	const struct av_tag_list *t;
+
+	(void)state;
+	parse_str(MINIMAL P0 "    uids: [1]\n    tags:\n      \"a b\\t._:/=+@-\": "
+	    "\"\"\n      Aws: x\n      aws.x: \"1 2\"\n      \"null\": \"null\"\n",
+	    cfg_a);
+	t = &cfg_a->principals.v[0].tags;
+	assert_int_equal(t->n, 4);
+	assert_string_equal(t->v[0].key, "a b\t._:/=+@-");
+	assert_string_equal(t->v[0].value, "");
+	assert_string_equal(t->v[1].key, "Aws");
+	assert_string_equal(t->v[2].value, "1 2");
+	assert_string_equal(t->v[3].key, "null");
+	assert_string_equal(t->v[3].value, "null");
+	round_trip(cfg_a);
+
+	bad_min(P0 "    uids: [1]\n    tags: {tenant: a, team: b, tenant: c}\n",
+	    NAME ":6:32: duplicate key 'tenant' in 'principals[0].tags' "
+	    "(first at 6:12)");
+	bad_min(P0 "    uids: [1]\n    tags: {aws:x: y}\n", NAME ":6:12: "
+	    "principals[0].tags.aws:x: tag keys starting with aws: are "
+	    "reserved");
+	bad_min(P0 "    uids: [1]\n    tags: {AwS:: y}\n", NAME ":6:12: "
+	    "principals[0].tags.AwS:: tag keys starting with aws: are "
+	    "reserved");
+	bad_min(P0 "    uids: [1]\n    tags: {a!: y}\n", NAME ":6:12: "
+	    "principals[0].tags.a!: " TAG_KEY);
+	bad_min(P0 "    uids: [1]\n    tags: {\"\": y}\n", NAME ":6:12: "
+	    "principals[0].tags.: " TAG_KEY);
+	bad_min(P0 "    uids: [1]\n    tags: {\"a\\0b\": y}\n", NAME ":6:12: "
+	    "principals[0].tags.a?b: " TAG_KEY);
+	bad_min(P0 "    uids: [1]\n    tags: {tenant: acm\\u00e9}\n",
+	    NAME ":6:20: principals[0].tags.tenant: " TAG_VALUE);
+	bad_min(P0 "    uids: [1]\n    tags:\n      tenant:\n", NAME ":7:14: "
+	    "principals[0].tags.tenant: " TAG_VALUE);
+	bad_min(P0 "    uids: [1]\n    tags: {tenant: [a]}\n", NAME ":6:20: "
+	    "principals[0].tags.tenant: " TAG_VALUE);
+	bad_min(P0 "    uids: [1]\n    tags: [tenant]\n", NAME ":6:11: "
+	    "principals[0].tags: expected a mapping of tag keys to tag values");
+	bad_min(P0 "    uids: [1]\n    tags:\n", NAME ":6:10: "
+	    "principals[0].tags: expected a mapping of tag keys to tag values");
+	bad_min(P0 "    uids: [1]\n    tags: {a: 1, b: 2, c: 3, d: 4, e: 5, "
+	    "f: 6, g: 7, h: 8, i: 9, j: 10, k: 11, l: 12, m: 13, n: 14, o: 15, "
+	    "p: 16, q: 17}\n", NAME ":6:115: principals[0].tags: more than 16 "
+	    "tags");
+	{
+		char buf[1024], s[300];
+
+		memset(s, 'k', 129);
+		s[129] = '\0';
+		(void)snprintf(buf, sizeof(buf), "%s%s    uids: [1]\n    tags: "
+		    "{%s: v}\n", MINIMAL, P0, s + 1);
+		parse_ok(buf, strlen(buf), cfg_a);
+		(void)snprintf(buf, sizeof(buf), "%s%s    uids: [1]\n    tags: "
+		    "{%s: v}\n", MINIMAL, P0, s);
+		bad(buf, NAME ":6:12: principals[0].tags.kkkkkkkkkkkkkkkkkkkkk"
+		    "kkkkkkkkkkkkkkkkkkkkkkkkkkk...: " TAG_KEY);
+		memset(s, 'v', 257);
+		s[257] = '\0';
+		(void)snprintf(buf, sizeof(buf), "%s%s    uids: [1]\n    tags: "
+		    "{k: %s}\n", MINIMAL, P0, s + 1);
+		parse_ok(buf, strlen(buf), cfg_a);
+		(void)snprintf(buf, sizeof(buf), "%s%s    uids: [1]\n    tags: "
+		    "{k: %s}\n", MINIMAL, P0, s);
+		bad(buf, NAME ":6:15: principals[0].tags.k: " TAG_VALUE);
+	}
+}
+
+/* The rule op_common.c applies to the API's tags as well. */
+static void
+test_tag_alphabet(void **state)
+{
+	char s[300];
+
+	(void)state;
+	memset(s, 'a', sizeof(s));
+	assert_true(av_tag_key_valid("a", 1));
+	assert_true(av_tag_key_valid(s, 128));
+	assert_false(av_tag_key_valid(s, 129));
+	assert_false(av_tag_key_valid("", 0));
+	assert_true(av_tag_key_valid("Az09 \t._:/=+@-", 14));
+	assert_false(av_tag_key_valid("aws:x", 5));
+	assert_false(av_tag_key_valid("AwS:", 4));
+	assert_true(av_tag_key_valid("aws", 3));
+	assert_true(av_tag_key_valid("aws.x", 5));
+	assert_true(av_tag_key_valid("x:aws:", 6));
+	assert_false(av_tag_key_valid("a\0b", 3));
+	assert_false(av_tag_key_valid("a\nb", 3));
+	assert_false(av_tag_key_valid("a,b", 3));
+	assert_false(av_tag_key_valid("\xc3\xa9", 2));
+	assert_true(av_tag_value_valid("", 0));
+	assert_true(av_tag_value_valid("aws:x", 5));
+	assert_true(av_tag_value_valid(s, 256));
+	assert_false(av_tag_value_valid(s, 257));
+	assert_false(av_tag_value_valid("a\0", 2));
+	assert_false(av_tag_value_valid("a*", 2));
 }
 
 static void
@@ -1128,7 +1438,10 @@ test_print(void **state)
 	assert_non_null(strstr(text, "\n  # user: \"agentvault\"  (resolved "
 	    "when the daemon starts)\n"));
 	assert_non_null(strstr(text, "\n    mode: \"0600\"\n"));
-	assert_non_null(strstr(text, "\nservices: []\n"));
+	assert_non_null(strstr(text, "\npolicy: {}\n  # dir: not set\n"));
+	assert_non_null(strstr(text, "\nprincipals:\n  -\n    name: \"admin\"\n"
+	    "    kind: caller\n    uids: [0]\n    gids: []\n    subjects: []\n"
+	    "    tags: {}\n    policies: [\"AgentVaultFullAccess\"]\n"));
 	free(text);
 }
 
@@ -1151,7 +1464,11 @@ main(void)
 		cmocka_unit_test(test_syntax),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_ids),
-		cmocka_unit_test(test_services),
+		cmocka_unit_test(test_principals),
+		cmocka_unit_test(test_principals_full),
+		cmocka_unit_test(test_subjects_policies),
+		cmocka_unit_test(test_tags),
+		cmocka_unit_test(test_tag_alphabet),
 		cmocka_unit_test(test_uris),
 		cmocka_unit_test(test_pins),
 		cmocka_unit_test(test_cross),
