@@ -60,6 +60,20 @@ static const char *const migrations[] = {
 	"  not_after INTEGER);"
 	"CREATE UNIQUE INDEX token_keys_current ON token_keys"
 	"  ((not_after IS NULL)) WHERE not_after IS NULL;",
+	/*
+	 * 4 -> 5: policies stored through the API (the text as given) and
+	 * the policies attached to principals through the API.  A principal
+	 * or an attached policy may be named by the configuration or a file
+	 * only: no foreign keys.
+	 */
+	"CREATE TABLE policies ("
+	"  name TEXT PRIMARY KEY, document TEXT NOT NULL,"
+	"  description TEXT NOT NULL,"
+	"  created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+	"CREATE TABLE policy_attachments ("
+	"  principal TEXT NOT NULL, policy TEXT NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  PRIMARY KEY (principal, policy));",
 };
 
 int

@@ -20,7 +20,7 @@
 #include "hsm.h"
 #include "vault.h"
 
-#define STORE_SCHEMA_VERSION	4
+#define STORE_SCHEMA_VERSION	5
 #define STORE_NAME_MAX		1024
 
 struct store;
@@ -141,6 +141,67 @@ int store_tags_remove(struct store *s, const struct store_resource *r,
     json_t *keys, struct av_err *e);
 int store_tags_list(struct store *s, const struct store_resource *r,
     json_t *out, struct av_err *e);
+
+/* ---- policies and attachments made through the API (store_policy.c) ---- */
+
+#define STORE_POLICY_DESC_MAX	512	/* bytes of a description */
+
+struct store_policy {
+	char		 description[STORE_POLICY_DESC_MAX + 1];
+	char		*document;	/* the text as given (malloc, NUL'd) */
+	size_t		 len;
+	int64_t		 created, updated;	/* seconds since the epoch */
+};
+
+/*
+ * A stored policy: create is ConflictException when the name is stored,
+ * ServiceQuotaExceededException when quota are; get, update and delete
+ * ResourceNotFoundException when it is not.  update keeps the
+ * description when description is NULL.  delete is ConflictException
+ * while the policy is attached (it names a principal).  get's
+ * out->document is the caller's to free.
+ */
+int store_policy_create(struct store *s, const char *name, const char *doc,
+    size_t len, const char *description, unsigned quota, struct av_err *e);
+int store_policy_get(struct store *s, const char *name,
+    struct store_policy *out, struct av_err *e);
+int store_policy_update(struct store *s, const char *name, const char *doc,
+    size_t len, const char *description, struct av_err *e);
+int store_policy_delete(struct store *s, const char *name, struct av_err *e);
+/* The names of every stored policy, sorted, appended to names. */
+int store_policy_names(struct store *s, json_t *names, struct av_err *e);
+
+/*
+ * Attach policy to principal: with stored, the policy must be stored
+ * (ResourceNotFoundException otherwise, checked in the same transaction);
+ * ConflictException when attached already, ServiceQuotaExceededException
+ * when the principal has max.  detach: ResourceNotFoundException when
+ * not attached.
+ */
+int store_policy_attach(struct store *s, const char *principal,
+    const char *policy, bool stored, unsigned max, struct av_err *e);
+int store_policy_detach(struct store *s, const char *principal,
+    const char *policy, struct av_err *e);
+/* The policies attached to principal (policy NULL), or the principals
+ * policy is attached to (principal NULL), oldest first, into out. */
+int store_policy_attached(struct store *s, const char *principal,
+    const char *policy, json_t *out, struct av_err *e);
+
+struct authz_sources;
+
+/* An attachment, for authz_build (authz.h). */
+struct store_attachment {
+	char	principal[65];
+	char	policy[129];
+};
+
+/*
+ * Everything stored, read at once: every policy into docs (origin "api"),
+ * every attachment, oldest first, into *att (malloc, *n of them; the
+ * caller frees it, and docs with authz_sources_free).
+ */
+int store_policy_load(struct store *s, struct authz_sources *docs,
+    struct store_attachment **att, size_t *n, struct av_err *e);
 
 /* ---- token-signing keys (store.c) ---- */
 

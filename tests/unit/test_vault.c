@@ -3,8 +3,8 @@
  * test_vault.c - sealed secrets in SQLite under HSM-wrapped data keys:
  * round trips, versions, crypto-erase, record binding, tampering, the DEK
  * cache, schema versions, the token-signing key records (rotation,
- * retirement, rotating back, pruning), and a canary scan of everything on
- * disk.
+ * retirement, rotating back, pruning), policies stored through the API and
+ * their attachments, and a canary scan of everything on disk.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 
 #include "hsm.h"
 #include "testenv.h"
+#include "daemon/authz.h"
 #include "daemon/store.h"
 #include "daemon/vault.h"
 
@@ -375,9 +377,10 @@ test_token_keys(void **state)
 	    sizeof(other), 0, 3800, out, 8, &n, &e), -1);
 	/* Schema 3 -> 4 on a database from before the table. */
 	close_fixture(f);
-	raw_sql(f, "DROP TABLE token_keys; PRAGMA user_version = 3;");
+	raw_sql(f, "DROP TABLE token_keys; DROP TABLE policies; "
+	    "DROP TABLE policy_attachments; PRAGMA user_version = 3;");
 	assert_int_equal(store_open(f->db, &s, &e), 0);
-	assert_int_equal(store_schema_version(s), 4);
+	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
 	store_close(s);
 	assert_int_equal(open_fixture(f, 300), 0);
 	assert_int_equal(use_key(f, 6, 960, 4000, 8, out, &n), 0);
@@ -393,6 +396,113 @@ test_token_keys(void **state)
 		    NULL, NULL), SQLITE_OK);
 		sqlite3_close(db);
 	}
+	assert_int_equal(open_fixture(f, 300), 0);
+}
+
+/* Policies stored through the API and attachments (store_policy.c). */
+static void
+test_policies(void **state)
+{
+	struct fixture *f = *state;
+	struct authz_sources docs = { 0 };
+	struct store_attachment *att;
+	struct store_policy p;
+	struct store *s = NULL;
+	struct av_err e;
+	json_t *l = json_array();
+	size_t n;
+
+	assert_int_equal(store_policy_create(f->store, "b", "doc b", 5, "",
+	    2, &e), 0);
+	assert_int_equal(store_policy_create(f->store, "b", "x", 1, "", 2,
+	    &e), -1);
+	assert_string_equal(e.type, AV_E_CONFLICT);
+	assert_int_equal(store_policy_create(f->store, "a", "doc a", 5,
+	    "first", 2, &e), 0);
+	assert_int_equal(store_policy_create(f->store, "c", "x", 1, "", 2,
+	    &e), -1);
+	assert_string_equal(e.type, AV_E_QUOTA);
+	assert_int_equal(store_policy_get(f->store, "a", &p, &e), 0);
+	assert_string_equal(p.document, "doc a");
+	assert_string_equal(p.description, "first");
+	assert_true(p.created > 0 && p.updated == p.created);
+	free(p.document);
+	/* Update: no description keeps it. */
+	assert_int_equal(store_policy_update(f->store, "a", "doc a2", 6, NULL,
+	    &e), 0);
+	assert_int_equal(store_policy_get(f->store, "a", &p, &e), 0);
+	assert_string_equal(p.document, "doc a2");
+	assert_string_equal(p.description, "first");
+	free(p.document);
+	assert_int_equal(store_policy_update(f->store, "z", "x", 1, "", &e),
+	    -1);
+	assert_string_equal(e.type, AV_E_NOT_FOUND);
+	assert_int_equal(store_policy_get(f->store, "z", &p, &e), -1);
+	assert_string_equal(e.type, AV_E_NOT_FOUND);
+	assert_int_equal(store_policy_names(f->store, l, &e), 0);
+	assert_int_equal(json_array_size(l), 2);
+	assert_string_equal(json_string_value(json_array_get(l, 0)), "a");
+	json_array_clear(l);
+
+	/* Attachments: a stored policy must exist; once; at most max. */
+	assert_int_equal(store_policy_attach(f->store, "agents", "a", true, 2,
+	    &e), 0);
+	assert_int_equal(store_policy_attach(f->store, "agents", "a", true, 2,
+	    &e), -1);
+	assert_string_equal(e.type, AV_E_CONFLICT);
+	assert_int_equal(store_policy_attach(f->store, "agents", "z", true, 2,
+	    &e), -1);
+	assert_string_equal(e.type, AV_E_NOT_FOUND);
+	assert_int_equal(store_policy_attach(f->store, "agents",
+	    "AgentVaultReadOnlyAccess", false, 2, &e), 0);
+	assert_int_equal(store_policy_attach(f->store, "agents", "b", true, 2,
+	    &e), -1);
+	assert_string_equal(e.type, AV_E_QUOTA);
+	assert_int_equal(store_policy_attach(f->store, "ops", "b", true, 2,
+	    &e), 0);
+	assert_int_equal(store_policy_attached(f->store, "agents", NULL, l,
+	    &e), 0);
+	assert_int_equal(json_array_size(l), 2);
+	assert_string_equal(json_string_value(json_array_get(l, 0)), "a");
+	json_array_clear(l);
+	assert_int_equal(store_policy_attached(f->store, NULL, "b", l, &e), 0);
+	assert_int_equal(json_array_size(l), 1);
+	assert_string_equal(json_string_value(json_array_get(l, 0)), "ops");
+	json_array_clear(l);
+	/* Attached: not deleted. */
+	assert_int_equal(store_policy_delete(f->store, "b", &e), -1);
+	assert_string_equal(e.type, AV_E_CONFLICT);
+	assert_non_null(strstr(e.msg, "ops"));
+
+	assert_int_equal(store_policy_load(f->store, &docs, &att, &n, &e), 0);
+	assert_int_equal(docs.n, 2);
+	assert_string_equal(docs.v[1].name, "b");
+	assert_string_equal(docs.v[1].text, "doc b");
+	assert_string_equal(docs.v[1].origin, "api");
+	assert_int_equal(n, 3);
+	assert_string_equal(att[0].principal, "agents");
+	assert_string_equal(att[0].policy, "a");
+	assert_string_equal(att[2].principal, "ops");
+	authz_sources_free(&docs);
+	free(att);
+
+	assert_int_equal(store_policy_detach(f->store, "ops", "b", &e), 0);
+	assert_int_equal(store_policy_detach(f->store, "ops", "b", &e), -1);
+	assert_string_equal(e.type, AV_E_NOT_FOUND);
+	assert_int_equal(store_policy_delete(f->store, "b", &e), 0);
+	assert_int_equal(store_policy_delete(f->store, "b", &e), -1);
+	assert_string_equal(e.type, AV_E_NOT_FOUND);
+
+	/* Schema 4 -> 5 on a database from before the tables. */
+	close_fixture(f);
+	raw_sql(f, "DROP TABLE policies; DROP TABLE policy_attachments; "
+	    "PRAGMA user_version = 4;");
+	assert_int_equal(store_open(f->db, &s, &e), 0);
+	assert_int_equal(store_schema_version(s), 5);
+	assert_int_equal(store_policy_names(s, l, &e), 0);
+	assert_int_equal(json_array_size(l), 0);
+	store_close(s);
+	json_decref(l);
 	assert_int_equal(open_fixture(f, 300), 0);
 }
 
@@ -446,6 +556,7 @@ main(void)
 		cmocka_unit_test(test_limits_and_names),
 		cmocka_unit_test(test_schema_versions),
 		cmocka_unit_test(test_token_keys),
+		cmocka_unit_test(test_policies),
 		cmocka_unit_test(test_canary_never_on_disk),
 	};
 
