@@ -489,6 +489,7 @@ authz_uses(const struct authz_principal *p, enum authz_keys k)
 struct rctx {
 	struct policy_ctx	 c;
 	const struct policy_set	*set;
+	const json_t		*extra;		/* its keys replace ours */
 	char			 names[KEYBUF_MAX][POLICY_KEY_MAX + 1];
 	size_t			 nnames;
 	char			 uid[16], gid[16];
@@ -498,7 +499,7 @@ struct rctx {
 /* Add key=value when a policy names the key; refuse to decide past the
  * context's limits rather than drop a value a policy may test. */
 static void
-add(struct rctx *r, const char *key, const char *value)
+add_value(struct rctx *r, const char *key, const char *value)
 {
 	struct av_err e;
 
@@ -506,6 +507,20 @@ add(struct rctx *r, const char *key, const char *value)
 		return;
 	if (policy_ctx_add(&r->c, key, value, &e) == -1)
 		r->overflow = true;
+}
+
+/* The same, unless the simulation gives the key (keys ignore case). */
+static void
+add(struct rctx *r, const char *key, const char *value)
+{
+	const char *k;
+	json_t *v;
+
+	if (json_is_object(r->extra))
+		json_object_foreach((json_t *)r->extra, k, v)
+			if (strcasecmp(k, key) == 0)
+				return;
+	add_value(r, key, value);
 }
 
 /* The same for prefix + name (a tag key), built in the context's room. */
@@ -591,7 +606,7 @@ build(struct rctx *r, const struct authz_principal *p,
 	if (json_is_object(q->extra))
 		json_object_foreach((json_t *)q->extra, k, v)
 			json_array_foreach(v, i, x)
-				add(r, k, json_string_value(x));
+				add_value(r, k, json_string_value(x));
 }
 
 static int
@@ -605,14 +620,50 @@ denied(const struct authz_principal *p, const struct authz_request *q,
 	    q->resource[0] != '\0' ? q->resource : "*", because);
 }
 
+/*
+ * Evaluate q for p (a principal that is not broken) into d and why: 0,
+ * 1 when the request exceeds a context's limits, -1 out of memory.
+ */
+static int
+evaluate(const struct authz_principal *p, const struct av_caller *c,
+    const struct authz_request *q, struct policy_decision *d, char *why,
+    size_t whylen, struct av_err *e)
+{
+	char action[128];
+	struct rctx *r;
+
+	if ((r = malloc(sizeof(*r))) == NULL) {
+		(void)snprintf(why, whylen, "out of memory");
+		return av_fail(e, AV_E_INTERNAL, "out of memory");
+	}
+	(void)snprintf(action, sizeof(action), "bedrock-agentcore:%s",
+	    q->operation);
+	policy_ctx_init(&r->c, action, q->resource[0] != '\0' ? q->resource :
+	    "*");
+	r->set = p->set;
+	r->extra = q->extra;
+	r->nnames = 0;
+	r->overflow = false;
+	build(r, p, c, q);
+	if (r->overflow) {
+		free(r);
+		(void)snprintf(why, whylen, "Deny: the request has more "
+		    "condition keys or values than a decision takes");
+		return 1;
+	}
+	policy_eval(p->set, &r->c, d);
+	free(r);
+	if (policy_decision_format(d, why, whylen) == -1)
+		(void)snprintf(why, whylen, "%s", policy_effect_name(d->effect));
+	return 0;
+}
+
 int
 authz_decide(const struct authz_principal *p, const struct av_caller *c,
     const struct authz_request *q, char *why, size_t whylen,
     struct av_err *e)
 {
-	char action[128];
 	struct policy_decision d;
-	struct rctx *r;
 
 	if (p == NULL) {
 		(void)snprintf(why, whylen, "no principal");
@@ -623,31 +674,41 @@ authz_decide(const struct authz_principal *p, const struct av_caller *c,
 		(void)snprintf(why, whylen, "%s", p->broken);
 		return denied(p, q, "", e);
 	}
-	if ((r = malloc(sizeof(*r))) == NULL) {
-		(void)snprintf(why, whylen, "out of memory");
-		return av_fail(e, AV_E_INTERNAL, "out of memory");
-	}
-	(void)snprintf(action, sizeof(action), "bedrock-agentcore:%s",
-	    q->operation);
-	policy_ctx_init(&r->c, action, q->resource[0] != '\0' ? q->resource :
-	    "*");
-	r->set = p->set;
-	r->nnames = 0;
-	r->overflow = false;
-	build(r, p, c, q);
-	if (r->overflow) {
-		free(r);
-		(void)snprintf(why, whylen, "Deny: the request has more "
-		    "condition keys or values than a decision takes");
+	switch (evaluate(p, c, q, &d, why, whylen, e)) {
+	case -1:
+		return -1;
+	case 1:
 		return denied(p, q, "", e);
 	}
-	policy_eval(p->set, &r->c, &d);
-	free(r);
-	if (policy_decision_format(&d, why, whylen) == -1)
-		(void)snprintf(why, whylen, "%s", policy_effect_name(d.effect));
 	if (d.effect == POLICY_ALLOW)
 		return 0;
 	return denied(p, q, d.effect == POLICY_EXPLICIT_DENY ?
 	    " with an explicit deny in a policy" :
 	    " because no policy allows it", e);
+}
+
+int
+authz_simulate(const struct authz_principal *p, const struct authz_request *q,
+    struct policy_decision *d, char *why, size_t whylen, struct av_err *e)
+{
+	/* No peer credentials, no subject: those keys come from q->extra. */
+	static const struct av_caller nobody = { .listener = AV_LISTENER_ADMIN };
+
+	memset(d, 0, sizeof(*d));
+	d->effect = POLICY_IMPLICIT_DENY;
+	d->doc = d->stmt = -1;
+	if (p->broken[0] != '\0') {
+		(void)snprintf(why, whylen, "ImplicitDeny: %s", p->broken);
+		return 0;
+	}
+	switch (evaluate(p, &nobody, q, d, why, whylen, e)) {
+	case -1:
+		return -1;
+	case 1:
+		return av_fail(e, AV_E_VALIDATION, "the request has more "
+		    "condition keys or values than a decision takes (%d keys, "
+		    "%d values each)", POLICY_CTX_KEYS_MAX,
+		    POLICY_CTX_VALUES_MAX);
+	}
+	return 0;
 }

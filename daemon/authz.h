@@ -111,7 +111,8 @@ struct authz_request {
 					   tags where the principal has none */
 	const json_t	*request_tags;	/* object the call sets, or NULL */
 	const json_t	*tag_keys;	/* array the call removes, or NULL */
-	const json_t	*extra;		/* simulation: {key: [values]} */
+	const json_t	*extra;		/* simulation: {key: [values]}, which
+					   replace the keys named */
 };
 
 /*
@@ -123,5 +124,16 @@ struct authz_request {
 int	authz_decide(const struct authz_principal *p, const struct av_caller *c,
 	    const struct authz_request *r, char *why, size_t whylen,
 	    struct av_err *e);
+
+/*
+ * What authz_decide() would decide for p, without a caller: the keys of
+ * the caller's transport (agentvault:uid, gid, subject) come from
+ * q->extra only.  0 with d (its names point into the snapshot) and why
+ * filled; -1 when q does not fit a request (ValidationException).
+ */
+struct policy_decision;
+int	authz_simulate(const struct authz_principal *p,
+	    const struct authz_request *q, struct policy_decision *d,
+	    char *why, size_t whylen, struct av_err *e);
 
 #endif /* AV_AUTHZ_H */
