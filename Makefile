@@ -68,7 +68,7 @@ DAEMON_LIB_SRCS := daemon/error.c daemon/secmem.c daemon/vault.c daemon/store.c 
 	daemon/op_common.c daemon/op_apikey.c daemon/op_tokens.c daemon/wat.c \
 	daemon/wat_cache.c daemon/es256.c daemon/op_tags.c \
 	daemon/store_directory.c daemon/store_provider.c daemon/store_tags.c \
-	daemon/store_policy.c \
+	daemon/store_policy.c daemon/op_policy.c daemon/op_principal.c \
 	daemon/authz.c firmware/selftest.c \
 	$(filter policy/%,$(POLICY_SRCS))
 DAEMON_LIB_OBJS := $(DAEMON_LIB_SRCS:%.c=$(BUILD)/%.o)

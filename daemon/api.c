@@ -8,6 +8,7 @@
  * log.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -83,6 +84,27 @@ static const struct route routes[] = {
 	    op_untag_resource },
 	{ "GET", "/tags/", "ListTagsForResource", PLANE_CONTROL, false,
 	    op_list_tags_for_resource },
+	{ "POST", "/policies/CreatePolicy", "CreatePolicy", PLANE_CONTROL,
+	    true, op_create_policy },
+	{ "POST", "/policies/GetPolicy", "GetPolicy", PLANE_CONTROL, false,
+	    op_get_policy },
+	{ "POST", "/policies/UpdatePolicy", "UpdatePolicy", PLANE_CONTROL,
+	    true, op_update_policy },
+	{ "POST", "/policies/DeletePolicy", "DeletePolicy", PLANE_CONTROL,
+	    true, op_delete_policy },
+	{ "POST", "/policies/ListPolicies", "ListPolicies", PLANE_CONTROL,
+	    false, op_list_policies },
+	{ "POST", "/policies/AttachPrincipalPolicy", "AttachPrincipalPolicy",
+	    PLANE_CONTROL, true, op_attach_principal_policy },
+	{ "POST", "/policies/DetachPrincipalPolicy", "DetachPrincipalPolicy",
+	    PLANE_CONTROL, true, op_detach_principal_policy },
+	{ "POST", "/policies/SimulatePrincipalPolicy",
+	    "SimulatePrincipalPolicy", PLANE_CONTROL, false,
+	    op_simulate_principal_policy },
+	{ "POST", "/principals/GetPrincipal", "GetPrincipal", PLANE_CONTROL,
+	    false, op_get_principal },
+	{ "POST", "/principals/ListPrincipals", "ListPrincipals",
+	    PLANE_CONTROL, false, op_list_principals },
 };
 
 static int
@@ -125,9 +147,8 @@ transport_ok(const struct route *r, const struct av_caller *c,
 	    "socket only", r->operation);
 }
 
-/* A tagged resource's tags (none when it does not exist). */
-static json_t *
-tags_of(struct api_ctx *ctx, const char *arn)
+json_t *
+api_resource_tags(struct api_ctx *ctx, const char *arn)
 {
 	struct store_resource r = { STORE_RES_SINGLETON, NULL, NULL, arn };
 	struct av_err e;
@@ -154,14 +175,14 @@ api_authorize(struct api_ctx *ctx, struct api_call *call,
 	/* Looked up only when a policy could test them. */
 	if (q->resource_tags == NULL && q->resource[0] != '\0' &&
 	    authz_uses(call->principal, AUTHZ_RESOURCE_TAGS)) {
-		if ((rtags = tags_of(ctx, q->resource)) == NULL)
+		if ((rtags = api_resource_tags(ctx, q->resource)) == NULL)
 			return av_fail(e, AV_E_INTERNAL, "cannot read the "
 			    "resource's tags");
 		q->resource_tags = rtags;
 	}
 	if (q->workload_tags == NULL && q->workload != NULL &&
 	    authz_uses(call->principal, AUTHZ_PRINCIPAL_TAGS)) {
-		if ((wtags = tags_of(ctx, q->workload)) == NULL) {
+		if ((wtags = api_resource_tags(ctx, q->workload)) == NULL) {
 			json_decref(rtags);
 			return av_fail(e, AV_E_INTERNAL, "cannot read the "
 			    "workload identity's tags");
@@ -179,13 +200,36 @@ api_authorize(struct api_ctx *ctx, struct api_call *call,
 int
 api_authz_load(struct api_ctx *ctx, struct av_err *e)
 {
-	struct authz *a;
+	struct authz_sources stored = { 0 };
+	struct store_attachment *sa = NULL;
+	struct authz_attachment *att = NULL;
+	struct authz *a = NULL;
+	size_t i, n = 0;
 
-	if ((a = authz_build(&ctx->cfg->principals, &ctx->policy_files, NULL,
-	    NULL, 0, e)) == NULL)
-		return -1;
-	authz_publish(&ctx->authz, a);
-	return 0;
+	/*
+	 * Read, build and publish under one lock: two changes made at once
+	 * on two loops cannot publish out of order (the older snapshot last).
+	 */
+	pthread_mutex_lock(&ctx->authz_load);
+	if (store_policy_load(ctx->store, &stored, &sa, &n, e) != 0)
+		goto done;
+	if ((att = calloc(n + 1, sizeof(*att))) == NULL) {
+		av_fail(e, AV_E_INTERNAL, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		att[i].principal = sa[i].principal;
+		att[i].policy = sa[i].policy;
+	}
+	if ((a = authz_build(&ctx->cfg->principals, &ctx->policy_files,
+	    &stored, att, n, e)) != NULL)
+		authz_publish(&ctx->authz, a);
+done:
+	pthread_mutex_unlock(&ctx->authz_load);
+	authz_sources_free(&stored);
+	free(sa);
+	free(att);
+	return a != NULL ? 0 : -1;
 }
 
 static json_t *parse_body(const struct httpd_req *req, struct av_err *e);

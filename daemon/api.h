@@ -8,6 +8,7 @@
 #define AV_API_H
 
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #include <jansson.h>
@@ -72,9 +73,15 @@ struct api_ctx {
 	/* Principals and policies in force; policy.dir as read at start. */
 	struct authz_holder	 authz;
 	struct authz_sources	 policy_files;
+	pthread_mutex_t		 authz_load;	/* one rebuild at a time */
 };
 
-/* Compile principals and policies (files, stored) and put them in force. */
+/*
+ * Compile principals and policies (built in, files, stored through the
+ * API, with the API's attachments) and put them in force.  Rebuilds are
+ * serialised, each reading the store afresh: the last one published
+ * reflects the last change.
+ */
 int api_authz_load(struct api_ctx *ctx, struct av_err *e);
 
 /* The httpd handler: route, authorize, run, audit, reply. */
@@ -104,6 +111,9 @@ struct api_call {
  */
 int api_authorize(struct api_ctx *ctx, struct api_call *call,
     struct authz_request *q, struct av_err *e);
+/* The tags of the resource arn ({} when it has none or does not exist),
+ * as api_authorize() reads them; NULL on error. */
+json_t *api_resource_tags(struct api_ctx *ctx, const char *arn);
 
 #define API_TAGS_MAX	50	/* per resource (AgentCore) */
 
@@ -136,6 +146,18 @@ api_op_fn op_list_api_key_providers;
 api_op_fn op_tag_resource;
 api_op_fn op_untag_resource;
 api_op_fn op_list_tags_for_resource;
+/* op_policy.c */
+api_op_fn op_create_policy;
+api_op_fn op_get_policy;
+api_op_fn op_update_policy;
+api_op_fn op_delete_policy;
+api_op_fn op_list_policies;
+api_op_fn op_attach_principal_policy;
+api_op_fn op_detach_principal_policy;
+/* op_principal.c */
+api_op_fn op_get_principal;
+api_op_fn op_list_principals;
+api_op_fn op_simulate_principal_policy;
 /* op_common.c: refuse fields not in allowed (NULL-terminated). */
 int api_only_fields(json_t *in, const char *const *allowed, struct av_err *e);
 /* "tags": a validated map (a new reference), {} when absent. */
@@ -158,6 +180,19 @@ int api_allow(struct api_ctx *ctx, struct api_call *call, json_t *request_tags,
 /* The ARNs of the directory and of the vault (their collections). */
 int api_directory_arn(const struct api_ctx *ctx, char *buf, size_t len);
 int api_vault_arn(const struct api_ctx *ctx, char *buf, size_t len);
+/*
+ * The ARN of a policy or a principal (...:policy/NAME, ...:principal/NAME)
+ * or, with name NULL, of all of them (...:policy, ...:principal); 0, or
+ * -1 when buf is too small.
+ */
+int api_policy_arn(const struct api_ctx *ctx, const char *name, char *buf,
+    size_t len);
+int api_principal_arn(const struct api_ctx *ctx, const char *name, char *buf,
+    size_t len);
+/* Field f of in: a name of 1 to max characters of [A-Za-z0-9._-] (the
+ * names of policies and principals). */
+int api_get_name(json_t *in, const char *f, size_t max, const char **name,
+    struct av_err *e);
 /* Describe the KEK once (URI, check value) for GetTokenVault. */
 int api_describe_kek(struct api_ctx *ctx, struct av_err *e);
 

@@ -3,6 +3,7 @@
  * op_common.c - request checks the operations share: unknown fields,
  * tags, page tokens.
  */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -161,4 +162,50 @@ api_vault_arn(const struct api_ctx *ctx, char *buf, size_t len)
 	n = snprintf(buf, len, "arn:%s:bedrock-agentcore:%s:%s:"
 	    "token-vault/default", a->partition, a->region, a->account);
 	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+static int
+arn_of(const struct api_ctx *ctx, const char *type, const char *name,
+    char *buf, size_t len)
+{
+	const struct av_appliance_config *a = &ctx->cfg->appliance;
+	int n;
+
+	n = snprintf(buf, len, "arn:%s:bedrock-agentcore:%s:%s:%s%s%s",
+	    a->partition, a->region, a->account, type, name != NULL ? "/" : "",
+	    name != NULL ? name : "");
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+int
+api_policy_arn(const struct api_ctx *ctx, const char *name, char *buf,
+    size_t len)
+{
+	return arn_of(ctx, "policy", name, buf, len);
+}
+
+int
+api_principal_arn(const struct api_ctx *ctx, const char *name, char *buf,
+    size_t len)
+{
+	return arn_of(ctx, "principal", name, buf, len);
+}
+
+int
+api_get_name(json_t *in, const char *f, size_t max, const char **name,
+    struct av_err *e)
+{
+	json_t *v = json_object_get(in, f);
+	size_t n;
+
+	if (v == NULL || !json_is_string(v))
+		return av_fail(e, AV_E_VALIDATION, "%s is required", f);
+	n = json_string_length(v);
+	if (n == 0 || n > max || strspn(json_string_value(v),
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._-") != n)
+		return av_fail(e, AV_E_VALIDATION, "%s must be 1 to %zu "
+		    "characters of [A-Za-z0-9._-]", f, max);
+	*name = json_string_value(v);
+	return 0;
 }

@@ -562,6 +562,7 @@ worker_main(const struct av_config *cfg, const struct worker_fds *fds,
 
 		/* The files are read once, before the sandbox hides them. */
 		authz_holder_init(&w.api.authz);
+		pthread_mutex_init(&w.api.authz_load, NULL);
 		if ((cfg->policy.dir[0] != '\0' &&
 		    authz_sources_load_dir(&w.api.policy_files,
 		    cfg->policy.dir, &e) != 0) ||

@@ -250,8 +250,9 @@ ARN_PREFIX = ("arn:aws:bedrock-agentcore:us-east-1:000000000000:"
 
 
 def call(op, body, sock_name="admin.sock"):
-    st, doc, _ = request("POST", "/identities/" + op, body,
-                         sock_name=sock_name)
+    """An operation under /identities/, or a path ("/policies/...")."""
+    path = op if op.startswith("/") else "/identities/" + op
+    st, doc, _ = request("POST", path, body, sock_name=sock_name)
     return st, doc
 
 
@@ -1485,6 +1486,529 @@ def test_services():
            "%s is a configuration error" % what, r.stderr)
 
 
+def pcall(op, body, sock_name="admin.sock", uid=None):
+    """A policy or principal operation, as root (the admin) or as uid."""
+    path = ("/principals/" if op in ("GetPrincipal", "ListPrincipals")
+            else "/policies/") + op
+    if uid is not None:
+        return call_as(uid, path, body, sock_name)
+    return call(path, body, sock_name)
+
+
+POLICY_ARN = "arn:aws:bedrock-agentcore:us-east-1:000000000000:policy/"
+PRINCIPAL_ARN = "arn:aws:bedrock-agentcore:us-east-1:000000000000:principal/"
+KEY_ARN = ("arn:aws:bedrock-agentcore:us-east-1:000000000000:token-vault/"
+           "default/apikeycredentialprovider/")
+SIM_UID, OPS_UID = 4545, 4646
+FILE_POLICY = """# A file of policy.dir: read-only through the API.
+Version: "2012-10-17"
+Statement:
+  - Sid: ReadVault
+    Effect: Allow
+    Action: bedrock-agentcore:GetTokenVault
+    Resource: "*"
+"""
+DENY_KEY = """# Agents may not read the pol-key provider.
+Version: "2012-10-17"
+Statement:
+  - Sid: NoPolKey
+    Effect: Deny
+    Action: bedrock-agentcore:GetResourceApiKey
+    Resource: %s%s
+"""
+
+
+def policy_config():
+    """A configuration of its own (state, sockets the test uids reach), a
+    policy.dir with one file, and principals sim (tenant acme) and ops
+    (the file's policy attached by the configuration)."""
+    pdir = os.path.join(WORK, "policies")
+    shutil.rmtree(pdir, ignore_errors=True)
+    os.makedirs(pdir)
+    os.chmod(pdir, 0o755)
+    with open(os.path.join(pdir, "vault-reader.yaml"), "w") as f:
+        f.write(FILE_POLICY)
+    os.chmod(os.path.join(pdir, "vault-reader.yaml"), 0o644)
+    with open(os.path.join(pdir, "README"), "w") as f:
+        f.write("not a policy: ignored\n")
+    conf = os.path.join(WORK, "policy.yaml")
+    write_config(conf, "policy:\n  dir: %s\n" % pdir, more_principals="""\
+  - {name: sim, uids: [%d], tags: {tenant: acme}}
+  - {name: ops, uids: [%d], policies: [vault-reader]}
+""" % (SIM_UID, OPS_UID))
+    with open(conf) as f:
+        text = f.read().replace(os.path.join(WORK, "state"),
+                                os.path.join(WORK, "state-pol"))
+    text = text.replace("hsm:\n", "listen:\n"
+                        "  admin_socket: {mode: \"0660\", group: %d}\n"
+                        "  agent_socket: {mode: \"0660\", group: %d}\n"
+                        "hsm:\n" % (SOCKET_GID, SOCKET_GID), 1)
+    with open(conf, "w") as f:
+        f.write(text)
+    return conf, pdir
+
+
+def test_policy_api():
+    """The policy admin API: policies from the three sources, attachments
+    changing the next decision, persistence, errors, audit."""
+    conf, pdir = policy_config()
+    d = Daemon(conf)
+    if not ok(d.wait_ready(), "the daemon serves with a policy.dir"):
+        d.stop()
+        return
+
+    def agent(op, body):
+        return call_as(AGENT_UID, op, body)
+
+    # Principals, from the configuration.
+    st, doc = pcall("ListPrincipals", {})
+    ok(st == 200 and doc["principals"] == [
+        {"name": n, "principalArn": PRINCIPAL_ARN + n, "kind": "caller"}
+        for n in ("admin", "agents", "sim", "ops")],
+       "ListPrincipals lists the configuration's principals", doc)
+    st, doc = pcall("ListPrincipals", {"maxResults": 5})
+    ok(st == 400, "ListPrincipals takes no fields", doc)
+    st, doc = pcall("GetPrincipal", {"name": "agents"})
+    ok(st == 200 and doc == {
+        "name": "agents", "principalArn": PRINCIPAL_ARN + "agents",
+        "kind": "caller", "uids": [65534], "gids": [], "subjects": [],
+        "tags": {}, "policies": [{"name": "AgentVaultAgentAccess",
+                                  "attachedBy": "configuration"}]},
+       "GetPrincipal describes a principal", doc)
+    st, doc = pcall("GetPrincipal", {"name": "sim"})
+    ok(st == 200 and doc["tags"] == {"tenant": "acme"} and
+       doc["uids"] == [SIM_UID] and doc["policies"] == [],
+       "... with its tags", doc)
+    st, doc = pcall("GetPrincipal", {"name": "nobody-here"})
+    ok(st == 404 and doc["__type"] == "ResourceNotFoundException",
+       "GetPrincipal of an unknown principal is ResourceNotFoundException",
+       doc)
+    st, doc = pcall("GetPrincipal", {"name": "bad name"})
+    ok(st == 400 and doc["__type"] == "ValidationException",
+       "a malformed principal name is ValidationException", doc)
+
+    # Built-in and file policies.
+    builtins = ["AgentVaultAgentAccess", "AgentVaultFullAccess",
+                "AgentVaultReadOnlyAccess", "AgentVaultServiceAccess"]
+    st, doc = pcall("ListPolicies", {})
+    ok(st == 200 and doc["policies"] == [
+        {"name": n, "policyArn": POLICY_ARN + n, "source": "built-in"}
+        for n in builtins] + [{"name": "vault-reader", "policyArn":
+                               POLICY_ARN + "vault-reader",
+                               "source": "file"}] and
+       "nextToken" not in doc,
+       "ListPolicies lists the built-in policies and the files", doc)
+    st, doc = pcall("GetPolicy", {"name": "AgentVaultFullAccess"})
+    ok(st == 200 and doc["source"] == "built-in" and
+       "Sid: FullAccess" in doc["document"] and
+       doc["attachedTo"] == ["admin"] and "createdTime" not in doc and
+       "path" not in doc, "GetPolicy shows a built-in policy's document "
+       "and where it is attached", doc)
+    st, doc = pcall("GetPolicy", {"name": "vault-reader"})
+    ok(st == 200 and doc["source"] == "file" and
+       doc["path"] == os.path.join(pdir, "vault-reader.yaml") and
+       doc["document"] == FILE_POLICY and doc["attachedTo"] == ["ops"] and
+       doc["policyArn"] == POLICY_ARN + "vault-reader",
+       "GetPolicy shows a file policy, its path and text", doc)
+    st, doc = pcall("GetPolicy", {"name": "no-such-policy"})
+    ok(st == 404 and doc["__type"] == "ResourceNotFoundException",
+       "GetPolicy of an unknown policy is ResourceNotFoundException", doc)
+    for name, want in (("AgentVaultFullAccess", "is built in"),
+                       ("vault-reader", "is the file %s/vault-reader.yaml: "
+                        "edit the file and reload" % pdir)):
+        st, doc = pcall("UpdatePolicy", {"name": name,
+                                         "document": FILE_POLICY})
+        ok(st == 400 and doc["__type"] == "ValidationException" and
+           doc["message"] == "policy %s %s" % (name, want),
+           "UpdatePolicy refuses %s: %s" % (name, want), doc)
+        st, doc = pcall("DeletePolicy", {"name": name})
+        ok(st == 400 and doc["message"] == "policy %s %s" % (name, want),
+           "DeletePolicy refuses it too", doc)
+        st, doc = pcall("CreatePolicy", {"name": name,
+                                         "document": FILE_POLICY})
+        ok(st == 409 and doc["__type"] == "ConflictException",
+           "CreatePolicy of the name %s is ConflictException" % name, doc)
+
+    # Documents are checked; errors name the policy, line and column.
+    bad = 'Version: "2012-10-17"\nStatement:\n  - Effect: Permit\n' \
+          '    Action: "*"\n    Resource: "*"\n'
+    st, doc = pcall("CreatePolicy", {"name": "bad-doc", "document": bad})
+    ok(st == 400 and doc["__type"] == "ValidationException" and
+       doc["message"] == "bad-doc:3:13: Effect must be Allow or Deny",
+       "a document that does not parse is refused with its line and "
+       "column", doc)
+    st, doc = pcall("CreatePolicy", {"name": "bad-json",
+                                     "document": '{"Version": "2012-10-17",'
+                                     '\n "Statement": [}'})
+    ok(st == 400 and re.match(r"^bad-json:2:\d+: ", doc["message"]),
+       "... JSON too", doc)
+    for body, what in (
+            ({"name": "x y", "document": FILE_POLICY}, "a bad name"),
+            ({"name": "a" * 129, "document": FILE_POLICY}, "a long name"),
+            ({"name": "nodoc"}, "no document"),
+            ({"name": "x", "document": FILE_POLICY, "tags": {}},
+             "an unknown field"),
+            ({"name": "x", "document": FILE_POLICY,
+              "description": "d" * 513}, "a long description"),
+            ({"name": "x", "document": FILE_POLICY,
+              "description": "a\nb"}, "a control character")):
+        st, doc = pcall("CreatePolicy", body)
+        ok(st == 400 and doc["__type"] == "ValidationException",
+           "CreatePolicy refuses %s" % what, doc)
+    st, doc = pcall("ListPolicies", {})
+    ok(st == 200 and len(doc["policies"]) == 5,
+       "refused documents are not stored", doc)
+
+    # A Deny attached to the agents decides their next call.
+    call("CreateWorkloadIdentity", {"name": "pol-agent"})
+    for key in ("pol-key", "other-key"):
+        call("CreateApiKeyCredentialProvider", {"name": key,
+                                                "apiKey": key + "-value"})
+    st, doc = agent("GetWorkloadAccessTokenForUserId",
+                    {"workloadName": "pol-agent", "userId": "u-1"})
+    tok = doc.get("workloadAccessToken", "")
+    ok(st == 200 and tok, "an agent mints a token", doc)
+
+    def vend(key="pol-key"):
+        return agent("api-key", {"workloadIdentityToken": tok,
+                                 "resourceCredentialProviderName": key})
+
+    st, doc = vend()
+    ok(st == 200 and doc.get("apiKey") == "pol-key-value",
+       "the agent reads pol-key (AgentVaultAgentAccess)", doc)
+    deny = DENY_KEY % (KEY_ARN, "pol-key")
+    st, doc = pcall("CreatePolicy", {"name": "deny-pol-key",
+                                     "document": deny,
+                                     "description": "no pol-key for agents"})
+    ok(st == 200 and doc == {
+        "name": "deny-pol-key", "policyArn": POLICY_ARN + "deny-pol-key",
+        "source": "api", "description": "no pol-key for agents",
+        "createdTime": doc.get("createdTime"),
+        "lastUpdatedTime": doc.get("createdTime")} and
+       doc["createdTime"] > 0, "CreatePolicy stores a policy", doc)
+    created = doc.get("createdTime", 0)
+    st, doc = pcall("CreatePolicy", {"name": "deny-pol-key",
+                                     "document": deny})
+    ok(st == 409 and doc["__type"] == "ConflictException",
+       "creating it again is ConflictException", doc)
+    st, doc = pcall("GetPolicy", {"name": "deny-pol-key"})
+    ok(st == 200 and doc["document"] == deny and doc["source"] == "api" and
+       doc["attachedTo"] == [] and doc["createdTime"] == created,
+       "GetPolicy returns the document as given", doc)
+    ok(vend()[0] == 200, "a policy attached to nobody changes nothing")
+    st, doc = pcall("AttachPrincipalPolicy", {"principalName": "agents",
+                                              "policyName": "deny-pol-key"})
+    ok(st == 200 and doc == {}, "AttachPrincipalPolicy attaches", doc)
+    st, doc = vend()
+    ok(st == 403 and doc["__type"] == "AccessDeniedException" and
+       "apiKey" not in doc,
+       "the agent's next GetResourceApiKey is denied by the attached Deny",
+       doc)
+    ok(vend("other-key")[0] == 200, "... for that provider only")
+    st, doc = pcall("GetPrincipal", {"name": "agents"})
+    ok(st == 200 and doc["policies"] == [
+        {"name": "AgentVaultAgentAccess", "attachedBy": "configuration"},
+        {"name": "deny-pol-key", "attachedBy": "api"}],
+       "GetPrincipal shows who attached each policy", doc)
+    st, doc = pcall("GetPolicy", {"name": "deny-pol-key"})
+    ok(st == 200 and doc["attachedTo"] == ["agents"],
+       "GetPolicy shows the attachment", doc)
+    for body, code, what in (
+            ({"principalName": "agents", "policyName": "deny-pol-key"},
+             409, "an attached policy again"),
+            ({"principalName": "ops", "policyName": "vault-reader"},
+             409, "a policy the configuration attaches"),
+            ({"principalName": "agents", "policyName": "no-such"},
+             404, "an unknown policy"),
+            ({"principalName": "nobody-here", "policyName": "deny-pol-key"},
+             404, "an unknown principal"),
+            ({"principalName": "agents"}, 400, "no policy name")):
+        st, doc = pcall("AttachPrincipalPolicy", body)
+        ok(st == code, "AttachPrincipalPolicy: %s is %d" % (what, code),
+           doc)
+    st, doc = pcall("DeletePolicy", {"name": "deny-pol-key"})
+    ok(st == 409 and doc["__type"] == "ConflictException" and
+       "agents" in doc["message"],
+       "DeletePolicy of an attached policy is ConflictException", doc)
+
+    # UpdatePolicy takes effect at once, keeps the description.
+    time.sleep(1.1)
+    other = DENY_KEY % (KEY_ARN, "other-key")
+    st, doc = pcall("UpdatePolicy", {"name": "deny-pol-key",
+                                     "document": other})
+    ok(st == 200 and doc["description"] == "no pol-key for agents" and
+       doc["createdTime"] == created and doc["lastUpdatedTime"] > created,
+       "UpdatePolicy replaces the document, keeps the description", doc)
+    ok(vend()[0] == 200 and vend("other-key")[0] == 403,
+       "the updated policy decides the next call")
+    st, doc = pcall("UpdatePolicy", {"name": "deny-pol-key",
+                                     "document": bad})
+    ok(st == 400 and doc["message"].startswith("deny-pol-key:3:13: "),
+       "UpdatePolicy refuses a document that does not parse", doc)
+    st, doc = pcall("UpdatePolicy", {"name": "no-such", "document": deny})
+    ok(st == 404, "UpdatePolicy of an unknown policy is "
+       "ResourceNotFoundException", doc)
+    st, doc = pcall("UpdatePolicy", {"name": "deny-pol-key",
+                                     "document": deny, "description": ""})
+    ok(st == 200 and doc["description"] == "" and vend()[0] == 403,
+       "... and back, with an empty description", doc)
+
+    # Stored: a restart keeps the policy and the attachment.
+    d.stop()
+    d = Daemon(conf)
+    ok(d.wait_ready(), "the daemon restarts")
+    st, doc = vend()
+    ok(st == 403 and vend("other-key")[0] == 200,
+       "the stored policy and attachment survive a restart", doc)
+    st, doc = pcall("GetPolicy", {"name": "deny-pol-key"})
+    ok(st == 200 and doc["document"] == deny and
+       doc["attachedTo"] == ["agents"], "... GetPolicy too", doc)
+
+    # Detach: allowed again.
+    st, doc = pcall("DetachPrincipalPolicy", {"principalName": "agents",
+                                              "policyName": "deny-pol-key"})
+    ok(st == 200 and doc == {}, "DetachPrincipalPolicy detaches", doc)
+    st, doc = vend()
+    ok(st == 200 and doc.get("apiKey") == "pol-key-value",
+       "the agent's next GetResourceApiKey is allowed again", doc)
+    st, doc = pcall("DetachPrincipalPolicy", {"principalName": "agents",
+                                              "policyName": "deny-pol-key"})
+    ok(st == 404 and doc["__type"] == "ResourceNotFoundException",
+       "detaching it again is ResourceNotFoundException", doc)
+    st, doc = pcall("DetachPrincipalPolicy", {"principalName": "ops",
+                                              "policyName": "vault-reader"})
+    ok(st == 400 and doc["__type"] == "ValidationException" and
+       "edit the configuration" in doc["message"],
+       "a policy the configuration attaches is not detached through the "
+       "API", doc)
+
+    # Who may manage policies: the policies say, on the admin socket.
+    st, doc = pcall("ListPolicies", {}, uid=AGENT_UID)
+    ok(st == 403 and doc["__type"] == "AccessDeniedException",
+       "an agent may not list policies (AgentVaultAgentAccess)", doc)
+    st, doc = pcall("CreatePolicy", {"name": "agent-made",
+                                     "document": FILE_POLICY}, uid=OPS_UID)
+    ok(st == 403, "nor may a principal whose policies do not allow it",
+       doc)
+    st, doc = pcall("ListPolicies", {}, "agent.sock")
+    ok(st == 403, "the policy API is served on the admin socket only", doc)
+
+    # A file policy attached through the API; paging.
+    st, doc = pcall("AttachPrincipalPolicy", {"principalName": "sim",
+                                              "policyName": "vault-reader"})
+    ok(st == 200, "a file policy is attached through the API", doc)
+    st, doc = pcall("SimulatePrincipalPolicy", {
+        "principalName": "sim", "action": "GetTokenVault",
+        "resource": "*"})
+    ok(st == 200 and doc["decision"] == "Allow" and
+       doc["matchedStatement"] == {"policy": "vault-reader",
+                                   "sid": "ReadVault", "index": 0},
+       "... and decides", doc)
+    pcall("DetachPrincipalPolicy", {"principalName": "sim",
+                                    "policyName": "vault-reader"})
+    names, token, pages = [], None, 0
+    while pages < 10:
+        body = {"maxResults": 2}
+        if token:
+            body["nextToken"] = token
+        st, doc = pcall("ListPolicies", body)
+        if st != 200:
+            break
+        pages += 1
+        names += [(p["name"], p["source"]) for p in doc["policies"]]
+        token = doc.get("nextToken")
+        if not token:
+            break
+    ok(names == [(n, "built-in") for n in builtins] +
+       [("deny-pol-key", "api"), ("vault-reader", "file")] and pages == 3,
+       "ListPolicies pages through every source in name order", names)
+    st, doc = pcall("ListPolicies", {"maxResults": 21})
+    ok(st == 400, "maxResults is 1 to 20", doc)
+
+    st, doc = pcall("DeletePolicy", {"name": "deny-pol-key"})
+    ok(st == 200 and doc == {}, "DeletePolicy deletes", doc)
+    st, doc = pcall("GetPolicy", {"name": "deny-pol-key"})
+    ok(st == 404, "a deleted policy is gone", doc)
+    st, doc = pcall("DeletePolicy", {"name": "deny-pol-key"})
+    ok(st == 404, "deleting it again is ResourceNotFoundException", doc)
+
+    test_simulate()
+
+    # Quotas: 100 stored policies, 16 attached through the API.
+    st, doc = pcall("ListPolicies", {"maxResults": 20})
+    stored = 3      # the simulation's
+    made = []
+    for i in range(100 - stored):
+        made.append("q%03d" % i)
+        pcall("CreatePolicy", {"name": made[-1], "document": FILE_POLICY})
+    st, doc = pcall("CreatePolicy", {"name": "one-too-many",
+                                     "document": FILE_POLICY})
+    ok(st == 402 and doc["__type"] == "ServiceQuotaExceededException",
+       "the 101st stored policy is ServiceQuotaExceededException", doc)
+    for name in made[:16]:
+        pcall("AttachPrincipalPolicy", {"principalName": "ops",
+                                        "policyName": name})
+    st, doc = pcall("AttachPrincipalPolicy", {"principalName": "ops",
+                                              "policyName": made[16]})
+    ok(st == 402 and doc["__type"] == "ServiceQuotaExceededException",
+       "a 17th attachment through the API is "
+       "ServiceQuotaExceededException", doc)
+    st, doc = pcall("GetPrincipal", {"name": "ops"})
+    ok(st == 200 and len(doc["policies"]) == 17,
+       "... the configuration's attachment does not count", doc)
+    d.stop()
+
+    with open(os.path.join(WORK, "audit.log")) as f:
+        calls = [json.loads(l) for l in f if '"type":"call"' in l]
+    for op, res in (("CreatePolicy", POLICY_ARN + "deny-pol-key"),
+                    ("UpdatePolicy", POLICY_ARN + "deny-pol-key"),
+                    ("DeletePolicy", POLICY_ARN + "deny-pol-key"),
+                    ("AttachPrincipalPolicy", PRINCIPAL_ARN + "agents"),
+                    ("DetachPrincipalPolicy", PRINCIPAL_ARN + "agents")):
+        mine = [c for c in calls if c["operation"] == op and
+                c["resource"] == res]
+        ok(any(c["outcome"] == "allowed" and c["decision"] ==
+               "Allow by AgentVaultFullAccess statement FullAccess" and
+               c["caller"]["principal"] == "admin" for c in mine) and
+           any(c["outcome"] == "error" and c.get("error") for c in mine),
+           "%s is audited: its resource, the decision, failures too" % op,
+           mine[-3:])
+    ok(any(c["operation"] == "CreatePolicy" and c["outcome"] == "error" and
+           c["error"] == "ValidationException" and
+           c["resource"] == POLICY_ARN + "bad-doc" for c in calls),
+       "a refused document is audited")
+    ok(any(c["operation"] == "GetResourceApiKey" and
+           c["outcome"] == "denied" and c["resource"] == KEY_ARN + "pol-key"
+           and c["caller"].get("principal") == "agents" and
+           c.get("decision") == "ExplicitDeny by deny-pol-key statement "
+           "NoPolKey" for c in calls),
+       "the denied call's audit record names the policy and statement")
+    ok(any(c["operation"] == "ListPolicies" and c["outcome"] == "denied" and
+           c["resource"] == POLICY_ARN.rstrip("/") and
+           c.get("decision") == "ImplicitDeny (no statement allows it)"
+           for c in calls),
+       "a denied policy call is audited with its decision")
+    ok(any(c["operation"] == "SimulatePrincipalPolicy" and
+           c["resource"] == PRINCIPAL_ARN + "sim" for c in calls),
+       "simulations are audited")
+
+
+def test_simulate():
+    """SimulatePrincipalPolicy with the seed's three example policies,
+    created through the API and attached to the principal sim
+    (tenant=acme)."""
+    ex = os.path.join(TOP, "policy", "examples")
+    for name, f in (("tenant-abac", "tenant-abac.yaml"),
+                    ("one-workload", "one-workload.yaml"),
+                    ("deny-provider", "deny-provider.json")):
+        with open(os.path.join(ex, f)) as fh:
+            st, doc = pcall("CreatePolicy", {"name": name,
+                                             "document": fh.read()})
+        ok(st == 200, "the seed's %s is created through the API" % f, doc)
+    # tenant-abac first: the others would allow vending before it.
+    st, doc = pcall("AttachPrincipalPolicy", {"principalName": "sim",
+                                              "policyName": "tenant-abac"})
+    ok(st == 200, "tenant-abac is attached to sim", doc)
+    for key, tenant in (("acme-key", "acme"), ("globex-key", "globex")):
+        call("CreateApiKeyCredentialProvider", {
+            "name": key, "apiKey": "x", "tags": {"tenant": tenant}})
+
+    def sim(action, resource, context=None, principal="sim"):
+        body = {"action": action, "resource": resource}
+        if principal:
+            body["principalName"] = principal
+        if context is not None:
+            body["context"] = context
+        return pcall("SimulatePrincipalPolicy", body)
+
+    def decided(doc, decision, policy=None, sid=None, index=None):
+        if doc.get("decision") != decision:
+            return False
+        if policy is None:
+            return "matchedStatement" not in doc
+        return doc.get("matchedStatement") == {"policy": policy, "sid": sid,
+                                               "index": index}
+
+    st, doc = sim("GetResourceApiKey", KEY_ARN + "acme-key")
+    ok(st == 200 and decided(doc, "Allow", "tenant-abac", "SameTenant", 0)
+       and doc["principalName"] == "sim" and
+       doc["action"] == "bedrock-agentcore:GetResourceApiKey" and
+       doc["resource"] == KEY_ARN + "acme-key" and
+       doc["explanation"] == "Allow by tenant-abac statement SameTenant",
+       "simulate: the principal's tag and the provider's tag match: Allow "
+       "by tenant-abac SameTenant", doc)
+    st, doc = sim("bedrock-agentcore:GetResourceApiKey",
+                  KEY_ARN + "globex-key")
+    ok(st == 200 and decided(doc, "ImplicitDeny") and
+       doc["explanation"] == "ImplicitDeny (no statement allows it)",
+       "another tenant's provider: ImplicitDeny", doc)
+    st, doc = sim("GetResourceApiKey", KEY_ARN + "globex-key",
+                  {"aws:PrincipalTag/tenant": "globex"})
+    ok(st == 200 and decided(doc, "Allow", "tenant-abac", "SameTenant", 0),
+       "a context key replaces the principal's tag", doc)
+    st, doc = sim("CreateApiKeyCredentialProvider", "*",
+                  {"aws:RequestTag/tenant": "acme",
+                   "aws:TagKeys": ["tenant", "owner"]})
+    ok(st == 200 and decided(doc, "Allow", "tenant-abac",
+                             "CreateForOwnTenant", 1),
+       "multi-valued context keys: Allow by CreateForOwnTenant", doc)
+    st, doc = sim("CreateApiKeyCredentialProvider", "*",
+                  {"aws:RequestTag/tenant": "acme",
+                   "aws:TagKeys": ["tenant", "cost"]})
+    ok(st == 200 and decided(doc, "ImplicitDeny"),
+       "another tag key: ImplicitDeny", doc)
+
+    for name in ("one-workload", "deny-provider"):
+        st, doc = pcall("AttachPrincipalPolicy", {"principalName": "sim",
+                                                  "policyName": name})
+        ok(st == 200, "%s is attached to sim" % name, doc)
+    gh = {"bedrock-agentcore:resourceCredentialProvider": "github-provider"}
+    st, doc = sim("GetResourceOauth2Token", "*", gh)
+    ok(st == 200 and decided(doc, "Allow", "deny-provider",
+                             "VendCredentials", 0),
+       "deny-provider: github-provider is Allow by VendCredentials", doc)
+    st, doc = sim("GetResourceOauth2Token", "*",
+                  {"bedrock-agentcore:resourceCredentialProvider": "slack"})
+    ok(st == 200 and decided(doc, "ExplicitDeny", "deny-provider",
+                             "OnlyGithubTokens", 1) and
+       doc["explanation"] == "ExplicitDeny by deny-provider statement "
+       "OnlyGithubTokens",
+       "deny-provider: slack is ExplicitDeny by OnlyGithubTokens", doc)
+    wi = ("arn:aws:bedrock-agentcore:us-east-1:123456789012:workload-"
+          "identity-directory/default/workload-identity/")
+    st, doc = sim("CreateWorkloadIdentity", "*",
+                  {"bedrock-agentcore:workloadIdentityArn":
+                   wi + "support-agent"})
+    ok(st == 200 and decided(doc, "Allow", "one-workload",
+                             "SupportAgentEverything", 0),
+       "one-workload: support-agent is Allow by SupportAgentEverything",
+       doc)
+    st, doc = sim("CreateWorkloadIdentity", "*",
+                  {"bedrock-agentcore:workloadIdentityArn": wi + "chat"})
+    ok(st == 200 and decided(doc, "ImplicitDeny"),
+       "one-workload: another workload is ImplicitDeny", doc)
+    st, doc = sim("GetTokenVault", "*", principal=None)
+    ok(st == 200 and doc["principalName"] == "admin" and
+       decided(doc, "Allow", "AgentVaultFullAccess", "FullAccess", 0),
+       "without principalName, the caller's own principal", doc)
+    st, doc = sim("GetTokenVault", "*", principal="nobody-here")
+    ok(st == 404 and doc["__type"] == "ResourceNotFoundException",
+       "an unknown principal is ResourceNotFoundException", doc)
+    for body, what in (
+            ({"action": "iam:GetUser", "resource": "*"}, "another service"),
+            ({"action": "", "resource": "*"}, "an empty action"),
+            ({"action": "GetTokenVault", "resource": "vault"},
+             "a resource that is not an ARN"),
+            ({"action": "GetTokenVault"}, "no resource"),
+            ({"action": "GetTokenVault", "resource": "*",
+              "context": {"k:x": 1}}, "a number in the context"),
+            ({"action": "GetTokenVault", "resource": "*",
+              "context": ["k:x"]}, "a context that is not a map")):
+        st, doc = pcall("SimulatePrincipalPolicy", body)
+        ok(st == 400 and doc["__type"] == "ValidationException",
+           "SimulatePrincipalPolicy refuses %s" % what, doc)
+
+
 def test_audit_fail_closed():
     """No audit, no service: a full audit disk refuses audited calls."""
     fs = os.path.join(WORK, "auditfs")
@@ -1645,6 +2169,7 @@ def main():
     test_token_key_rotation()
     test_tcp_mtls()
     test_services()
+    test_policy_api()
     test_env_pin()
     test_audit_fail_closed()
     test_config_errors()
