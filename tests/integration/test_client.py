@@ -773,6 +773,10 @@ def main():
        "(%d)" % len(creates))
     ok(gets == ["r-one", "r-two", "r-two", "r-four"], "the dropped read "
        "was sent again, once", gets)
+    policies = [r[1] for r in drop.requests if r[1].startswith("/policies/")]
+    ok(policies == ["/policies/GetPolicy"] * 2 + ["/policies/CreatePolicy"],
+       "av_call: the dropped read was sent again, the dropped write once",
+       policies)
     ok(idle.conns == 2 and len(idle.requests) == 2, "after an idle close "
        "the write went out once, on a new connection")
     drop.close()
