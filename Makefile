@@ -80,15 +80,16 @@ AUDIT_VERIFY := $(BUILD)/agentvault-audit-verify
 
 
 # libagentvault (client/agentvault.h) and the agentvault CLI: mbedTLS and
-# jansson only.  The library's objects are position-independent and hide
-# everything but the header's av_* functions, for libagentvault.so.
+# jansson only (the CLI also libavpolicy, for policy simulate: libyaml).
+# The library's objects are position-independent and hide everything but
+# the header's av_* functions, for libagentvault.so.
 CLIENT_SRCS := client/lib/err.c client/lib/conn.c client/lib/http.c \
 	client/lib/secret.c client/lib/api.c client/lib/decorate.c
 CLIENT_OBJS := $(CLIENT_SRCS:%.c=$(BUILD)/%.o)
 LIBCLIENT := $(BUILD)/libagentvault.a
 LIBCLIENT_SO := $(BUILD)/libagentvault.so
 CLIENT_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto -ljansson
-CLI_SRCS := client/cli/main.c client/cli/commands.c
+CLI_SRCS := client/cli/main.c client/cli/commands.c client/cli/simulate.c
 AGENTVAULT := $(BUILD)/agentvault
 
 CEREMONY_SRCS := hsm/ceremony/main.c hsm/ceremony/devtoken.c \
@@ -150,8 +151,9 @@ $(LIBCLIENT_SO): $(CLIENT_OBJS)
 	$(CC) -shared $(filter-out -pie,$(LDFLAGS)) \
 		-Wl,-soname,libagentvault.so.0 -o $@ $^ $(CLIENT_LIBS)
 
-$(AGENTVAULT): $(CLI_SRCS:%.c=$(BUILD)/%.o) $(LIBCLIENT)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
+# policy simulate evaluates policy files offline with libavpolicy.
+$(AGENTVAULT): $(CLI_SRCS:%.c=$(BUILD)/%.o) $(LIBCLIENT) $(LIBPOLICY)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS) $(POLICY_LIBS)
 
 $(CEREMONY): $(CEREMONY_SRCS:%.c=$(BUILD)/%.o) $(LIBHSM)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lp11 -ldl

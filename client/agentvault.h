@@ -142,6 +142,16 @@ int	av_get_workload_access_token_for_user_id(av_handle *,
 int	av_get_resource_api_key(av_handle *, const char *token,
 	    const char *provider, char **api_key, struct av_error *);
 
+/*
+ * Any other operation of docs/api.md whose request and reply are JSON
+ * objects without secrets (the policy and principal operations): POST
+ * path, e.g. "/policies/GetPolicy".  in is borrowed (NULL: {}).  Only
+ * operations named Get..., List... or Simulate... are repeated after a
+ * lost connection (reconnection, above).
+ */
+int	av_call(av_handle *, const char *path, json_t *in, json_t **out,
+	    struct av_error *);
+
 /* ---- helpers: the seed's decorators, in C ---- */
 
 /*

@@ -147,18 +147,67 @@ transport_ok(const struct route *r, const struct av_caller *c,
 	    "socket only", r->operation);
 }
 
+/*
+ * Tags, as policies read them on every call: each loop thread keeps the
+ * last TAGS_CACHE_MAX resources' tags while the store has not run a
+ * transaction since (any write may have changed them).
+ */
+#define TAGS_CACHE_MAX	32
+
+struct tags_cache {
+	uint64_t	 generation;
+	size_t		 n, next;
+	struct {
+		char	 arn[sizeof(((struct api_call *)0)->resource)];
+		json_t	*tags;
+	} v[TAGS_CACHE_MAX];
+};
+
+static __thread struct tags_cache *tags_cache;
+
+static void
+tags_cache_clear(struct tags_cache *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		json_decref(c->v[i].tags);
+	c->n = c->next = 0;
+}
+
 json_t *
 api_resource_tags(struct api_ctx *ctx, const char *arn)
 {
-	struct store_resource r = { STORE_RES_SINGLETON, NULL, NULL, arn };
+	struct tags_cache *c = tags_cache;
+	uint64_t gen = store_generation(ctx->store);
 	struct av_err e;
 	json_t *tags;
+	size_t i;
 
-	if ((tags = json_object()) != NULL &&
-	    store_tags_list(ctx->store, &r, tags, &e) != 0) {
-		json_decref(tags);
-		tags = NULL;
+	if (c == NULL && (c = tags_cache = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if (c->generation != gen) {
+		tags_cache_clear(c);
+		c->generation = gen;
 	}
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->v[i].arn, arn) == 0)
+			return json_incref(c->v[i].tags);
+	if ((tags = json_object()) == NULL ||
+	    store_tags_read(ctx->store, arn, tags, &e) != 0 ||
+	    strlen(arn) >= sizeof(c->v[0].arn)) {
+		json_decref(tags);
+		return NULL;
+	}
+	/* Round robin: which one goes matters little at this size. */
+	if (c->n < TAGS_CACHE_MAX)
+		i = c->n++;
+	else {
+		i = c->next++ % TAGS_CACHE_MAX;
+		json_decref(c->v[i].tags);
+	}
+	memcpy(c->v[i].arn, arn, strlen(arn) + 1);
+	c->v[i].tags = json_incref(tags);
 	return tags;
 }
 

@@ -328,9 +328,9 @@ authz_build(const struct av_principals_config *ps,
 		/* The configuration's own: an error refuses it. */
 		for (j = 0; j < ap->cfg->policies.n; j++)
 			if (attach(ap, ap->cfg->policies.v[j], files, NULL,
-			    e) == -1) {
-				av_fail(e, AV_E_VALIDATION, "principals[%zu] "
-				    "(%s): %s", i, ap->cfg->name, e->msg);
+			    &why) == -1) {
+				av_fail(e, why.type, "principals[%zu] (%s): %s",
+				    i, ap->cfg->name, why.msg);
 				goto fail;
 			}
 		/*

@@ -141,6 +141,15 @@ int store_tags_remove(struct store *s, const struct store_resource *r,
     json_t *keys, struct av_err *e);
 int store_tags_list(struct store *s, const struct store_resource *r,
     json_t *out, struct av_err *e);
+/*
+ * The tags kept for arn into out (none when there are none), one SELECT
+ * without a transaction: for authorization, which reads them per call.
+ * store_generation() changes whenever a transaction has run since: a
+ * cache of tags is good while it has not changed.
+ */
+int store_tags_read(struct store *s, const char *arn, json_t *out,
+    struct av_err *e);
+uint64_t store_generation(struct store *s);
 
 /* ---- policies and attachments made through the API (store_policy.c) ---- */
 

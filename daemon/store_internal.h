@@ -17,6 +17,7 @@
 struct store {
 	sqlite3		*db;
 	pthread_mutex_t	 lock;	/* one statement sequence at a time */
+	uint64_t	 generation;	/* transactions so far (atomic) */
 	/* Prepared statements by SQL text (always string literals). */
 	struct {
 		const char	*sql;
@@ -38,8 +39,12 @@ sqlite3_stmt *store_prepare(struct store *s, const char *sql,
 void store_release(struct store *s, sqlite3_stmt *st);
 int store_step_done(struct store *s, sqlite3_stmt *st, struct av_err *e);
 
-/* Run body (an expression giving 0 or -1) inside BEGIN IMMEDIATE ...
- * COMMIT under the store lock; ROLLBACK when it fails. */
+/*
+ * Run body (an expression giving 0 or -1) inside BEGIN IMMEDIATE ...
+ * COMMIT under the store lock; ROLLBACK when it fails.  The generation
+ * moves on before the lock is released: a cache that saw the old one
+ * refreshes before any call that starts after this one's reply.
+ */
 #define IN_TRANSACTION(s, e, rc, body) do {				\
 	pthread_mutex_lock(&(s)->lock);					\
 	if (((rc) = store_exec((s), "BEGIN IMMEDIATE;", (e))) == 0) {	\
@@ -49,6 +54,7 @@ int store_step_done(struct store *s, sqlite3_stmt *st, struct av_err *e);
 		if ((rc) != 0)						\
 			store_exec((s), "ROLLBACK;", NULL);		\
 	}								\
+	__atomic_add_fetch(&(s)->generation, 1, __ATOMIC_RELEASE);	\
 	pthread_mutex_unlock(&(s)->lock);				\
 } while (0)
 

@@ -163,3 +163,33 @@ store_tags_list(struct store *s, const struct store_resource *r, json_t *out,
 	IN_TRANSACTION(s, e, rc, list_locked(s, r, out, e));
 	return rc;
 }
+
+int
+store_tags_read(struct store *s, const char *arn, json_t *out,
+    struct av_err *e)
+{
+	sqlite3_stmt *st;
+	int rc = SQLITE_ERROR;
+
+	pthread_mutex_lock(&s->lock);
+	if ((st = store_prepare(s, "SELECT key, value FROM tags WHERE "
+	    "resource = ?1 ORDER BY key;", e)) != NULL) {
+		bind_text(st, 1, arn);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			json_object_set_new(out, (const char *)
+			    sqlite3_column_text(st, 0), json_string((const char *)
+			    sqlite3_column_text(st, 1)));
+		if (rc != SQLITE_DONE)
+			av_fail(e, AV_E_INTERNAL, "database: %s",
+			    sqlite3_errmsg(s->db));
+		store_release(s, st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+uint64_t
+store_generation(struct store *s)
+{
+	return __atomic_load_n(&s->generation, __ATOMIC_ACQUIRE);
+}

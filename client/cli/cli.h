@@ -16,9 +16,13 @@
 #define EXIT_USAGE	2	/* bad command line, unreadable secret */
 #define EXIT_TRANSPORT	3	/* could not talk to the appliance */
 #define EXIT_UNSUPPORTED 4	/* not supported yet */
+#define EXIT_DENIED	5	/* policy simulate: the decision is a deny */
 
 #define MAX_TAGS	64
 #define MAX_URLS	100
+#define MAX_POLICIES	64	/* documents of a policy set */
+#define MAX_CONTEXT	64	/* --context pairs */
+#define DOCUMENT_MAX	65536	/* bytes of a policy document */
 
 struct cli {
 	/* global options */
@@ -37,6 +41,16 @@ struct cli {
 	size_t		 ntags;
 	const char	*urls[MAX_URLS + 1];
 	size_t		 nurls;
+	/* policies and principals */
+	const char	*file, *description, *principal, *policy_dir;
+	const char	*action, *resource;
+	const char	*policies[MAX_POLICIES + 1];	/* --policy */
+	size_t		 npolicies;
+	const char	*policy_files[MAX_POLICIES + 1];
+	size_t		 npolicy_files;
+	const char	*context[2 * MAX_CONTEXT + 1];	/* key, value, ... */
+	size_t		 ncontext;
+	bool		 offline;	/* simulate without the appliance */
 	/* the words after the command */
 	char		**args;
 	int		 nargs;
@@ -52,6 +66,7 @@ char	*cli_read_secret(const char *file, const char *env, bool in,
 	    const char *what);
 const char *cli_name(struct cli *);
 void	cli_text(FILE *, const char *);
+void	cli_lines(FILE *, const char *);
 
 /* commands.c */
 int	cmd_ping(struct cli *);
@@ -71,5 +86,18 @@ int	cmd_tag_remove(struct cli *);
 int	cmd_tag_list(struct cli *);
 int	cmd_token_workload(struct cli *);
 int	cmd_token_api_key(struct cli *);
+int	cmd_policy_create(struct cli *);
+int	cmd_policy_get(struct cli *);
+int	cmd_policy_update(struct cli *);
+int	cmd_policy_delete(struct cli *);
+int	cmd_policy_list(struct cli *);
+int	cmd_policy_attach(struct cli *);
+int	cmd_policy_detach(struct cli *);
+int	cmd_policy_simulate(struct cli *);
+int	cmd_principal_get(struct cli *);
+int	cmd_principal_list(struct cli *);
+
+/* simulate.c: the decision from files and built-ins, as the API's reply */
+int	sim_offline(struct cli *, const char *action, json_t **out);
 
 #endif /* AGENTVAULT_CLI_H */

@@ -4,6 +4,7 @@
  * libagentvault and its output: the API's JSON with --output json, lines
  * for people otherwise.  main.c has already checked the options.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,12 +200,32 @@ cmd_identity_delete(struct cli *c)
 typedef int (*list_fn)(av_handle *, int, const char *, json_t **,
     struct av_error *);
 
+/* After a name in a list: who manages it, or its source, or its kind. */
+static void
+put_note(json_t *item)
+{
+	const char *by = json_string_value(json_object_get(item, "managedBy"));
+	const char *note = json_string_value(json_object_get(item, "source"));
+
+	if (note == NULL)
+		note = json_string_value(json_object_get(item, "kind"));
+	if (by != NULL) {
+		printf(" (managed by ");
+		put(by);
+		putchar(')');
+	} else if (note != NULL) {
+		printf(" (");
+		put(note);
+		putchar(')');
+	}
+}
+
 /* One page, or --all of them; names in text, one per line. */
 static int
 list(struct cli *c, list_fn fn, const char *member)
 {
 	json_t *page = NULL, *all = json_array(), *item;
-	const char *t, *by;
+	const char *t;
 	char *next = c->next_token != NULL ? strdup(c->next_token) : NULL;
 	size_t i;
 	int rc = 0;
@@ -229,13 +250,7 @@ list(struct cli *c, list_fn fn, const char *member)
 	else {
 		json_array_foreach(all, i, item) {
 			put(json_string_value(json_object_get(item, "name")));
-			by = json_string_value(json_object_get(item,
-			    "managedBy"));
-			if (by != NULL) {
-				printf(" (managed by ");
-				put(by);
-				putchar(')');
-			}
+			put_note(item);
 			putchar('\n');
 		}
 		if (next != NULL) {
@@ -406,4 +421,295 @@ cmd_token_api_key(struct cli *c)
 	av_secret_free(tok);
 	/* Otherwise print_secret's status. */
 	return rc != 0 && c->err.type[0] != '\0' ? cli_fail(c) : rc;
+}
+
+/* ---- policies and principals: av_call ---- */
+
+/* One operation; in NULL: it could not be built.  0 or an exit status. */
+static int
+call(struct cli *c, const char *path, json_t *in, json_t **out)
+{
+	int rc;
+
+	if (in == NULL)
+		return cli_usage("an argument is not UTF-8 text");
+	rc = av_call(c->h, path, in, out, &c->err);
+	json_decref(in);
+	return rc != 0 ? cli_fail(c) : 0;
+}
+
+/* The document of --file, '-' for standard input; NULL after a message. */
+static char *
+read_document(const char *path)
+{
+	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	char *buf = NULL;
+	size_t len;
+
+	if (fp == NULL) {
+		cli_usage("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if ((buf = malloc(DOCUMENT_MAX + 1)) == NULL)
+		cli_usage("out of memory");
+	else if ((len = fread(buf, 1, DOCUMENT_MAX + 1, fp)) > DOCUMENT_MAX ||
+	    ferror(fp) || memchr(buf, '\0', len) != NULL) {
+		cli_usage("%s: %s", path, ferror(fp) ? "cannot read it" :
+		    len > DOCUMENT_MAX ? "over 65536 bytes" : "a NUL byte");
+		free(buf);
+		buf = NULL;
+	} else
+		buf[len] = '\0';
+	if (fp != stdin)
+		fclose(fp);
+	return buf;
+}
+
+static int
+put_policy(struct cli *c, const char *path)
+{
+	json_t *doc;
+	char *text;
+	int rc;
+
+	if ((text = read_document(c->file)) == NULL)
+		return EXIT_USAGE;
+	rc = call(c, path, json_pack("{s:s, s:s, s:s*}", "name", cli_name(c),
+	    "document", text, "description", c->description), &doc);
+	free(text);
+	return rc != 0 ? rc : show(c, doc);
+}
+
+int
+cmd_policy_create(struct cli *c)
+{
+	return put_policy(c, "/policies/CreatePolicy");
+}
+
+int
+cmd_policy_update(struct cli *c)
+{
+	return put_policy(c, "/policies/UpdatePolicy");
+}
+
+/* Text: where it comes from and its attachments, then the document. */
+int
+cmd_policy_get(struct cli *c)
+{
+	const char *text;
+	json_t *doc, *document;
+	int rc;
+
+	if ((rc = call(c, "/policies/GetPolicy", json_pack("{s:s}", "name",
+	    cli_name(c)), &doc)) != 0)
+		return rc;
+	if (c->json)
+		return show(c, doc);
+	document = json_incref(json_object_get(doc, "document"));
+	json_object_del(doc, "document");
+	print_text(doc, 0);
+	if ((text = json_string_value(document)) != NULL) {
+		putchar('\n');
+		cli_lines(stdout, text);
+		if (*text != '\0' && text[strlen(text) - 1] != '\n')
+			putchar('\n');
+	}
+	json_decref(document);
+	json_decref(doc);
+	return 0;
+}
+
+int
+cmd_policy_delete(struct cli *c)
+{
+	int rc;
+
+	if ((rc = call(c, "/policies/DeletePolicy", json_pack("{s:s}", "name",
+	    cli_name(c)), NULL)) != 0)
+		return rc;
+	return deleted(c, "policy");
+}
+
+static int
+list_policies(av_handle *h, int max_results, const char *next_token,
+    json_t **out, struct av_error *err)
+{
+	json_t *in = json_pack("{s:s*}", "nextToken", next_token);
+	int rc;
+
+	if (in == NULL) {
+		*out = NULL;
+		*err = (struct av_error){ 0, AV_ARGUMENT_ERROR,
+		    "--next-token is not UTF-8 text", "" };
+		return -1;
+	}
+	if (max_results != 0)
+		json_object_set_new(in, "maxResults",
+		    json_integer(max_results));
+	rc = av_call(h, "/policies/ListPolicies", in, out, err);
+	json_decref(in);
+	return rc;
+}
+
+int
+cmd_policy_list(struct cli *c)
+{
+	return list(c, list_policies, "policies");
+}
+
+static int
+attachment(struct cli *c, const char *path, const char *done,
+    const char *to)
+{
+	int rc;
+
+	if ((rc = call(c, path, json_pack("{s:s, s:s}", "principalName",
+	    c->principal, "policyName", c->policies[0]), NULL)) != 0)
+		return rc;
+	if (c->json)
+		printf("{}\n");
+	else
+		printf("%s policy %s %s principal %s\n", done, c->policies[0],
+		    to, c->principal);
+	return 0;
+}
+
+int
+cmd_policy_attach(struct cli *c)
+{
+	return attachment(c, "/policies/AttachPrincipalPolicy", "attached",
+	    "to");
+}
+
+int
+cmd_policy_detach(struct cli *c)
+{
+	return attachment(c, "/policies/DetachPrincipalPolicy", "detached",
+	    "from");
+}
+
+/* The context as the API takes it: KEY: "value", or a list of values. */
+static json_t *
+with_context(json_t *in, const struct cli *c)
+{
+	const char *key;
+	json_t *ctx, *v, *value;
+	size_t i;
+	int rc;
+
+	if (in == NULL || c->ncontext == 0)
+		return in;
+	if ((ctx = json_object()) == NULL ||
+	    json_object_set_new(in, "context", ctx) != 0)
+		goto bad;
+	for (i = 0; i < c->ncontext; i++) {
+		key = c->context[2 * i];
+		value = json_string(c->context[2 * i + 1]);
+		if ((v = json_object_get(ctx, key)) == NULL)
+			rc = json_object_set_new(ctx, key, value);
+		else if (json_is_string(v))
+			rc = json_object_set_new(ctx, key, json_pack("[Oo]", v,
+			    value));
+		else
+			rc = json_array_append_new(v, value);
+		if (rc != 0)
+			goto bad;
+	}
+	return in;
+bad:
+	json_decref(in);
+	return NULL;
+}
+
+/*
+ * Online or offline, the decision is SimulatePrincipalPolicy's reply:
+ * the decision, then what decided it.  Exit 0 for Allow, 5 for a deny.
+ */
+int
+cmd_policy_simulate(struct cli *c)
+{
+	const char *decision, *policy, *sid;
+	char action[1024 + 32];		/* longer: the evaluator denies */
+	json_t *doc, *m;
+	int rc;
+
+	if (snprintf(action, sizeof(action), "%s%s", strchr(c->action, ':') !=
+	    NULL ? "" : "bedrock-agentcore:", c->action) >= (int)sizeof(action))
+		return cli_usage("--action is too long");
+	if (c->offline)
+		rc = sim_offline(c, action, &doc);
+	else
+		rc = call(c, "/policies/SimulatePrincipalPolicy", with_context(
+		    json_pack("{s:s*, s:s, s:s}", "principalName", c->principal,
+		    "action", action, "resource", c->resource), c), &doc);
+	if (rc != 0)
+		return rc;
+	if ((decision = json_string_value(json_object_get(doc,
+	    "decision"))) == NULL) {
+		json_decref(doc);
+		fprintf(stderr, PROG ": the reply has no decision\n");
+		return EXIT_TRANSPORT;
+	}
+	rc = strcmp(decision, "Allow") == 0 ? 0 : EXIT_DENIED;
+	if (c->json) {
+		show(c, doc);
+		return rc;
+	}
+	put(decision);
+	printf("\n  decided by: ");
+	m = json_object_get(doc, "matchedStatement");
+	policy = json_string_value(json_object_get(m, "policy"));
+	sid = json_string_value(json_object_get(m, "sid"));
+	if (policy == NULL)
+		printf("no statement allows it");
+	else {
+		put(policy);
+		if (sid != NULL) {
+			printf(" statement ");
+			put(sid);
+		} else
+			printf(" Statement[%lld]", (long long)
+			    json_integer_value(json_object_get(m, "index")));
+	}
+	putchar('\n');
+	json_decref(doc);
+	return rc;
+}
+
+/* Text: each policy as "NAME (attachedBy)". */
+int
+cmd_principal_get(struct cli *c)
+{
+	const char *name, *by;
+	json_t *doc, *policies, *item;
+	size_t i;
+	int rc;
+
+	if ((rc = call(c, "/principals/GetPrincipal", json_pack("{s:s}",
+	    "name", cli_name(c)), &doc)) != 0)
+		return rc;
+	policies = json_object_get(doc, "policies");
+	json_array_foreach(policies, i, item) {
+		name = json_string_value(json_object_get(item, "name"));
+		by = json_string_value(json_object_get(item, "attachedBy"));
+		if (!c->json && name != NULL && by != NULL)
+			json_array_set_new(policies, i, json_sprintf("%s (%s)",
+			    name, by));
+	}
+	return show(c, doc);
+}
+
+static int
+list_principals(av_handle *h, int max_results, const char *next_token,
+    json_t **out, struct av_error *err)
+{
+	(void)max_results;
+	(void)next_token;
+	return av_call(h, "/principals/ListPrincipals", NULL, out, err);
+}
+
+int
+cmd_principal_list(struct cli *c)
+{
+	return list(c, list_principals, "principals");
 }

@@ -31,13 +31,18 @@ enum opt {
 	/* command options */
 	O_TYPE, O_NAME, O_API_KEY_FILE, O_API_KEY_ENV, O_API_KEY_STDIN, O_TAG,
 	O_RETURN_URL, O_MAX_RESULTS, O_NEXT_TOKEN, O_ALL, O_WORKLOAD,
-	O_USER_ID, O_PROVIDER, O_TOKEN_FILE, O_VAULT_ID
+	O_USER_ID, O_PROVIDER, O_TOKEN_FILE, O_VAULT_ID, O_FILE, O_DESCRIPTION,
+	O_PRINCIPAL, O_POLICY, O_POLICY_FILE, O_POLICY_DIR, O_ACTION,
+	O_RESOURCE, O_CONTEXT
 };
-#define B(o)		(1u << (o))
+#define B(o)		(UINT64_C(1) << (o))
 #define GLOBAL		(B(O_TYPE) - 1)
 #define KEYSRC		(B(O_API_KEY_FILE) | B(O_API_KEY_ENV) | \
 			 B(O_API_KEY_STDIN))
 #define PAGING		(B(O_MAX_RESULTS) | B(O_NEXT_TOKEN) | B(O_ALL))
+#define SIMULATE	(B(O_PRINCIPAL) | B(O_POLICY) | B(O_POLICY_FILE) | \
+			 B(O_POLICY_DIR) | B(O_ACTION) | B(O_RESOURCE) | \
+			 B(O_CONTEXT))
 
 static const struct option options[] = {
 	{ "output",	  required_argument, NULL, O_OUTPUT },
@@ -67,6 +72,15 @@ static const struct option options[] = {
 	{ "provider",	  required_argument, NULL, O_PROVIDER },
 	{ "token-file",	  required_argument, NULL, O_TOKEN_FILE },
 	{ "vault-id",	  required_argument, NULL, O_VAULT_ID },
+	{ "file",	  required_argument, NULL, O_FILE },
+	{ "description",  required_argument, NULL, O_DESCRIPTION },
+	{ "principal",	  required_argument, NULL, O_PRINCIPAL },
+	{ "policy",	  required_argument, NULL, O_POLICY },
+	{ "policy-file",  required_argument, NULL, O_POLICY_FILE },
+	{ "policy-dir",	  required_argument, NULL, O_POLICY_DIR },
+	{ "action",	  required_argument, NULL, O_ACTION },
+	{ "resource",	  required_argument, NULL, O_RESOURCE },
+	{ "context",	  required_argument, NULL, O_CONTEXT },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -76,7 +90,7 @@ struct command {
 	const char	*words;		/* "identity create" */
 	int		(*fn)(struct cli *);
 	enum plane	 plane;		/* which socket by default */
-	unsigned	 opts;		/* allowed command options */
+	uint64_t	 opts;		/* allowed command options */
 	int		 min_args, max_args;
 	const char	*help;		/* synopsis, blank line, details */
 };
@@ -162,6 +176,66 @@ static const struct command commands[] = {
 "    (--workload W [--user-id U] | --token-file F)\n\n"
 "Print the API key of provider NAME (GetResourceApiKey), with a workload\n"
 "access token minted for W (and U) or read from file F.  Agent socket.\n" },
+	{ "policy create", cmd_policy_create, ADMIN,
+	    B(O_NAME) | B(O_FILE) | B(O_DESCRIPTION), 0, 1,
+"policy create NAME --file FILE [--description TEXT]\n\n"
+"Store a policy (CreatePolicy): its document, YAML or JSON, is read from\n"
+"FILE, or standard input for '-' (at most 65536 bytes).  NAME: 1 to 128\n"
+"of [A-Za-z0-9._-], not taken by a built-in or a file policy.  Errors in\n"
+"the document come back as NAME:LINE:COLUMN: what.\n" },
+	{ "policy get", cmd_policy_get, ADMIN, B(O_NAME), 0, 1,
+"policy get NAME\n\n"
+"A policy (GetPolicy): where it comes from (built-in, a file of\n"
+"policy.dir, or stored through the API), the principals it is attached\n"
+"to, then its document.\n" },
+	{ "policy update", cmd_policy_update, ADMIN, B(O_NAME) | B(O_FILE),
+	    0, 1,
+"policy update NAME --file FILE\n\n"
+"Replace a stored policy's document (UpdatePolicy).  A built-in policy\n"
+"never changes; a file policy changes in its file, then a reload.\n" },
+	{ "policy delete", cmd_policy_delete, ADMIN, B(O_NAME), 0, 1,
+"policy delete NAME\n\n"
+"Delete a stored policy (DeletePolicy); detach it everywhere first.\n" },
+	{ "policy list", cmd_policy_list, ADMIN, PAGING, 0, 0,
+"policy list [--all | --max-results N [--next-token T]]\n\n"
+"Policies in name order, each with its source: built-in, file or api\n"
+"(ListPolicies).\n" },
+	{ "policy attach", cmd_policy_attach, ADMIN,
+	    B(O_PRINCIPAL) | B(O_POLICY), 0, 0,
+"policy attach --principal P --policy NAME\n\n"
+"Attach a policy to a principal of the configuration\n"
+"(AttachPrincipalPolicy); at most 16 through the API per principal.\n" },
+	{ "policy detach", cmd_policy_detach, ADMIN,
+	    B(O_PRINCIPAL) | B(O_POLICY), 0, 0,
+"policy detach --principal P --policy NAME\n\n"
+"Detach a policy attached through the API (DetachPrincipalPolicy).  One\n"
+"attached by the configuration stays until the configuration changes.\n" },
+	{ "policy simulate", cmd_policy_simulate, ADMIN, SIMULATE, 0, 0,
+"policy simulate [--principal P] --action A --resource ARN\n"
+"    [--context KEY=VALUE]...\n"
+"   or: " PROG " policy simulate (--policy-file FILE... | --policy-dir DIR)\n"
+"    [--policy BUILTIN]... --action A --resource ARN [--context KEY=VALUE]...\n"
+"\n"
+"Would the call be allowed?  Prints Allow, ExplicitDeny or ImplicitDeny,\n"
+"then the statement that decided; exits 0 for Allow, 5 for a deny.\n"
+"Online (the first form): the appliance decides for principal P (default:\n"
+"you) as it would enforce, with the principal's and the resource's tags\n"
+"(SimulatePrincipalPolicy).  Offline, with --policy-file, --policy-dir or\n"
+"--policy: no appliance; the files (a directory's *.yaml, *.yml, *.json\n"
+"in name order), then the built-in policies named, are evaluated here\n"
+"with the context given and nothing else.  A policy's name is its file's\n"
+"stem.  A: an operation (GetResourceApiKey) or an action\n"
+"(bedrock-agentcore:GetResourceApiKey); ARN: a resource's ARN or '*'.\n"
+"--context adds a value to a condition key; repeat a key for several\n"
+"(aws:TagKeys).\n" },
+	{ "principal get", cmd_principal_get, ADMIN, B(O_NAME), 0, 1,
+"principal get NAME\n\n"
+"A principal of the configuration (GetPrincipal): its kind, uids, gids,\n"
+"certificate subjects, tags, and its policies, each attached by the\n"
+"configuration or through the API.\n" },
+	{ "principal list", cmd_principal_list, ADMIN, 0, 0, 0,
+"principal list\n\n"
+"The principals of the configuration and their kinds (ListPrincipals).\n" },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
@@ -175,6 +249,10 @@ static const char *groups[][2] = {
 	{ "token", "workload|api-key                  tokens and API keys "
 	    "(data plane)" },
 	{ "vault", "show                               the token vault" },
+	{ "policy", "create|get|update|delete|list|attach|detach|simulate  "
+	    "policies" },
+	{ "principal", "get|list                       principals of the "
+	    "configuration" },
 	{ "audit", "verify [--key PEM] [--strict] FILE   check an audit "
 	    "log offline" },
 };
@@ -187,7 +265,8 @@ usage_top(FILE *fp)
 "\n"
 "The command line of the Agent Vault appliance: workload identities,\n"
 "API-key credential providers, tags, workload access tokens, API keys,\n"
-"and offline verification of the audit log.\n"
+"policies and principals; offline, verification of the audit log and\n"
+"policy simulation.\n"
 "\n"
 "Commands:\n"
 "  ping                                    is the appliance up?\n"
@@ -198,6 +277,11 @@ usage_top(FILE *fp)
 "  tag add|remove|list ARN                 tags on a resource\n"
 "  token workload                          mint a workload access token\n"
 "  token api-key                           read an API key\n"
+"  policy create|get|update|delete|list    policies\n"
+"  policy attach|detach                    the policies of a principal\n"
+"  policy simulate                         would a call be allowed?\n"
+"                                          (offline with policy files)\n"
+"  principal get|list                      principals and their policies\n"
 "  audit verify FILE                       check an audit log offline\n"
 "'" PROG " COMMAND --help' describes each.\n"
 "\n"
@@ -224,8 +308,9 @@ usage_top(FILE *fp)
 "Exit status: 0 success; 1 the appliance refused the call (its error is\n"
 "printed); 2 usage error, or a secret that cannot be read; 3 the appliance\n"
 "could not be reached (connection, TLS, timeout, malformed reply), or the\n"
-"output could not be written; 4 not supported yet.  'audit verify': 0 the\n"
-"log verifies, 1 it does not, 2 usage.\n");
+"output could not be written; 4 not supported yet; 5 'policy simulate':\n"
+"the call would be denied.  'audit verify': 0 the log verifies, 1 it\n"
+"does not, 2 usage.\n");
 }
 
 static void
@@ -269,14 +354,16 @@ cli_usage(const char *fmt, ...)
 /*
  * Text from the appliance, for a terminal: control characters (C0, DEL,
  * C1 in UTF-8) become '?', so that no escape sequence gets through.
+ * lines: newlines and tabs go through (a policy document).
  */
-void
-cli_text(FILE *fp, const char *s)
+static void
+filter(FILE *fp, const char *s, bool lines)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
 	for (; *p != '\0'; p++) {
-		if (*p < 0x20 || *p == 0x7f)
+		if ((*p < 0x20 && !(lines && (*p == '\n' || *p == '\t'))) ||
+		    *p == 0x7f)
 			putc('?', fp);
 		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
 			putc('?', fp);
@@ -284,6 +371,18 @@ cli_text(FILE *fp, const char *s)
 		} else
 			putc(*p, fp);
 	}
+}
+
+void
+cli_text(FILE *fp, const char *s)
+{
+	filter(fp, s, false);
+}
+
+void
+cli_lines(FILE *fp, const char *s)
+{
+	filter(fp, s, true);
 }
 
 /* Print the library's error and choose the exit status. */
@@ -518,6 +617,32 @@ set_option(struct cli *c, int o, char *arg)
 	case O_PROVIDER: c->provider = arg; return 0;
 	case O_TOKEN_FILE: c->token_file = arg; return 0;
 	case O_VAULT_ID: c->vault_id = arg; return 0;
+	case O_FILE: c->file = arg; return 0;
+	case O_DESCRIPTION: c->description = arg; return 0;
+	case O_PRINCIPAL: c->principal = arg; return 0;
+	case O_POLICY_DIR: c->policy_dir = arg; return 0;
+	case O_ACTION: c->action = arg; return 0;
+	case O_RESOURCE: c->resource = arg; return 0;
+	case O_POLICY:
+		if (c->npolicies == MAX_POLICIES)
+			return cli_usage("at most %d --policy", MAX_POLICIES);
+		c->policies[c->npolicies++] = arg;
+		return 0;
+	case O_POLICY_FILE:
+		if (c->npolicy_files == MAX_POLICIES)
+			return cli_usage("at most %d --policy-file",
+			    MAX_POLICIES);
+		c->policy_files[c->npolicy_files++] = arg;
+		return 0;
+	case O_CONTEXT:
+		if ((eq = strchr(arg, '=')) == NULL || eq == arg)
+			return cli_usage("--context takes KEY=VALUE");
+		if (c->ncontext == MAX_CONTEXT)
+			return cli_usage("at most %d --context", MAX_CONTEXT);
+		*eq = '\0';
+		c->context[2 * c->ncontext] = arg;
+		c->context[2 * c->ncontext++ + 1] = eq + 1;
+		return 0;
 	case O_PORT:
 		if (parse_number(arg, 1, 65535, "--port", &v) != 0)
 			return EXIT_USAGE;
@@ -575,6 +700,24 @@ find_command(char **words, int n, const char **group)
 	return NULL;
 }
 
+static int
+check_simulate(struct cli *c)
+{
+	c->offline = c->npolicy_files > 0 || c->policy_dir != NULL ||
+	    c->npolicies > 0;
+	if (c->action == NULL || c->resource == NULL)
+		return cli_usage("policy simulate: --action A and --resource "
+		    "ARN are required");
+	if (c->npolicy_files > 0 && c->policy_dir != NULL)
+		return cli_usage("policy simulate: --policy-file or "
+		    "--policy-dir, not both");
+	if (c->offline && c->principal != NULL)
+		return cli_usage("policy simulate: --principal asks the "
+		    "appliance, --policy-file, --policy-dir and --policy "
+		    "simulate offline: not both");
+	return 0;
+}
+
 /* The checks that need no connection. */
 static int
 check(struct cli *c, const struct command *cmd)
@@ -619,6 +762,15 @@ check(struct cli *c, const struct command *cmd)
 	if (c->all && (c->max_results != 0 || c->next_token != NULL))
 		return cli_usage("--all pages through everything: no "
 		    "--max-results or --next-token with it");
+	if ((cmd->opts & B(O_FILE)) && c->file == NULL)
+		return cli_usage("%s: --file FILE is required ('-': standard "
+		    "input)", cmd->words);
+	if ((cmd->fn == cmd_policy_attach || cmd->fn == cmd_policy_detach) &&
+	    (c->principal == NULL || c->npolicies != 1))
+		return cli_usage("%s: give --principal P and one --policy NAME",
+		    cmd->words);
+	if (cmd->fn == cmd_policy_simulate)
+		return check_simulate(c);
 	return 0;
 }
 
@@ -697,7 +849,7 @@ run(int argc, char **argv)
 	struct cli c = { 0 };
 	const struct command *cmd;
 	const char *group;
-	unsigned seen = 0;
+	uint64_t seen = 0;
 	int o, rc;
 
 	if ((rc = refuse_secrets(argc, argv)) != 0)
@@ -764,7 +916,8 @@ run(int argc, char **argv)
 		c.run_dir = RUN_DIR;
 	if (c.ca == NULL && (c.ca = getenv("AGENTVAULT_CA")) == NULL)
 		c.ca = CA_FILE;
-	if ((rc = check(&c, cmd)) != 0 || (rc = open_handle(&c, cmd)) != 0)
+	if ((rc = check(&c, cmd)) != 0 ||
+	    (!c.offline && (rc = open_handle(&c, cmd)) != 0))
 		return rc;
 	rc = cmd->fn(&c);
 	av_close(c.h);

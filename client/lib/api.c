@@ -141,6 +141,37 @@ run(av_handle *h, const char *method, const char *target, json_t *in,
 	return 0;
 }
 
+/*
+ * Any operation by its path, for those without a function of their own.
+ * Only reads (Get..., List..., Simulate...) are safe to repeat.  The path
+ * goes into the request line as it is: letters, digits and "/_.-" only.
+ */
+int
+av_call(av_handle *h, const char *path, json_t *in, json_t **out,
+    struct av_error *err)
+{
+	const char *op;
+	bool safe;
+
+	if (out != NULL)
+		*out = NULL;
+	if (path == NULL || path[0] != '/' || path[strspn(path,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789/_.-")] != '\0')
+		return avc_fail(err, AV_ARGUMENT_ERROR, "the path is /GROUP/"
+		    "OPERATION, of letters, digits and /_.-");
+	if (in != NULL && !json_is_object(in))
+		return avc_fail(err, AV_ARGUMENT_ERROR, "the request is not a "
+		    "JSON object");
+	op = strrchr(path, '/') + 1;
+	safe = strncmp(op, "Get", 3) == 0 || strncmp(op, "List", 4) == 0 ||
+	    strncmp(op, "Simulate", 8) == 0;
+	/* run() releases its request: the caller keeps its reference. */
+	if ((in = in != NULL ? json_incref(in) : json_object()) == NULL)
+		return avc_fail(err, AV_CLIENT_ERROR, "out of memory");
+	return run(h, "POST", path, in, NULL, safe, out, err);
+}
+
 /* A request body that could not be built. */
 static int
 bad_args(json_t **out, struct av_error *err)

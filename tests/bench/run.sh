@@ -48,10 +48,43 @@ sandbox:
   user: nobody
 audit:
   checkpoint_records: 10000
-access:
-  admin:
+policy:
+  dir: $work/policies
+principals:
+  - name: admin
     uids: [0]
+    policies: [AgentVaultFullAccess]
 CONF
+# The enforcement run's policy set: 50 statements, the one that allows
+# a vend last, with tag conditions (each call then reads two tag sets).
+mkdir -p "$work/policies"
+{
+	echo 'Version: "2012-10-17"'
+	echo 'Statement:'
+	for i in $(seq 1 49); do
+		cat <<STMT
+  - Sid: Other$i
+    Effect: Allow
+    Action: bedrock-agentcore:GetResourceOauth2Token
+    Resource: arn:aws:bedrock-agentcore:*:*:token-vault/default/oauth2credentialprovider/p$i
+    Condition:
+      StringEquals:
+        aws:ResourceTag/tenant: \${aws:PrincipalTag/tenant}
+STMT
+	done
+	cat <<STMT
+  - Sid: SameTenant
+    Effect: Allow
+    Action: [bedrock-agentcore:GetResourceApiKey, bedrock-agentcore:GetWorkloadAccessTokenForUserId]
+    Resource: "*"
+    Condition:
+      StringEquals:
+        aws:ResourceTag/tenant: \${aws:PrincipalTag/tenant}
+STMT
+} >"$work/policies/bench-abac.yaml"
+chmod 755 "$work/policies"
+chmod 644 "$work/policies/bench-abac.yaml"
+
 chmod 600 "$work/agentvault.yaml"
 echo_pid=
 trap 'kill $daemon $echo_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -138,6 +171,7 @@ for c in 1 8 32; do
 		"{\"workloadIdentityToken\":\"$token\",\"resourceCredentialProviderName\":\"bench-key\"}")
 	w1=$(cpu "$worker"); p1=$(cpu "$daemon")
 	raw=$2
+	eval "vend_$c=$2"
 	eval "echo_rate=\$echo_$c"
 	printf '  %-40s %6s %9s %9s %9s %7s\n' "GetResourceApiKey" "$1" "$2" \
 		"$3" "$4" "$(echo "$2 $echo_rate" | awk '{printf "%.2f", $1/$2}') (vs echo)"
@@ -148,4 +182,39 @@ for c in 1 8 32; do
 	printf '  %-40s %6s %9s %9s %9s %7s\n' "  the same via av_with_api_key" \
 		"$1" "$2" "$3" "$4" "$(echo "$2 $raw" | awk '{printf "%.2f", $1/$2}') (vs raw)"
 	[ "$5" = 0 ] || echo "  ($5 errors)"
+done
+
+# Enforcement: the same vend decided by the 50-statement ABAC set above
+# (its last statement allows; the provider's and the workload identity's
+# tags are read on every call), against the run above decided by
+# AgentVaultFullAccess (one statement, no lookups).
+tag() { curl -sS --cacert "$tmp/ca.pem" --unix-socket "$work/run/admin.sock" \
+	-H 'Content-Type: application/json' -d '{"tags":{"tenant":"bench"}}' \
+	"https://localhost/tags/$1" >/dev/null; }
+arn=arn%3Aaws%3Abedrock-agentcore%3Aus-east-1%3A000000000000%3A
+tag "${arn}workload-identity-directory%2Fdefault%2Fworkload-identity%2Fbench-agent"
+tag "${arn}token-vault%2Fdefault%2Fapikeycredentialprovider%2Fbench-key"
+sed -i 's/policies: \[AgentVaultFullAccess\]/policies: [bench-abac]/' \
+	"$work/agentvault.yaml"
+served=$(grep -c "serving with" "$work/daemon.log")
+kill -HUP "$daemon"
+for _ in $(seq 600); do
+	[ "$(grep -c "serving with" "$work/daemon.log")" -gt "$served" ] && break
+	sleep 0.1
+done
+worker=$(pgrep -P "$daemon" | head -n 1)
+echo
+echo "Enforcement (GetResourceApiKey decided by a 50-statement ABAC set, the allowing statement last, the provider's and the identity's tags compared on every call; ratio to the AgentVaultFullAccess run above)"
+printf '  %-40s %6s %9s %9s %9s %7s\n' "call" "conns" "req/s" "p50 us" "p99 us" "ratio"
+for c in 1 8 32; do
+	w0=$(cpu "$worker"); p0=$(cpu "$daemon")
+	set -- $("$bench" client "$work/run/agent.sock" "$tmp/ca.pem" "$c" \
+		"$SECONDS_EACH" POST /identities/api-key \
+		"{\"workloadIdentityToken\":\"$token\",\"resourceCredentialProviderName\":\"bench-key\"}")
+	w1=$(cpu "$worker"); p1=$(cpu "$daemon")
+	eval "base=\$vend_$c"
+	printf '  %-40s %6s %9s %9s %9s %7s\n' "GetResourceApiKey (ABAC, 50 statements)" \
+		"$1" "$2" "$3" "$4" "$(echo "$2 $base" | awk '{printf "%.2f", $1/$2}')"
+	[ "$5" = 0 ] || echo "  ($5 errors)"
+	echo "      CPU: $(usage "$w0" "$w1" "$p0" "$p1" "$2")"
 done

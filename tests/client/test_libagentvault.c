@@ -660,6 +660,7 @@ scenario_retry(void)
 {
 	av_handle *h = open_sock(env("FAKE"), env("FAKE_CA"), 0);
 	struct av_error e;
+	json_t *in;
 
 	/* The fake answers the first request of each connection and drops
 	 * the connection at the second, without a reply. */
@@ -674,6 +675,21 @@ scenario_retry(void)
 	    "saying it may or may not have been applied");
 	check(av_get_workload_identity(h, "r-four", NULL, &e), &e, NULL,
 	    "the handle goes on with a new connection");
+	in = json_pack("{s:s}", "name", "p-one");
+	check(av_call(h, "/policies/GetPolicy", in, NULL, &e), &e, NULL,
+	    "av_call: a read (Get...) dropped after sending is repeated");
+	check(av_call(h, "/policies/CreatePolicy", in, NULL, &e), &e,
+	    AV_TRANSPORT_ERROR, "av_call: a write dropped after sending is "
+	    "not repeated");
+	check(av_call(h, "/policies/Get Policy", in, NULL, &e), &e,
+	    AV_ARGUMENT_ERROR, "av_call: a path that does not fit a request "
+	    "line is ArgumentError");
+	json_decref(in);
+	in = json_array();
+	check(av_call(h, "/policies/ListPolicies", in, NULL, &e), &e,
+	    AV_ARGUMENT_ERROR, "av_call: a request that is not an object is "
+	    "ArgumentError");
+	json_decref(in);
 	av_close(h);
 	/* FAKE2 closes each connection right after its reply. */
 	h = open_sock(env("FAKE2"), env("FAKE_CA"), 0);

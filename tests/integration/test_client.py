@@ -13,6 +13,7 @@ covers it).
 """
 import json
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -123,6 +124,31 @@ def hostile(target):
                 "x-amzn-RequestId: 12ab-\x1b[31m\r\n")
 
 
+def policy_reply(target, body):
+    """The policy scenario: the contract's replies, with escapes inside."""
+    if target == "/policies/SimulatePrincipalPolicy":
+        return http(200, {"principalName": "agents",
+                          "action": body["action"],
+                          "resource": body["resource"],
+                          "decision": "ExplicitDeny",
+                          "matchedStatement": {"policy": "p\x1b[2J",
+                                               "index": 3},
+                          "explanation": "ExplicitDeny by p Statement[3]"})
+    if target == "/principals/GetPrincipal":
+        return http(200, {"name": "agents", "kind": "caller",
+                          "uids": [65534], "tags": {"tenant": "acme"},
+                          "policies": [{"name": "AgentVaultAgentAccess",
+                                        "attachedBy": "configuration"},
+                                       {"name": "mine",
+                                        "attachedBy": "api"}]})
+    if target == "/policies/GetPolicy":
+        return http(200, {"name": "p", "source": "file",
+                          "path": "/etc/agentvault/policies/p.yaml",
+                          "document": "Statement:\n\t- Sid: A\x1b[2J\n",
+                          "attachedTo": ["agents"]})
+    return http(200, {})
+
+
 class Fake:
     """A TLS server on a Unix socket; mode decides how it misbehaves."""
 
@@ -198,6 +224,8 @@ class Fake:
             return self.oauth(body)
         if self.mode == "evil":
             return hostile(target)
+        if self.mode == "policy":
+            return policy_reply(target, body)
         return http(200, {"name": "x", "status": "ok"})
 
     def oauth(self, body):
@@ -297,7 +325,8 @@ def test_cli_help():
        "CLI: --help describes commands, options and exit statuses")
     rc, _, err = cli()
     ok(rc == 2 and "usage:" in err, "CLI: no command is a usage error (2)")
-    for group in ("identity", "credential", "add", "tag", "token", "vault"):
+    for group in ("identity", "credential", "add", "tag", "token", "vault",
+                  "policy", "principal"):
         rc, out, _ = cli(group, "--help")
         ok(rc == 0 and "usage: agentvault %s" % group in out,
            "CLI: %s --help" % group)
@@ -305,7 +334,11 @@ def test_cli_help():
                 "identity list", "identity update", "identity delete",
                 "add credential", "credential get", "credential list",
                 "credential update", "credential delete", "tag add",
-                "tag remove", "tag list", "token workload", "token api-key"):
+                "tag remove", "tag list", "token workload", "token api-key",
+                "policy create", "policy get", "policy update",
+                "policy delete", "policy list", "policy attach",
+                "policy detach", "policy simulate", "principal get",
+                "principal list"):
         rc, out, _ = cli(*cmd.split(), "--help")
         ok(rc == 0 and out.startswith("usage: agentvault " + cmd),
            "CLI: %s --help" % cmd, out)
@@ -543,6 +576,404 @@ def test_cli_operations():
         ok(rc == 2, "CLI: token api-key with %s is a usage error" % what)
 
 
+# ---- policies: offline simulation, then the admin API -----------------------
+
+EXAMPLES = os.path.join(td.TOP, "policy", "examples")
+ONE = os.path.join(EXAMPLES, "one-workload.yaml")
+DENY = os.path.join(EXAMPLES, "deny-provider.json")
+ABAC = os.path.join(EXAMPLES, "tenant-abac.yaml")
+SEED_ACCOUNT = "arn:aws:bedrock-agentcore:us-east-1:123456789012:"
+SUPPORT = SEED_ACCOUNT + ("workload-identity-directory/default/"
+                          "workload-identity/support-agent")
+VAULT_KEY = SEED_ACCOUNT + "token-vault/default/apikeycredentialprovider/zd"
+WI = "bedrock-agentcore:workloadIdentityArn="
+PROVIDER = "bedrock-agentcore:resourceCredentialProvider="
+
+
+def simulate(*args, **kw):
+    return cli("policy", "simulate", *args, **kw)
+
+
+def decided(decision, by):
+    return "%s\n  decided by: %s\n" % (decision, by)
+
+
+def context(*pairs):
+    return [a for p in pairs for a in ("--context", p)]
+
+
+def test_cli_simulate_offline():
+    """policy simulate against files: no appliance (and no CA) needed."""
+    cases = (
+        ([ONE], "GetResourceApiKey", "*", [WI + SUPPORT], "Allow",
+         "one-workload statement SupportAgentEverything",
+         "one-workload: the support agent may do anything"),
+        ([ONE, DENY], "GetResourceOauth2Token", "*",
+         [WI + SUPPORT, PROVIDER + "gitlab"], "ExplicitDeny",
+         "deny-provider statement OnlyGithubTokens",
+         "one-workload with deny-provider: the Deny beats its Allow"),
+        ([ONE], "GetResourceApiKey", "*", [WI + SUPPORT[:-1]],
+         "ImplicitDeny", "no statement allows it",
+         "one-workload: another workload gets nothing"),
+        ([ONE], "other:GetResourceApiKey", "*", [WI + SUPPORT],
+         "ImplicitDeny", "no statement allows it",
+         "an action with ':' is taken as it is"),
+        ([DENY], "GetResourceOauth2Token", "*", [PROVIDER + "github-provider"],
+         "Allow", "deny-provider statement VendCredentials",
+         "deny-provider: GitHub tokens are vended"),
+        ([DENY], "bedrock-agentcore:GetResourceOauth2Token", "*",
+         [PROVIDER + "gitlab"], "ExplicitDeny",
+         "deny-provider statement OnlyGithubTokens",
+         "deny-provider: other OAuth2 tokens are denied"),
+        ([DENY], "CreateWorkloadIdentity", "*", [], "ImplicitDeny",
+         "no statement allows it", "deny-provider: nothing else is allowed"),
+        ([ABAC], "GetResourceApiKey", VAULT_KEY,
+         ["aws:ResourceTag/tenant=acme", "aws:PrincipalTag/tenant=acme"],
+         "Allow", "tenant-abac statement SameTenant",
+         "tenant-abac: a provider of the caller's tenant"),
+        ([ABAC], "CreateApiKeyCredentialProvider", "*",
+         ["aws:RequestTag/tenant=acme", "aws:PrincipalTag/tenant=acme",
+          "aws:TagKeys=tenant", "aws:TagKeys=owner"], "Allow",
+         "tenant-abac statement CreateForOwnTenant",
+         "tenant-abac: a repeated --context key is multi-valued"),
+        ([ABAC, DENY], "GetResourceOauth2Token", VAULT_KEY,
+         ["aws:ResourceTag/tenant=acme", "aws:PrincipalTag/tenant=acme",
+          PROVIDER + "gitlab"], "ExplicitDeny",
+         "deny-provider statement OnlyGithubTokens",
+         "tenant-abac with deny-provider: the Deny beats SameTenant"),
+        ([ABAC], "GetResourceApiKey", VAULT_KEY,
+         ["aws:ResourceTag/tenant=acme", "aws:PrincipalTag/tenant=globex"],
+         "ImplicitDeny", "no statement allows it",
+         "tenant-abac: another tenant's provider"),
+        ([ABAC], "CreateApiKeyCredentialProvider", "*",
+         ["aws:RequestTag/tenant=acme", "aws:PrincipalTag/tenant=acme",
+          "aws:TagKeys=tenant", "aws:TagKeys=cost"], "ImplicitDeny",
+         "no statement allows it", "tenant-abac: a tag key outside "
+         "[tenant, owner]"),
+    )
+    for files, action, resource, ctx, decision, by, what in cases:
+        args = [a for f in files for a in ("--policy-file", f)]
+        rc, out, err = simulate(*args, "--action", action, "--resource",
+                                resource, *context(*ctx), sock_env=False)
+        ok(rc == (0 if decision == "Allow" else 5) and
+           out == decided(decision, by), "CLI: simulate offline, %s: %s "
+           "(exit %d)" % (what, decision, rc), out + err)
+
+    rc, doc, err = cli_json("policy", "simulate", "--policy-file", DENY,
+                            "--action", "GetResourceOauth2Token",
+                            "--resource", "*", *context(PROVIDER + "x"),
+                            sock_env=False)
+    ok(rc == 5 and doc == {
+        "action": "bedrock-agentcore:GetResourceOauth2Token",
+        "resource": "*", "decision": "ExplicitDeny",
+        "matchedStatement": {"policy": "deny-provider",
+                             "sid": "OnlyGithubTokens", "index": 1},
+        "explanation": "ExplicitDeny by deny-provider statement "
+        "OnlyGithubTokens"}, "CLI: simulate offline -o json: "
+       "SimulatePrincipalPolicy's reply", doc or err)
+
+    # A directory: its *.yaml, *.yml, *.json by name, nothing else.
+    pdir = os.path.join(WORK, "policies")
+    os.makedirs(pdir)
+    shutil.copy(DENY, os.path.join(pdir, "b-deny.json"))
+    shutil.copy(ABAC, os.path.join(pdir, "a-abac.yml"))
+    for junk in ("notes.txt", ".hidden.yaml", "a-abac.yml~"):
+        with open(os.path.join(pdir, junk), "w") as f:
+            f.write("not: [a policy\n")
+    rc, out, err = simulate("--policy-dir", pdir, "--action",
+                            "GetResourceApiKey", "--resource", VAULT_KEY,
+                            *context("aws:ResourceTag/tenant=acme",
+                                     "aws:PrincipalTag/tenant=acme"),
+                            sock_env=False)
+    ok(rc == 0 and out == decided("Allow", "a-abac statement SameTenant"),
+       "CLI: simulate --policy-dir reads *.yaml, *.yml, *.json in name "
+       "order, named by their stems", out + err)
+    rc, out, err = simulate("--policy-dir", pdir, "--action",
+                            "GetResourceOauth2Token", "--resource", "*",
+                            *context(PROVIDER + "gitlab"), sock_env=False)
+    ok(rc == 5 and out == decided("ExplicitDeny", "b-deny statement "
+                                  "OnlyGithubTokens"),
+       "CLI: simulate --policy-dir, an explicit deny", out + err)
+
+    rc, out, err = simulate("--policy", "AgentVaultReadOnlyAccess",
+                            "--action", "GetPolicy", "--resource", "*",
+                            sock_env=False)
+    ok(rc == 0 and out == decided("Allow", "AgentVaultReadOnlyAccess "
+                                  "statement ReadOnly"),
+       "CLI: simulate a built-in policy by name", out + err)
+    rc, out, err = simulate("--policy-file", DENY, "--policy",
+                            "AgentVaultReadOnlyAccess", "--action",
+                            "DeletePolicy", "--resource", "*",
+                            sock_env=False)
+    ok(rc == 5 and out == decided("ImplicitDeny", "no statement allows it"),
+       "CLI: simulate files and built-ins together", out + err)
+    nosid = os.path.join(WORK, "nosid.yaml")
+    with open(nosid, "w") as f:
+        f.write('Version: "2012-10-17"\nStatement:\n'
+                '  - Effect: Allow\n    Action: "*"\n    Resource: "*"\n'
+                '  - Effect: Deny\n    Action: bedrock-agentcore:Delete*\n'
+                '    Resource: "*"\n')
+    rc, out, err = simulate("--policy-file", nosid, "--action",
+                            "DeletePolicy", "--resource", "*",
+                            sock_env=False)
+    ok(rc == 5 and out == decided("ExplicitDeny", "nosid Statement[1]"),
+       "CLI: a statement without Sid is named by its index", out + err)
+
+    bad = os.path.join(WORK, "bad.yaml")
+    with open(bad, "w") as f:
+        f.write('Version: "2012-10-17"\nStatement:\n  - Effect: Allow\n'
+                '    Action: "*"\n    Resourc: "*"\n')
+    base = ["--action", "GetPolicy", "--resource", "*"]
+    for args, want, what in (
+            (["--policy-file", bad] + base, bad + ":5:5: ",
+             "a bad policy file, saying file:line:column"),
+            (["--policy-dir", pdir, "--policy-file", bad] + base,
+             "not both",
+             "--policy-dir with --policy-file"),
+            (["--policy-file", DENY, "--resource", "*"], "--action",
+             "a missing --action"),
+            (["--policy-file", DENY, "--action", "GetPolicy"], "--resource",
+             "a missing --resource"),
+            (["--policy-file", DENY, "--bogus"] + base, "unknown option",
+             "an unknown option"),
+            (["--policy-fil", DENY] + base, "in full", "an abbreviated "
+             "option"),
+            (["--policy", "NoSuchPolicy"] + base, "AgentVaultFullAccess",
+             "an unknown built-in"),
+            (["--policy-file", "/nonexistent.yaml"] + base,
+             "/nonexistent.yaml", "a missing file"),
+            (["--policy-file", DENY, "--principal", "p"] + base, "not both",
+             "--principal offline"),
+            (["--policy-file", DENY, "--context", "novalue"] + base,
+             "KEY=VALUE", "a --context without '='")):
+        rc, out, err = simulate(*args, sock_env=False)
+        ok(rc == 2 and out == "" and want in err, "CLI: simulate offline "
+           "refuses %s (exit 2)" % what, err)
+
+    # The other policy commands check their arguments before any call.
+    big = os.path.join(WORK, "big.yaml")
+    with open(big, "w") as f:
+        f.write("#" * 65537)
+    for args, want, what in (
+            (["create", "p"], "--file", "policy create without --file"),
+            (["create", "p", "--file", "/nonexistent"], "/nonexistent",
+             "policy create with a missing file"),
+            (["update", "p", "--file", big], "65536", "a document over "
+             "65536 bytes"),
+            (["update", "p", "--file", DENY, "--description", "d"],
+             "--description", "policy update --description"),
+            (["attach", "--principal", "p"], "--policy", "policy attach "
+             "without --policy"),
+            (["detach", "--policy", "a", "--policy", "b", "--principal",
+              "p"], "one --policy", "policy detach with two policies"),
+            (["get"], "NAME", "policy get without a name")):
+        rc, out, err = cli("policy", *args)
+        ok(rc == 2 and want in err, "CLI: %s is a usage error (2)" % what,
+           err)
+
+
+def test_cli_policy_requests(fake_ca, ctx):
+    """What the policy commands send and how they print it, against a
+    fake that answers as the contract says."""
+    fake = Fake(os.path.join(WORK, "cli-policy.sock"), "policy", ctx)
+    base = ["--socket", fake.path, "--ca", fake_ca]
+    rc, out, err = cli(*base, "policy", "simulate", "--action",
+                       "GetResourceApiKey", "--resource", "*",
+                       *context("aws:TagKeys=tenant", "k=v=w",
+                                "aws:TagKeys=owner"))
+    ok(rc == 5 and out == decided("ExplicitDeny", "p?[2J Statement[3]"),
+       "CLI: simulate online prints the decision and the statement, "
+       "filtered (exit 5)", out + err)
+    ok(fake.requests[-1][1:] == ("/policies/SimulatePrincipalPolicy", {
+        "action": "bedrock-agentcore:GetResourceApiKey", "resource": "*",
+        "context": {"aws:TagKeys": ["tenant", "owner"], "k": "v=w"}}),
+       "CLI: simulate sends the full action, a repeated key as a list, no "
+       "principal by default", fake.requests[-1])
+    rc, out, err = cli(*base, "policy", "create", "p", "--file", DENY,
+                       "--description", "d")
+    with open(DENY) as f:
+        ok(rc == 0 and fake.requests[-1][1:] == ("/policies/CreatePolicy", {
+            "name": "p", "document": f.read(), "description": "d"}),
+           "CLI: policy create sends the file's text as the document",
+           fake.requests[-1])
+    rc, out, err = cli(*base, "policy", "update", "p", "--file", "-",
+                       stdin="Version: x\n")
+    ok(rc == 0 and fake.requests[-1][1:] == ("/policies/UpdatePolicy", {
+        "name": "p", "document": "Version: x\n"}),
+       "CLI: policy update --file - sends standard input",
+       fake.requests[-1])
+    rc, out, err = cli(*base, "policy", "get", "p")
+    ok(rc == 0 and "source: file\npath: /etc/agentvault/policies/p.yaml\n"
+       in out and out.endswith("\nStatement:\n\t- Sid: A?[2J\n"),
+       "CLI: policy get prints the document's lines, control characters "
+       "filtered", repr(out + err))
+    rc, out, err = cli(*base, "principal", "get", "agents")
+    ok(rc == 0 and "policies:\n  - AgentVaultAgentAccess (configuration)\n"
+       "  - mine (api)\n" in out and "tags:\n  tenant: acme\n" in out,
+       "CLI: principal get prints each policy with who attached it", out)
+    for args, path, body in (
+            (["policy", "list", "--max-results", "5"],
+             "/policies/ListPolicies", {"maxResults": 5}),
+            (["policy", "delete", "--name", "p"], "/policies/DeletePolicy",
+             {"name": "p"}),
+            (["policy", "attach", "--principal", "agents", "--policy", "p"],
+             "/policies/AttachPrincipalPolicy",
+             {"principalName": "agents", "policyName": "p"}),
+            (["policy", "detach", "--policy", "p", "--principal", "agents"],
+             "/policies/DetachPrincipalPolicy",
+             {"principalName": "agents", "policyName": "p"}),
+            (["policy", "simulate", "--principal", "agents", "--action",
+              "x:y", "--resource", "arn:r"],
+             "/policies/SimulatePrincipalPolicy",
+             {"principalName": "agents", "action": "x:y",
+              "resource": "arn:r"}),
+            (["principal", "list"], "/principals/ListPrincipals", {})):
+        cli(*base, *args)
+        ok(fake.requests[-1][1:] == (path, body), "CLI: %s sends %s" %
+           (" ".join(args[:2]), path), fake.requests[-1])
+    fake.close()
+
+
+def test_cli_policies():
+    """The policy admin API through the CLI."""
+    rc, out, err = cli("policy", "list")
+    if rc == 1 and "unknown operation" in err:
+        ok(True, "# SKIP the daemon has no policy admin API yet")
+        return
+    ok(rc == 0 and "AgentVaultFullAccess (built-in)" in out.splitlines(),
+       "CLI: policy list shows the built-ins with their source", out + err)
+    rc, out, err = cli("policy", "list", "--max-results", "1")
+    ok(rc == 0 and len(out.splitlines()) == 1 and "--next-token" in err,
+       "CLI: policy list, one page, says how to get more", out + err)
+
+    rc, out, err = cli("policy", "create", "cli-abac", "--file", ABAC,
+                       "--description", "one tenant each")
+    ok(rc == 0 and "policyArn: arn:" in out and ":policy/cli-abac" in out
+       and "source: api" in out, "CLI: policy create --file", out + err)
+    rc, _, err = cli("policy", "create", "cli-abac", "--file", ABAC)
+    ok(rc == 1 and "ConflictException" in err, "CLI: a taken name exits 1",
+       err)
+    rc, _, err = cli("policy", "create", "AgentVaultFullAccess", "--file",
+                     ABAC)
+    ok(rc == 1 and "ConflictException" in err, "CLI: a built-in's name is "
+       "taken", err)
+    rc, _, err = cli("policy", "create", "cli-bad", "--file",
+                     os.path.join(WORK, "bad.yaml"))
+    ok(rc == 1 and "ValidationException" in err and "cli-bad:5:5: " in err,
+       "CLI: a bad document exits 1 with NAME:LINE:COLUMN", err)
+    with open(DENY) as f:
+        deny_text = f.read()
+    rc, doc, err = cli_json("policy", "create", "--name", "cli-deny",
+                            "--file", "-", stdin=deny_text)
+    ok(rc == 0 and doc.get("source") == "api" and
+       doc.get("policyArn", "").endswith(":policy/cli-deny"),
+       "CLI: policy create --file - reads standard input", doc or err)
+
+    rc, out, err = cli("policy", "get", "cli-abac")
+    ok(rc == 0 and "source: api" in out and "description: one tenant each"
+       in out and "\nStatement:\n  - Sid: SameTenant\n" in out,
+       "CLI: policy get prints where it comes from, then the document",
+       out + err)
+    rc, doc, _ = cli_json("policy", "get", "cli-abac")
+    with open(ABAC) as f:
+        ok(rc == 0 and doc["document"] == f.read(), "CLI: policy get -o "
+           "json has the document as it was sent")
+    rc, out, _ = cli("policy", "get", "AgentVaultFullAccess")
+    ok(rc == 0 and "source: built-in" in out and "FullAccess" in out,
+       "CLI: policy get of a built-in", out)
+    rc, out, err = cli("policy", "update", "cli-abac", "--file", ONE)
+    ok(rc == 0 and "name: cli-abac" in out, "CLI: policy update", out + err)
+    rc, out, _ = cli("policy", "get", "cli-abac")
+    ok("SupportAgentEverything" in out, "CLI: the update replaced the "
+       "document", out)
+    rc, _, err = cli("policy", "update", "AgentVaultFullAccess", "--file",
+                     ONE)
+    ok(rc == 1 and "ValidationException" in err, "CLI: a built-in cannot "
+       "be updated", err)
+
+    rc, out, err = cli("policy", "attach", "--principal", "agents",
+                       "--policy", "cli-deny")
+    ok(rc == 0 and out == "attached policy cli-deny to principal agents\n",
+       "CLI: policy attach", out + err)
+    rc, _, err = cli("policy", "attach", "--principal", "agents",
+                     "--policy", "cli-deny")
+    ok(rc == 1 and "ConflictException" in err, "CLI: attaching it twice "
+       "exits 1", err)
+    rc, _, err = cli("policy", "attach", "--principal", "nobody-here",
+                     "--policy", "cli-deny")
+    ok(rc == 1 and "ResourceNotFoundException" in err, "CLI: attaching to "
+       "an unknown principal exits 1", err)
+    rc, out, err = cli("principal", "get", "agents")
+    ok(rc == 0 and "  - AgentVaultAgentAccess (configuration)" in out and
+       "  - cli-deny (api)" in out, "CLI: principal get lists its policies "
+       "and who attached them", out + err)
+    rc, doc, _ = cli_json("principal", "get", "agents")
+    ok(rc == 0 and {"name": "cli-deny", "attachedBy": "api"} in
+       doc.get("policies", []), "CLI: principal get -o json", doc)
+    rc, out, err = cli("principal", "list")
+    names = [l.split()[0] for l in out.splitlines()]
+    ok(rc == 0 and "admin" in names and "agents" in names,
+       "CLI: principal list", out + err)
+    rc, _, err = cli("principal", "get", "nobody-here")
+    ok(rc == 1 and "ResourceNotFoundException" in err, "CLI: an unknown "
+       "principal exits 1", err)
+    rc, out, _ = cli("policy", "get", "cli-deny")
+    ok(rc == 0 and "attachedTo:\n  - agents\n" in out, "CLI: policy get "
+       "shows where it is attached", out)
+
+    for args, rc_want, want, what in (
+            (["--principal", "agents", "--action", "GetResourceOauth2Token",
+              "--resource", "*"] + context(PROVIDER + "gitlab"), 5,
+             decided("ExplicitDeny", "cli-deny statement OnlyGithubTokens"),
+             "the attached Deny decides"),
+            (["--principal", "agents", "--action",
+              "bedrock-agentcore:CreateWorkloadIdentity", "--resource", "*"],
+             5, decided("ImplicitDeny", "no statement allows it"),
+             "nothing allows an agent to create"),
+            (["--action", "CreatePolicy", "--resource", "*"], 0,
+             decided("Allow", "AgentVaultFullAccess statement FullAccess"),
+             "the caller's own principal by default")):
+        rc, out, err = simulate(*args)
+        ok(rc == rc_want and out == want, "CLI: simulate online, %s (exit "
+           "%d)" % (what, rc), out + err)
+    rc, doc, err = cli_json("policy", "simulate", "--principal", "agents",
+                            "--action", "GetResourceApiKey", "--resource",
+                            "*")
+    ok(rc == 0 and doc.get("principalName") == "agents" and
+       doc.get("decision") == "Allow" and "explanation" in doc,
+       "CLI: simulate online -o json", doc or err)
+    rc, _, err = simulate("--principal", "nobody-here", "--action", "x:y",
+                          "--resource", "*")
+    ok(rc == 1 and "ResourceNotFoundException" in err, "CLI: simulating "
+       "an unknown principal exits 1", err)
+
+    rc, _, err = cli("policy", "delete", "cli-deny")
+    ok(rc == 1 and "ConflictException" in err, "CLI: an attached policy "
+       "cannot be deleted", err)
+    rc, out, err = cli("policy", "detach", "--principal", "agents",
+                       "--policy", "cli-deny")
+    ok(rc == 0 and out == "detached policy cli-deny from principal "
+       "agents\n", "CLI: policy detach", out + err)
+    rc, _, err = cli("policy", "detach", "--principal", "agents",
+                     "--policy", "cli-deny")
+    ok(rc == 1 and "ResourceNotFoundException" in err, "CLI: detaching it "
+       "again exits 1", err)
+    rc, _, err = cli("policy", "detach", "--principal", "agents",
+                     "--policy", "AgentVaultAgentAccess")
+    ok(rc == 1 and "ValidationException" in err, "CLI: a policy attached "
+       "by the configuration is not detached", err)
+    for name in ("cli-deny", "cli-abac"):
+        rc, out, err = cli("policy", "delete", name)
+        ok(rc == 0 and out == "deleted policy %s\n" % name,
+           "CLI: policy delete %s" % name, out + err)
+    rc, _, err = cli("policy", "get", "cli-deny")
+    ok(rc == 1 and "ResourceNotFoundException" in err, "CLI: a deleted "
+       "policy is gone", err)
+    rc, _, err = cli("policy", "delete", "AgentVaultFullAccess")
+    ok(rc == 1 and "ValidationException" in err, "CLI: a built-in cannot "
+       "be deleted", err)
+
+
 def test_cli_sockets():
     rc, out, _ = cli("vault", "show", env={"AGENTVAULT_SOCKET": AGENT})
     ok(rc == 1, "CLI: AGENTVAULT_SOCKET is used (the agent socket refuses "
@@ -692,7 +1123,6 @@ def test_tcp(fake_ca):
 
 
 def main():
-    import shutil
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)
     os.chmod(td.TOKDIR, 0o711)
@@ -701,6 +1131,8 @@ def main():
     subprocess.run(["chown", "-R", "nobody",
                     os.path.join(td.TOKDIR, "token", "tokens")])
     fake_ca, ctx = make_fake_ca()
+    test_cli_simulate_offline()
+    test_cli_policy_requests(fake_ca, ctx)
     config = os.path.join(WORK, "agentvault.yaml")
     td.write_config(config)
     with open(config) as f:
@@ -773,6 +1205,10 @@ def main():
        "(%d)" % len(creates))
     ok(gets == ["r-one", "r-two", "r-two", "r-four"], "the dropped read "
        "was sent again, once", gets)
+    policies = [r[1] for r in drop.requests if r[1].startswith("/policies/")]
+    ok(policies == ["/policies/GetPolicy"] * 2 + ["/policies/CreatePolicy"],
+       "av_call: the dropped read was sent again, the dropped write once",
+       policies)
     ok(idle.conns == 2 and len(idle.requests) == 2, "after an idle close "
        "the write went out once, on a new connection")
     drop.close()
@@ -800,6 +1236,7 @@ def main():
     test_cli_help()
     test_cli_secrets_on_argv()
     test_cli_operations()
+    test_cli_policies()
     test_cli_sockets()
     test_cli_transport(fake_ca, ctx)
     test_doc_example()

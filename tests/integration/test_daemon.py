@@ -981,8 +981,20 @@ def test_audit():
        "failed tag calls are audited too")
     ok(any(c["outcome"] == "denied" for c in calls),
        "denied calls are in the audit trail")
-    ok(all("uid" in c["caller"] for c in calls),
-       "each record names the caller")
+    ok(all("uid" in c["caller"] and "principal" in c["caller"]
+           for c in calls if c["operation"] != "LoadPolicies"),
+       "each record names the caller and its principal")
+    loads = [c for c in calls if c["operation"] == "LoadPolicies"]
+    ok(loads and loads[0]["caller"] == {"listener": "configuration",
+                                        "event": "start"} and
+       loads[0]["detail"]["principals"] == {
+           "admin": ["AgentVaultFullAccess"],
+           "agents": ["AgentVaultAgentAccess"]},
+       "the principals and policies in force are audited at start", loads)
+    ok(all(c.get("decision", "").startswith("Allow by AgentVault")
+           for c in calls if c["outcome"] == "allowed" and
+           c["operation"] != "LoadPolicies"),
+       "allowed calls name the statement that allowed them")
     tampered = os.path.join(WORK, "audit-tampered.log")
     victim = len(lines) // 2
     lines[victim] = lines[victim].replace('"allowed"', '"allowex"', 1) \
@@ -1465,21 +1477,25 @@ def test_services():
 
     base = os.path.join(WORK, "services-bad.yaml")
     for what, block, want in (
-            ("a duplicate service name",
+            ("a duplicate principal name",
              "  - {name: a, kind: runtime, uids: [4242]}\n"
              "  - {name: a, kind: gateway, uids: [4343]}\n",
-             "services[1].name: 'a' is already the name of services[0]"),
-            ("an id in two services",
+             "principals[3].name: 'a' is already the name of principals[2]"),
+            ("an id in two principals",
              "  - {name: a, kind: runtime, gids: [4242]}\n"
              "  - {name: b, kind: gateway, gids: [4242]}\n",
-             "services[1].gids: gid 4242 is also in services[0]"),
-            ("an id of a service and the access map",
+             "principals[3].gids: gid 4242 is also in principals[2]"),
+            ("an id of a service and of the agents",
              "  - {name: a, kind: runtime, uids: [65534]}\n",
-             "services[0].uids: uid 65534 is also in access.agent"),
+             "principals[2].uids: uid 65534 is also in principals[1]"),
             ("an unknown kind",
              "  - {name: a, kind: lambda, uids: [4242]}\n",
-             "services[0].kind: expected one of: runtime, gateway")):
-        write_config(base, "services:\n" + block)
+             "principals[2].kind: expected one of: caller, runtime, "
+             "gateway"),
+            ("an unknown policy",
+             "  - {name: a, uids: [4242], policies: [NoSuchPolicy]}\n",
+             "principals[2] (a): policy NoSuchPolicy does not exist")):
+        write_config(base, more_principals=block)
         r = subprocess.run([DAEMON, "-c", base, "--check-config"],
                            capture_output=True, text=True)
         ok(r.returncode == 1 and want in r.stderr,

@@ -1205,6 +1205,79 @@ test_values(void **state)
 	assert_true(d == 7);
 }
 
+/*
+ * The keys a set names (callers add only those to a request), the
+ * built-in documents (they parse and say what docs/policy.md says), and
+ * renaming a document for decisions.
+ */
+static void
+test_keys_and_builtins(void **state)
+{
+	static const char doc[] =
+	    "Version: \"2012-10-17\"\n"
+	    "Statement:\n"
+	    "  - Effect: Allow\n"
+	    "    Action: \"*\"\n"
+	    "    Resource: arn:aws:bedrock-agentcore:*:*:x/${agentvault:subject}\n"
+	    "    Condition:\n"
+	    "      StringEquals:\n"
+	    "        aws:ResourceTag/tenant: ${aws:PrincipalTag/Tenant}\n"
+	    "      Null:\n"
+	    "        aws:TagKeys: \"false\"\n";
+	const struct policy_builtin *b;
+	struct policy_decision d;
+	struct policy_set *set;
+	struct policy_doc *pd;
+	struct policy_ctx c;
+	struct av_err e;
+	size_t n = 0;
+
+	(void)state;
+	assert_non_null(set = policy_set_new(&e));
+	assert_non_null(pd = policy_parse("keys", doc, sizeof(doc) - 1, &e));
+	assert_int_equal(policy_set_add(set, pd, &e), 0);
+	assert_true(policy_set_uses_key(set, "aws:ResourceTag/tenant", 22));
+	assert_true(policy_set_uses_key(set, "AWS:RESOURCETAG/TENANT", 22));
+	assert_true(policy_set_uses_key(set, "aws:PrincipalTag/tenant", 23));
+	assert_true(policy_set_uses_key(set, "aws:TagKeys", 11));
+	assert_true(policy_set_uses_key(set, "agentvault:subject", 18));
+	assert_false(policy_set_uses_key(set, "aws:ResourceTag/owner", 21));
+	assert_false(policy_set_uses_key(set, "aws:ResourceTag/tenan", 21));
+	assert_true(policy_set_uses_prefix(set, "aws:ResourceTag/"));
+	assert_true(policy_set_uses_prefix(set, "aws:principaltag/"));
+	assert_false(policy_set_uses_prefix(set, "aws:RequestTag/"));
+	assert_false(policy_set_uses_prefix(set, "aws:TagKeys"));
+	policy_set_free(set);
+
+	for (b = policy_builtins(); b->name != NULL; b++, n++) {
+		assert_non_null(pd = policy_parse(b->name, b->text,
+		    strlen(b->text), &e));
+		assert_ptr_equal(policy_builtin(b->name), b);
+		policy_doc_free(pd);
+	}
+	assert_int_equal(n, 4);
+	assert_null(policy_builtin("agentvaultfullaccess"));
+
+	/* The agent policy vends and mints, and manages nothing. */
+	b = policy_builtin("AgentVaultAgentAccess");
+	assert_non_null(set = policy_set_new(&e));
+	assert_non_null(pd = policy_parse(b->name, b->text, strlen(b->text),
+	    &e));
+	assert_int_equal(policy_doc_rename(pd, "renamed"), 0);
+	assert_int_equal(policy_set_add(set, pd, &e), 0);
+	assert_false(policy_set_uses_prefix(set, "aws:"));
+	policy_ctx_init(&c, GET_KEY, TV "apikeycredentialprovider/k");
+	policy_eval(set, &c, &d);
+	assert_int_equal(d.effect, POLICY_ALLOW);
+	assert_string_equal(d.doc_name, "renamed");
+	assert_string_equal(d.sid, "AgentDataPlane");
+	policy_ctx_init(&c, "bedrock-agentcore:CreateWorkloadIdentity",
+	    WI "x");
+	policy_eval(set, &c, &d);
+	assert_int_equal(d.effect, POLICY_IMPLICIT_DENY);
+	policy_set_free(set);
+}
+
 int
 main(void)
 {
@@ -1215,6 +1288,7 @@ main(void)
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_keys_and_builtins),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, setup, teardown);
