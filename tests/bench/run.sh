@@ -48,9 +48,6 @@ sandbox:
   user: nobody
 audit:
   checkpoint_records: 10000
-access:
-  admin:
-    uids: [0]
 CONF
 chmod 600 "$work/agentvault.yaml"
 echo_pid=
