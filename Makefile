@@ -19,12 +19,13 @@ BUILD    ?= build
 endif
 
 CC       ?= cc
-# Debian 12 packages that building, testing and running need.
+# Debian 12 packages that building, testing and running need (nodejs, npm
+# and chromium: the OAuth test harness in tests/oauth).
 DEB_PACKAGES := build-essential pkg-config clang libclang-rt-14-dev \
 	libssl-dev openssl libp11-dev libp11-kit-dev softhsm2 opensc \
 	libmbedtls-dev libcmocka-dev libyaml-dev libseccomp-dev \
 	libsqlite3-dev libjansson-dev libevent-dev libcurl4-openssl-dev \
-	valgrind python3 procps curl
+	valgrind python3 procps curl nodejs npm chromium
 
 PKGS     := libcrypto libssl libp11 p11-kit-1 cmocka jansson yaml-0.1 libevent libseccomp sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

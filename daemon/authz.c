@@ -603,10 +603,14 @@ build(struct rctx *r, const struct authz_principal *p,
 	if (json_is_array(q->tag_keys))
 		json_array_foreach(q->tag_keys, i, v)
 			add(r, "aws:TagKeys", json_string_value(v));
+	/* Simulation: a key given a value or a list of values. */
 	if (json_is_object(q->extra))
-		json_object_foreach((json_t *)q->extra, k, v)
+		json_object_foreach((json_t *)q->extra, k, v) {
+			if (json_is_string(v))
+				add_value(r, k, json_string_value(v));
 			json_array_foreach(v, i, x)
 				add_value(r, k, json_string_value(x));
+		}
 }
 
 static int

@@ -111,8 +111,9 @@ struct authz_request {
 					   tags where the principal has none */
 	const json_t	*request_tags;	/* object the call sets, or NULL */
 	const json_t	*tag_keys;	/* array the call removes, or NULL */
-	const json_t	*extra;		/* simulation: {key: [values]}, which
-					   replace the keys named */
+	const json_t	*extra;		/* simulation: {key: value or
+					   [values]}, which replace the keys
+					   named */
 };
 
 /*

@@ -5,11 +5,12 @@
  * and ARNs (arn:PARTITION:bedrock-agentcore:REGION:ACCOUNT:
  * workload-identity-directory/default/workload-identity/NAME).
  *
- * A service (config.h, struct av_service) creates identities managed by
- * it, and sees, changes and deletes only those: the others are
- * AccessDeniedException (names are one namespace, which Create's
- * ConflictException shows anyway) and are left out of its lists.  The
- * admin acts on every identity.  managedBy names the managing service.
+ * A service (a runtime or gateway principal, config.h) creates
+ * identities managed by it, and sees, changes and deletes only those: the
+ * others are AccessDeniedException (names are one namespace, which
+ * Create's ConflictException shows anyway) and are left out of its lists.
+ * Other callers act on every identity their policies allow.  managedBy
+ * names the managing service.
  */
 #include <ctype.h>
 #include <stdio.h>

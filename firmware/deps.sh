@@ -4,12 +4,19 @@
 #   deps.sh install PKG...  apt-get install the missing ones (as root)
 set -eu
 mode=$1; shift
+# Names that installed packages provide count as installed: a Node.js
+# package from outside Debian (NodeSource's) provides npm and conflicts
+# with Debian's.
+provided=$(dpkg-query -W -f='${db:Status-Abbrev}|${Provides}\n' 2>/dev/null |
+	awk -F'|' '$1 ~ /^ii/ { n = split($2, a, /, */)
+		for (i = 1; i <= n; i++) { sub(/ .*/, "", a[i]); print a[i] } }')
 missing=""
 for p in "$@"; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
 	case "$st" in
 	*"install ok installed"*) ;;
-	*) missing="$missing $p" ;;
+	*) printf '%s\n' "$provided" | grep -qx -- "$p" ||
+		missing="$missing $p" ;;
 	esac
 done
 [ -z "$missing" ] && exit 0

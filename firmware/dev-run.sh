@@ -27,6 +27,20 @@ else
 	"$ceremony" inventory --module "$module" --pin "$pin"
 fi
 if [ ! -f "$var/agentvault.yaml" ]; then
+	# Root and you administer; $user is an agent unless it is one of
+	# you (a uid is in one principal only).
+	me=$(id -u)
+	admins=0
+	if [ "$me" -ne 0 ]; then
+		admins="0, $me"
+	fi
+	agent=$(id -u "$user")
+	agents=
+	if [ "$agent" -ne 0 ] && [ "$agent" -ne "$me" ]; then
+		agents="  - name: agents
+    uids: [$agent]
+    policies: [AgentVaultAgentAccess]"
+	fi
 	cat >"$var/agentvault.yaml" <<CONF
 # Development configuration written by \`make run\`; see
 # daemon/agentvault.yaml.example and docs/configuration.md.
@@ -46,11 +60,11 @@ hsm:
   ca_cert: $var/ca.pem
 sandbox:
   user: $user
-access:
-  admin:
-    uids: [0]
-  agent:
-    uids: [0, $(id -u "$user")]
+principals:
+  - name: admin
+    uids: [$admins]
+    policies: [AgentVaultFullAccess]
+$agents
 CONF
 	chmod 600 "$var/agentvault.yaml"
 fi

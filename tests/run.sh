@@ -10,7 +10,7 @@ BUILD=${BUILD:-build}
 SAN=${SAN:-0}
 VALGRIND=${VALGRIND:-0}
 FUZZ_RUNS=${FUZZ_RUNS:-20000}
-ALL="uri hsm provider tls vault http_parse config audit wat policy ceremony daemon client python fuzz"
+ALL="uri hsm provider tls vault http_parse config audit wat policy ceremony daemon oauth client python fuzz"
 
 top=$(pwd)
 logs=$top/$BUILD/tests/logs
@@ -80,6 +80,21 @@ run() {
 	fi
 }
 
+# The OAuth harness's node modules (tests/oauth), from its lock file when
+# missing or older than it.  Never a browser download: the tests use
+# Debian's Chromium.
+oauth_modules() {
+	d=$top/tests/oauth
+	if [ -f "$d/node_modules/.package-lock.json" ] &&
+	    [ ! "$d/package-lock.json" -nt "$d/node_modules/.package-lock.json" ]; then
+		return 0
+	fi
+	if ! (cd "$d" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+	    npm ci --no-audit --no-fund) >"$logs/npm-ci.log" 2>&1; then
+		echo "npm ci in tests/oauth failed (log: $logs/npm-ci.log)"
+	fi
+}
+
 # One TAP line for a fuzz target replaying its corpus plus FUZZ_RUNS inputs.
 fuzz() {
 	f=$1
@@ -102,6 +117,9 @@ for t in ${*:-$ALL}; do
 		run "$t" sh tests/integration/test_ceremony.sh ;;
 	daemon)
 		run "$t" python3 tests/integration/test_daemon.py ;;
+	oauth)
+		oauth_modules
+		run "$t" python3 tests/oauth/test_harness.py ;;
 	client)
 		run "$t" python3 tests/integration/test_client.py ;;
 	python)

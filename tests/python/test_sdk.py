@@ -55,7 +55,7 @@ AGENT_SOCK = os.path.join(RUN, "agent.sock")
 ADMIN_SOCK = os.path.join(RUN, "admin.sock")
 CA = os.path.join(td.TOKDIR, "ca.pem")
 SOCKET_GID = 4200       # the sockets' group: the unprivileged agent's
-AGENT_UID = 65534       # in access.agent, not access.admin
+AGENT_UID = 65534       # the "agents" principal, not "admin"
 ARN = ("arn:aws:bedrock-agentcore:us-east-1:000000000000:"
        "workload-identity-directory/default/workload-identity/")
 KEY = "sk-weather-" + uuid.uuid4().hex     # a test API key

@@ -268,5 +268,5 @@ def _missing(reason, path):
         "  - for local development, have an admin create a workload "
         "identity and write {\"workload_identity_name\": \"NAME\", "
         "\"user_id\": \"ID\"} to %s, or run as an admin of the appliance "
-        "(access.admin) with $AGENTVAULT_ADMIN_SOCKET naming its admin "
-        "socket." % (reason, path))
+        "(a principal with AgentVaultFullAccess) with "
+        "$AGENTVAULT_ADMIN_SOCKET naming its admin socket." % (reason, path))

@@ -1,0 +1,349 @@
+# SPDX-License-Identifier: Apache-2.0
+"""harness.py - the OAuth test harness for the Python integration tests:
+a real OpenID provider (idp.mjs, npm oidc-provider) on loopback and a
+person at a headless Chromium (browser.mjs).  Standard library only.
+
+    from harness import IdP, browser_login
+    with IdP({"clients": [...], "ttl": {...}}) as idp:
+        idp.issuer, idp.discovery(), idp.token({...}, basic=(id, secret))
+        idp.mode("500", times=1); idp.requests(); idp.revoke(token)
+        url = browser_login(auth_url, "alice", "pw", stop_at_prefix=cb)
+
+The node modules come from tests/oauth/package-lock.json (npm ci; run.sh
+installs them before the suites that need them).  Environment: NODE (the
+node program), CHROMIUM (default /usr/bin/chromium).  docs/testing.md has
+the configuration keys and the knobs.
+"""
+import atexit
+import base64
+import hashlib
+import json
+import os
+import secrets
+import selectors
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# Loopback only: never through a proxy from the environment.
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+_running = set()
+
+
+class HarnessError(Exception):
+    pass
+
+
+class BrowserError(HarnessError):
+    """browser.mjs failed: .status is its exit status (1 the provider
+    showed an error, 3 timed out, 4 Chromium could not start)."""
+
+    def __init__(self, status, message):
+        super().__init__("browser.mjs exited %d: %s" % (status, message))
+        self.status = status
+
+
+def node():
+    """The node program, or HarnessError."""
+    n = os.environ.get("NODE") or shutil.which("node")
+    if not n:
+        raise HarnessError("node not found (make deps installs nodejs)")
+    return n
+
+
+def chromium():
+    """The Chromium program, or None when it is not installed."""
+    c = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    return c if os.access(c, os.X_OK) else None
+
+
+def _modules():
+    if not os.path.isdir(os.path.join(HERE, "node_modules", "oidc-provider")):
+        raise HarnessError("%s/node_modules missing: run 'npm ci' there "
+                           "(tests/run.sh does)" % HERE)
+
+
+def _node_env():
+    env = dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1")
+    env.pop("NODE_OPTIONS", None)
+    return env
+
+
+def http(method, url, body=None, headers=None, timeout=10):
+    """One request; returns (status, headers, body bytes).  An HTTP error
+    status is an answer, not an exception; a timeout raises OSError."""
+    req = urllib.request.Request(url, data=body, method=method,
+                                 headers=headers or {})
+    try:
+        with _opener.open(req, timeout=timeout) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        with e:
+            return e.code, e.headers, e.read()
+
+
+def discovery(issuer):
+    """The provider's /.well-known/openid-configuration."""
+    status, _, body = http("GET", issuer + "/.well-known/openid-configuration")
+    if status != 200:
+        raise HarnessError("discovery: %d" % status)
+    return json.loads(body)
+
+
+def _json(body):
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+class IdP:
+    """idp.mjs with a configuration (a dict, see docs/testing.md), in a
+    work directory of its own (config.json, idp.log)."""
+
+    def __init__(self, config, workdir=None):
+        self.config = config
+        self.workdir = workdir
+        self.proc = None
+        self.issuer = None
+        self._log = None
+        self._own_dir = False
+
+    def start(self, timeout=20):
+        _modules()
+        if self.workdir is None:
+            self.workdir = tempfile.mkdtemp(prefix="oauth-idp.")
+            self._own_dir = True
+        os.makedirs(self.workdir, exist_ok=True)
+        cfg = os.path.join(self.workdir, "config.json")
+        with open(cfg, "w") as f:
+            json.dump(self.config, f, indent=1)
+        self._log = open(os.path.join(self.workdir, "idp.log"), "ab")
+        # stdin is a pipe the provider watches: it ends with this process.
+        self.proc = subprocess.Popen(
+            [node(), os.path.join(HERE, "idp.mjs"), "--stdin", cfg],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self._log, env=_node_env())
+        _running.add(self)
+        line = self._readline(timeout)
+        if not line.startswith("ready "):
+            self.stop()
+            raise HarnessError("idp.mjs did not start (%r); log:\n%s" %
+                               (line, self.log_tail()))
+        self.issuer = line.split(" ", 1)[1]
+        return self
+
+    def _readline(self, timeout):
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        buf = b""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not sel.select(left):
+                break
+            chunk = os.read(self.proc.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            buf += chunk
+        sel.close()
+        return buf.split(b"\n")[0].decode(errors="replace")
+
+    def stop(self):
+        if self.proc is None:
+            return
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+        self.proc = None
+        self._log.close()
+        _running.discard(self)
+        if self._own_dir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def log_tail(self, lines=20):
+        try:
+            with open(os.path.join(self.workdir, "idp.log"), "rb") as f:
+                text = f.read().decode(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def url(self, path):
+        return self.issuer + path
+
+    def _admin(self, method, path, obj=None):
+        body = json.dumps(obj).encode() if obj is not None else None
+        status, _, data = http(method, self.url(path), body,
+                               {"Content-Type": "application/json"})
+        if status != 200:
+            raise HarnessError("%s %s: %d %s" % (method, path, status,
+                                                 data[:200]))
+        return json.loads(data)
+
+    def mode(self, token, times=None):
+        """The token endpoint's answers from now on: "normal", "500" (any
+        5xx), "hang", "garbage" or "huge"; after `times` requests, normal
+        again."""
+        m = {"token": token}
+        if times is not None:
+            m["times"] = times
+        return self._admin("POST", "/__test/mode", m)
+
+    def requests(self):
+        """The token requests so far (credentials hashed)."""
+        return self._admin("GET", "/__test/requests")
+
+    def clear_requests(self):
+        self._admin("DELETE", "/__test/requests")
+
+    def revoke(self, refresh_token=None, all=False):
+        """Revoke one refresh token, or every one issued; returns how many
+        were revoked."""
+        b = {"all": True} if all else {"refresh_token": refresh_token}
+        return self._admin("POST", "/__test/revoke", b)["revoked"]
+
+    def discovery(self):
+        return discovery(self.issuer)
+
+    def token(self, params, basic=None, timeout=10):
+        """POST params to the token endpoint (client_secret_basic when
+        basic=(id, secret)); returns (status, JSON or None, raw body)."""
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if basic:
+            q = urllib.parse.quote
+            cred = "%s:%s" % (q(basic[0], safe=""), q(basic[1], safe=""))
+            headers["Authorization"] = "Basic " + \
+                base64.b64encode(cred.encode()).decode()
+        body = urllib.parse.urlencode(params).encode()
+        status, _, data = http("POST", self.url("/token"), body, headers,
+                               timeout)
+        return status, _json(data), data
+
+
+@atexit.register
+def _stop_all():
+    for i in list(_running):
+        i.stop()
+
+
+def browser_login(url, user="alice", password="password",
+                  stop_at_prefix=None, deny=False, timeout=30):
+    """Open url in headless Chromium, sign in and consent (or press Cancel
+    with deny=True); returns the URL it ended on, the first one starting
+    with stop_at_prefix if given.  Raises BrowserError."""
+    _modules()
+    args = [node(), os.path.join(HERE, "browser.mjs"), "--user", user,
+            "--password", password, "--timeout", str(timeout)]
+    if stop_at_prefix:
+        args += ["--stop-at", stop_at_prefix]
+    if deny:
+        args.append("--deny")
+    try:
+        r = subprocess.run(args + [url], capture_output=True,
+                           timeout=timeout + 15, env=_node_env(),
+                           stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise BrowserError(3, "no answer in %d s" % (timeout + 15))
+    if r.returncode != 0:
+        raise BrowserError(r.returncode, r.stderr.decode(errors="replace")
+                           .strip())
+    return r.stdout.decode().strip()
+
+
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def pkce_pair():
+    """(code_verifier, S256 code_challenge)."""
+    v = b64url(secrets.token_bytes(32))
+    return v, b64url(hashlib.sha256(v.encode()).digest())
+
+
+def verify_jwt(token, issuer, audience=None):
+    """Check a JWT against the issuer's JWKS with npm jose; returns its
+    claims, or raises HarnessError with jose's reason."""
+    _modules()
+    script = """
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+const [token, issuer, audience, jwks] = process.argv.slice(1);
+const opts = { issuer };
+if (audience) opts.audience = audience;
+jwtVerify(token, createRemoteJWKSet(new URL(jwks)), opts).then(
+    (r) => console.log(JSON.stringify(r.payload)),
+    (e) => { console.error(e.code + ': ' + e.message); process.exit(1); });
+"""
+    jwks = discovery(issuer)["jwks_uri"]
+    r = subprocess.run([node(), "--input-type=module", "-e", script, token,
+                        issuer, audience or "", jwks], cwd=HERE,
+                       capture_output=True, timeout=20, env=_node_env())
+    if r.returncode != 0:
+        raise HarnessError(r.stderr.decode(errors="replace").strip())
+    return json.loads(r.stdout)
+
+
+class EcKey:
+    """A P-256 key made with the openssl CLI, for private_key_jwt: .jwk is
+    the public key to register, assertion() a signed client assertion."""
+
+    def __init__(self, path, kid="test-client-key"):
+        self.path = path
+        self.kid = kid
+        subprocess.run(["openssl", "genpkey", "-algorithm", "EC",
+                        "-pkeyopt", "ec_paramgen_curve:P-256", "-out", path],
+                       check=True, capture_output=True)
+        der = subprocess.run(["openssl", "pkey", "-in", path, "-pubout",
+                              "-outform", "DER"], check=True,
+                             capture_output=True).stdout
+        point = der[-65:]           # 04 || x || y ends the SPKI
+        self.jwk = {"kty": "EC", "crv": "P-256", "kid": kid, "alg": "ES256",
+                    "use": "sig", "x": b64url(point[1:33]),
+                    "y": b64url(point[33:])}
+
+    def sign(self, claims):
+        """A compact ES256 JWS over claims."""
+        head = {"alg": "ES256", "typ": "JWT", "kid": self.kid}
+        si = (b64url(json.dumps(head).encode()) + "." +
+              b64url(json.dumps(claims).encode()))
+        der = subprocess.run(["openssl", "dgst", "-sha256", "-sign",
+                              self.path], input=si.encode(), check=True,
+                             capture_output=True).stdout
+        return si + "." + b64url(_der_to_raw(der))
+
+    def assertion(self, client_id, audience, lifetime=60):
+        now = int(time.time())
+        return self.sign({"iss": client_id, "sub": client_id,
+                          "aud": audience, "jti": secrets.token_hex(16),
+                          "iat": now, "exp": now + lifetime})
+
+
+def _der_to_raw(der):
+    # SEQUENCE { INTEGER r, INTEGER s }, each as 32 big-endian bytes.
+    i = 2 if der[1] < 0x80 else 3
+    out = b""
+    for _ in range(2):
+        n = der[i + 1]
+        v = der[i + 2:i + 2 + n].lstrip(b"\0")
+        out += v.rjust(32, b"\0")
+        i += 2 + n
+    return out
