@@ -18,7 +18,7 @@
 #include "policy/policy.h"
 
 #define POLICIES_MAX	100	/* stored through the API */
-#define ATTACHED_MAX	16	/* attached through the API, per principal */
+#define ATTACHED_MAX	16	/* per principal, through the API */
 #define NAME_MAX_LEN	(AV_POLICY_NAME_SIZE - 1)	/* a policy's */
 #define PRINCIPAL_NAME_MAX 64
 
@@ -31,7 +31,7 @@ struct found {
 	const char		*text;
 	size_t			 len;
 	const char		*path;		/* a file's */
-	struct store_policy	 stored;	/* the API's (owns its text) */
+	struct store_policy	 stored;	/* owns the text */
 };
 
 static int

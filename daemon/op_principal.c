@@ -119,8 +119,9 @@ get_operation(json_t *in, const char **op, struct av_err *e)
 	if (strncasecmp(s, ACTION_PREFIX, strlen(ACTION_PREFIX)) == 0)
 		s += strlen(ACTION_PREFIX);
 	n = strlen(s);
-	if (n == 0 || n > OPERATION_MAX || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789") != n)
+	if (n == 0 || n > OPERATION_MAX ||
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789") != n)
 		return av_fail(e, AV_E_VALIDATION, "action must be an "
 		    "operation, such as GetResourceApiKey or "
 		    "bedrock-agentcore:GetResourceApiKey");
