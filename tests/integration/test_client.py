@@ -942,8 +942,8 @@ def test_cli_policies():
     ok(rc == 0 and doc.get("principalName") == "agents" and
        doc.get("decision") == "Allow" and "explanation" in doc,
        "CLI: simulate online -o json", doc or err)
-    rc, _, err = simulate("--principal", "nobody-here", "--action", "x:y",
-                          "--resource", "*")
+    rc, _, err = simulate("--principal", "nobody-here", "--action",
+                          "GetTokenVault", "--resource", "*")
     ok(rc == 1 and "ResourceNotFoundException" in err, "CLI: simulating "
        "an unknown principal exits 1", err)
 
