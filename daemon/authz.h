@@ -106,9 +106,11 @@ struct authz_request {
 	const char	*resource;	/* the ARN the call acts on */
 	const char	*provider;	/* resourceCredentialProvider, or NULL */
 	const char	*workload;	/* workloadIdentityArn, or NULL */
+	bool		 as_workload;	/* the caller showed workload's token */
 	const json_t	*resource_tags;	/* object, or NULL */
 	const json_t	*workload_tags;	/* the workload identity's: principal
-					   tags where the principal has none */
+					   tags where the principal has none
+					   (looked up when as_workload) */
 	const json_t	*request_tags;	/* object the call sets, or NULL */
 	const json_t	*tag_keys;	/* array the call removes, or NULL */
 	const json_t	*extra;		/* simulation: {key: [values]} */
