@@ -62,8 +62,23 @@ void	authz_sources_free(struct authz_sources *s);
  * Check what the parent can before it accepts a configuration: the files
  * of policy.dir parse, and every policy a principal lists is built in or
  * a file (policies stored through the API are attached through the API).
+ * files receives the documents read (free them with authz_sources_free).
  */
-int	authz_check_config(const struct av_config *cfg, struct av_err *e);
+int	authz_check_config(const struct av_config *cfg,
+	    struct authz_sources *files, struct av_err *e);
+
+/*
+ * What the parent accepted, for each worker it starts: the configuration's
+ * text and the policy files, in a sealed memfd (close-on-exec; the parent
+ * hands a copy across exec).  A worker enforces what was checked and
+ * audited, whatever the files say by the time it starts.  seal returns the
+ * descriptor or -1; read fills config (malloc, NUL-terminated) and files.
+ */
+#define AUTHZ_STATE_MAX		(64 << 20)
+int	authz_state_seal(const char *config, size_t len,
+	    const struct authz_sources *files, struct av_err *e);
+int	authz_state_read(int fd, char **config, size_t *len,
+	    struct authz_sources *files, struct av_err *e);
 
 struct authz;
 struct authz_principal;

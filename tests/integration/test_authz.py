@@ -875,7 +875,19 @@ def file_hashes():
     return out
 
 
-def test_reload(d):
+def kill_worker(d):
+    """kill -9 the worker; True when another one serves."""
+    pid = d.worker_pid()
+    if pid is None:
+        return False
+    os.kill(pid, td.signal.SIGKILL)
+    deadline = time.time() + 20 * td.SLOW
+    while time.time() < deadline and d.worker_pid() in (pid, None):
+        time.sleep(0.1)
+    return d.wait_ready() and d.worker_pid() not in (pid, None)
+
+
+def test_reload(d, conf):
     print("# SIGHUP")
     check(op("get-token-vault", {}, RELOADER), allow("reloadable", "VaultV1"),
           "reload: version 1 of reloadable.yaml allows GetTokenVault")
@@ -925,7 +937,34 @@ def test_reload(d):
           "reload: ... with the policies it had (version 2)")
     ok(len(load_policies_records()) == nloads,
        "reload: ... and no LoadPolicies record for the refused reload")
+
+    # A worker started later (a crash) gets what the parent accepted, not
+    # what the files now say: neither the broken file nor, without SIGHUP,
+    # valid edits of a policy or of the configuration.
+    ok(kill_worker(d), "reload: a worker killed after the refused reload "
+       "is restarted (the broken file does not stop the appliance)")
+    check(op("get-token-vault", {}, RELOADER),
+          explicit("reloadable", "NoVaultV2"),
+          "reload: ... and enforces version 2")
     write_policy("reloadable.yaml", RELOAD_V1)
+    with open(conf) as f:
+        text = f.read()
+    edited = text.replace('"name": "reloader", "uids": [%d], "policies": '
+                          '["reloadable"]' % RELOADER,
+                          '"name": "reloader", "uids": [%d], "policies": '
+                          '["AgentVaultFullAccess"]' % RELOADER)
+    with open(conf, "w") as f:
+        f.write(edited)
+    ok(edited != text and kill_worker(d), "reload: a worker killed after "
+       "the files were edited without SIGHUP is restarted")
+    check(op("get-token-vault", {}, RELOADER),
+          explicit("reloadable", "NoVaultV2"),
+          "reload: ... and enforces what was last accepted and audited, "
+          "not the edited policy file or principals")
+    ok(len(load_policies_records()) == nloads,
+       "reload: ... and no LoadPolicies record for the edits")
+    with open(conf, "w") as f:
+        f.write(text)
     ok(td.reload_worker(d), "reload: SIGHUP after fixing the file")
     check(op("get-token-vault", {}, RELOADER), allow("reloadable", "VaultV1"),
           "reload: version 1 is in force again")
@@ -970,7 +1009,7 @@ def main():
         test_caller_keys()
         test_runtime_kind()
         test_tcp(port, certs)
-        test_reload(d)
+        test_reload(d, conf)
     finally:
         rc = d.stop()
     ok(rc == 0, "the daemon stops cleanly (%s)" % rc)
