@@ -298,9 +298,9 @@ def test_matrix(d, conf, tcp, ca):
     stranger = [(r, call_row(r, rows[r[2]], STRANGER)) for r in ops]
     audit = audit_calls()
 
-    print("# authorization matrix: %d operations x 3 callers (4 rows "
-          "each: allowed, explicit deny, implicit deny, no principal)" %
-          len(ops))
+    print("# authorization matrix: %d operations x 4 callers (allowed "
+          "exactly it, explicit deny, implicit deny, no principal) = %d "
+          "calls" % (len(ops), len(results) + len(stranger)))
     for (v, f, why), r, st, body, rid in results:
         name = r[2]
         rec = audit.get(rid, {})
@@ -347,7 +347,6 @@ def test_matrix(d, conf, tcp, ca):
        "the agent socket even with AgentVaultFullAccess (transport rule, "
        "%d operations)" % sum(1 for r in ops if r[3] != "PLANE_DATA"),
        refused)
-    return token
 
 
 # ---- TCP (mTLS) ----------------------------------------------------------
