@@ -286,10 +286,9 @@ authz_check_config(const struct av_config *cfg, struct authz_sources *files,
 	struct authz *a;
 
 	memset(files, 0, sizeof(*files));
-	if (cfg->policy.dir[0] != '\0' &&
-	    authz_sources_load_dir(files, cfg->policy.dir, e) == -1)
-		return -1;
-	if ((a = authz_build(&cfg->principals, files, NULL, NULL, 0,
+	if ((cfg->policy.dir[0] != '\0' &&
+	    authz_sources_load_dir(files, cfg->policy.dir, e) == -1) ||
+	    (a = authz_build(&cfg->principals, files, NULL, NULL, 0,
 	    e)) == NULL) {
 		authz_sources_free(files);
 		return -1;
