@@ -128,21 +128,25 @@ main(int argc, char **argv)
 		{ "admin-fd", required_argument, NULL, 'a' },
 		{ "agent-fd", required_argument, NULL, 'g' },
 		{ "tcp-fd", required_argument, NULL, 'T' },
+		{ "state-fd", required_argument, NULL, 'X' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static struct av_config cfg;
+	static struct authz_sources files;
 	struct worker_fds fds = { .nipc = 0, .admin = -1, .agent = -1,
-	    .tcp = -1 };
+	    .tcp = -1, .state = -1 };
 	bool bad_fds = false;
 	struct parent_opts po;
 	char err[AV_CONFIG_ERR_SIZE], self[PATH_MAX];
 	struct av_err e;
+	char *text = NULL;
+	size_t len = 0;
 	const char *config = DEFAULT_CONFIG;
 	bool check = false, print = false, sandbox = true, worker = false;
 	ssize_t n;
-	int c;
+	int c, rc;
 
 	/* Nothing the daemon creates (database, logs) is for other users. */
 	umask(077);
@@ -160,6 +164,7 @@ main(int argc, char **argv)
 		case 'a': fds.admin = parse_fd(optarg); break;
 		case 'g': fds.agent = parse_fd(optarg); break;
 		case 'T': fds.tcp = parse_fd(optarg); break;
+		case 'X': fds.state = parse_fd(optarg); break;
 		case 'V': printf("agentvaultd %s\n", AV_VERSION); return 0;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: fputs(usage_text, stderr); return 2;
@@ -169,31 +174,47 @@ main(int argc, char **argv)
 		fputs(usage_text, stderr);
 		return 2;
 	}
-	if (av_config_load(config, &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "agentvaultd: %s\n", err);
-		return 1;
-	}
-	/* The worker reads the policy files itself (and checks them). */
-	if (!worker && authz_check_config(&cfg, &e) != 0) {
-		fprintf(stderr, "agentvaultd: %s\n", e.msg);
-		return 1;
-	}
-	if (check) {
-		printf("%s: OK\n", config);
-		return 0;
-	}
-	if (print) {
-		av_config_print(&cfg, stdout);
-		return 0;
-	}
 	if (worker) {
 		if (bad_fds || fds.nipc < 2 || fds.admin < -1 ||
-		    fds.agent < -1 || fds.tcp < -1) {
+		    fds.agent < -1 || fds.tcp < -1 || fds.state < 0) {
 			fprintf(stderr, "agentvaultd: --worker is started by "
 			    "the parent only\n");
 			return 2;
 		}
-		return worker_main(&cfg, &fds, sandbox);
+		/* What the parent checked and audited, not the files now. */
+		if (authz_state_read(fds.state, &text, &len, &files, &e) != 0) {
+			fprintf(stderr, "agentvaultd: %s\n", e.msg);
+			return 1;
+		}
+		close(fds.state);
+		rc = av_config_parse(config, text, len, &cfg, err,
+		    sizeof(err));
+		free(text);
+		if (rc != 0) {
+			fprintf(stderr, "agentvaultd: %s\n", err);
+			return 1;
+		}
+		return worker_main(&cfg, &files, &fds, sandbox);
+	}
+	if (av_config_read(config, &text, &len, err, sizeof(err)) != 0 ||
+	    av_config_parse(config, text, len, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "agentvaultd: %s\n", err);
+		free(text);
+		return 1;
+	}
+	if (authz_check_config(&cfg, &files, &e) != 0) {
+		fprintf(stderr, "agentvaultd: %s\n", e.msg);
+		free(text);
+		return 1;
+	}
+	if (check || print) {
+		if (check)
+			printf("%s: OK\n", config);
+		else
+			av_config_print(&cfg, stdout);
+		free(text);
+		authz_sources_free(&files);
+		return 0;
 	}
 	av_log_init("agentvaultd", cfg.log.level);
 	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0) {
@@ -206,7 +227,12 @@ main(int argc, char **argv)
 	po.config_path = config;
 	po.self = self;
 	po.sandbox = sandbox;
+	po.config_text = text;
+	po.config_len = len;
+	po.files = &files;
 	if (!sandbox)
 		log_warn("--no-sandbox: the worker runs unconfined");
-	return parent_main(&cfg, &po);
+	rc = parent_main(&cfg, &po);
+	free(text);
+	return rc;
 }

@@ -229,7 +229,10 @@ api_authorize(struct api_ctx *ctx, struct api_call *call,
 			    "resource's tags");
 		q->resource_tags = rtags;
 	}
+	/* A workload's tags describe the caller only when it acts as that
+	 * workload (its token); minting one is not acting as it. */
 	if (q->workload_tags == NULL && q->workload != NULL &&
+	    q->as_workload &&
 	    authz_uses(call->principal, AUTHZ_PRINCIPAL_TAGS)) {
 		if ((wtags = api_resource_tags(ctx, q->workload)) == NULL) {
 			json_decref(rtags);

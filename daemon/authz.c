@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -279,20 +280,125 @@ attach(struct authz_principal *ap, const char *name,
 }
 
 int
-authz_check_config(const struct av_config *cfg, struct av_err *e)
+authz_check_config(const struct av_config *cfg, struct authz_sources *files,
+    struct av_err *e)
 {
-	struct authz_sources files = { 0 };
 	struct authz *a;
 
-	if (cfg->policy.dir[0] != '\0' &&
-	    authz_sources_load_dir(&files, cfg->policy.dir, e) == -1)
+	memset(files, 0, sizeof(*files));
+	if ((cfg->policy.dir[0] != '\0' &&
+	    authz_sources_load_dir(files, cfg->policy.dir, e) == -1) ||
+	    (a = authz_build(&cfg->principals, files, NULL, NULL, 0,
+	    e)) == NULL) {
+		authz_sources_free(files);
 		return -1;
-	a = authz_build(&cfg->principals, &files, NULL, NULL, 0, e);
-	authz_sources_free(&files);
-	if (a == NULL)
-		return -1;
+	}
 	authz_release(a);
 	return 0;
+}
+
+/* ---- what the parent hands a worker ---------------------------------- */
+
+int
+authz_state_seal(const char *config, size_t len,
+    const struct authz_sources *files, struct av_err *e)
+{
+	json_t *doc, *pols, *p;
+	size_t i;
+	int fd = -1;
+
+	pols = json_array();
+	for (i = 0; pols != NULL && i < files->n; i++) {
+		p = json_pack("{s:s, s:s, s:s%}", "name", files->v[i].name,
+		    "origin", files->v[i].origin, "text", files->v[i].text,
+		    files->v[i].len);
+		if (p == NULL || json_array_append_new(pols, p) != 0) {
+			json_decref(pols);
+			pols = NULL;
+		}
+	}
+	doc = pols != NULL ? json_pack("{s:s%, s:o}", "config", config, len,
+	    "policies", pols) : NULL;
+	if (doc == NULL)
+		av_fail(e, AV_E_INTERNAL, "cannot encode the state for the "
+		    "worker");
+	else if ((fd = memfd_create("agentvault-state", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1 ||
+	    json_dumpfd(doc, fd, JSON_COMPACT) != 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
+		av_fail(e, AV_E_INTERNAL, "cannot write the state for the "
+		    "worker: %s", strerror(errno));
+		if (fd != -1)
+			close(fd);
+		fd = -1;
+	}
+	json_decref(doc);
+	return fd;
+}
+
+int
+authz_state_read(int fd, char **config, size_t *len,
+    struct authz_sources *files, struct av_err *e)
+{
+	json_t *doc = NULL, *p;
+	json_error_t jerr;
+	const char *text, *name, *origin;
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0, n, i;
+	ssize_t r;
+	int rc = -1;
+
+	*config = NULL;
+	memset(files, 0, sizeof(*files));
+	/* The parent's offset is shared: read from 0, whatever it is. */
+	if (fstat(fd, &st) == -1 || st.st_size <= 0 ||
+	    st.st_size > AUTHZ_STATE_MAX ||
+	    (buf = malloc((size_t)st.st_size)) == NULL) {
+		av_fail(e, AV_E_INTERNAL, "the state from the parent is "
+		    "unreadable");
+		goto out;
+	}
+	while (got < (size_t)st.st_size &&
+	    (r = pread(fd, buf + got, (size_t)st.st_size - got,
+	    (off_t)got)) > 0)
+		got += (size_t)r;
+	if (got != (size_t)st.st_size || (doc = json_loadb(buf, got,
+	    JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr)) == NULL ||
+	    json_unpack(doc, "{s:s%, s:o}", "config", &text, &n, "policies",
+	    &p) != 0 || !json_is_array(p)) {
+		av_fail(e, AV_E_INTERNAL, "the state from the parent is "
+		    "malformed");
+		goto out;
+	}
+	for (i = 0; i < json_array_size(p); i++) {
+		const char *pt;
+		size_t pn;
+
+		if (json_unpack(json_array_get(p, i), "{s:s, s:s, s:s%}",
+		    "name", &name, "origin", &origin, "text", &pt, &pn) != 0) {
+			av_fail(e, AV_E_INTERNAL, "the state from the parent "
+			    "is malformed");
+			goto out;
+		}
+		if (authz_sources_add(files, name, origin, pt, pn, e) == -1)
+			goto out;
+	}
+	if ((*config = malloc(n + 1)) == NULL) {
+		av_fail(e, AV_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	memcpy(*config, text, n);
+	(*config)[n] = '\0';
+	*len = n;
+	rc = 0;
+out:
+	if (rc == -1)
+		authz_sources_free(files);
+	json_decref(doc);
+	free(buf);
+	return rc;
 }
 
 static void

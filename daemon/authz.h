@@ -62,8 +62,23 @@ void	authz_sources_free(struct authz_sources *s);
  * Check what the parent can before it accepts a configuration: the files
  * of policy.dir parse, and every policy a principal lists is built in or
  * a file (policies stored through the API are attached through the API).
+ * files receives the documents read (free them with authz_sources_free).
  */
-int	authz_check_config(const struct av_config *cfg, struct av_err *e);
+int	authz_check_config(const struct av_config *cfg,
+	    struct authz_sources *files, struct av_err *e);
+
+/*
+ * What the parent accepted, for each worker it starts: the configuration's
+ * text and the policy files, in a sealed memfd (close-on-exec; the parent
+ * hands a copy across exec).  A worker enforces what was checked and
+ * audited, whatever the files say by the time it starts.  seal returns the
+ * descriptor or -1; read fills config (malloc, NUL-terminated) and files.
+ */
+#define AUTHZ_STATE_MAX		(64 << 20)
+int	authz_state_seal(const char *config, size_t len,
+	    const struct authz_sources *files, struct av_err *e);
+int	authz_state_read(int fd, char **config, size_t *len,
+	    struct authz_sources *files, struct av_err *e);
 
 struct authz;
 struct authz_principal;
@@ -106,9 +121,11 @@ struct authz_request {
 	const char	*resource;	/* the ARN the call acts on */
 	const char	*provider;	/* resourceCredentialProvider, or NULL */
 	const char	*workload;	/* workloadIdentityArn, or NULL */
+	bool		 as_workload;	/* the caller showed workload's token */
 	const json_t	*resource_tags;	/* object, or NULL */
 	const json_t	*workload_tags;	/* the workload identity's: principal
-					   tags where the principal has none */
+					   tags where the principal has none
+					   (looked up when as_workload) */
 	const json_t	*request_tags;	/* object the call sets, or NULL */
 	const json_t	*tag_keys;	/* array the call removes, or NULL */
 	const json_t	*extra;		/* simulation: {key: value or

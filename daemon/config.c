@@ -1845,16 +1845,17 @@ done:
 }
 
 int
-av_config_load(const char *path, struct av_config *out, char *err,
+av_config_read(const char *path, char **text, size_t *len, char *err,
     size_t errlen)
 {
 	struct stat st;
 	char *buf = NULL;
 	size_t got = 0;
 	ssize_t n;
-	int fd, e, rv;
+	int fd, e;
 
-	av_config_defaults(out);
+	*text = NULL;
+	*len = 0;
 	if (errlen > 0)
 		err[0] = '\0';
 	if (path == NULL) {
@@ -1919,13 +1920,29 @@ av_config_load(const char *path, struct av_config *out, char *err,
 		goto fail;
 	}
 	(void)close(fd);
-	rv = av_config_parse(path, buf, got, out, err, errlen);
-	free(buf);
-	return rv;
+	*text = buf;
+	*len = got;
+	return 0;
 fail:
 	free(buf);
 	(void)close(fd);
 	return -1;
+}
+
+int
+av_config_load(const char *path, struct av_config *out, char *err,
+    size_t errlen)
+{
+	char *text;
+	size_t len;
+	int rv;
+
+	av_config_defaults(out);
+	if (av_config_read(path, &text, &len, err, errlen) != 0)
+		return -1;
+	rv = av_config_parse(path, text, len, out, err, errlen);
+	free(text);
+	return rv;
 }
 
 void

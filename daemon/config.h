@@ -274,6 +274,9 @@ void	av_config_defaults(struct av_config *c);
  */
 int	av_config_load(const char *path, struct av_config *out, char *err,
 	    size_t errlen);
+/* The same checks and read, without parsing: *text (malloc), *len. */
+int	av_config_read(const char *path, char **text, size_t *len, char *err,
+	    size_t errlen);
 
 /*
  * Parse len bytes of text (need not be NUL-terminated); name is used in

@@ -24,17 +24,25 @@ struct worker_fds {
 	int	admin;
 	int	agent;
 	int	tcp;
+	int	state;	/* authz_state_seal(): what the parent accepted */
 };
 
 /* worker.c: never returns on success (exits when drained). */
-int worker_main(const struct av_config *cfg, const struct worker_fds *fds,
-    bool sandbox);
+struct authz_sources;
+/* files: the policy files the parent accepted (the worker takes them). */
+int worker_main(const struct av_config *cfg, struct authz_sources *files,
+    const struct worker_fds *fds, bool sandbox);
 
 /* parent.c */
 struct parent_opts {
 	const char	*config_path;
 	const char	*self;		/* this executable, for re-exec */
 	bool		 sandbox;
+	/* What was checked: the configuration's text, the policy files
+	 * (parent_main takes them). */
+	const char	*config_text;
+	size_t		 config_len;
+	struct authz_sources *files;
 };
 int parent_main(struct av_config *cfg, const struct parent_opts *o);
 

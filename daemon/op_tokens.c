@@ -118,6 +118,8 @@ token_for(struct api_ctx *ctx, struct api_call *call, json_t *in,
 		    "(3 to 255 characters)");
 	api_wi_arn(ctx, json_string_value(v), call->resource,
 	    sizeof(call->resource));
+	/* workloadIdentityArn is the identity a token is asked for; its
+	 * tags are the resource's, not the caller's (no as_workload). */
 	q.workload = call->resource;
 	if (api_authorize(ctx, call, &q, e) != 0)
 		return -1;
@@ -215,6 +217,7 @@ op_get_resource_api_key(struct api_ctx *ctx, struct api_call *call,
 	api_wi_arn(ctx, c.workload, workload, sizeof(workload));
 	q.provider = json_string_value(prov);
 	q.workload = workload;
+	q.as_workload = true;
 	if (api_authorize(ctx, call, &q, e) != 0)
 		return -1;
 	rc = store_secret_get(ctx->store, ctx->vault, API_KEY_KIND,

@@ -64,6 +64,10 @@ struct parent {
 	unsigned		 restarts;
 	unsigned		 start_failures;	/* in a row */
 	bool			 notified;	/* systemd told READY=1 */
+	/* What was checked and audited, handed to every worker: the
+	 * configuration's text and the policy files, sealed. */
+	struct authz_sources	 files;
+	int			 state_fd;
 	/*
 	 * hsm.pin = env:NAME: reading it wipes and unsets the variable, but
 	 * every worker needs it too; the parent keeps it in locked memory
@@ -199,7 +203,8 @@ spawn_worker(struct parent *p)
 	}
 	if (pid == 0) {
 		char ipc[IPC_CHANNELS_MAX * 8], admin[16], agent[16], tcp[16];
-		char *argv[16];
+		char state[16];
+		char *argv[18];
 		size_t off = 0;
 		int n = 0;
 
@@ -212,6 +217,7 @@ spawn_worker(struct parent *p)
 		fd_arg(agent, sizeof(agent), p->ls.agent >= 0 ?
 		    dup(p->ls.agent) : -1);
 		fd_arg(tcp, sizeof(tcp), p->ls.tcp >= 0 ? dup(p->ls.tcp) : -1);
+		fd_arg(state, sizeof(state), dup(p->state_fd));
 		argv[n++] = (char *)p->opts->self;
 		argv[n++] = "--worker";
 		argv[n++] = "-c";
@@ -224,6 +230,8 @@ spawn_worker(struct parent *p)
 		argv[n++] = agent;
 		argv[n++] = "--tcp-fd";
 		argv[n++] = tcp;
+		argv[n++] = "--state-fd";
+		argv[n++] = state;
 		if (!p->opts->sandbox)
 			argv[n++] = "--no-sandbox";
 		argv[n] = NULL;
@@ -481,32 +489,25 @@ stop_worker(struct parent *p)
 static int
 audit_policies(struct parent *p, const char *why)
 {
-	struct authz_sources files = { 0 };
+	const struct authz_sources *files = &p->files;
 	const struct av_principal *pr;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	char hex[2 * 32 + 1], id[40], err[256];
 	struct audit_event ev;
-	struct av_err e;
 	json_t *detail, *fj, *pj, *names;
 	unsigned mdlen, k;
 	size_t i, j;
 	int rc;
 
-	if (p->cfg->policy.dir[0] != '\0' &&
-	    authz_sources_load_dir(&files, p->cfg->policy.dir, &e) != 0) {
-		log_error("%s", e.msg);
-		return -1;
-	}
 	fj = json_object();
-	for (i = 0; i < files.n; i++) {
-		if (EVP_Digest(files.v[i].text, files.v[i].len, md, &mdlen,
+	for (i = 0; i < files->n; i++) {
+		if (EVP_Digest(files->v[i].text, files->v[i].len, md, &mdlen,
 		    EVP_sha256(), NULL) != 1)
 			continue;
 		for (k = 0; k < mdlen && k < 32; k++)
 			snprintf(hex + 2 * k, 3, "%02x", md[k]);
-		json_object_set_new(fj, files.v[i].name, json_string(hex));
+		json_object_set_new(fj, files->v[i].name, json_string(hex));
 	}
-	authz_sources_free(&files);
 	pj = json_object();
 	for (i = 0; i < p->cfg->principals.n; i++) {
 		pr = &p->cfg->principals.v[i];
@@ -534,26 +535,49 @@ audit_policies(struct parent *p, const char *why)
 	return rc;
 }
 
+/*
+ * A new configuration and policy files, checked, or nothing changes: the
+ * running worker and any worker started later (after a crash) keep what
+ * was in force, whatever the files now say.
+ */
 static void
 reload(struct parent *p)
 {
 	static struct av_config fresh;
-	char err[AV_CONFIG_ERR_SIZE];
+	struct authz_sources files;
+	char err[AV_CONFIG_ERR_SIZE], *text = NULL;
 	struct av_err e;
+	size_t len;
+	int state;
 
-	if (av_config_load(p->opts->config_path, &fresh, err, sizeof(err))
-	    != 0) {
+	if (av_config_read(p->opts->config_path, &text, &len, err,
+	    sizeof(err)) != 0 || av_config_parse(p->opts->config_path, text,
+	    len, &fresh, err, sizeof(err)) != 0) {
 		log_error("reload refused, keeping the running configuration: "
 		    "%s", err);
+		free(text);
 		return;
 	}
-	if (authz_check_config(&fresh, &e) != 0) {
+	if (authz_check_config(&fresh, &files, &e) != 0) {
 		log_error("reload refused, keeping the running configuration: "
 		    "%s", e.msg);
+		free(text);
+		return;
+	}
+	state = authz_state_seal(text, len, &files, &e);
+	free(text);
+	if (state == -1) {
+		log_error("reload refused, keeping the running configuration: "
+		    "%s", e.msg);
+		authz_sources_free(&files);
 		return;
 	}
 	log_info("configuration reloaded; restarting the worker "
 	    "(listeners, HSM and audit settings need a full restart)");
+	close(p->state_fd);
+	p->state_fd = state;
+	authz_sources_free(&p->files);
+	p->files = files;
 	*p->cfg = fresh;
 	if (audit_policies(p, "SIGHUP") != 0)
 		log_error("the new policies could not be audited");
@@ -614,6 +638,7 @@ parent_main(struct av_config *cfg, const struct parent_opts *o)
 {
 	static struct parent p;
 	time_t next_checkpoint, now;
+	struct av_err e;
 	char err[512];
 	int rc = 0;
 
@@ -622,7 +647,14 @@ parent_main(struct av_config *cfg, const struct parent_opts *o)
 	p.opts = o;
 	p.nipc = 0;
 	p.backoff_ms = BACKOFF_MIN_MS;
+	p.files = *o->files;
+	memset(o->files, 0, sizeof(*o->files));
 	av_log_init("agentvaultd", cfg->log.level);
+	if ((p.state_fd = authz_state_seal(o->config_text, o->config_len,
+	    &p.files, &e)) == -1) {
+		log_error("%s", e.msg);
+		return 1;
+	}
 	if (setup_signals() != 0 || open_audit(&p) != 0 ||
 	    audit_policies(&p, "start") != 0)
 		return 1;
@@ -681,5 +713,7 @@ parent_main(struct av_config *cfg, const struct parent_opts *o)
 	hsm_provider_unload(p.prov);
 	hsm_close(p.hsm);
 	secmem_unmap(p.env_pin, HSM_PIN_MAX + 1);
+	close(p.state_fd);
+	authz_sources_free(&p.files);
 	return rc;
 }

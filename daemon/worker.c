@@ -498,8 +498,8 @@ drain(evutil_socket_t sig, short what, void *arg)
 }
 
 int
-worker_main(const struct av_config *cfg, const struct worker_fds *fds,
-    bool sandbox)
+worker_main(const struct av_config *cfg, struct authz_sources *files,
+    const struct worker_fds *fds, bool sandbox)
 {
 	static struct worker w;
 	struct event *term, *expire;
@@ -560,13 +560,12 @@ worker_main(const struct av_config *cfg, const struct worker_fds *fds,
 	{
 		struct av_err e;
 
-		/* The files are read once, before the sandbox hides them. */
+		/* The files as the parent checked and audited them. */
 		authz_holder_init(&w.api.authz);
 		pthread_mutex_init(&w.api.authz_load, NULL);
-		if ((cfg->policy.dir[0] != '\0' &&
-		    authz_sources_load_dir(&w.api.policy_files,
-		    cfg->policy.dir, &e) != 0) ||
-		    api_authz_load(&w.api, &e) != 0) {
+		w.api.policy_files = *files;
+		memset(files, 0, sizeof(*files));
+		if (api_authz_load(&w.api, &e) != 0) {
 			log_error("%s", e.msg);
 			return 1;
 		}

@@ -10,7 +10,7 @@ BUILD=${BUILD:-build}
 SAN=${SAN:-0}
 VALGRIND=${VALGRIND:-0}
 FUZZ_RUNS=${FUZZ_RUNS:-20000}
-ALL="uri hsm provider tls vault http_parse config audit wat policy ceremony daemon oauth client python fuzz"
+ALL="uri hsm provider tls vault http_parse config audit wat policy ceremony daemon authz oauth client python fuzz"
 
 top=$(pwd)
 logs=$top/$BUILD/tests/logs
@@ -117,6 +117,8 @@ for t in ${*:-$ALL}; do
 		run "$t" sh tests/integration/test_ceremony.sh ;;
 	daemon)
 		run "$t" python3 tests/integration/test_daemon.py ;;
+	authz)
+		run "$t" python3 tests/integration/test_authz.py ;;
 	oauth)
 		oauth_modules
 		run "$t" python3 tests/oauth/test_harness.py ;;

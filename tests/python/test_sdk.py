@@ -250,13 +250,13 @@ class ClientTests(unittest.TestCase):
         self.assertIsInstance(e, agentvault.AgentVaultError)
         self.assertNotIsInstance(e, agentvault.TransportError)
         self.assertEqual(e.error_type, "AccessDeniedException")
-        self.assertEqual(e.message, "the caller is not allowed to perform "
-                         "GetTokenVault")
+        self.assertEqual(e.message, "GetTokenVault is served on the admin "
+                         "socket only")
         self.assertEqual(e.status, 403)
         self.assertEqual(e.operation, "GetTokenVault")
         self.assertRegex(e.request_id or "", "^[0-9a-f-]{36}$")
-        self.assertIn("AccessDeniedException (GetTokenVault): the caller",
-                      str(e))
+        self.assertIn("AccessDeniedException (GetTokenVault): GetTokenVault "
+                      "is served", str(e))
 
     def test_workload_identities(self):
         """create, get, update, list (pages), delete workload identities,
@@ -1168,7 +1168,8 @@ class LocalDevTests(unittest.TestCase):
         names the fixes, never a silent fallback; the function never
         runs"""
         for extra, why in (({}, "AccessDeniedException (CreateWorkload"
-                                "Identity): the caller is not allowed"),
+                                "Identity): principal agents is not "
+                                "authorized"),
                            ({"AGENTVAULT_ADMIN_SOCKET":
                              os.path.join(WORK, "none.sock")},
                             "no appliance socket at"),
