@@ -195,6 +195,10 @@ def routes():
 MWI = "matrix-wi"       # exists; the matrix's workload identity
 MKEY = "matrix-key"     # exists; its API-key provider
 GONE = "matrix-gone"    # never exists
+# A valid document for the policy operations' rows.
+MDOC = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "bedrock-agentcore:GetTokenVault",
+     "Resource": "*"}]})
 
 
 def matrix_rows(token):
@@ -233,6 +237,29 @@ def matrix_rows(token):
         "UntagResource": (quote(wi, safe="") + "?tagKeys=matrix", None,
                           200, wi),
         "ListTagsForResource": (quote(wi, safe=""), None, 200, wi),
+        "CreatePolicy": ("", {"name": "AgentVaultFullAccess",
+                              "document": MDOC}, 409,
+                         PREFIX + "policy/AgentVaultFullAccess"),
+        "GetPolicy": ("", {"name": "AgentVaultReadOnlyAccess"}, 200,
+                      PREFIX + "policy/AgentVaultReadOnlyAccess"),
+        "UpdatePolicy": ("", {"name": GONE, "document": MDOC}, 404,
+                         PREFIX + "policy/" + GONE),
+        "DeletePolicy": ("", {"name": GONE}, 404, PREFIX + "policy/" + GONE),
+        "ListPolicies": ("", {}, 200, PREFIX + "policy"),
+        "AttachPrincipalPolicy": ("", {
+            "principalName": GONE,
+            "policyName": "AgentVaultReadOnlyAccess"}, 404,
+            PREFIX + "principal/" + GONE),
+        "DetachPrincipalPolicy": ("", {
+            "principalName": GONE,
+            "policyName": "AgentVaultReadOnlyAccess"}, 404,
+            PREFIX + "principal/" + GONE),
+        "GetPrincipal": ("", {"name": "agents"}, 200,
+                         PREFIX + "principal/agents"),
+        "ListPrincipals": ("", {}, 200, PREFIX + "principal"),
+        "SimulatePrincipalPolicy": ("", {
+            "principalName": "agents", "action": "GetTokenVault",
+            "resource": VAULT}, 200, PREFIX + "principal/agents"),
     }
 
 
