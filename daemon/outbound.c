@@ -6,9 +6,8 @@
  * curl says which sockets to watch (on_socket) and when to wake it
  * (on_timer); the loop tells curl what happened (curl_multi_socket_action)
  * and then collects the finished transfers (curl_multi_info_read).  Host
- * names are resolved in libcurl's resolver threads, so nothing here waits
- * on the network.  The one blocking step is reading ca_bundle, on a
- * loop's first TLS connection (and again after a day: libcurl's CA cache).
+ * names are resolved in libcurl's resolver threads, and the CA bundle is
+ * read once, at start: nothing here waits on the network or the disk.
  */
 #include <arpa/inet.h>
 #include <malloc.h>
@@ -19,7 +18,10 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include "daemon.h"
 #include "outbound.h"
@@ -36,7 +38,6 @@ struct outbound {
 	unsigned int		 timeout_ms;
 	size_t			 max_response;
 	unsigned int		 max_transfers;
-	char			*ca_bundle;
 	bool			 allow_http_loopback;
 	unsigned int		 ntransfers;	/* in flight */
 };
@@ -128,6 +129,9 @@ wipe_strdup(const char *s)
 	return p;
 }
 
+/* The CAs of ca_bundle, shared by every loop's TLS contexts. */
+static X509_STORE *ca_store;
+
 int
 outbound_global_init(struct av_err *e)
 {
@@ -137,13 +141,43 @@ outbound_global_init(struct av_err *e)
 	    wipe_realloc, wipe_strdup, calloc) != CURLE_OK)
 		return av_fail(e, AV_E_INTERNAL, "libcurl: cannot initialise");
 	v = curl_version_info(CURLVERSION_NOW);
-	/* 7.85: CURLOPT_PROTOCOLS_STR. */
+	/* 7.85: CURLOPT_PROTOCOLS_STR; OpenSSL: on_ssl_ctx. */
 	if (v->version_num < 0x075500 || !(v->features & CURL_VERSION_SSL) ||
-	    !(v->features & CURL_VERSION_ASYNCHDNS))
+	    !(v->features & CURL_VERSION_ASYNCHDNS) || v->ssl_version == NULL ||
+	    strncmp(v->ssl_version, "OpenSSL/", 8) != 0)
 		return av_fail(e, AV_E_INTERNAL, "libcurl %s cannot serve "
-		    "outbound HTTP (7.85 or later, with TLS and asynchronous "
-		    "DNS)", v->version);
+		    "outbound HTTP (7.85 or later, with OpenSSL and "
+		    "asynchronous DNS)", v->version);
 	return 0;
+}
+
+int
+outbound_load_ca(const char *path, struct av_err *e)
+{
+	X509_STORE *s;
+
+	if ((s = X509_STORE_new()) == NULL ||
+	    X509_STORE_load_file(s, path) != 1) {
+		X509_STORE_free(s);
+		ERR_clear_error();
+		return av_fail(e, AV_E_INTERNAL, "cannot read the CA bundle "
+		    "%s", path);
+	}
+	X509_STORE_free(ca_store);
+	ca_store = s;
+	return 0;
+}
+
+/* CURLOPT_SSL_CTX_FUNCTION, for the server's and a proxy's handshake. */
+static CURLcode
+on_ssl_ctx(CURL *easy, void *ctx, void *arg)
+{
+	(void)easy;
+	(void)arg;
+	if (ca_store == NULL)
+		return CURLE_SSL_CACERT_BADFILE;
+	SSL_CTX_set1_cert_store(ctx, ca_store);
+	return CURLE_OK;
 }
 
 /* ---- the loop ------------------------------------------------------ */
@@ -247,12 +281,10 @@ outbound_new(struct event_base *base, const struct outbound_opts *opts)
 	ob->max_response = opts->max_response;
 	ob->max_transfers = opts->max_transfers;
 	ob->allow_http_loopback = opts->allow_http_loopback;
-	if ((ob->ca_bundle = strdup(opts->ca_bundle)) == NULL ||
-	    (ob->timer = evtimer_new(base, on_timeout, ob)) == NULL ||
+	if ((ob->timer = evtimer_new(base, on_timeout, ob)) == NULL ||
 	    (ob->multi = curl_multi_init()) == NULL) {
 		if (ob->timer != NULL)
 			event_free(ob->timer);
-		free(ob->ca_bundle);
 		free(ob);
 		return NULL;
 	}
@@ -547,12 +579,15 @@ set_options(struct transfer *t, const struct outbound_req *req,
 	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_SSLVERSION,
 	    (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK ||
-	    /* ca_bundle alone: not also the build's CA directory. */
-	    curl_easy_setopt(c, CURLOPT_CAINFO, ob->ca_bundle) != CURLE_OK ||
+	    /* ca_bundle's CAs alone (on_ssl_ctx), never the build's file
+	     * or directory, read in the sandbox. */
+	    curl_easy_setopt(c, CURLOPT_CAINFO, NULL) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_CAPATH, NULL) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_PROXY_CAINFO,
-	    ob->ca_bundle) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_PROXY_CAINFO, NULL) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_PROXY_CAPATH, NULL) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_CA_CACHE_TIMEOUT, 0L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION,
+	    on_ssl_ctx) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_USERAGENT,
 	    "agentvault/" AV_VERSION) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->headers) != CURLE_OK ||

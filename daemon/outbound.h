@@ -10,8 +10,9 @@
  * inside outbound_request().  Every limit of the configuration's outbound
  * block applies to each request (docs/configuration.md): https only
  * (plain http to a loopback address only with allow_http_loopback, for
- * tests), certificate and host name verification against ca_bundle
- * alone, no redirects, no cookies, proxies from the environment.
+ * tests), certificate and host name verification against the CA
+ * bundle alone (outbound_load_ca), no redirects, no cookies, proxies
+ * from the environment.
  *
  * Secrets.  The request body, the basic-auth credentials and the answer
  * are copied into buffers that are wiped when freed, and so is every
@@ -33,7 +34,6 @@ struct outbound_opts {
 	unsigned int	 timeout_ms;		/* the whole request */
 	size_t		 max_response;		/* bytes of body */
 	unsigned int	 max_transfers;		/* in flight */
-	const char	*ca_bundle;		/* PEM file; copied */
 	bool		 allow_http_loopback;
 };
 
@@ -85,6 +85,12 @@ typedef void outbound_done_fn(const struct outbound_resp *resp, void *arg);
 
 /* Once per process, before any thread and before the sandbox. */
 int outbound_global_init(struct av_err *e);
+/*
+ * The CAs trusted for servers and HTTPS proxies: a PEM file, read now
+ * (before the sandbox), shared by every struct outbound.  Until it
+ * succeeds, every HTTPS request fails (OUTBOUND_E_TLS).
+ */
+int outbound_load_ca(const char *path, struct av_err *e);
 
 struct outbound *outbound_new(struct event_base *base,
     const struct outbound_opts *opts);

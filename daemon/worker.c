@@ -338,7 +338,7 @@ enter_sandbox(struct worker *w, bool enabled)
 {
 	const struct av_config *c = w->cfg;
 	static char conf_dir[PATH_MAX], module_dir[PATH_MAX];
-	static char token_dir[PATH_MAX], ca_dir[PATH_MAX];
+	static char token_dir[PATH_MAX];
 	const char *softhsm = getenv("SOFTHSM2_CONF");
 	struct sandbox_opts o;
 	struct sandbox_report r;
@@ -376,9 +376,6 @@ enter_sandbox(struct worker *w, bool enabled)
 	add_path(&o, "/etc", false);
 	snprintf(module_dir, sizeof(module_dir), "%s", c->hsm.module);
 	add_path(&o, dirname(module_dir), false);
-	/* libcurl reads the CA bundle on a loop's first TLS connection. */
-	snprintf(ca_dir, sizeof(ca_dir), "%s", c->outbound.ca_bundle);
-	add_path(&o, dirname(ca_dir), false);
 	if (softhsm != NULL) {	/* SoftHSM2 keeps its token in files */
 		snprintf(conf_dir, sizeof(conf_dir), "%s", softhsm);
 		add_path(&o, dirname(conf_dir), true);
@@ -425,7 +422,6 @@ start_loops(struct worker *w, const int *fds, const enum av_listener_kind
 		.timeout_ms = w->cfg->outbound.timeout_ms,
 		.max_response = w->cfg->outbound.max_response_bytes,
 		.max_transfers = w->cfg->outbound.max_transfers,
-		.ca_bundle = w->cfg->outbound.ca_bundle,
 		.allow_http_loopback = w->cfg->outbound.allow_http_loopback,
 	};
 	static struct loop loops[THREADS_MAX];
@@ -601,11 +597,14 @@ worker_main(const struct av_config *cfg, const struct worker_fds *fds,
 	{
 		struct av_err e;
 
-		/* libcurl and OpenSSL set up while files can still be read. */
+		/* libcurl and the CAs, while files can still be read. */
 		if (outbound_global_init(&e) != 0) {
 			log_error("%s", e.msg);
 			return 1;
 		}
+		if (outbound_load_ca(cfg->outbound.ca_bundle, &e) != 0)
+			log_warn("outbound.ca_bundle: %s; outbound HTTPS will "
+			    "fail", e.msg);
 	}
 	if (fds->admin >= 0) {
 		lfds[n] = fds->admin;
@@ -623,10 +622,6 @@ worker_main(const struct av_config *cfg, const struct worker_fds *fds,
 		return 1;
 	if (enter_sandbox(&w, sandbox) != 0)
 		return 1;
-	/* As the sandbox lets the worker see it. */
-	if (access(cfg->outbound.ca_bundle, R_OK) != 0)
-		log_warn("outbound.ca_bundle %s: %s; outbound HTTPS will fail",
-		    cfg->outbound.ca_bundle, strerror(errno));
 	/*
 	 * READY goes first, on the control channel: a loop may audit its
 	 * first call at once, and the parent accepts audit records only

@@ -1915,6 +1915,16 @@ def test_outbound():
        "(no restart)")
     d.stop()
 
+    # A CA bundle that cannot be read: said at start; HTTPS fails.
+    outbound_config(conf, os.path.join(WORK, "idp", "missing.pem"))
+    d = Daemon(conf)
+    ok(d.wait_ready() and "outbound.ca_bundle: cannot read the CA bundle" in
+       log_text(), "a CA bundle that cannot be read is reported at start")
+    st, doc = outbound("https://127.0.0.1:%d/json" % s["https"])
+    ok(st == 200 and doc["error"] == "tls", "... and HTTPS then fails (tls), "
+       "never unverified", doc)
+    d.stop()
+
 
 def main():
     shutil.rmtree(WORK, ignore_errors=True)
