@@ -568,6 +568,10 @@ set_options(struct transfer *t, const struct outbound_req *req,
 	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR,
 	    ob->allow_http_loopback ? "http,https" : "https") != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+	    /* HTTP/1.1: libcurl's buffers only, all wiped (nghttp2 has
+	     * its own); a token endpoint gains little from HTTP/2. */
+	    curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
+	    (long)CURL_HTTP_VERSION_1_1) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)ob->connect_timeout_ms) != CURLE_OK ||

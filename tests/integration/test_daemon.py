@@ -1865,6 +1865,9 @@ def test_outbound():
     st, doc = outbound(base + "/malformed")
     ok(st == 200 and doc["error"] == "protocol", "an answer that is not HTTP "
        "is a protocol error", doc)
+    st, doc = outbound("http://[::1]:%d/json" % dead)
+    ok(st == 200 and doc["error"] == "connect", "http to [::1] is allowed "
+       "too (nothing listens: a connect error)", doc)
     for url in ("http://10.0.0.1/", "http://localhost:%d/json" % s["http"],
                 "ftp://127.0.0.1/", "file:///etc/passwd", "not a url"):
         st, doc = outbound(url)
