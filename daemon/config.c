@@ -1717,7 +1717,8 @@ check_cross(struct av_ctx *c)
 		    "the admin socket; clear the last digit",
 		    (unsigned int)cfg->listen.admin_socket.mode);
 	if (cfg->outbound.connect_timeout_ms > cfg->outbound.timeout_ms)
-		return fail(c, where(c, given(c, "outbound.connect_timeout_ms") ?
+		return fail(c, where(c,
+		    given(c, "outbound.connect_timeout_ms") ?
 		    "outbound.connect_timeout_ms" : "outbound.timeout_ms"),
 		    "outbound.connect_timeout_ms: longer than "
 		    "outbound.timeout_ms, the whole request's limit");

@@ -387,9 +387,9 @@ finish(struct transfer *t, CURLcode rc)
 		}
 	} else {
 		if (r.error == OUTBOUND_E_TOO_LARGE)
-			(void)snprintf(msg, sizeof(msg), "too-large: the answer "
-			    "is over %zu bytes (outbound.max_response_bytes)",
-			    ob->max_response);
+			(void)snprintf(msg, sizeof(msg), "too-large: the "
+			    "answer is over %zu bytes "
+			    "(outbound.max_response_bytes)", ob->max_response);
 		else if (connect_code >= 300)
 			(void)snprintf(msg, sizeof(msg), "proxy: the proxy "
 			    "answered CONNECT with %ld", connect_code);
@@ -602,7 +602,8 @@ set_options(struct transfer *t, const struct outbound_req *req,
 		bad = curl_easy_setopt(c, CURLOPT_POST, 1L) != CURLE_OK ||
 		    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t)req->body_len) != CURLE_OK ||
-		    curl_easy_setopt(c, CURLOPT_POSTFIELDS, t->body) != CURLE_OK;
+		    curl_easy_setopt(c, CURLOPT_POSTFIELDS,
+		    t->body) != CURLE_OK;
 	if (bad)
 		return av_fail(e, AV_E_INTERNAL, "libcurl refused an option");
 	return 0;

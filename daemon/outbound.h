@@ -77,7 +77,7 @@ struct outbound_resp {
 	const char		*message;	/* what failed; no data in it */
 	long			 status;	/* HTTP status; 0: none */
 	const char		*content_type;	/* or NULL */
-	const char		*body;		/* NUL-terminated; wiped after */
+	const char		*body;		/* NUL-ended; wiped after */
 	size_t			 body_len;
 };
 
