@@ -27,7 +27,8 @@ DEB_PACKAGES := build-essential pkg-config clang libclang-rt-14-dev \
 	libsqlite3-dev libjansson-dev libevent-dev libcurl4-openssl-dev \
 	valgrind python3 procps curl nodejs npm chromium
 
-PKGS     := libcrypto libssl libp11 p11-kit-1 cmocka jansson yaml-0.1 libevent libseccomp sqlite3
+PKGS     := libcrypto libssl libp11 p11-kit-1 cmocka jansson yaml-0.1 libevent libseccomp sqlite3 \
+	libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs libcrypto libssl 2>/dev/null)
 
@@ -70,12 +71,12 @@ DAEMON_LIB_SRCS := daemon/error.c daemon/secmem.c daemon/vault.c daemon/store.c 
 	daemon/wat_cache.c daemon/es256.c daemon/op_tags.c \
 	daemon/store_directory.c daemon/store_provider.c daemon/store_tags.c \
 	daemon/store_policy.c daemon/op_policy.c daemon/op_principal.c \
-	daemon/authz.c firmware/selftest.c \
+	daemon/authz.c daemon/outbound.c firmware/selftest.c \
 	$(filter policy/%,$(POLICY_SRCS))
 DAEMON_LIB_OBJS := $(DAEMON_LIB_SRCS:%.c=$(BUILD)/%.o)
 LIBDAEMON := $(BUILD)/libavdaemon.a
 DAEMON_LIBS := -lsqlite3 -ljansson -lyaml -levent -levent_openssl \
-	-levent_pthreads -lseccomp -lm
+	-levent_pthreads -lseccomp -lcurl -lm
 AGENTVAULTD := $(BUILD)/agentvaultd
 AUDIT_VERIFY := $(BUILD)/agentvault-audit-verify
 

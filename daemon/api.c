@@ -7,9 +7,12 @@
  * and the reply waits for the parent to say its audit record is in the
  * log.
  */
+#include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -392,6 +395,103 @@ route_find(const struct httpd_req *req, bool *method_mismatch)
 	return NULL;
 }
 
+/* /test/outbound: the answer, once it comes (the body if short). */
+static void
+test_outbound_done(const struct outbound_resp *r, void *arg)
+{
+	json_t *out, *body;
+
+	out = json_pack("{s:I, s:I, s:s, s:s?, s:s}", "status",
+	    (json_int_t)r->status, "bodyLength", (json_int_t)r->body_len,
+	    "error", outbound_error_name(r->error), "contentType",
+	    r->content_type, "message", r->message);
+	if (out != NULL && r->body_len <= 4096 &&
+	    (body = json_stringn(r->body, r->body_len)) != NULL)
+		json_object_set_new(out, "body", body);
+	reply_now(arg, out, NULL);
+	json_decref(out);
+}
+
+/* /test/outbound {"url", "method", "body", "contentType", "user",
+ * "password"}: one request through this loop's client; the reply waits. */
+static void
+test_outbound(struct api_ctx *ctx, struct httpd_req *req)
+{
+	struct av_err e = { AV_E_VALIDATION, "" };
+	struct outbound_req q;
+	const char *method = "GET";
+	json_t *in;
+
+	memset(&q, 0, sizeof(q));
+	if ((in = parse_body(req, &e)) == NULL) {
+		reply_now(req, NULL, &e);
+		return;
+	}
+	/* outbound_request() copies what it keeps of q. */
+	if (json_unpack(in, "{s:s, s?s, s?s, s?s, s?s, s?s}", "url", &q.url,
+	    "method", &method, "body", &q.body, "contentType",
+	    &q.content_type, "user", &q.user, "password", &q.password) != 0)
+		av_fail(&e, AV_E_VALIDATION, "expected {url, method, body, "
+		    "contentType, user, password}");
+	else {
+		q.method = strcmp(method, "POST") == 0 ? OUTBOUND_POST :
+		    OUTBOUND_GET;
+		q.body_len = q.body != NULL ? strlen(q.body) : 0;
+		if (outbound_request(ctx->outbound(ctx->audit_arg), &q,
+		    test_outbound_done, req, &e) == 0)
+			e.type = NULL;
+	}
+	if (e.type != NULL)
+		reply_now(req, NULL, &e);
+	json_decref(in);
+}
+
+/*
+ * /test/probe {"what": "getaddrinfo" | "unix-socket"}: what libraries do
+ * behind our back in the sandbox.  getaddrinfo with AI_ADDRCONFIG lists
+ * the interfaces over netlink, as it does to sort a name's addresses;
+ * syslog(3) opens a Unix socket.  The answer: 0 or the errno.
+ */
+static int
+probe(const char *what)
+{
+	struct addrinfo hints, *res;
+	int fd, rc;
+
+	if (strcmp(what, "unix-socket") == 0) {
+		if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+			return errno;
+		close(fd);
+		return 0;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	if ((rc = getaddrinfo("localhost", "443", &hints, &res)) != 0)
+		return rc == EAI_SYSTEM ? errno : -1;
+	freeaddrinfo(res);
+	return 0;
+}
+
+static void
+test_probe(struct httpd_req *req)
+{
+	struct av_err e = { AV_E_VALIDATION, "" };
+	const char *what;
+	json_t *in, *out = NULL;
+
+	if ((in = parse_body(req, &e)) == NULL ||
+	    json_unpack(in, "{s:s}", "what", &what) != 0) {
+		av_fail(&e, AV_E_VALIDATION, "expected {what}");
+		reply_now(req, NULL, &e);
+	} else {
+		out = json_pack("{s:i}", "errno", probe(what));
+		reply_now(req, out, NULL);
+	}
+	json_decref(in);
+	json_decref(out);
+}
+
 /*
  * Test hooks, only with AGENTVAULT_TEST_HOOKS=1 in the daemon's
  * environment and only on the admin socket (tests/integration):
@@ -399,7 +499,9 @@ route_find(const struct httpd_req *req, bool *method_mismatch)
  *   /test/put-secret, /test/get-secret  {"name","value"} through the real
  *   store and vault, until the operations that store secrets exist;
  *   /test/bad-ipc {"kind": "unknown"|"oversized"|"out-of-order"}  send
- *   the parent a frame it must answer by killing this worker.
+ *   the parent a frame it must answer by killing this worker;
+ *   /test/outbound  an outbound HTTP request (test_outbound);
+ *   /test/probe  syscalls libraries make in the sandbox (test_probe).
  */
 static bool
 test_hook(struct api_ctx *ctx, struct httpd_req *req)
@@ -419,6 +521,14 @@ test_hook(struct api_ctx *ctx, struct httpd_req *req)
 		execve("/bin/true", (char *[]){ "true", NULL },
 		    (char *[]){ NULL });
 		httpd_reply(req, 500, NULL, 0);
+		return true;
+	}
+	if (strcmp(req->target, "/test/outbound") == 0) {
+		test_outbound(ctx, req);
+		return true;
+	}
+	if (strcmp(req->target, "/test/probe") == 0) {
+		test_probe(req);
 		return true;
 	}
 	if (strcmp(req->target, "/test/bad-ipc") == 0 &&

@@ -19,6 +19,7 @@
 #include "error.h"
 #include "httpd.h"
 #include "hsm.h"
+#include "outbound.h"
 #include "store.h"
 #include "vault.h"
 #include "wat.h"
@@ -56,6 +57,8 @@ typedef int api_audit_fn(const struct api_audit *ev, struct api_reply *reply,
 void api_reply_finish(struct api_reply *reply, bool audited);
 /* Test hooks only: send the parent a frame it must refuse. */
 typedef void api_bad_ipc_fn(const char *kind, void *arg);
+/* The outbound HTTP client of the calling thread's event loop. */
+typedef struct outbound *api_outbound_fn(void *arg);
 
 struct api_ctx {
 	const struct av_config	*cfg;
@@ -69,6 +72,7 @@ struct api_ctx {
 	api_audit_fn		*audit;
 	void			*audit_arg;
 	api_bad_ipc_fn		*bad_ipc;
+	api_outbound_fn		*outbound;	/* (audit_arg) */
 	bool			 test_hooks;	/* AGENTVAULT_TEST_HOOKS=1 */
 	/* Principals and policies in force; policy.dir as read at start. */
 	struct authz_holder	 authz;

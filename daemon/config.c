@@ -316,6 +316,18 @@ static const struct av_key av_sandbox_keys[] = {
 	K_END
 };
 
+static const struct av_key av_outbound_keys[] = {
+	K_INT(av_outbound_config, connect_timeout_ms, "3000", 100, 60000, 0),
+	K_INT(av_outbound_config, timeout_ms, "10000", 100, 300000, 0),
+	K_INT(av_outbound_config, max_response_bytes, "1048576", 1024,
+	    16777216, 0),
+	K_INT(av_outbound_config, max_transfers, "256", 1, 4096, 0),
+	K_PATH(av_outbound_config, ca_bundle,
+	    "/etc/ssl/certs/ca-certificates.crt", 0),
+	K_BOOL(av_outbound_config, allow_http_loopback, "false"),
+	K_END
+};
+
 static const struct av_key av_policy_keys[] = {
 	K_PATH(av_policy_config, dir, NULL, 0),
 	K_END
@@ -370,6 +382,8 @@ static const struct av_key av_root_keys[] = {
 	K_BLOCK(av_config, limits, struct av_limits_config, av_limits_keys),
 	K_BLOCK(av_config, sandbox, struct av_sandbox_config,
 	    av_sandbox_keys),
+	K_BLOCK(av_config, outbound, struct av_outbound_config,
+	    av_outbound_keys),
 	K_BLOCK(av_config, policy, struct av_policy_config, av_policy_keys),
 	K_LIST(av_config, principals, av_principals_config,
 	    av_principal_keys),
@@ -1702,6 +1716,12 @@ check_cross(struct av_ctx *c)
 		    "listen.admin_socket.mode: %04o lets others connect to "
 		    "the admin socket; clear the last digit",
 		    (unsigned int)cfg->listen.admin_socket.mode);
+	if (cfg->outbound.connect_timeout_ms > cfg->outbound.timeout_ms)
+		return fail(c, where(c,
+		    given(c, "outbound.connect_timeout_ms") ?
+		    "outbound.connect_timeout_ms" : "outbound.timeout_ms"),
+		    "outbound.connect_timeout_ms: longer than "
+		    "outbound.timeout_ms, the whole request's limit");
 	return check_principals(c);
 }
 

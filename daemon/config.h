@@ -233,6 +233,16 @@ struct av_config {
 		bool		landlock;
 	} sandbox;
 
+	/* Outbound HTTP (identity providers): per worker event loop. */
+	struct av_outbound_config {
+		unsigned int	connect_timeout_ms;
+		unsigned int	timeout_ms;	/* the whole transfer */
+		unsigned int	max_response_bytes;
+		unsigned int	max_transfers;	/* in flight, per loop */
+		char		ca_bundle[AV_CONFIG_PATH_SIZE];
+		bool		allow_http_loopback;	/* tests only */
+	} outbound;
+
 	struct av_policy_config {
 		char	dir[AV_CONFIG_PATH_SIZE];	/* "" = none */
 	} policy;

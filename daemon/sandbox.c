@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -48,6 +49,7 @@ static const int allow_any[] = {
 	SCMP_SYS(select), SCMP_SYS(pselect6),
 	SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(recvfrom),
 	SCMP_SYS(recvmsg), SCMP_SYS(sendto), SCMP_SYS(sendmsg),
+	SCMP_SYS(sendmmsg),	/* glibc's resolver: A and AAAA at once */
 	SCMP_SYS(shutdown), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt),
 	SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(socketpair),
 	/* threads, time, signals, randomness */
@@ -66,6 +68,15 @@ static const int allow_any[] = {
 static int
 add_rules(scmp_filter_ctx ctx)
 {
+	static const struct {
+		int	domain, type;
+	} inet[] = {
+		{ AF_INET, SOCK_STREAM }, { AF_INET, SOCK_DGRAM },
+		{ AF_INET6, SOCK_STREAM }, { AF_INET6, SOCK_DGRAM },
+	};
+	/* Families libraries try and do without: syslog(3) and nscd
+	 * (AF_UNIX), getaddrinfo's interface list (AF_NETLINK). */
+	static const int probed[] = { AF_UNIX, AF_NETLINK };
 	size_t i;
 	int rc = 0;
 
@@ -83,22 +94,36 @@ add_rules(scmp_filter_ctx ctx)
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
 		    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
-	/*
-	 * No outbound connections yet (OAuth will need them); fail rather
-	 * than kill, because libraries probe: SoftHSM2 logs errors through
-	 * syslog(3), which connects to /dev/log on every message.
-	 */
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),
-		    SCMP_SYS(connect), 0);
 	/* glibc 2.36 tries clone3 first: make it fall back to clone. */
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
 		    SCMP_SYS(clone3), 0);
-	/* Unix sockets (and, for outbound OAuth later, inet) only. */
+	/*
+	 * New sockets: TCP and UDP over IPv4 and IPv6 only (outbound HTTP
+	 * and DNS).  Unix and netlink sockets fail rather than kill,
+	 * because libraries probe: SoftHSM2 logs through syslog(3), which
+	 * tries /dev/log on every message; getaddrinfo(3) lists interfaces
+	 * over netlink to sort several addresses, and does without.  The
+	 * refusal of Unix sockets is what keeps connect(2) to them shut:
+	 * seccomp cannot read connect's address, so connect is allowed,
+	 * and every Unix socket the worker holds is already connected or
+	 * listening.
+	 */
+	for (i = 0; i < sizeof(inet) / sizeof(inet[0]) && rc == 0; i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+		    SCMP_A0(SCMP_CMP_EQ, inet[i].domain),
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, ~(SOCK_NONBLOCK | SOCK_CLOEXEC),
+		    inet[i].type));
+	for (i = 0; i < sizeof(probed) / sizeof(probed[0]) && rc == 0; i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),
+		    SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, probed[i]));
 	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		    SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect),
+		    0);
+	/* glibc's resolver sizes a DNS answer before reading it. */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+		    SCMP_A1(SCMP_CMP_EQ, FIONREAD));
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
 		    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));

@@ -33,6 +33,7 @@
 #include "daemon.h"
 #include "ipc.h"
 #include "log.h"
+#include "outbound.h"
 #include "provider.h"
 #include "sandbox.h"
 
@@ -88,9 +89,18 @@ struct loop {
 	int			 channel;
 	struct event		*answers;	/* the channel is readable */
 	struct api_reply	*head, *tail;	/* awaiting an answer */
+	struct outbound		*outbound;	/* HTTP to identity providers */
 };
 
 static __thread struct loop *my_loop;
+
+/* api_outbound_fn */
+static struct outbound *
+worker_outbound(void *arg)
+{
+	(void)arg;
+	return my_loop->outbound;
+}
 
 /* api_audit_fn: send the event, queue the reply behind it. */
 static int
@@ -339,7 +349,10 @@ enter_sandbox(struct worker *w, bool enabled)
 	o.enabled = enabled && c->sandbox.enabled;
 	o.landlock = c->sandbox.landlock;
 	o.debug = getenv("AGENTVAULT_SECCOMP_DEBUG") != NULL;
-	o.max_files = c->limits.max_connections + 64;
+	/* Outbound: a connection and the resolver's socketpair, or an idle
+	 * connection, per transfer. */
+	o.max_files = c->limits.max_connections + 64 +
+	    3UL * c->limits.threads * c->outbound.max_transfers;
 	if (c->sandbox.user.resolved) {
 		o.uid = c->sandbox.user.uid;
 		o.gid = c->sandbox.user.gid;
@@ -404,6 +417,13 @@ start_loops(struct worker *w, const int *fds, const enum av_listener_kind
 		.max_connections = w->cfg->limits.max_connections,
 		.live_connections = &w->live_connections,
 	};
+	struct outbound_opts oo = {
+		.connect_timeout_ms = w->cfg->outbound.connect_timeout_ms,
+		.timeout_ms = w->cfg->outbound.timeout_ms,
+		.max_response = w->cfg->outbound.max_response_bytes,
+		.max_transfers = w->cfg->outbound.max_transfers,
+		.allow_http_loopback = w->cfg->outbound.allow_http_loopback,
+	};
 	static struct loop loops[THREADS_MAX];
 	static struct httpd *groups[3][THREADS_MAX];	/* [listener][loop] */
 	unsigned i;
@@ -431,11 +451,12 @@ start_loops(struct worker *w, const int *fds, const enum av_listener_kind
 		if (httpd_listen(groups[j], w->nthreads, fds[j], kinds[j]) != 0)
 			return -1;
 	for (i = 0; i < w->nthreads; i++) {
-		loops[i] = (struct loop){ w->bases[i], w->fds->ipc[1 + i],
-		    NULL, NULL, NULL };
+		loops[i] = (struct loop){ .base = w->bases[i],
+		    .channel = w->fds->ipc[1 + i] };
 		loops[i].answers = event_new(w->bases[i], loops[i].channel,
 		    EV_READ | EV_PERSIST, on_answers, &loops[i]);
-		if (loops[i].answers == NULL ||
+		loops[i].outbound = outbound_new(w->bases[i], &oo);
+		if (loops[i].answers == NULL || loops[i].outbound == NULL ||
 		    event_add(loops[i].answers, NULL) != 0)
 			return -1;
 		if (pthread_create(&w->threads[i], NULL, loop_thread,
@@ -523,6 +544,7 @@ worker_main(const struct av_config *cfg, struct authz_sources *files,
 	w.api.audit = worker_audit;
 	w.api.audit_arg = &w;
 	w.api.bad_ipc = worker_bad_ipc;
+	w.api.outbound = worker_outbound;
 	w.api.test_hooks = getenv("AGENTVAULT_TEST_HOOKS") != NULL &&
 	    strcmp(getenv("AGENTVAULT_TEST_HOOKS"), "1") == 0;
 	if (open_hsm(&w) != 0)
@@ -571,6 +593,18 @@ worker_main(const struct av_config *cfg, struct authz_sources *files,
 		}
 		log_info("%zu principals; %zu policy files", cfg->principals.n,
 		    w.api.policy_files.n);
+	}
+	{
+		struct av_err e;
+
+		/* libcurl and the CAs, while files can still be read. */
+		if (outbound_global_init(&e) != 0) {
+			log_error("%s", e.msg);
+			return 1;
+		}
+		if (outbound_load_ca(cfg->outbound.ca_bundle, &e) != 0)
+			log_warn("outbound.ca_bundle: %s; outbound HTTPS will "
+			    "fail", e.msg);
 	}
 	if (fds->admin >= 0) {
 		lfds[n] = fds->admin;

@@ -6,15 +6,18 @@ GetTokenVault, access control, malformed and hostile clients, the seccomp
 sandbox killing a worker and the parent restarting it, kill -9 with writes
 in flight, SIGHUP and SIGTERM, the audit chain and its tamper detection,
 a canary-secret scan of everything on disk, configuration errors,
-token-signing key rotation.
+token-signing key rotation, outbound HTTP to a loopback identity provider.
 
 Prints TAP.  Reads the test token from tests/setup-token.sh's variables.
 Environment: BUILD (build dir), AV_TEST_NO_SANDBOX=1 (ASan/valgrind runs),
 AV_TEST_WRAP (valgrind command for the daemon).
 """
+import base64
+import http.server
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -100,10 +103,10 @@ quotas:
 
 
 class Daemon:
-    def __init__(self, config, notify=None):
+    def __init__(self, config, notify=None, env=None):
         self.config = config
         self.log = open(os.path.join(WORK, "daemon.log"), "ab")
-        env = dict(os.environ, AGENTVAULT_TEST_HOOKS="1")
+        env = dict(os.environ, AGENTVAULT_TEST_HOOKS="1", **(env or {}))
         if notify:
             env["NOTIFY_SOCKET"] = notify
         args = WRAP + (["--trace-children=yes"] if WRAP else []) + \
@@ -2124,6 +2127,332 @@ def test_config_errors():
        r.stderr)
 
 
+# ---- outbound HTTP (daemon/outbound.c) -------------------------------------
+
+IDP_TOKEN = b'{"access_token":"t0k3n-outbound","token_type":"Bearer"}'
+
+
+class IdpHandler(http.server.BaseHTTPRequestHandler):
+    """The tests' identity provider: /json, /echo (the request as JSON),
+    /slow?s=N, /never, /big (5 MiB with a length), /stream (5 MiB without
+    one), /malformed (not HTTP)."""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def send(self, status, body, ctype="application/json"):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def answer(self):
+        path, _, query = self.path.partition("?")
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if path == "/json":
+            self.send(200, IDP_TOKEN)
+        elif path == "/echo":
+            self.send(200, json.dumps({
+                "method": self.command, "body": body.decode(),
+                "headers": {k.lower(): v for k, v in self.headers.items()},
+            }).encode())
+        elif path == "/slow":
+            time.sleep(float(query.partition("=")[2]))
+            self.send(200, IDP_TOKEN)
+        elif path == "/never":
+            time.sleep(120)
+        elif path == "/big":
+            self.send(200, b"x" * (5 << 20), "text/plain")
+        elif path == "/stream":
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            for _ in range(80):
+                self.wfile.write(b"y" * 65536)
+            self.close_connection = True
+        elif path == "/malformed":
+            self.wfile.write(b"SURPRISE\r\n\r\nnot http at all\r\n")
+            self.close_connection = True
+        else:
+            self.send(404, b'{"error":"not_found"}')
+
+    do_GET = answer
+    do_POST = answer
+
+
+class IdpServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+    def handle_error(self, request, client_address):
+        pass    # a client that hangs up on /big is expected
+
+
+def idp_start(tls_ctx=None):
+    srv = IdpServer(("127.0.0.1", 0), IdpHandler)
+    if tls_ctx is not None:
+        srv.socket = tls_ctx.wrap_socket(srv.socket, server_side=True,
+                                         do_handshake_on_connect=False)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+class ConnectProxy(threading.Thread):
+    """An HTTP proxy that tunnels CONNECT to 127.0.0.1 (answering 403 for
+    port 1) and records what it was asked."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.seen = []
+
+    def run(self):
+        while True:
+            c, _ = self.sock.accept()
+            threading.Thread(target=self.tunnel, args=(c,),
+                             daemon=True).start()
+
+    def tunnel(self, c):
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = c.recv(4096)
+            if not chunk:
+                c.close()
+                return
+            head += chunk
+        line = head.split(b"\r\n")[0].decode()
+        self.seen.append(line)
+        method, target = line.split()[:2]
+        port = int(target.rpartition(":")[2])
+        if method != "CONNECT" or port == 1:
+            c.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+            c.close()
+            return
+        up = socket.create_connection(("127.0.0.1", port))
+        c.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        socks = [c, up]
+        while True:
+            r, _, _ = select.select(socks, [], [], 60)
+            if not r:
+                break
+            data = r[0].recv(65536)
+            if not data:
+                break
+            (up if r[0] is c else c).sendall(data)
+        c.close()
+        up.close()
+
+
+_idp = {}
+
+
+def idp():
+    """Start the servers once: plain HTTP, HTTPS with a certificate from a
+    test CA (localhost and 127.0.0.1), the CONNECT proxy."""
+    if _idp:
+        return _idp
+    d0 = os.path.join(WORK, "idp")
+    os.makedirs(d0, exist_ok=True)
+    os.chmod(d0, 0o755)
+    ca, ca_key = os.path.join(d0, "ca.pem"), os.path.join(d0, "ca.key")
+    cert, key = os.path.join(d0, "idp.pem"), os.path.join(d0, "idp.key")
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:P-256", "-nodes", "-keyout", ca_key, "-out",
+            ca, "-subj", "/CN=Test IdP CA", "-days", "1")
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-nodes", "-keyout", key, "-out", cert + ".csr", "-subj",
+            "/CN=localhost", "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1")
+    openssl("x509", "-req", "-in", cert + ".csr", "-CA", ca, "-CAkey",
+            ca_key, "-CAcreateserial", "-out", cert, "-days", "1",
+            "-copy_extensions", "copy")
+    os.chmod(ca, 0o644)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    proxy = ConnectProxy()
+    proxy.start()
+    _idp.update(ca=ca, http=idp_start().server_address[1],
+                https=idp_start(ctx).server_address[1], proxy=proxy)
+    return _idp
+
+
+def outbound(url, method="GET", **kw):
+    """/test/outbound: (HTTP status of the hook, its answer)."""
+    st, doc, _ = request("POST", "/test/outbound",
+                         dict(kw, url=url, method=method))
+    return st, doc or {}
+
+
+def test_outbound_defaults(d):
+    """The default outbound block: https only, the system CA bundle."""
+    s = idp()
+    st, doc = outbound("http://127.0.0.1:%d/json" % s["http"])
+    ok(st == 400 and "only https://" in doc.get("message", ""),
+       "plain http is refused without allow_http_loopback", doc)
+    st, doc = outbound("https://127.0.0.1:%d/json" % s["https"])
+    ok(st == 200 and doc["error"] == "tls" and doc["status"] == 0,
+       "a server whose certificate is not from ca_bundle is a TLS error",
+       doc)
+    st, doc = outbound("https://user:secret@127.0.0.1:%d/json" % s["https"])
+    ok(st == 400 and "credentials" in doc.get("message", ""),
+       "credentials in the URL are refused", doc)
+    worker = d.worker_pid()
+    st, doc, _ = request("POST", "/test/probe", {"what": "getaddrinfo"})
+    ok(st == 200 and doc["errno"] == 0 and d.worker_pid() == worker,
+       "getaddrinfo's interface check (netlink) does without in the sandbox",
+       doc)
+    if not NO_SANDBOX:
+        st, doc, _ = request("POST", "/test/probe", {"what": "unix-socket"})
+        ok(st == 200 and doc["errno"] == 13 and d.worker_pid() == worker,
+           "a new Unix socket (syslog) fails with EACCES, so connect(2) "
+           "cannot reach one", doc)
+    st, doc = outbound("https://agentvault-test.invalid/token")
+    ok(st == 200 and doc["error"] in ("dns", "timeout") and
+       d.worker_pid() == worker,
+       "a name that does not resolve is an error; DNS inside the sandbox "
+       "does not kill the worker", doc)
+
+
+def outbound_config(path, ca):
+    write_config(path, "outbound:\n  connect_timeout_ms: %d\n"
+                 "  timeout_ms: %d\n  max_transfers: 30\n  ca_bundle: %s\n"
+                 "  allow_http_loopback: true\n" % (1000 * SLOW, 3000 * SLOW,
+                                                     ca))
+    with open(path) as f:
+        text = f.read().replace("max_connections: 16", "max_connections: 200")
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def test_outbound():
+    """Outbound HTTP from the sandboxed worker to the loopback identity
+    provider: answers, limits, TLS, proxies, and other calls served while
+    requests wait on a slow provider."""
+    s = idp()
+    conf = os.path.join(WORK, "outbound.yaml")
+    outbound_config(conf, s["ca"])
+    dead = free_port()
+    d = Daemon(conf, env={"https_proxy": "http://127.0.0.1:%d" %
+                          s["proxy"].port,
+                          "http_proxy": "http://127.0.0.1:%d" % dead,
+                          "NO_PROXY": "127.0.0.1"})
+    if not ok(d.wait_ready(), "the daemon starts with an outbound block"):
+        d.stop()
+        return
+    worker = d.worker_pid()
+    base = "http://127.0.0.1:%d" % s["http"]
+    st, doc = outbound(base + "/json")
+    ok(st == 200 and doc["error"] == "ok" and doc["status"] == 200 and
+       doc["body"] == IDP_TOKEN.decode() and
+       doc["contentType"] == "application/json",
+       "a GET is answered (NO_PROXY: straight to 127.0.0.1)", doc)
+    st, doc = outbound(base + "/echo", "POST", body="grant_type=x&a=%20b",
+                       contentType="application/x-www-form-urlencoded",
+                       user="client-1", password="s3cr3t:pw")
+    echo = json.loads(doc.get("body") or "{}")
+    hdrs = echo.get("headers", {})
+    ok(echo.get("method") == "POST" and
+       echo.get("body") == "grant_type=x&a=%20b" and
+       hdrs.get("content-type") == "application/x-www-form-urlencoded" and
+       hdrs.get("authorization") == "Basic " + base64.b64encode(
+           b"client-1:s3cr3t:pw").decode() and
+       hdrs.get("user-agent", "").startswith("agentvault/") and
+       "expect" not in hdrs and "cookie" not in hdrs,
+       "a POST carries its body, type, basic auth and our User-Agent", echo)
+    st, doc = outbound("https://127.0.0.1:%d/json" % s["https"])
+    ok(st == 200 and doc["error"] == "ok" and doc["status"] == 200,
+       "https to a server whose certificate is from ca_bundle", doc)
+    st, doc = outbound("https://localhost:%d/json" % s["https"])
+    ok(st == 200 and doc["error"] == "ok" and
+       "CONNECT localhost:%d HTTP/1.1" % s["https"] in s["proxy"].seen,
+       "https_proxy: a host not in NO_PROXY goes through the proxy",
+       (doc, s["proxy"].seen))
+    st, doc = outbound("https://localhost:1/json")
+    ok(st == 200 and doc["error"] == "proxy", "a proxy that refuses CONNECT "
+       "is a proxy error", doc)
+    start = time.time()
+    st, doc = outbound(base + "/never")
+    took = time.time() - start
+    ok(st == 200 and doc["error"] == "timeout" and took < 10 * SLOW,
+       "no answer: a timeout after timeout_ms (%.1f s, limit %d s)" %
+       (took, 3 * SLOW), doc)
+    for path in ("/big", "/stream"):
+        st, doc = outbound(base + path)
+        ok(st == 200 and doc["error"] == "too-large" and
+           doc["bodyLength"] == 0 and "max_response_bytes" in doc["message"],
+           "a 5 MiB answer (%s) is cut off at max_response_bytes" % path, doc)
+    st, doc = outbound(base + "/malformed")
+    ok(st == 200 and doc["error"] == "protocol", "an answer that is not HTTP "
+       "is a protocol error", doc)
+    st, doc = outbound("http://[::1]:%d/json" % dead)
+    ok(st == 200 and doc["error"] == "connect", "http to [::1] is allowed "
+       "too (nothing listens: a connect error)", doc)
+    for url in ("http://10.0.0.1/", "http://localhost:%d/json" % s["http"],
+                "ftp://127.0.0.1/", "file:///etc/passwd", "not a url"):
+        st, doc = outbound(url)
+        ok(st == 400 and doc.get("__type") == "ValidationException",
+           "refused with allow_http_loopback too: %s" % url, doc)
+
+    # Isolation: 50 requests wait on a slow provider; other calls do not.
+    results = []
+
+    def slow():
+        results.append(outbound(base + "/slow?s=%d" % (2 * SLOW)))
+    threads = [threading.Thread(target=slow) for _ in range(50)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5 * SLOW)
+    t0 = time.time()
+    st1 = request("GET", "/ping")[0]
+    t1 = time.time()
+    st2 = request("POST", "/identities/get-token-vault", {})[0]
+    t2 = time.time()
+    pending = 50 - len(results)
+    ok(st1 == 200 and st2 == 200 and pending > 0,
+       "Ping and GetTokenVault answer while %d requests wait on a slow "
+       "provider" % pending)
+    print("# Ping %.1f ms, GetTokenVault %.1f ms with %d outbound requests "
+          "pending" % ((t1 - t0) * 1000, (t2 - t1) * 1000, pending))
+    for t in threads:
+        t.join()
+    ok(len(results) == 50 and all(st == 200 and doc["status"] == 200
+                                  for st, doc in results),
+       "the 50 slow requests all get their answer",
+       [r for r in results if r[0] != 200 or r[1].get("status") != 200][:3])
+
+    # max_transfers (30 per loop, 2 loops): one more is refused at once.
+    results = []
+    threads = [threading.Thread(target=slow) for _ in range(80)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    busy = [doc for st, doc in results if st == 429]
+    ok(busy and all(doc.get("__type") == "ThrottlingException" and
+                    "max_transfers" in doc.get("message", "") for doc in busy)
+       and all(st in (200, 429) for st, _ in results),
+       "over max_transfers requests are refused with ThrottlingException "
+       "(%d of 80)" % len(busy))
+    ok(d.worker_pid() == worker, "the worker served all of it in the sandbox "
+       "(no restart)")
+    d.stop()
+
+    # A CA bundle that cannot be read: said at start; HTTPS fails.
+    outbound_config(conf, os.path.join(WORK, "idp", "missing.pem"))
+    d = Daemon(conf)
+    ok(d.wait_ready() and "outbound.ca_bundle: cannot read the CA bundle" in
+       log_text(), "a CA bundle that cannot be read is reported at start")
+    st, doc = outbound("https://127.0.0.1:%d/json" % s["https"])
+    ok(st == 200 and doc["error"] == "tls", "... and HTTPS then fails (tls), "
+       "never unverified", doc)
+    d.stop()
+
+
 def main():
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)
@@ -2159,6 +2488,7 @@ def main():
     test_tags(d)
     token = test_tokens(d)
     test_bad_input(d)
+    test_outbound_defaults(d)
     test_slow_clients(d)
     test_sandbox_and_restart(d)
     test_bad_ipc(d)
@@ -2184,6 +2514,7 @@ def main():
     test_customer_managed()
     test_token_key_rotation()
     test_tcp_mtls()
+    test_outbound()
     test_services()
     test_policy_api()
     test_env_pin()

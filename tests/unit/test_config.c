@@ -89,6 +89,13 @@ static const char full_yaml[] =
     "  enabled: false\n"
     "  user: nobody\n"
     "  landlock: false\n"
+    "outbound:\n"
+    "  connect_timeout_ms: 100\n"
+    "  timeout_ms: 300000\n"
+    "  max_response_bytes: 16777216\n"
+    "  max_transfers: 4096\n"
+    "  ca_bundle: /srv/av/idp-ca.pem\n"
+    "  allow_http_loopback: true\n"
     "policy:\n"
     "  dir: /srv/av/policies\n"
     "principals:\n"
@@ -293,6 +300,12 @@ test_full(void **state)
 	assert_true(c->sandbox.user.resolved);
 	assert_int_equal(c->sandbox.user.uid, 65534);
 	assert_false(c->sandbox.landlock);
+	assert_int_equal(c->outbound.connect_timeout_ms, 100);
+	assert_int_equal(c->outbound.timeout_ms, 300000);
+	assert_int_equal(c->outbound.max_response_bytes, 16777216);
+	assert_int_equal(c->outbound.max_transfers, 4096);
+	assert_string_equal(c->outbound.ca_bundle, "/srv/av/idp-ca.pem");
+	assert_true(c->outbound.allow_http_loopback);
 	assert_string_equal(c->policy.dir, "/srv/av/policies");
 	assert_int_equal(c->principals.n, 4);
 	p = &c->principals.v[0];
@@ -408,6 +421,13 @@ test_defaults(void **state)
 	assert_string_equal(d->sandbox.user.name, "agentvault");
 	assert_false(d->sandbox.user.resolved);	/* not looked up */
 	assert_true(d->sandbox.landlock);
+	assert_int_equal(d->outbound.connect_timeout_ms, 3000);
+	assert_int_equal(d->outbound.timeout_ms, 10000);
+	assert_int_equal(d->outbound.max_response_bytes, 1048576);
+	assert_int_equal(d->outbound.max_transfers, 256);
+	assert_string_equal(d->outbound.ca_bundle,
+	    "/etc/ssl/certs/ca-certificates.crt");
+	assert_false(d->outbound.allow_http_loopback);
 	assert_string_equal(d->policy.dir, "");
 	/* One principal: the admin, root, with full access. */
 	assert_int_equal(d->principals.n, 1);
@@ -575,6 +595,16 @@ test_integers(void **state)
 	    "tokens.ttl_seconds: expected an integer from 60 to 43200");
 	bad_min("tokens: {ttl: 60}\n",
 	    NAME ":3:10: unknown key 'ttl' in 'tokens'");
+	bad_min("outbound:\n  connect_timeout_ms: 99\n", NAME ":4:23: "
+	    "outbound.connect_timeout_ms: expected an integer from 100 to "
+	    "60000");
+	bad_min("outbound: {timeout_ms: 300001}\n", NAME ":3:24: "
+	    "outbound.timeout_ms: expected an integer from 100 to 300000");
+	bad_min("outbound: {max_response_bytes: 1023}\n", NAME ":3:32: "
+	    "outbound.max_response_bytes: expected an integer from 1024 to "
+	    "16777216");
+	bad_min("outbound: {max_transfers: 0}\n", NAME ":3:27: "
+	    "outbound.max_transfers: expected an integer from 1 to 4096");
 }
 
 static void
@@ -589,6 +619,8 @@ test_bools_enums(void **state)
 	    "sandbox.landlock: expected true or false");
 	bad_min("sandbox: {landlock: 1}\n", NAME ":3:21: "
 	    "sandbox.landlock: expected true or false");
+	bad_min("outbound: {allow_http_loopback: yes}\n", NAME ":3:33: "
+	    "outbound.allow_http_loopback: expected true or false");
 	bad_min("log:\n  level: verbose\n", NAME ":4:10: log.level: expected "
 	    "one of: debug, info, warning, error");
 	bad_min("log:\n  level: INFO\n", NAME ":4:10: log.level: expected "
@@ -1299,6 +1331,15 @@ test_cross(void **state)
 	    "\n", NAME ":4:12: paths.run_dir: too long for "
 	    "listen.admin_socket.path: a Unix socket path holds at most 107 "
 	    "bytes");
+	/* The connect phase is part of the whole request. */
+	bad_min("outbound:\n  connect_timeout_ms: 10001\n", NAME ":4:23: "
+	    "outbound.connect_timeout_ms: longer than outbound.timeout_ms, "
+	    "the whole request's limit");
+	bad_min("outbound:\n  timeout_ms: 2000\n", NAME ":4:15: "
+	    "outbound.connect_timeout_ms: longer than outbound.timeout_ms, "
+	    "the whole request's limit");
+	parse_str(MINIMAL "outbound: {connect_timeout_ms: 500, timeout_ms: "
+	    "500}\n", cfg_a);
 	/* Sockets given explicitly do not depend on run_dir. */
 	parse_ok(long_run_dir, strlen(long_run_dir), cfg_a);
 	assert_string_equal(cfg_a->listen.admin_socket.path, "/run/a");
