@@ -244,8 +244,8 @@ $(BUILD)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(POLICY_SRCS) \
 $(BUILD)/tests/test_policy: $(BUILD)/tests/unit/test_policy.o $(LIBPOLICY)
 	$(CC) $(LDFLAGS) -o $@ $^ $(POLICY_LIBS) -lcmocka
 
-$(BUILD)/tests/bench_policy: $(BUILD)/tests/bench/bench_policy.o $(LIBPOLICY)
-	$(CC) $(LDFLAGS) -o $@ $^ $(POLICY_LIBS)
+$(BUILD)/tests/bench_policy: $(BUILD)/tests/bench/bench_policy.o $(LIBDAEMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS)
 
 $(BUILD)/tests/test_wat: $(BUILD)/tests/unit/test_wat.o $(LIBDAEMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -lcmocka
