@@ -212,6 +212,20 @@ store_prepare(struct store *s, const char *sql, struct av_err *e)
 	return st;
 }
 
+sqlite3_stmt *
+store_prepare2(struct store *s, const char *sql, const char *a, const char *b,
+    struct av_err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, sql, e);
+
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+		if (b != NULL)
+			sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+	}
+	return st;
+}
+
 void
 store_release(struct store *s, sqlite3_stmt *st)
 {

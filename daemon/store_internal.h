@@ -36,6 +36,10 @@ struct store {
 int store_exec(struct store *s, const char *sql, struct av_err *e);
 sqlite3_stmt *store_prepare(struct store *s, const char *sql,
     struct av_err *e);
+/* store_prepare, then bind a (and b, unless NULL) as ?1 and ?2; both
+ * must outlive the statement's use. */
+sqlite3_stmt *store_prepare2(struct store *s, const char *sql, const char *a,
+    const char *b, struct av_err *e);
 void store_release(struct store *s, sqlite3_stmt *st);
 int store_step_done(struct store *s, sqlite3_stmt *st, struct av_err *e);
 

@@ -13,20 +13,6 @@
 #include "authz.h"
 #include "store_internal.h"
 
-static sqlite3_stmt *
-prepare2(struct store *s, const char *sql, const char *a, const char *b,
-    struct av_err *e)
-{
-	sqlite3_stmt *st = store_prepare(s, sql, e);
-
-	if (st != NULL) {
-		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-		if (b != NULL)
-			sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-	}
-	return st;
-}
-
 /* Step a statement that yields one integer; -1 on error. */
 static int64_t
 count(struct store *s, sqlite3_stmt *st, struct av_err *e)
@@ -47,7 +33,7 @@ count(struct store *s, sqlite3_stmt *st, struct av_err *e)
 static int
 policy_exists(struct store *s, const char *name, struct av_err *e)
 {
-	int64_t n = count(s, prepare2(s, "SELECT count(*) FROM policies "
+	int64_t n = count(s, store_prepare2(s, "SELECT count(*) FROM policies "
 	    "WHERE name = ?1;", name, NULL, e), e);
 
 	return n < 0 ? -1 : n > 0;
@@ -70,7 +56,7 @@ create_locked(struct store *s, const char *name, const char *doc, size_t len,
 	if (n >= (int64_t)quota)
 		return av_fail(e, AV_E_QUOTA, "the quota of %u stored policies "
 		    "is reached", quota);
-	if ((st = prepare2(s, "INSERT INTO policies (name, document, "
+	if ((st = store_prepare2(s, "INSERT INTO policies (name, document, "
 	    "description, created, updated) VALUES (?1, ?2, ?3, ?4, ?4);",
 	    name, NULL, e)) == NULL)
 		return -1;
@@ -101,7 +87,7 @@ store_policy_get(struct store *s, const char *name, struct store_policy *out,
 
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&s->lock);
-	if ((st = prepare2(s, "SELECT document, description, created, updated "
+	if ((st = store_prepare2(s, "SELECT document, description, created, updated "
 	    "FROM policies WHERE name = ?1;", name, NULL, e)) == NULL)
 		goto done;
 	switch (sqlite3_step(st)) {
@@ -143,7 +129,7 @@ update_locked(struct store *s, const char *name, const char *doc, size_t len,
 	if ((exists = policy_exists(s, name, e)) != 1)
 		return exists < 0 ? -1 : av_fail(e, AV_E_NOT_FOUND,
 		    "no policy named %s", name);
-	if ((st = prepare2(s, "UPDATE policies SET document = ?2, description "
+	if ((st = store_prepare2(s, "UPDATE policies SET document = ?2, description "
 	    "= coalesce(?3, description), updated = ?4 WHERE name = ?1;",
 	    name, NULL, e)) == NULL)
 		return -1;
@@ -174,7 +160,7 @@ delete_locked(struct store *s, const char *name, struct av_err *e)
 	if ((exists = policy_exists(s, name, e)) != 1)
 		return exists < 0 ? -1 : av_fail(e, AV_E_NOT_FOUND,
 		    "no policy named %s", name);
-	if ((st = prepare2(s, "SELECT principal FROM policy_attachments WHERE "
+	if ((st = store_prepare2(s, "SELECT principal FROM policy_attachments WHERE "
 	    "policy = ?1 ORDER BY principal LIMIT 1;", name, NULL, e)) == NULL)
 		return -1;
 	rc = sqlite3_step(st);
@@ -187,7 +173,7 @@ delete_locked(struct store *s, const char *name, struct av_err *e)
 	store_release(s, st);
 	if (rc != SQLITE_DONE)
 		return -1;
-	if ((st = prepare2(s, "DELETE FROM policies WHERE name = ?1;", name,
+	if ((st = store_prepare2(s, "DELETE FROM policies WHERE name = ?1;", name,
 	    NULL, e)) == NULL)
 		return -1;
 	return store_step_done(s, st, e);
@@ -242,19 +228,19 @@ attach_locked(struct store *s, const char *principal, const char *policy,
 	if (stored && (exists = policy_exists(s, policy, e)) != 1)
 		return exists < 0 ? -1 : av_fail(e, AV_E_NOT_FOUND,
 		    "no policy named %s", policy);
-	if ((n = count(s, prepare2(s, "SELECT count(*) FROM "
+	if ((n = count(s, store_prepare2(s, "SELECT count(*) FROM "
 	    "policy_attachments WHERE principal = ?1 AND policy = ?2;",
 	    principal, policy, e), e)) != 0)
 		return n < 0 ? -1 : av_fail(e, AV_E_CONFLICT, "policy %s is "
 		    "already attached to principal %s", policy, principal);
-	if ((n = count(s, prepare2(s, "SELECT count(*) FROM "
+	if ((n = count(s, store_prepare2(s, "SELECT count(*) FROM "
 	    "policy_attachments WHERE principal = ?1;", principal, NULL, e),
 	    e)) < 0)
 		return -1;
 	if (n >= (int64_t)max)
 		return av_fail(e, AV_E_QUOTA, "principal %s has %u policies "
 		    "attached through the API, the most it may", principal, max);
-	if ((st = prepare2(s, "INSERT INTO policy_attachments (principal, "
+	if ((st = store_prepare2(s, "INSERT INTO policy_attachments (principal, "
 	    "policy, created) VALUES (?1, ?2, ?3);", principal, policy, e)) ==
 	    NULL)
 		return -1;
@@ -279,7 +265,7 @@ detach_locked(struct store *s, const char *principal, const char *policy,
 {
 	sqlite3_stmt *st;
 
-	if ((st = prepare2(s, "DELETE FROM policy_attachments WHERE principal "
+	if ((st = store_prepare2(s, "DELETE FROM policy_attachments WHERE principal "
 	    "= ?1 AND policy = ?2;", principal, policy, e)) == NULL ||
 	    store_step_done(s, st, e) != 0)
 		return -1;
@@ -308,11 +294,11 @@ store_policy_attached(struct store *s, const char *principal,
 
 	pthread_mutex_lock(&s->lock);
 	if (principal != NULL)
-		st = prepare2(s, "SELECT policy FROM policy_attachments WHERE "
+		st = store_prepare2(s, "SELECT policy FROM policy_attachments WHERE "
 		    "principal = ?1 ORDER BY created, rowid;", principal, NULL,
 		    e);
 	else
-		st = prepare2(s, "SELECT principal FROM policy_attachments "
+		st = store_prepare2(s, "SELECT principal FROM policy_attachments "
 		    "WHERE policy = ?1 ORDER BY created, rowid;", policy, NULL,
 		    e);
 	rc = strings(s, st, out, e);

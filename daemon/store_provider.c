@@ -7,20 +7,6 @@
 
 #include "store_internal.h"
 
-static sqlite3_stmt *
-prepare2(struct store *s, const char *sql, const char *a, const char *b,
-    struct av_err *e)
-{
-	sqlite3_stmt *st = store_prepare(s, sql, e);
-
-	if (st != NULL) {
-		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-		if (b != NULL)
-			sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-	}
-	return st;
-}
-
 /* 1 exists, 0 not, -1 error; the times when asked for. */
 static int
 provider_row(struct store *s, const char *kind, const char *name,
@@ -29,7 +15,7 @@ provider_row(struct store *s, const char *kind, const char *name,
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((st = prepare2(s, "SELECT created, updated FROM "
+	if ((st = store_prepare2(s, "SELECT created, updated FROM "
 	    "credential_providers WHERE kind = ?1 AND name = ?2;", kind, name,
 	    e)) == NULL)
 		return -1;
@@ -59,7 +45,7 @@ create_locked(struct store *s, struct vault *v, const char *kind,
 	if ((exists = provider_row(s, kind, name, NULL, NULL, e)) != 0)
 		return exists < 0 ? -1 : av_fail(e, AV_E_CONFLICT,
 		    "a credential provider named %s already exists", name);
-	if ((st = prepare2(s, "SELECT count(*) FROM credential_providers "
+	if ((st = store_prepare2(s, "SELECT count(*) FROM credential_providers "
 	    "WHERE kind = ?1;", kind, NULL, e)) == NULL)
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -70,18 +56,18 @@ create_locked(struct store *s, struct vault *v, const char *kind,
 	if (n >= (int64_t)quota)
 		return av_fail(e, AV_E_QUOTA, "the quota of %u %s credential "
 		    "providers is reached", quota, kind);
-	if ((st = prepare2(s, "INSERT INTO credential_providers (kind, name, "
+	if ((st = store_prepare2(s, "INSERT INTO credential_providers (kind, name, "
 	    "created, updated) VALUES (?1, ?2, ?3, ?3);", kind, name, e)) ==
 	    NULL)
 		return -1;
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
 	if (store_step_done(s, st, e) != 0)
 		return -1;
-	if ((st = prepare2(s, "DELETE FROM tags WHERE resource = ?1;", arn,
+	if ((st = store_prepare2(s, "DELETE FROM tags WHERE resource = ?1;", arn,
 	    NULL, e)) == NULL || store_step_done(s, st, e) != 0)
 		return -1;
 	json_object_foreach(tags, key, t) {
-		if ((st = prepare2(s, "INSERT INTO tags (resource, key, value) "
+		if ((st = store_prepare2(s, "INSERT INTO tags (resource, key, value) "
 		    "VALUES (?1, ?2, ?3);", arn, key, e)) == NULL)
 			return -1;
 		sqlite3_bind_text(st, 3, json_string_value(t), -1,
@@ -129,7 +115,7 @@ set_secret_locked(struct store *s, struct vault *v, const char *kind,
 	if ((exists = provider_row(s, kind, name, NULL, NULL, e)) != 1)
 		return exists < 0 ? -1 : av_fail(e, AV_E_NOT_FOUND,
 		    "no credential provider named %s", name);
-	if ((st = prepare2(s, "UPDATE credential_providers SET updated = ?3 "
+	if ((st = store_prepare2(s, "UPDATE credential_providers SET updated = ?3 "
 	    "WHERE kind = ?1 AND name = ?2;", kind, name, e)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
@@ -159,13 +145,13 @@ delete_locked(struct store *s, const char *kind, const char *name,
 	if ((exists = provider_row(s, kind, name, NULL, NULL, e)) != 1)
 		return exists < 0 ? -1 : av_fail(e, AV_E_NOT_FOUND,
 		    "no credential provider named %s", name);
-	if ((st = prepare2(s, "SELECT dek_id FROM secrets WHERE type = ?1 AND "
+	if ((st = store_prepare2(s, "SELECT dek_id FROM secrets WHERE type = ?1 AND "
 	    "name = ?2 AND owner = '';", kind, name, e)) == NULL)
 		return -1;
 	*dek = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	store_release(s, st);
 	/* Crypto-erase: the secret and its data key go in one transaction. */
-	if ((st = prepare2(s, "DELETE FROM secrets WHERE type = ?1 AND "
+	if ((st = store_prepare2(s, "DELETE FROM secrets WHERE type = ?1 AND "
 	    "name = ?2 AND owner = '';", kind, name, e)) == NULL ||
 	    store_step_done(s, st, e) != 0)
 		return -1;
@@ -175,10 +161,10 @@ delete_locked(struct store *s, const char *kind, const char *name,
 	sqlite3_bind_int64(st, 1, *dek);
 	if (store_step_done(s, st, e) != 0)
 		return -1;
-	if ((st = prepare2(s, "DELETE FROM tags WHERE resource = ?1;", arn,
+	if ((st = store_prepare2(s, "DELETE FROM tags WHERE resource = ?1;", arn,
 	    NULL, e)) == NULL || store_step_done(s, st, e) != 0)
 		return -1;
-	if ((st = prepare2(s, "DELETE FROM credential_providers WHERE kind = "
+	if ((st = store_prepare2(s, "DELETE FROM credential_providers WHERE kind = "
 	    "?1 AND name = ?2;", kind, name, e)) == NULL)
 		return -1;
 	return store_step_done(s, st, e);
@@ -206,7 +192,7 @@ store_provider_list(struct store *s, const char *kind, const char *after,
 
 	*more = false;
 	pthread_mutex_lock(&s->lock);
-	if ((st = prepare2(s, "SELECT name FROM credential_providers WHERE "
+	if ((st = store_prepare2(s, "SELECT name FROM credential_providers WHERE "
 	    "kind = ?1 AND name > ?2 ORDER BY name LIMIT ?3;", kind, after,
 	    e)) != NULL)
 		rc = store_names_page(s, st, 3, max, names, NULL, more, e);

@@ -9,6 +9,15 @@
 
 #include "policy/policy.h"
 
+/* The data plane's actions, as a YAML list under "Action:". */
+#define DATA_PLANE							\
+	"      - bedrock-agentcore:GetWorkloadAccessToken\n"		\
+	"      - bedrock-agentcore:GetWorkloadAccessTokenForJWT\n"	\
+	"      - bedrock-agentcore:GetWorkloadAccessTokenForUserId\n"	\
+	"      - bedrock-agentcore:GetResourceOauth2Token\n"		\
+	"      - bedrock-agentcore:GetResourceApiKey\n"			\
+	"      - bedrock-agentcore:CompleteResourceTokenAuth\n"
+
 static const struct policy_builtin builtins[] = {
 	{ "AgentVaultFullAccess",
 	  "Version: \"2012-10-17\"\n"
@@ -43,12 +52,7 @@ static const struct policy_builtin builtins[] = {
 	  "  - Sid: AgentDataPlane\n"
 	  "    Effect: Allow\n"
 	  "    Action:\n"
-	  "      - bedrock-agentcore:GetWorkloadAccessToken\n"
-	  "      - bedrock-agentcore:GetWorkloadAccessTokenForJWT\n"
-	  "      - bedrock-agentcore:GetWorkloadAccessTokenForUserId\n"
-	  "      - bedrock-agentcore:GetResourceOauth2Token\n"
-	  "      - bedrock-agentcore:GetResourceApiKey\n"
-	  "      - bedrock-agentcore:CompleteResourceTokenAuth\n"
+	  DATA_PLANE
 	  "    Resource: \"*\"\n" },
 	{ "AgentVaultServiceAccess",
 	  "Version: \"2012-10-17\"\n"
@@ -65,12 +69,7 @@ static const struct policy_builtin builtins[] = {
 	  "  - Sid: ServiceDataPlane\n"
 	  "    Effect: Allow\n"
 	  "    Action:\n"
-	  "      - bedrock-agentcore:GetWorkloadAccessToken\n"
-	  "      - bedrock-agentcore:GetWorkloadAccessTokenForJWT\n"
-	  "      - bedrock-agentcore:GetWorkloadAccessTokenForUserId\n"
-	  "      - bedrock-agentcore:GetResourceOauth2Token\n"
-	  "      - bedrock-agentcore:GetResourceApiKey\n"
-	  "      - bedrock-agentcore:CompleteResourceTokenAuth\n"
+	  DATA_PLANE
 	  "    Resource: \"*\"\n" },
 	{ NULL, NULL },
 };
