@@ -166,6 +166,8 @@ api_op_fn op_simulate_principal_policy;
 int api_only_fields(json_t *in, const char *const *allowed, struct av_err *e);
 /* "tags": a validated map (a new reference), {} when absent. */
 int api_get_tags(json_t *in, json_t **tags, struct av_err *e);
+/* No other key of tags equals key but for case. */
+int api_check_tag_case(json_t *tags, const char *key, struct av_err *e);
 /* A tag key: 1-128 characters of the tag alphabet, not aws:-prefixed. */
 int api_check_tag_key(const char *key, struct av_err *e);
 /* maxResults (1-20, default 10) and nextToken of a List call; the only

@@ -1333,11 +1333,13 @@ parse_tags(struct av_ctx *c, const struct av_key *k, struct av_tag_list *l,
 		v.mark = c->ev.start_mark;
 		(void)snprintf(tpath, sizeof(tpath), "%s.%s", path,
 		    show(sbuf, sizeof(sbuf), v.s, v.len));
+		/* Policies compare tag keys ignoring case: so do we. */
 		for (t = l->v; t < l->v + l->n; t++)
 			if (strlen(t->key) == v.len &&
-			    memcmp(t->key, v.s, v.len) == 0)
+			    strncasecmp(t->key, v.s, v.len) == 0)
 				return fail(c, &v.mark, "duplicate key '%s' in "
-				    "'%s' (first at %zu:%zu)", sbuf, path,
+				    "'%s' (first at %zu:%zu; tag keys compare "
+				    "ignoring case)", sbuf, path,
 				    marks[t - l->v].line + 1,
 				    marks[t - l->v].column + 1);
 		if (v.len >= 4 && strncasecmp(v.s, "aws:", 4) == 0)

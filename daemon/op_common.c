@@ -47,6 +47,26 @@ api_check_tag_key(const char *key, struct av_err *e)
 	    "characters of [a-zA-Z0-9 ._:/=+@-]");
 }
 
+/*
+ * Policies compare tag keys ignoring case (aws:ResourceTag/Tenant is
+ * aws:ResourceTag/tenant), so a resource may not carry two keys that
+ * differ only in case: the second would add a value to the first.
+ */
+int
+api_check_tag_case(json_t *tags, const char *key, struct av_err *e)
+{
+	const char *other;
+	json_t *v;
+
+	json_object_foreach(tags, other, v)
+		if (other != key && strcmp(other, key) != 0 &&
+		    strcasecmp(other, key) == 0)
+			return av_fail(e, AV_E_VALIDATION, "tag keys '%s' and "
+			    "'%s' differ only in case (policies compare keys "
+			    "ignoring case)", other, key);
+	return 0;
+}
+
 int
 api_get_tags(json_t *in, json_t **tags, struct av_err *e)
 {
@@ -61,7 +81,8 @@ api_get_tags(json_t *in, json_t **tags, struct av_err *e)
 		return av_fail(e, AV_E_VALIDATION, "tags must be a map of at "
 		    "most %d entries", API_TAGS_MAX);
 	json_object_foreach(v, key, t) {
-		if (api_check_tag_key(key, e) != 0)
+		if (api_check_tag_key(key, e) != 0 ||
+		    api_check_tag_case(v, key, e) != 0)
 			return -1;
 		if (!json_is_string(t) ||
 		    !av_tag_value_valid(json_string_value(t),

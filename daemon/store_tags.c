@@ -65,6 +65,21 @@ add_locked(struct store *s, const struct store_resource *r, json_t *tags,
 	if (resource_exists(s, r, e) != 0)
 		return -1;
 	json_object_foreach(tags, key, v) {
+		if ((st = store_prepare(s, "SELECT key FROM tags WHERE "
+		    "resource = ?1 AND key = ?2 COLLATE NOCASE AND key != ?2;",
+		    e)) == NULL)
+			return -1;
+		bind_text(st, 1, r->arn);
+		bind_text(st, 2, key);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			av_fail(e, AV_E_VALIDATION, "tag keys '%.128s' and "
+			    "'%.128s' differ only in case (policies compare keys "
+			    "ignoring case)", (const char *)
+			    sqlite3_column_text(st, 0), key);
+			store_release(s, st);
+			return -1;
+		}
+		store_release(s, st);
 		if ((st = store_prepare(s, "INSERT OR REPLACE INTO tags "
 		    "(resource, key, value) VALUES (?1, ?2, ?3);", e)) == NULL)
 			return -1;

@@ -490,6 +490,19 @@ def test_tags(d):
        "the token vault is tagged", list_tags(VAULT_ARN))
     st, doc = tags_call("POST", wi, {"tags": {}})
     ok(st == 200, "an empty tags map is allowed", doc)
+    # Policies compare tag keys ignoring case: no two keys differ only so.
+    st, doc = tags_call("POST", wi, {"tags": {"Env": "prod"}})
+    ok(st == 400 and "differ only in case" in doc.get("message", "") and
+       list_tags(wi) == {"env": "staging"},
+       "TagResource refuses a key that differs from one there only in case",
+       doc)
+    st, doc = tags_call("POST", wi, {"tags": {"owner": "a", "OWNER": "b"}})
+    ok(st == 400 and "differ only in case" in doc.get("message", ""),
+       "and two such keys in one request", doc)
+    st, doc = call("CreateWorkloadIdentity", {"name": "case-tags",
+                                              "tags": {"t": "1", "T": "2"}})
+    ok(st == 400 and "differ only in case" in doc.get("message", ""),
+       "and at creation", doc)
 
     # The limit of 50 tags per resource.
     call("CreateWorkloadIdentity", {"name": "tag-limit",

@@ -1140,7 +1140,10 @@ test_tags(void **state)
 
 	bad_min(P0 "    uids: [1]\n    tags: {tenant: a, team: b, tenant: c}\n",
 	    NAME ":6:32: duplicate key 'tenant' in 'principals[0].tags' "
-	    "(first at 6:12)");
+	    "(first at 6:12; tag keys compare ignoring case)");
+	bad_min(P0 "    uids: [1]\n    tags: {tenant: a, Tenant: c}\n",
+	    NAME ":6:23: duplicate key 'Tenant' in 'principals[0].tags' "
+	    "(first at 6:12; tag keys compare ignoring case)");
 	bad_min(P0 "    uids: [1]\n    tags: {aws:x: y}\n", NAME ":6:12: "
 	    "principals[0].tags.aws:x: tag keys starting with aws: are "
 	    "reserved");
