@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * api.h - the API operations served by the worker: routing, the interim
- * caller map (until the policy engine), JSON in and out, audit of every
- * call.  Operation handlers live in op_*.c and share this context.
+ * api.h - the API operations served by the worker: routing, who calls
+ * and whether it may (authz.h), JSON in and out, audit of every call.
+ * Operation handlers live in op_*.c and share this context.
  */
 #ifndef AV_API_H
 #define AV_API_H
