@@ -78,7 +78,8 @@ avc_parse_head(av_handle *h, size_t hlen, struct avc_reply *r, size_t *clen,
 	    !isdigit((unsigned char)p[10]) || !isdigit((unsigned char)p[11]) ||
 	    (p[12] != ' ' && p[12] != '\r'))
 		return avc_fail(err, AV_PROTOCOL_ERROR, "not an HTTP reply");
-	r->status = atoi(p + 9);
+	/* Three digits, checked above. */
+	r->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
 	*close_after = p[7] == '0';
 	h->request_id[0] = '\0';
 	for (p = strstr(p, "\r\n") + 2; p < end; p = eol + 2) {
