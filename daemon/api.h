@@ -19,6 +19,7 @@
 #include "error.h"
 #include "httpd.h"
 #include "hsm.h"
+#include "oauth_vendor.h"
 #include "outbound.h"
 #include "store.h"
 #include "vault.h"
@@ -69,6 +70,7 @@ struct api_ctx {
 	struct wat_keys		 tokens;	/* workload access tokens */
 	struct vault		*vault;
 	struct store		*store;
+	const struct oauth_vendors *vendors;	/* the OAuth2 presets */
 	api_audit_fn		*audit;
 	void			*audit_arg;
 	api_bad_ipc_fn		*bad_ipc;
