@@ -148,6 +148,12 @@ api_op_fn op_get_api_key_provider;
 api_op_fn op_update_api_key_provider;
 api_op_fn op_delete_api_key_provider;
 api_op_fn op_list_api_key_providers;
+/* op_oauth2.c */
+api_op_fn op_create_oauth2_provider;
+api_op_fn op_get_oauth2_provider;
+api_op_fn op_update_oauth2_provider;
+api_op_fn op_delete_oauth2_provider;
+api_op_fn op_list_oauth2_providers;
 /* op_tags.c */
 api_op_fn op_tag_resource;
 api_op_fn op_untag_resource;
