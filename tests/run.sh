@@ -110,9 +110,13 @@ fuzz() {
 
 for t in ${*:-$ALL}; do
 	case $t in
-	uri|hsm|provider|tls|vault|http_parse|config|audit|wat|policy|vendors)
+	uri|hsm|provider|tls|vault|http_parse|config|audit|wat|policy)
 		# shellcheck disable=SC2086
 		run "$t" $WRAP "$BUILD/tests/test_$t" ;;
+	vendors)
+		# The presets, then the pages generated from them.
+		run "$t" sh -c "$WRAP $BUILD/tests/test_vendors; r=\$?;
+		    python3 docs/vendors/generate.py --check && exit \$r" ;;
 	ceremony)
 		run "$t" sh tests/integration/test_ceremony.sh ;;
 	daemon)
