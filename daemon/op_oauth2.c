@@ -414,16 +414,19 @@ get_config(struct api_ctx *ctx, json_t *in, bool update, json_t **config,
 	return 0;
 }
 
-/* The appliance's OAuth callback, on its TCP listener; NULL without. */
+/* The appliance's OAuth callback, on its TCP listener by the name
+ * browsers know it by (else its address); NULL without a listener. */
 static json_t *
 callback_url(const struct api_ctx *ctx)
 {
 	const struct av_tcp_config *t = &ctx->cfg->listen.tcp;
-	bool v6 = strchr(t->address, ':') != NULL;
+	const char *host = t->public_name[0] != '\0' ? t->public_name :
+	    t->address;
+	bool v6 = strchr(host, ':') != NULL;
 
 	if (!t->enabled)
 		return NULL;
-	return json_sprintf("https://%s%s%s:%u%s", v6 ? "[" : "", t->address,
+	return json_sprintf("https://%s%s%s:%u%s", v6 ? "[" : "", host,
 	    v6 ? "]" : "", t->port, CALLBACK_PATH);
 }
 

@@ -1537,7 +1537,8 @@ def test_tcp_mtls():
     with open(conf) as f:
         text = f.read()
     text = text.replace("hsm:\n", "listen:\n  tcp:\n    address: 127.0.0.1\n"
-                        "    port: %d\n    client_ca: %s\nhsm:\n" % (port, ca), 1)
+                        "    port: %d\n    client_ca: %s\n"
+                        "    public_name: localhost\nhsm:\n" % (port, ca), 1)
     with open(conf, "w") as f:
         f.write(text)
     d = Daemon(conf)
@@ -1560,8 +1561,9 @@ def test_tcp_mtls():
     st, doc = call("CreateOauth2CredentialProvider", oauth2_body(
         "tcp-github", "GithubOauth2", "githubOauth2ProviderConfig"))
     ok(st == 200 and doc.get("callbackUrl") ==
-       "https://127.0.0.1:%d/identities/oauth2/callback" % port,
-       "with a TCP listener, OAuth2 providers name its callback URL", doc)
+       "https://localhost:%d/identities/oauth2/callback" % port,
+       "with a TCP listener, OAuth2 providers name its callback URL "
+       "(listen.tcp.public_name)", doc)
     st, doc = tcp_call("/identities/get-token-vault", {}, True)
     ok(st == 403 and doc["__type"] == "AccessDeniedException",
        "TCP callers with a client certificate reach the API; the control "
