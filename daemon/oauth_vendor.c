@@ -96,7 +96,7 @@ oauth_url_check(const char *what, const char *url, bool allow_http_loopback,
     struct av_err *e)
 {
 	CURLU *u;
-	char *host = NULL, *part;
+	char *host = NULL, *user = NULL, *frag = NULL;
 	size_t i, n = strlen(url);
 	bool ok = false;
 
@@ -114,13 +114,15 @@ oauth_url_check(const char *what, const char *url, bool allow_http_loopback,
 	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
 	    host[0] != '\0' &&
-	    curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_NO_USER &&
-	    curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) ==
+	    curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_NO_USER &&
+	    curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) ==
 	    CURLUE_NO_FRAGMENT)
 		ok = (strncmp(url, "https://", 8) == 0 && url[8] != '/') ||
 		    (allow_http_loopback && strncmp(url, "http://", 7) == 0 &&
 		    url[7] != '/' && is_loopback(host));
 	curl_free(host);
+	curl_free(user);
+	curl_free(frag);
 	curl_url_cleanup(u);
 	if (!ok)
 		return av_fail(e, AV_E_VALIDATION, "%s must be an https:// URL "
