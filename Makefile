@@ -67,13 +67,17 @@ DAEMON_LIB_SRCS := daemon/error.c daemon/secmem.c daemon/vault.c daemon/store.c 
 	daemon/http_parse.c daemon/ipc.c daemon/config.c daemon/audit.c \
 	daemon/audit_verify.c daemon/log.c daemon/sandbox.c daemon/httpd.c \
 	daemon/listen.c daemon/api.c daemon/op_vault.c daemon/op_directory.c \
-	daemon/op_common.c daemon/op_apikey.c daemon/op_tokens.c daemon/wat.c \
+	daemon/op_common.c daemon/op_apikey.c daemon/op_oauth2.c \
+	daemon/op_tokens.c daemon/wat.c \
 	daemon/wat_cache.c daemon/es256.c daemon/op_tags.c \
 	daemon/store_directory.c daemon/store_provider.c daemon/store_tags.c \
 	daemon/store_policy.c daemon/op_policy.c daemon/op_principal.c \
-	daemon/authz.c daemon/outbound.c firmware/selftest.c \
-	$(filter policy/%,$(POLICY_SRCS))
-DAEMON_LIB_OBJS := $(DAEMON_LIB_SRCS:%.c=$(BUILD)/%.o)
+	daemon/authz.c daemon/outbound.c daemon/oauth_vendor.c \
+	firmware/selftest.c $(filter policy/%,$(POLICY_SRCS))
+# The OAuth2 vendor presets are data (daemon/oauth_vendors.json), compiled
+# in as a byte array.
+DAEMON_LIB_OBJS := $(DAEMON_LIB_SRCS:%.c=$(BUILD)/%.o) \
+	$(BUILD)/gen/oauth_vendors_json.o
 LIBDAEMON := $(BUILD)/libavdaemon.a
 DAEMON_LIBS := -lsqlite3 -ljansson -lyaml -levent -levent_openssl \
 	-levent_pthreads -lseccomp -lcurl -lm
@@ -98,7 +102,8 @@ CEREMONY_SRCS := hsm/ceremony/main.c hsm/ceremony/devtoken.c \
 	hsm/ceremony/init.c hsm/ceremony/inventory.c hsm/ceremony/certs.c
 CEREMONY := $(BUILD)/agentvault-ceremony
 
-UNIT_TESTS := uri hsm provider tls vault http_parse config audit wat policy
+UNIT_TESTS := uri hsm provider tls vault http_parse config audit wat policy \
+	vendors
 TEST_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/test_%)
 TEST_BINS  += $(BUILD)/tests/test_libagentvault
 BENCH      := $(BUILD)/tests/bench_hsm $(BUILD)/tests/bench_daemon \
@@ -125,6 +130,22 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# od and sed (coreutils), no xxd: one 0xNN, per byte, then a NUL.
+$(BUILD)/gen/oauth_vendors_json.c: daemon/oauth_vendors.json
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q){ echo '/* Generated from daemon/oauth_vendors.json; do not edit. */'; \
+	  echo '#include "oauth_vendor.h"'; \
+	  echo 'const char oauth_vendors_json[] = {'; \
+	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0x00 };'; \
+	  echo 'const size_t oauth_vendors_json_len ='; \
+	  echo '    sizeof(oauth_vendors_json) - 1;'; } >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/oauth_vendors_json.o: $(BUILD)/gen/oauth_vendors_json.c
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 $(LIBHSM): $(HSM_OBJS)
 	@rm -f $@
@@ -253,6 +274,9 @@ $(BUILD)/tests/test_wat: $(BUILD)/tests/unit/test_wat.o $(LIBDAEMON)
 $(BUILD)/tests/test_config: $(BUILD)/tests/unit/test_config.o $(LIBDAEMON) \
 	$(LIBHSM)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -lcmocka -ldl
+
+$(BUILD)/tests/test_vendors: $(BUILD)/tests/unit/test_vendors.o $(LIBDAEMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -lcmocka
 
 $(BUILD)/tests/test_audit: $(BUILD)/tests/unit/test_audit.o $(LIBDAEMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -lcmocka

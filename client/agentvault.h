@@ -144,8 +144,10 @@ int	av_get_resource_api_key(av_handle *, const char *token,
 
 /*
  * Any other operation of docs/api.md whose request and reply are JSON
- * objects without secrets (the policy and principal operations): POST
- * path, e.g. "/policies/GetPolicy".  in is borrowed (NULL: {}).  Only
+ * objects without secrets (the policy and principal operations, the
+ * OAuth2 providers): POST path, e.g. "/policies/GetPolicy".  The body
+ * sent is wiped; a secret in `in` is the caller's to wipe.  in is
+ * borrowed (NULL: {}).  Only
  * operations named Get..., List... or Simulate... are repeated after a
  * lost connection (reconnection, above).
  */

@@ -19,6 +19,7 @@
 #include "error.h"
 #include "httpd.h"
 #include "hsm.h"
+#include "oauth_vendor.h"
 #include "outbound.h"
 #include "store.h"
 #include "vault.h"
@@ -69,6 +70,7 @@ struct api_ctx {
 	struct wat_keys		 tokens;	/* workload access tokens */
 	struct vault		*vault;
 	struct store		*store;
+	const struct oauth_vendors *vendors;	/* the OAuth2 presets */
 	api_audit_fn		*audit;
 	void			*audit_arg;
 	api_bad_ipc_fn		*bad_ipc;
@@ -146,6 +148,12 @@ api_op_fn op_get_api_key_provider;
 api_op_fn op_update_api_key_provider;
 api_op_fn op_delete_api_key_provider;
 api_op_fn op_list_api_key_providers;
+/* op_oauth2.c */
+api_op_fn op_create_oauth2_provider;
+api_op_fn op_get_oauth2_provider;
+api_op_fn op_update_oauth2_provider;
+api_op_fn op_delete_oauth2_provider;
+api_op_fn op_list_oauth2_providers;
 /* op_tags.c */
 api_op_fn op_tag_resource;
 api_op_fn op_untag_resource;

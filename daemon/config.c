@@ -188,6 +188,8 @@ struct av_key {
 
 #define CS_LOWER	"abcdefghijklmnopqrstuvwxyz0123456789-"
 #define CS_DIGITS	"0123456789"
+#define CS_HOST		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
+			"0123456789.-"
 #define CS_NAME		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
 			"0123456789._-"
 #define CS_PRINT	" !\"#$%&'()*+,-./0123456789:;<=>?@" \
@@ -243,6 +245,8 @@ static const struct av_key av_tcp_keys[] = {
 	K_ADDR(av_tcp_config, address, "127.0.0.1"),
 	K_INT(av_tcp_config, port, NULL, 1, 65535, F_REQUIRED),
 	K_PATH(av_tcp_config, client_ca, NULL, 0),
+	K_STRING(av_tcp_config, public_name, NULL, 1, 253, CS_HOST,
+	    "a DNS name ([A-Za-z0-9.-], at most 253 bytes)", 0),
 	K_END
 };
 

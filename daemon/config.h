@@ -114,6 +114,9 @@ struct av_tcp_config {
 	char		address[AV_CONFIG_ADDR_SIZE];	/* IPv4/IPv6 literal */
 	unsigned int	port;
 	char		client_ca[AV_CONFIG_PATH_SIZE];	/* "" = no mTLS */
+	/* The name browsers reach it by, for URLs the appliance gives out
+	 * (the OAuth callback); "" = the address. */
+	char		public_name[254];
 };
 
 struct av_customer_config {

@@ -119,7 +119,7 @@ op_create_api_key_provider(struct api_ctx *ctx, struct api_call *call,
 	    api_allow(ctx, call, tags, e) != 0)
 		goto done;
 	if (store_provider_create(ctx->store, ctx->vault, KIND, name,
-	    call->resource, (const uint8_t *)json_string_value(key),
+	    call->resource, NULL, (const uint8_t *)json_string_value(key),
 	    json_string_length(key), tags, ctx->cfg->quotas.api_key_providers,
 	    e) != 0)
 		goto done;
@@ -143,7 +143,7 @@ op_get_api_key_provider(struct api_ctx *ctx, struct api_call *call,
 	    get_name(ctx, call, in, &name, e) != 0 ||
 	    api_allow(ctx, call, NULL, e) != 0 ||
 	    store_provider_get(ctx->store, KIND, name, &created, &updated,
-	    e) != 0)
+	    NULL, e) != 0)
 		return -1;
 	describe(call, name, created, updated, out);
 	return 0;
@@ -163,11 +163,11 @@ op_update_api_key_provider(struct api_ctx *ctx, struct api_call *call,
 	    get_name(ctx, call, in, &name, e) != 0 ||
 	    get_key(in, &key, e) != 0 ||
 	    api_allow(ctx, call, NULL, e) != 0 ||
-	    store_provider_set_secret(ctx->store, ctx->vault, KIND, name,
+	    store_provider_update(ctx->store, ctx->vault, KIND, name, NULL,
 	    (const uint8_t *)json_string_value(key), json_string_length(key),
 	    e) != 0 ||
 	    store_provider_get(ctx->store, KIND, name, &created, &updated,
-	    e) != 0)
+	    NULL, e) != 0)
 		goto done;
 	describe(call, name, created, updated, out);
 	rc = 0;
@@ -224,7 +224,7 @@ op_list_api_key_providers(struct api_ctx *ctx, struct api_call *call,
 		    sizeof(item.resource));
 		created = updated = 0;
 		store_provider_get(ctx->store, KIND, json_string_value(n),
-		    &created, &updated, NULL);
+		    &created, &updated, NULL, NULL);
 		describe(&item, json_string_value(n), created, updated, p);
 		json_object_del(p, "apiKeySecretArn");
 		json_array_append_new(list, p);

@@ -2,8 +2,8 @@
 /*
  * op_tags.c - TagResource, UntagResource and ListTagsForResource on
  * /tags/{resourceArn}, the ARN URL-encoded.  Taggable: workload
- * identities, API-key credential providers, the token vault and the
- * workload identity directory.  A well-formed ARN that names nothing here
+ * identities, API-key and OAuth2 credential providers, the token vault
+ * and the workload identity directory.  A well-formed ARN that names nothing here
  * (another partition, region or account, another kind of resource, a
  * deleted one) is ResourceNotFoundException; one that is not an AgentCore
  * ARN at all is ValidationException.
@@ -20,11 +20,13 @@
 #define ARN_MAX		1011
 #define UNTAG_KEYS_MAX	200
 #define KIND_API_KEY	"api-key"
+#define KIND_OAUTH2	"oauth2"
 
 /*
  * AgentCore's pattern, whole: arn:PARTITION:bedrock-agentcore:REGION:
  * ACCOUNT:TYPE/ID(/TYPE/ID)* with REGION [a-z0-9-]+, ACCOUNT twelve
- * digits, TYPE [a-z-]+; here IDs are printable ASCII without '/'.
+ * digits, TYPE [a-z0-9-]+ (oauth2credentialprovider); here IDs are
+ * printable ASCII without '/'.
  */
 static bool
 arn_well_formed(const char *arn)
@@ -53,7 +55,8 @@ arn_well_formed(const char *arn)
 	if (q - p != 12 || *q != ':')
 		return false;
 	for (p = q + 1;; p = q + 1) {
-		for (q = p; islower((unsigned char)*q) || *q == '-'; q++)
+		for (q = p; islower((unsigned char)*q) ||
+		    isdigit((unsigned char)*q) || *q == '-'; q++)
 			;
 		if (q == p || *q != '/')
 			return false;
@@ -78,13 +81,17 @@ get_resource(const struct api_ctx *ctx, struct api_call *call,
 	static const struct {
 		const char		*path;	/* after the account */
 		enum store_res_type	 type;
+		const char		*kind;	/* a provider's */
 	} kinds[] = {
-		{ "token-vault/default", STORE_RES_SINGLETON },
-		{ "workload-identity-directory/default", STORE_RES_SINGLETON },
+		{ "token-vault/default", STORE_RES_SINGLETON, NULL },
+		{ "workload-identity-directory/default", STORE_RES_SINGLETON,
+		    NULL },
 		{ "workload-identity-directory/default/workload-identity/",
-		    STORE_RES_WI },
+		    STORE_RES_WI, NULL },
 		{ "token-vault/default/apikeycredentialprovider/",
-		    STORE_RES_PROVIDER },
+		    STORE_RES_PROVIDER, KIND_API_KEY },
+		{ "token-vault/default/oauth2credentialprovider/",
+		    STORE_RES_PROVIDER, KIND_OAUTH2 },
 	};
 	const struct av_appliance_config *a = &ctx->cfg->appliance;
 	const char *enc = call->req->target + strlen(TAGS_PATH), *rest;
@@ -121,7 +128,7 @@ get_resource(const struct api_ctx *ctx, struct api_call *call,
 			continue;
 		r->type = kinds[i].type;
 		r->name = rest + n;
-		r->kind = r->type == STORE_RES_PROVIDER ? KIND_API_KEY : NULL;
+		r->kind = kinds[i].kind;
 		return 0;
 	}
 	return av_fail(e, AV_E_NOT_FOUND, "no resource %.200s", arn);

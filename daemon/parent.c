@@ -35,6 +35,7 @@
 #include "ipc.h"
 #include "listen.h"
 #include "log.h"
+#include "oauth_vendor.h"
 #include "provider.h"
 #include "secmem.h"
 #include "selftest.h"
@@ -604,6 +605,7 @@ parent_login(struct parent *p)
 static int
 open_audit(struct parent *p)
 {
+	struct av_err e;
 	char err[512];
 	CK_RV rv;
 	int rc;
@@ -621,6 +623,11 @@ open_audit(struct parent *p)
 	}
 	if (selftest_run(p->cfg, p->hsm, err, sizeof(err)) != 0) {
 		log_error("self-test failed, not serving: %s", err);
+		return -1;
+	}
+	/* The worker parses them again; a broken build stops here. */
+	if (oauth_vendors_builtin(&e) == NULL) {
+		log_error("%s", e.msg);
 		return -1;
 	}
 	rc = audit_open(p->cfg->paths.audit_log, p->audit_key,

@@ -74,6 +74,12 @@ static const char *const migrations[] = {
 	"  principal TEXT NOT NULL, policy TEXT NOT NULL,"
 	"  created INTEGER NOT NULL,"
 	"  PRIMARY KEY (principal, policy));",
+	/*
+	 * 5 -> 6: a provider's configuration, JSON, nothing secret in it
+	 * (an OAuth2 provider's vendor, client ID and endpoints).
+	 */
+	"ALTER TABLE credential_providers ADD COLUMN"
+	"  config TEXT NOT NULL DEFAULT '{}';",
 };
 
 int

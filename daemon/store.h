@@ -20,7 +20,7 @@
 #include "hsm.h"
 #include "vault.h"
 
-#define STORE_SCHEMA_VERSION	5
+#define STORE_SCHEMA_VERSION	6
 #define STORE_NAME_MAX		1024
 
 struct store;
@@ -93,19 +93,23 @@ int store_wi_list(struct store *s, const char *managed_by, const char *after,
 /* ---- credential providers (store_provider.c) ---- */
 
 /*
- * A provider of a kind ("api-key"; "oauth2" later) with its secret, sealed
- * as the secret (kind, name, "").  create: ConflictException when taken,
- * ServiceQuotaExceededException at quota.  set_secret replaces the secret
- * (a new data key) of an existing provider.  delete removes the provider,
- * its tags (by ARN) and its secret (crypto-erase).
+ * A provider of a kind ("api-key", "oauth2") with its configuration (JSON
+ * text, nothing secret: "{}" when NULL) and its secret, sealed as the
+ * secret (kind, name, "").  create: ConflictException when taken,
+ * ServiceQuotaExceededException at quota.  get: *config (malloc, the
+ * caller frees it) when config is not NULL.  update replaces the
+ * configuration unless config is NULL and the secret (under a new data
+ * key) unless secret is NULL, in one transaction.  delete removes the
+ * provider, its tags (by ARN) and its secret (crypto-erase).
  */
 int store_provider_create(struct store *s, struct vault *v, const char *kind,
-    const char *name, const char *arn, const uint8_t *secret, size_t len,
-    json_t *tags, unsigned quota, struct av_err *e);
+    const char *name, const char *arn, const char *config,
+    const uint8_t *secret, size_t len, json_t *tags, unsigned quota,
+    struct av_err *e);
 int store_provider_get(struct store *s, const char *kind, const char *name,
-    int64_t *created, int64_t *updated, struct av_err *e);
-int store_provider_set_secret(struct store *s, struct vault *v,
-    const char *kind, const char *name, const uint8_t *secret, size_t len,
+    int64_t *created, int64_t *updated, char **config, struct av_err *e);
+int store_provider_update(struct store *s, struct vault *v, const char *kind,
+    const char *name, const char *config, const uint8_t *secret, size_t len,
     struct av_err *e);
 int store_provider_delete(struct store *s, struct vault *v, const char *kind,
     const char *name, const char *arn, struct av_err *e);

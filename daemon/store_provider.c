@@ -2,20 +2,22 @@
 /*
  * store_provider.c - credential providers and their sealed secrets.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "store_internal.h"
 
-/* 1 exists, 0 not, -1 error; the times when asked for. */
+/* 1 exists, 0 not, -1 error; the times and configuration when asked
+ * for (*config malloc'd). */
 static int
 provider_row(struct store *s, const char *kind, const char *name,
-    int64_t *created, int64_t *updated, struct av_err *e)
+    int64_t *created, int64_t *updated, char **config, struct av_err *e)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((st = store_prepare2(s, "SELECT created, updated FROM "
+	if ((st = store_prepare2(s, "SELECT created, updated, config FROM "
 	    "credential_providers WHERE kind = ?1 AND name = ?2;", kind, name,
 	    e)) == NULL)
 		return -1;
@@ -24,6 +26,9 @@ provider_row(struct store *s, const char *kind, const char *name,
 			*created = sqlite3_column_int64(st, 0);
 		if (updated != NULL)
 			*updated = sqlite3_column_int64(st, 1);
+		if (config != NULL && (*config = strdup((const char *)
+		    sqlite3_column_text(st, 2))) == NULL)
+			rc = SQLITE_NOMEM;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		av_fail(e, AV_E_INTERNAL, "database: %s", sqlite3_errmsg(s->db));
@@ -33,8 +38,9 @@ provider_row(struct store *s, const char *kind, const char *name,
 
 static int
 create_locked(struct store *s, struct vault *v, const char *kind,
-    const char *name, const char *arn, const uint8_t *secret, size_t len,
-    json_t *tags, unsigned quota, struct av_err *e)
+    const char *name, const char *arn, const char *config,
+    const uint8_t *secret, size_t len, json_t *tags, unsigned quota,
+    struct av_err *e)
 {
 	sqlite3_stmt *st;
 	const char *key;
@@ -42,7 +48,7 @@ create_locked(struct store *s, struct vault *v, const char *kind,
 	int64_t n = -1;
 	int exists;
 
-	if ((exists = provider_row(s, kind, name, NULL, NULL, e)) != 0)
+	if ((exists = provider_row(s, kind, name, NULL, NULL, NULL, e)) != 0)
 		return exists < 0 ? -1 : av_fail(e, AV_E_CONFLICT,
 		    "a credential provider named %s already exists", name);
 	if ((st = store_prepare2(s, "SELECT count(*) FROM credential_providers "
@@ -57,10 +63,12 @@ create_locked(struct store *s, struct vault *v, const char *kind,
 		return av_fail(e, AV_E_QUOTA, "the quota of %u %s credential "
 		    "providers is reached", quota, kind);
 	if ((st = store_prepare2(s, "INSERT INTO credential_providers (kind, name, "
-	    "created, updated) VALUES (?1, ?2, ?3, ?3);", kind, name, e)) ==
-	    NULL)
+	    "created, updated, config) VALUES (?1, ?2, ?3, ?3, ?4);", kind,
+	    name, e)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(st, 4, config != NULL ? config : "{}", -1,
+	    SQLITE_STATIC);
 	if (store_step_done(s, st, e) != 0)
 		return -1;
 	if ((st = store_prepare2(s, "DELETE FROM tags WHERE resource = ?1;", arn,
@@ -80,24 +88,25 @@ create_locked(struct store *s, struct vault *v, const char *kind,
 
 int
 store_provider_create(struct store *s, struct vault *v, const char *kind,
-    const char *name, const char *arn, const uint8_t *secret, size_t len,
-    json_t *tags, unsigned quota, struct av_err *e)
+    const char *name, const char *arn, const char *config,
+    const uint8_t *secret, size_t len, json_t *tags, unsigned quota,
+    struct av_err *e)
 {
 	int rc;
 
-	IN_TRANSACTION(s, e, rc, create_locked(s, v, kind, name, arn, secret,
-	    len, tags, quota, e));
+	IN_TRANSACTION(s, e, rc, create_locked(s, v, kind, name, arn, config,
+	    secret, len, tags, quota, e));
 	return rc;
 }
 
 int
 store_provider_get(struct store *s, const char *kind, const char *name,
-    int64_t *created, int64_t *updated, struct av_err *e)
+    int64_t *created, int64_t *updated, char **config, struct av_err *e)
 {
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	rc = provider_row(s, kind, name, created, updated, e);
+	rc = provider_row(s, kind, name, created, updated, config, e);
 	pthread_mutex_unlock(&s->lock);
 	if (rc == 0)
 		return av_fail(e, AV_E_NOT_FOUND, "no credential provider "
@@ -106,32 +115,38 @@ store_provider_get(struct store *s, const char *kind, const char *name,
 }
 
 static int
-set_secret_locked(struct store *s, struct vault *v, const char *kind,
-    const char *name, const uint8_t *secret, size_t len, struct av_err *e)
+update_locked(struct store *s, struct vault *v, const char *kind,
+    const char *name, const char *config, const uint8_t *secret, size_t len,
+    struct av_err *e)
 {
 	sqlite3_stmt *st;
 	int exists;
 
-	if ((exists = provider_row(s, kind, name, NULL, NULL, e)) != 1)
+	if ((exists = provider_row(s, kind, name, NULL, NULL, NULL, e)) != 1)
 		return exists < 0 ? -1 : av_fail(e, AV_E_NOT_FOUND,
 		    "no credential provider named %s", name);
-	if ((st = store_prepare2(s, "UPDATE credential_providers SET updated = ?3 "
-	    "WHERE kind = ?1 AND name = ?2;", kind, name, e)) == NULL)
+	if ((st = store_prepare2(s, "UPDATE credential_providers SET updated = "
+	    "?3, config = coalesce(?4, config) WHERE kind = ?1 AND name = ?2;",
+	    kind, name, e)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+	if (config != NULL)
+		sqlite3_bind_text(st, 4, config, -1, SQLITE_STATIC);
 	if (store_step_done(s, st, e) != 0)
 		return -1;
-	return store_secret_put_locked(s, v, kind, name, "", secret, len, e);
+	return secret == NULL ? 0 :
+	    store_secret_put_locked(s, v, kind, name, "", secret, len, e);
 }
 
 int
-store_provider_set_secret(struct store *s, struct vault *v, const char *kind,
-    const char *name, const uint8_t *secret, size_t len, struct av_err *e)
+store_provider_update(struct store *s, struct vault *v, const char *kind,
+    const char *name, const char *config, const uint8_t *secret, size_t len,
+    struct av_err *e)
 {
 	int rc;
 
-	IN_TRANSACTION(s, e, rc, set_secret_locked(s, v, kind, name, secret,
-	    len, e));
+	IN_TRANSACTION(s, e, rc, update_locked(s, v, kind, name, config,
+	    secret, len, e));
 	return rc;
 }
 
@@ -142,7 +157,7 @@ delete_locked(struct store *s, const char *kind, const char *name,
 	sqlite3_stmt *st;
 	int exists;
 
-	if ((exists = provider_row(s, kind, name, NULL, NULL, e)) != 1)
+	if ((exists = provider_row(s, kind, name, NULL, NULL, NULL, e)) != 1)
 		return exists < 0 ? -1 : av_fail(e, AV_E_NOT_FOUND,
 		    "no credential provider named %s", name);
 	if ((st = store_prepare2(s, "SELECT dek_id FROM secrets WHERE type = ?1 AND "

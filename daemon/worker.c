@@ -605,6 +605,10 @@ worker_main(const struct av_config *cfg, struct authz_sources *files,
 		if (outbound_load_ca(cfg->outbound.ca_bundle, &e) != 0)
 			log_warn("outbound.ca_bundle: %s; outbound HTTPS will "
 			    "fail", e.msg);
+		if ((w.api.vendors = oauth_vendors_builtin(&e)) == NULL) {
+			log_error("%s", e.msg);
+			return 1;
+		}
 	}
 	if (fds->admin >= 0) {
 		lfds[n] = fds->admin;

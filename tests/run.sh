@@ -10,7 +10,7 @@ BUILD=${BUILD:-build}
 SAN=${SAN:-0}
 VALGRIND=${VALGRIND:-0}
 FUZZ_RUNS=${FUZZ_RUNS:-20000}
-ALL="uri hsm provider tls vault http_parse config audit wat policy ceremony daemon authz oauth client python fuzz"
+ALL="uri hsm provider tls vault http_parse config audit wat policy vendors ceremony daemon authz oauth client python fuzz"
 
 top=$(pwd)
 logs=$top/$BUILD/tests/logs
@@ -113,6 +113,10 @@ for t in ${*:-$ALL}; do
 	uri|hsm|provider|tls|vault|http_parse|config|audit|wat|policy)
 		# shellcheck disable=SC2086
 		run "$t" $WRAP "$BUILD/tests/test_$t" ;;
+	vendors)
+		# The presets, then the pages generated from them.
+		run "$t" sh -c "$WRAP $BUILD/tests/test_vendors; r=\$?;
+		    python3 docs/vendors/generate.py --check && exit \$r" ;;
 	ceremony)
 		run "$t" sh tests/integration/test_ceremony.sh ;;
 	daemon)

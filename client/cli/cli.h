@@ -51,6 +51,13 @@ struct cli {
 	const char	*context[2 * MAX_CONTEXT + 1];	/* key, value, ... */
 	size_t		 ncontext;
 	bool		 offline;	/* simulate without the appliance */
+	/* OAuth2 providers (--type oauth) */
+	bool		 oauth;
+	const char	*vendor, *client_id, *client_secret_file;
+	const char	*client_secret_env, *discovery_url, *issuer;
+	const char	*authorization_endpoint, *token_endpoint, *tenant_id;
+	const char	*client_auth;
+	bool		 client_secret_stdin;
 	/* the words after the command */
 	char		**args;
 	int		 nargs;

@@ -272,6 +272,164 @@ cmd_identity_list(struct cli *c)
 	return list(c, av_list_workload_identities, "workloadIdentities");
 }
 
+/* ---- OAuth2 providers: av_call, the client secret wiped after ---- */
+
+/* AgentCore's oauth2ProviderConfigInput member for a vendor: its own for
+ * eight of them, includedOauth2ProviderConfig for the others. */
+static void
+oauth_member(const char *vendor, char *buf, size_t len)
+{
+	static const char *const own[] = { "Custom", "Google", "Github",
+	    "Slack", "Salesforce", "Microsoft", "Atlassian", "Linkedin", NULL };
+	size_t i, n;
+
+	for (i = 0; own[i] != NULL; i++) {
+		n = strlen(own[i]);
+		if (strncmp(vendor, own[i], n) == 0 &&
+		    strcmp(vendor + n, "Oauth2") == 0) {
+			snprintf(buf, len, "%c%sOauth2ProviderConfig",
+			    own[i][0] - 'A' + 'a', own[i] + 1);
+			return;
+		}
+	}
+	snprintf(buf, len, "includedOauth2ProviderConfig");
+}
+
+/* The configuration member's fields from the options; NULL: not UTF-8.
+ * The issuer and endpoints are a preset's fields, CustomOauth2's
+ * metadata. */
+static json_t *
+oauth_config(struct cli *c)
+{
+	bool custom = c->vendor == NULL || strcmp(c->vendor,
+	    "CustomOauth2") == 0;
+	json_t *m, *ep, *d;
+
+	ep = json_pack("{s:s*, s:s*, s:s*}", "issuer", c->issuer,
+	    "authorizationEndpoint", c->authorization_endpoint,
+	    "tokenEndpoint", c->token_endpoint);
+	m = json_pack("{s:s, s:s*}", "clientId", c->client_id, "tenantId",
+	    c->tenant_id);
+	if (ep == NULL || m == NULL || !custom) {
+		if (ep != NULL && m != NULL && json_object_update(m, ep) == 0) {
+			json_decref(ep);
+			return m;
+		}
+		json_decref(ep);
+		json_decref(m);
+		return NULL;
+	}
+	d = c->discovery_url != NULL ? json_pack("{s:s}", "discoveryUrl",
+	    c->discovery_url) : json_pack("{s:O}",
+	    "authorizationServerMetadata", ep);
+	json_decref(ep);
+	if (d == NULL) {
+		json_decref(m);
+		return NULL;
+	}
+	json_object_set_new(m, "oauthDiscovery", d);
+	if (c->client_auth != NULL)
+		json_object_set_new(m, "clientAuthenticationMethod", json_string(
+		    strcmp(c->client_auth, "post") == 0 ? "CLIENT_SECRET_POST" :
+		    "CLIENT_SECRET_BASIC"));
+	return m;
+}
+
+/* Create or Update: the request, the secret added last (read here, wiped
+ * with the request). */
+static int
+oauth_write(struct cli *c, const char *op)
+{
+	const char *vendor = c->vendor != NULL ? c->vendor : "CustomOauth2";
+	char member[64], path[96], *secret = NULL;
+	json_t *in = NULL, *m, *doc, *s;
+	size_t i;
+	int rc;
+
+	if ((c->client_secret_file != NULL || c->client_secret_env != NULL ||
+	    c->client_secret_stdin) && (secret = cli_read_secret(
+	    c->client_secret_file, c->client_secret_env,
+	    c->client_secret_stdin, "client secret")) == NULL)
+		return EXIT_USAGE;
+	oauth_member(vendor, member, sizeof(member));
+	if ((m = oauth_config(c)) != NULL)
+		in = json_pack("{s:s, s:s, s:{s:o}}", "name", cli_name(c),
+		    "credentialProviderVendor", vendor,
+		    "oauth2ProviderConfigInput", member, m);
+	if (in != NULL && strcmp(op, "CreateOauth2CredentialProvider") == 0 &&
+	    c->ntags > 0) {
+		json_t *tags = json_object();
+
+		for (i = 0; i < c->ntags; i++)
+			if (json_object_set_new(tags, c->tags[2 * i],
+			    json_string(c->tags[2 * i + 1])) != 0)
+				break;
+		json_object_set_new(in, "tags", tags);
+		if (i < c->ntags) {
+			json_decref(in);
+			in = NULL;
+		}
+	}
+	if (in != NULL && secret != NULL && json_object_set_new(json_object_get(
+	    json_object_get(in, "oauth2ProviderConfigInput"), member),
+	    "clientSecret", json_string(secret)) != 0) {
+		json_decref(in);
+		in = NULL;
+	}
+	if (secret != NULL)
+		av_secret_free(secret);
+	if (in == NULL)
+		return cli_usage("an argument is not UTF-8 text");
+	snprintf(path, sizeof(path), "/identities/%s", op);
+	/* av_call wipes the body it sent; the request's copy is ours. */
+	rc = av_call(c->h, path, in, &doc, &c->err);
+	s = json_object_get(json_object_get(json_object_get(in,
+	    "oauth2ProviderConfigInput"), member), "clientSecret");
+	if (s != NULL)
+		explicit_bzero((char *)json_string_value(s),
+		    json_string_length(s));
+	json_decref(in);
+	return rc != 0 ? cli_fail(c) : show(c, doc);
+}
+
+/* Get, Delete: by name. */
+static int
+oauth_named(struct cli *c, const char *op, json_t **doc)
+{
+	char path[96];
+	json_t *in = json_pack("{s:s}", "name", cli_name(c));
+	int rc;
+
+	if (in == NULL)
+		return cli_usage("the name is not UTF-8 text");
+	snprintf(path, sizeof(path), "/identities/%s", op);
+	rc = av_call(c->h, path, in, doc, &c->err);
+	json_decref(in);
+	return rc != 0 ? cli_fail(c) : 0;
+}
+
+static int
+list_oauth2(av_handle *h, int max_results, const char *next_token,
+    json_t **out, struct av_error *err)
+{
+	json_t *in = json_pack("{s:s*}", "nextToken", next_token);
+	int rc;
+
+	if (in == NULL) {
+		*out = NULL;
+		*err = (struct av_error){ 0, AV_ARGUMENT_ERROR,
+		    "--next-token is not UTF-8 text", "" };
+		return -1;
+	}
+	if (max_results != 0)
+		json_object_set_new(in, "maxResults",
+		    json_integer(max_results));
+	rc = av_call(h, "/identities/ListOauth2CredentialProviders", in, out,
+	    err);
+	json_decref(in);
+	return rc;
+}
+
 int
 cmd_add_credential(struct cli *c)
 {
@@ -279,6 +437,8 @@ cmd_add_credential(struct cli *c)
 	char *key;
 	int rc;
 
+	if (c->oauth)
+		return oauth_write(c, "CreateOauth2CredentialProvider");
 	if ((key = cli_read_secret(c->api_key_file, c->api_key_env,
 	    c->api_key_stdin, "API key")) == NULL)
 		return EXIT_USAGE;
@@ -292,7 +452,11 @@ int
 cmd_credential_get(struct cli *c)
 {
 	json_t *doc;
+	int rc;
 
+	if (c->oauth)
+		return (rc = oauth_named(c, "GetOauth2CredentialProvider",
+		    &doc)) != 0 ? rc : show(c, doc);
 	if (av_get_api_key_provider(c->h, cli_name(c), &doc, &c->err) != 0)
 		return cli_fail(c);
 	return show(c, doc);
@@ -301,6 +465,8 @@ cmd_credential_get(struct cli *c)
 int
 cmd_credential_list(struct cli *c)
 {
+	if (c->oauth)
+		return list(c, list_oauth2, "credentialProviders");
 	return list(c, av_list_api_key_providers, "credentialProviders");
 }
 
@@ -311,6 +477,8 @@ cmd_credential_update(struct cli *c)
 	char *key;
 	int rc;
 
+	if (c->oauth)
+		return oauth_write(c, "UpdateOauth2CredentialProvider");
 	if ((key = cli_read_secret(c->api_key_file, c->api_key_env,
 	    c->api_key_stdin, "API key")) == NULL)
 		return EXIT_USAGE;
@@ -322,6 +490,16 @@ cmd_credential_update(struct cli *c)
 int
 cmd_credential_delete(struct cli *c)
 {
+	json_t *doc;
+	int rc;
+
+	if (c->oauth) {
+		if ((rc = oauth_named(c, "DeleteOauth2CredentialProvider",
+		    &doc)) != 0)
+			return rc;
+		json_decref(doc);
+		return deleted(c, "OAuth2 credential provider");
+	}
 	if (av_delete_api_key_provider(c->h, cli_name(c), &c->err) != 0)
 		return cli_fail(c);
 	return deleted(c, "API-key credential provider");

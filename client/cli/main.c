@@ -33,12 +33,23 @@ enum opt {
 	O_RETURN_URL, O_MAX_RESULTS, O_NEXT_TOKEN, O_ALL, O_WORKLOAD,
 	O_USER_ID, O_PROVIDER, O_TOKEN_FILE, O_VAULT_ID, O_FILE, O_DESCRIPTION,
 	O_PRINCIPAL, O_POLICY, O_POLICY_FILE, O_POLICY_DIR, O_ACTION,
-	O_RESOURCE, O_CONTEXT
+	O_RESOURCE, O_CONTEXT,
+	/* OAuth2 providers */
+	O_VENDOR, O_CLIENT_ID, O_CLIENT_SECRET_FILE, O_CLIENT_SECRET_ENV,
+	O_CLIENT_SECRET_STDIN, O_DISCOVERY_URL, O_ISSUER,
+	O_AUTHORIZATION_ENDPOINT, O_TOKEN_ENDPOINT, O_TENANT_ID, O_CLIENT_AUTH,
+	O_SCOPES
 };
 #define B(o)		(UINT64_C(1) << (o))
 #define GLOBAL		(B(O_TYPE) - 1)
 #define KEYSRC		(B(O_API_KEY_FILE) | B(O_API_KEY_ENV) | \
 			 B(O_API_KEY_STDIN))
+#define SECRETSRC	(B(O_CLIENT_SECRET_FILE) | B(O_CLIENT_SECRET_ENV) | \
+			 B(O_CLIENT_SECRET_STDIN))
+#define OAUTH		(B(O_VENDOR) | B(O_CLIENT_ID) | SECRETSRC | \
+			 B(O_DISCOVERY_URL) | B(O_ISSUER) | \
+			 B(O_AUTHORIZATION_ENDPOINT) | B(O_TOKEN_ENDPOINT) | \
+			 B(O_TENANT_ID) | B(O_CLIENT_AUTH) | B(O_SCOPES))
 #define PAGING		(B(O_MAX_RESULTS) | B(O_NEXT_TOKEN) | B(O_ALL))
 #define SIMULATE	(B(O_PRINCIPAL) | B(O_POLICY) | B(O_POLICY_FILE) | \
 			 B(O_POLICY_DIR) | B(O_ACTION) | B(O_RESOURCE) | \
@@ -81,6 +92,19 @@ static const struct option options[] = {
 	{ "action",	  required_argument, NULL, O_ACTION },
 	{ "resource",	  required_argument, NULL, O_RESOURCE },
 	{ "context",	  required_argument, NULL, O_CONTEXT },
+	{ "vendor",	  required_argument, NULL, O_VENDOR },
+	{ "client-id",	  required_argument, NULL, O_CLIENT_ID },
+	{ "client-secret-file", required_argument, NULL, O_CLIENT_SECRET_FILE },
+	{ "client-secret-env", required_argument, NULL, O_CLIENT_SECRET_ENV },
+	{ "client-secret-stdin", no_argument, NULL, O_CLIENT_SECRET_STDIN },
+	{ "discovery-url", required_argument, NULL, O_DISCOVERY_URL },
+	{ "issuer",	  required_argument, NULL, O_ISSUER },
+	{ "authorization-endpoint", required_argument, NULL,
+	    O_AUTHORIZATION_ENDPOINT },
+	{ "token-endpoint", required_argument, NULL, O_TOKEN_ENDPOINT },
+	{ "tenant-id",	  required_argument, NULL, O_TENANT_ID },
+	{ "client-auth",  required_argument, NULL, O_CLIENT_AUTH },
+	{ "scopes",	  required_argument, NULL, O_SCOPES },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -127,35 +151,58 @@ static const struct command commands[] = {
 "Delete a workload identity, its tags, and crypto-erase the secrets it\n"
 "owns (DeleteWorkloadIdentity).\n" },
 	{ "add credential", cmd_add_credential, ADMIN,
-	    B(O_TYPE) | B(O_NAME) | KEYSRC | B(O_TAG), 0, 1,
+	    B(O_TYPE) | B(O_NAME) | KEYSRC | OAUTH | B(O_TAG), 0, 1,
 "add credential --type api-key --name NAME\n"
 "    (--api-key-file FILE | --api-key-env VAR | --api-key-stdin)\n"
+"    [--tag KEY=VALUE]...\n"
+"   or: agentvault add credential --type oauth --name NAME\n"
+"    [--vendor VENDOR] --client-id ID (--client-secret-file FILE |\n"
+"    --client-secret-env VAR | --client-secret-stdin)\n"
+"    [--discovery-url URL | --issuer URL --authorization-endpoint URL\n"
+"    --token-endpoint URL] [--tenant-id TENANT] [--client-auth basic|post]\n"
 "    [--tag KEY=VALUE]...\n\n"
-"Register an API-key credential provider (CreateApiKeyCredentialProvider).\n"
-"The key is read from FILE, from the environment variable VAR or from\n"
+"Register an API-key credential provider (CreateApiKeyCredentialProvider)\n"
+"or an OAuth2 one (CreateOauth2CredentialProvider).  The key or client\n"
+"secret is read from FILE, from the environment variable VAR or from\n"
 "standard input (without echo on a terminal); one trailing newline is\n"
-"dropped.  The key is write-only: nothing ever prints it back.\n"
-"--type oauth is not supported yet (OAuth2 providers come later).\n" },
-	{ "credential get", cmd_credential_get, ADMIN, B(O_NAME), 0, 1,
-"credential get NAME\n\n"
-"An API-key credential provider, without its key\n"
-"(GetApiKeyCredentialProvider).\n" },
-	{ "credential list", cmd_credential_list, ADMIN, PAGING, 0, 0,
-"credential list [--all | --max-results N [--next-token T]]\n\n"
-"API-key credential providers (ListApiKeyCredentialProviders).\n" },
-	{ "credential update", cmd_credential_update, ADMIN, B(O_NAME) | KEYSRC,
+"dropped.  It is write-only: nothing ever prints it back.\n"
+"OAuth2: VENDOR is an AgentCore vendor value (GithubOauth2, GoogleOauth2,\n"
+"MicrosoftOauth2, OktaOauth2... docs/oauth.md), CustomOauth2 by default:\n"
+"then --discovery-url, or --issuer with both endpoints, and --client-auth\n"
+"(basic by default).  A preset takes what its vendor needs: --tenant-id\n"
+"(Microsoft), --issuer and the endpoints (Okta, Auth0, Cognito...).\n"
+"Scopes are asked for with each token, not stored: no --scopes.\n" },
+	{ "credential get", cmd_credential_get, ADMIN, B(O_NAME) | B(O_TYPE),
 	    0, 1,
+"credential get NAME [--type api-key|oauth]\n\n"
+"A credential provider, without its key or client secret\n"
+"(GetApiKeyCredentialProvider, or GetOauth2CredentialProvider with\n"
+"--type oauth).\n" },
+	{ "credential list", cmd_credential_list, ADMIN, PAGING | B(O_TYPE),
+	    0, 0,
+"credential list [--type api-key|oauth] [--all | --max-results N\n"
+"    [--next-token T]]\n\n"
+"API-key credential providers (ListApiKeyCredentialProviders), or OAuth2\n"
+"ones with --type oauth (ListOauth2CredentialProviders).\n" },
+	{ "credential update", cmd_credential_update, ADMIN,
+	    B(O_NAME) | B(O_TYPE) | KEYSRC | OAUTH, 0, 1,
 "credential update NAME (--api-key-file FILE | --api-key-env VAR |\n"
-"    --api-key-stdin)\n\n"
-"Replace a provider's key (UpdateApiKeyCredentialProvider).\n" },
-	{ "credential delete", cmd_credential_delete, ADMIN, B(O_NAME), 0, 1,
-"credential delete NAME\n\n"
-"Delete a provider and crypto-erase its key\n"
-"(DeleteApiKeyCredentialProvider).\n" },
+"    --api-key-stdin)\n"
+"   or: agentvault credential update NAME --type oauth [--vendor VENDOR]\n"
+"    --client-id ID [--client-secret-file FILE | --client-secret-env VAR |\n"
+"    --client-secret-stdin] [the endpoint options of add credential]\n\n"
+"Replace a provider's key (UpdateApiKeyCredentialProvider), or an OAuth2\n"
+"provider's whole configuration (UpdateOauth2CredentialProvider): its\n"
+"client secret only when one is given.\n" },
+	{ "credential delete", cmd_credential_delete, ADMIN,
+	    B(O_NAME) | B(O_TYPE), 0, 1,
+"credential delete NAME [--type api-key|oauth]\n\n"
+"Delete a provider and crypto-erase its key or client secret\n"
+"(DeleteApiKeyCredentialProvider, DeleteOauth2CredentialProvider).\n" },
 	{ "tag add", cmd_tag_add, ADMIN, 0, 2, 1 + MAX_TAGS,
 "tag add ARN KEY=VALUE...\n\n"
-"Tag a resource: a workload identity, an API-key provider, the token\n"
-"vault or the directory, by ARN (TagResource).  A key already there gets\n"
+"Tag a resource: a workload identity, an API-key or OAuth2 provider, the\n"
+"token vault or the directory, by ARN (TagResource).  A key already there gets\n"
 "the new value.\n" },
 	{ "tag remove", cmd_tag_remove, ADMIN, 0, 2, 1 + MAX_TAGS,
 "tag remove ARN KEY...\n\n"
@@ -241,8 +288,8 @@ static const struct command commands[] = {
 
 static const char *groups[][2] = {
 	{ "identity", "create|get|list|update|delete   workload identities" },
-	{ "credential", "get|list|update|delete       API-key credential "
-	    "providers" },
+	{ "credential", "get|list|update|delete       API-key and OAuth2 "
+	    "credential providers" },
 	{ "add", "credential                        register a credential "
 	    "provider" },
 	{ "tag", "add|remove|list                   tags on a resource" },
@@ -264,16 +311,17 @@ usage_top(FILE *fp)
 "usage: " PROG " [OPTIONS] COMMAND [ARGS]\n"
 "\n"
 "The command line of the Agent Vault appliance: workload identities,\n"
-"API-key credential providers, tags, workload access tokens, API keys,\n"
-"policies and principals; offline, verification of the audit log and\n"
-"policy simulation.\n"
+"API-key and OAuth2 credential providers, tags, workload access tokens,\n"
+"API keys, policies and principals; offline, verification of the audit\n"
+"log and policy simulation.\n"
 "\n"
 "Commands:\n"
 "  ping                                    is the appliance up?\n"
 "  vault show                              the token vault and its key\n"
 "  identity create|get|list|update|delete  workload identities\n"
 "  add credential --type api-key|oauth     register a credential provider\n"
-"  credential get|list|update|delete       API-key credential providers\n"
+"  credential get|list|update|delete       credential providers (--type\n"
+"                                          api-key, the default, or oauth)\n"
 "  tag add|remove|list ARN                 tags on a resource\n"
 "  token workload                          mint a workload access token\n"
 "  token api-key                           read an API key\n"
@@ -301,9 +349,9 @@ usage_top(FILE *fp)
 "Options beat the environment; a socket beats a run directory.\n"
 "\n"
 "Secrets never come from the command line, where every local user can\n"
-"read them (ps, /proc) and shells keep them: API keys come from a file,\n"
-"a variable or standard input, tokens from a file.  '--api-key VALUE' and\n"
-"the like are refused.\n"
+"read them (ps, /proc) and shells keep them: API keys and client secrets\n"
+"come from a file, a variable or standard input, tokens from a file.\n"
+"'--api-key VALUE', '--client-secret VALUE' and the like are refused.\n"
 "\n"
 "Exit status: 0 success; 1 the appliance refused the call (its error is\n"
 "printed); 2 usage error, or a secret that cannot be read; 3 the appliance\n"
@@ -507,8 +555,10 @@ refuse_secrets(int argc, char **argv)
 	    "VAR or --api-key-stdin";
 	static const struct { const char *opt, *instead; } bad[] = {
 		{ "--api-key", NULL }, { "--apikey", NULL },
-		{ "--secret", NULL }, { "--client-secret", NULL },
+		{ "--secret", NULL },
 		{ "--password", NULL }, { "--token", "--token-file FILE" },
+	{ "--client-secret", "--client-secret-file FILE, "
+	    "--client-secret-env VAR or --client-secret-stdin" },
 		{ "--workload-token", "--token-file FILE" },
 		{ "--workload-identity-token", "--token-file FILE" },
 		{ "--access-token", "--token-file FILE" },
@@ -623,6 +673,25 @@ set_option(struct cli *c, int o, char *arg)
 	case O_POLICY_DIR: c->policy_dir = arg; return 0;
 	case O_ACTION: c->action = arg; return 0;
 	case O_RESOURCE: c->resource = arg; return 0;
+	case O_VENDOR: c->vendor = arg; return 0;
+	case O_CLIENT_ID: c->client_id = arg; return 0;
+	case O_CLIENT_SECRET_FILE: c->client_secret_file = arg; return 0;
+	case O_CLIENT_SECRET_ENV: c->client_secret_env = arg; return 0;
+	case O_CLIENT_SECRET_STDIN: c->client_secret_stdin = true; return 0;
+	case O_DISCOVERY_URL: c->discovery_url = arg; return 0;
+	case O_ISSUER: c->issuer = arg; return 0;
+	case O_AUTHORIZATION_ENDPOINT: c->authorization_endpoint = arg;
+		return 0;
+	case O_TOKEN_ENDPOINT: c->token_endpoint = arg; return 0;
+	case O_TENANT_ID: c->tenant_id = arg; return 0;
+	case O_CLIENT_AUTH:
+		if (strcmp(arg, "basic") != 0 && strcmp(arg, "post") != 0)
+			return cli_usage("--client-auth is basic or post");
+		c->client_auth = arg;
+		return 0;
+	case O_SCOPES:
+		return cli_usage("--scopes: an OAuth2 provider keeps no "
+		    "scopes; each token request names the scopes it needs");
 	case O_POLICY:
 		if (c->npolicies == MAX_POLICIES)
 			return cli_usage("at most %d --policy", MAX_POLICIES);
@@ -718,12 +787,68 @@ check_simulate(struct cli *c)
 	return 0;
 }
 
+/* --type of the credential commands, and the options that go with it. */
+static int
+check_type(struct cli *c, const struct command *cmd)
+{
+	int keysrc = (c->api_key_file != NULL) + (c->api_key_env != NULL) +
+	    c->api_key_stdin;
+	int secretsrc = (c->client_secret_file != NULL) +
+	    (c->client_secret_env != NULL) + c->client_secret_stdin;
+	bool oauth_opts = c->vendor != NULL || c->client_id != NULL ||
+	    secretsrc > 0 || c->discovery_url != NULL || c->issuer != NULL ||
+	    c->authorization_endpoint != NULL || c->token_endpoint != NULL ||
+	    c->tenant_id != NULL || c->client_auth != NULL;
+	bool custom;
+
+	if (c->type == NULL && cmd->fn == cmd_add_credential)
+		return cli_usage("--type api-key or --type oauth is required");
+	if (c->type != NULL && strcmp(c->type, "api-key") != 0 &&
+	    strcmp(c->type, "oauth") != 0)
+		return cli_usage("--type is api-key or oauth");
+	c->oauth = c->type != NULL && strcmp(c->type, "oauth") == 0;
+	if (!c->oauth) {
+		if (oauth_opts)
+			return cli_usage("%s: the OAuth2 options go with --type "
+			    "oauth", cmd->words);
+		return 0;
+	}
+	if (keysrc > 0)
+		return cli_usage("%s: an OAuth2 provider has a client secret: "
+		    "--client-secret-file FILE, --client-secret-env VAR or "
+		    "--client-secret-stdin", cmd->words);
+	if (!(cmd->opts & OAUTH)) {
+		if (oauth_opts)
+			return cli_usage("%s: the OAuth2 options go with add "
+			    "credential and credential update", cmd->words);
+		return 0;
+	}
+	if (c->client_id == NULL)
+		return cli_usage("%s: --client-id ID is required", cmd->words);
+	if (secretsrc > 1 || (secretsrc == 0 && cmd->fn == cmd_add_credential))
+		return cli_usage("give the client secret with one of "
+		    "--client-secret-file FILE, --client-secret-env VAR or "
+		    "--client-secret-stdin");
+	custom = c->vendor == NULL || strcmp(c->vendor, "CustomOauth2") == 0;
+	if (!custom && (c->discovery_url != NULL || c->client_auth != NULL))
+		return cli_usage("--discovery-url and --client-auth go with "
+		    "CustomOauth2; a preset has its own");
+	if (custom && c->tenant_id != NULL)
+		return cli_usage("--tenant-id goes with --vendor "
+		    "MicrosoftOauth2");
+	if (custom && (c->discovery_url != NULL) == (c->issuer != NULL ||
+	    c->authorization_endpoint != NULL || c->token_endpoint != NULL))
+		return cli_usage("CustomOauth2: give --discovery-url URL, or "
+		    "--issuer, --authorization-endpoint and --token-endpoint");
+	return 0;
+}
+
 /* The checks that need no connection. */
 static int
 check(struct cli *c, const struct command *cmd)
 {
 	int keysrc = (c->api_key_file != NULL) + (c->api_key_env != NULL) +
-	    c->api_key_stdin;
+	    c->api_key_stdin, rc;
 
 	if (c->nargs < cmd->min_args || c->nargs > cmd->max_args)
 		return cli_usage("%s: wrong number of arguments; see '" PROG
@@ -732,20 +857,9 @@ check(struct cli *c, const struct command *cmd)
 		return cli_usage("give the name once, as NAME or --name");
 	if ((cmd->opts & B(O_NAME)) && cli_name(c) == NULL)
 		return cli_usage("%s: a NAME is required", cmd->words);
-	if (cmd->fn == cmd_add_credential) {
-		if (c->type == NULL)
-			return cli_usage("--type api-key or --type oauth is "
-			    "required");
-		if (strcmp(c->type, "oauth") == 0) {
-			fprintf(stderr, PROG ": OAuth2 credential providers "
-			    "are not supported by this version yet: only "
-			    "--type api-key.\n");
-			return EXIT_UNSUPPORTED;
-		}
-		if (strcmp(c->type, "api-key") != 0)
-			return cli_usage("--type is api-key or oauth");
-	}
-	if ((cmd->opts & KEYSRC) && keysrc != 1)
+	if ((cmd->opts & B(O_TYPE)) && (rc = check_type(c, cmd)) != 0)
+		return rc;
+	if ((cmd->opts & KEYSRC) && !c->oauth && keysrc != 1)
 		return cli_usage("give the API key with one of --api-key-file "
 		    "FILE, --api-key-env VAR or --api-key-stdin");
 	if ((cmd->opts & B(O_WORKLOAD)) && !(cmd->opts & B(O_TOKEN_FILE)) &&
@@ -803,6 +917,27 @@ open_handle(struct cli *c, const struct command *cmd)
 	return 0;
 }
 
+/* A prefix of several options ("--tok"): say which, after a message. */
+static bool
+ambiguous(const char *arg)
+{
+	char names[256] = "";
+	size_t i, n = strcspn(arg, "=");
+	int hits = 0;
+
+	if (strncmp(arg, "--", 2) != 0 || n <= 2)
+		return false;
+	for (i = 0; options[i].name != NULL; i++)
+		if (strncmp(options[i].name, arg + 2, n - 2) == 0 && hits++ < 4)
+			snprintf(names + strlen(names), sizeof(names) -
+			    strlen(names), "%s--%s", hits > 1 ? ", " : "",
+			    options[i].name);
+	if (hits < 2)
+		return false;
+	cli_usage("%.*s: write the option in full (%s)", (int)n, arg, names);
+	return true;
+}
+
 /*
  * The next option as an enum opt, -1 after the last one, or -2 after a
  * message.  Whole names only: getopt_long also takes unique prefixes
@@ -826,6 +961,8 @@ next_option(int argc, char **argv, const char *optstring)
 	}
 	if (ch == '?' || ch == ':') {
 		arg = argv[optind - 1];
+		if (ch == '?' && ambiguous(arg))
+			return -2;
 		cli_usage("%.*s: %s; see '" PROG " --help'",
 		    (int)strcspn(arg, "="), arg, ch == '?' ? "unknown option" :
 		    "needs a value");

@@ -57,6 +57,14 @@ def key_arn(name):
     return VAULT + "/apikeycredentialprovider/" + name
 
 
+def oauth2_arn(name):
+    return VAULT + "/oauth2credentialprovider/" + name
+
+
+def oauth2_body(name):
+    return td.oauth2_body(name, "GithubOauth2", "githubOauth2ProviderConfig")
+
+
 SOCKET_GID = 4200       # the sockets' group; no principal's gid
 STRANGER = 5999         # a uid that is no principal
 ROW_UID = 5000          # + the row's index: the matrix's principals
@@ -193,7 +201,7 @@ def routes():
 
 
 MWI = "matrix-wi"       # exists; the matrix's workload identity
-MKEY = "matrix-key"     # exists; its API-key provider
+MKEY = "matrix-key"     # exists; its API-key and OAuth2 providers
 GONE = "matrix-gone"    # never exists
 # A valid document for the policy operations' rows.
 MDOC = json.dumps({"Version": "2012-10-17", "Statement": [
@@ -232,6 +240,15 @@ def matrix_rows(token):
         "DeleteApiKeyCredentialProvider": ("", {"name": GONE}, 404,
                                            key_arn(GONE)),
         "ListApiKeyCredentialProviders": ("", {}, 200, VAULT),
+        "CreateOauth2CredentialProvider": ("", oauth2_body(MKEY), 409,
+                                           oauth2_arn(MKEY)),
+        "GetOauth2CredentialProvider": ("", {"name": MKEY}, 200,
+                                        oauth2_arn(MKEY)),
+        "UpdateOauth2CredentialProvider": ("", oauth2_body(MKEY), 200,
+                                           oauth2_arn(MKEY)),
+        "DeleteOauth2CredentialProvider": ("", {"name": GONE}, 404,
+                                           oauth2_arn(GONE)),
+        "ListOauth2CredentialProviders": ("", {}, 200, VAULT),
         "TagResource": (quote(wi, safe=""), {"tags": {"matrix": "yes"}},
                         200, wi),
         "UntagResource": (quote(wi, safe="") + "?tagKeys=matrix", None,
@@ -279,9 +296,10 @@ def test_matrix(d, conf, tcp, ca):
     st, _, _ = op("CreateWorkloadIdentity", {"name": MWI})
     st2, _, _ = op("CreateApiKeyCredentialProvider",
                    {"name": MKEY, "apiKey": "matrix-key-value"})
+    st3, _, _ = op("CreateOauth2CredentialProvider", oauth2_body(MKEY))
     token = mint(MWI)
-    ok(st == 200 and st2 == 200 and token,
-       "the matrix's identity, provider and token exist")
+    ok(st == 200 and st2 == 200 and st3 == 200 and token,
+       "the matrix's identity, providers and token exist")
     rows = matrix_rows(token)
     missing = [r[2] for r in ops if r[2] not in rows]
     ok(not missing, "every operation of the route table has a matrix row "

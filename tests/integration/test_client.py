@@ -400,6 +400,11 @@ def test_cli_secrets_on_argv():
                      "--api-key", "x")
     ok("--api-key-file" in err and "--api-key-stdin" in err,
        "CLI: the refusal says what to use instead")
+    rc, _, err = cli("add", "credential", "--type", "oauth", "--name", "gh",
+                     "--client-secret=s3cret")
+    ok(rc == 2 and "--client-secret-file" in err and "s3cret" not in err,
+       "CLI: a client secret on argv: the refusal names the secret "
+       "sources", err)
     for args in (["--tok", "sk-live-123"], ["--tok=sk-live-123"],
                  ["--token-f", "sk-live-123"]):
         rc, out, err = cli("token", "api-key", "--provider", "p", *args)
@@ -479,8 +484,6 @@ def test_cli_operations():
                      "--api-key-stdin", stdin="sk-from-stdin\n")
     ok(rc == 0, "CLI: add credential --api-key-stdin")
     for args, code, what in (
-            (["--type", "oauth", "--name", "gh"], 4, "--type oauth is not "
-             "supported yet (4)"),
             (["--type", "ftp", "--name", "x", "--api-key-stdin"], 2,
              "--type ftp"),
             (["--name", "x", "--api-key-stdin"], 2, "no --type"),
@@ -495,8 +498,7 @@ def test_cli_operations():
               "/dev/null"], 2, "an empty key")):
         rc, _, err = cli("add", "credential", *args, stdin="")
         ok(rc == code, "CLI: add credential, %s" % what, err)
-    rc, _, err = cli("add", "credential", "--type", "oauth", "--name", "gh")
-    ok("not supported" in err, "CLI: the oauth refusal says why")
+    test_cli_oauth2(keyfile)
     rc, out, _ = cli("credential", "get", "cli-file")
     ok(rc == 0 and "createdTime:" in out and "sk-" not in out,
        "CLI: credential get, without the key")
@@ -574,6 +576,130 @@ def test_cli_operations():
                          "--user-id", "u"], "--user-id with --token-file")):
         rc, _, _ = cli("token", "api-key", *args)
         ok(rc == 2, "CLI: token api-key with %s is a usage error" % what)
+
+
+def test_cli_oauth2(secretfile):
+    """OAuth2 providers: add credential --type oauth and the credential
+    commands with --type oauth (the secret never on argv, never shown)."""
+    rc, out, err = cli("add", "credential", "--type", "oauth", "--name",
+                       "cli-gh", "--vendor", "GithubOauth2", "--client-id",
+                       "Iv1.cli", "--client-secret-file", secretfile,
+                       "--tag", "team=agents")
+    ok(rc == 0 and "oauth2credentialprovider/cli-gh" in out and
+       "githubOauth2ProviderConfig:" in out and
+       "https://github.com/login/oauth/access_token" in out and
+       "sk-from" not in out, "CLI: add credential --type oauth --vendor "
+       "GithubOauth2", out + err)
+    # The seed's example, its secret from the environment.
+    rc, doc, err = cli_json("add", "credential", "--type", "oauth",
+                            "--name", "github-provider", "--discovery-url",
+                            "https://github.com/.well-known/"
+                            "openid-configuration", "--client-id", "gh-id",
+                            "--client-secret-env", "GH_CLIENT_SECRET",
+                            env={"GH_CLIENT_SECRET": "gh-secret-env"})
+    out = (doc or {}).get("oauth2ProviderConfigOutput", {}).get(
+        "customOauth2ProviderConfig", {})
+    ok(rc == 0 and out.get("oauthDiscovery") == {
+        "discoveryUrl": "https://github.com/.well-known/openid-configuration"}
+       and "gh-secret" not in json.dumps(doc),
+       "CLI: the seed's add credential --type oauth --discovery-url "
+       "(CustomOauth2)", err)
+    rc, doc, err = cli_json("add", "credential", "--type", "oauth",
+                            "--name", "cli-entra", "--vendor",
+                            "MicrosoftOauth2", "--tenant-id",
+                            "contoso.onmicrosoft.com", "--client-id", "e",
+                            "--client-secret-stdin", stdin="entra-secret\n")
+    md = (doc or {}).get("oauth2ProviderConfigOutput", {}).get(
+        "microsoftOauth2ProviderConfig", {}).get("oauthDiscovery", {}).get(
+            "authorizationServerMetadata", {})
+    ok(rc == 0 and "contoso.onmicrosoft.com" in md.get("tokenEndpoint", ""),
+       "CLI: --vendor MicrosoftOauth2 --tenant-id, secret on stdin", err)
+    rc, doc, err = cli_json("add", "credential", "--type", "oauth",
+                            "--name", "cli-meta", "--issuer",
+                            "https://idp.example.com", "--authorization-"
+                            "endpoint", "https://idp.example.com/a",
+                            "--token-endpoint", "https://idp.example.com/t",
+                            "--client-auth", "post", "--client-id", "m",
+                            "--client-secret-file", secretfile)
+    out = (doc or {}).get("oauth2ProviderConfigOutput", {}).get(
+        "customOauth2ProviderConfig", {})
+    ok(rc == 0 and out.get("clientAuthenticationMethod") ==
+       "CLIENT_SECRET_POST" and out["oauthDiscovery"][
+           "authorizationServerMetadata"]["tokenEndpoint"] ==
+       "https://idp.example.com/t",
+       "CLI: CustomOauth2 with explicit endpoints and --client-auth post",
+       err)
+    rc, _, err = cli("add", "credential", "--type", "oauth", "--name",
+                     "cli-okta", "--vendor", "OktaOauth2", "--client-id", "o",
+                     "--client-secret-file", secretfile)
+    ok(rc == 1 and "ValidationException" in err and "needs issuer" in err,
+       "CLI: the appliance's refusal of a preset without its issuer", err)
+    for args, what in (
+            (["--name", "x", "--client-secret-stdin", "--discovery-url",
+              "https://i.example/.well-known/openid-configuration"],
+             "no --client-id"),
+            (["--name", "x", "--client-id", "i", "--discovery-url",
+              "https://i.example/.well-known/openid-configuration"],
+             "no client secret"),
+            (["--name", "x", "--client-id", "i", "--client-secret-stdin",
+              "--client-secret-file", secretfile, "--discovery-url",
+              "https://i.example/.well-known/openid-configuration"],
+             "two secret sources"),
+            (["--name", "x", "--client-id", "i", "--api-key-file",
+              secretfile, "--discovery-url",
+              "https://i.example/.well-known/openid-configuration"],
+             "an API-key source"),
+            (["--name", "x", "--client-id", "i", "--client-secret-stdin"],
+             "CustomOauth2 without endpoints"),
+            (["--name", "x", "--client-id", "i", "--client-secret-stdin",
+              "--vendor", "GithubOauth2", "--discovery-url",
+              "https://i.example/.well-known/openid-configuration"],
+             "--discovery-url with a preset"),
+            (["--name", "x", "--client-id", "i", "--client-secret-stdin",
+              "--discovery-url", "https://i.example/.well-known/"
+              "openid-configuration", "--scopes", "repo,user"], "--scopes"),
+            (["--name", "x", "--client-id", "i", "--client-secret-stdin",
+              "--discovery-url", "https://i.example/.well-known/"
+              "openid-configuration", "--client-auth", "jwt"],
+             "--client-auth jwt")):
+        rc, _, err = cli("add", "credential", "--type", "oauth", *args,
+                         stdin="s")
+        ok(rc == 2 and "agentvault" in err, "CLI: add credential --type "
+           "oauth with %s is a usage error" % what, err)
+    rc, _, err = cli("add", "credential", "--type", "api-key", "--name", "x",
+                     "--api-key-stdin", "--client-id", "i", stdin="k")
+    ok(rc == 2 and "--type oauth" in err, "CLI: OAuth2 options with --type "
+       "api-key are a usage error", err)
+
+    rc, out, _ = cli("credential", "get", "cli-gh", "--type", "oauth")
+    ok(rc == 0 and "credentialProviderVendor: GithubOauth2" in out and
+       "createdTime:" in out and "sk-from" not in out,
+       "CLI: credential get --type oauth", out)
+    rc, _, err = cli("credential", "get", "cli-gh")
+    ok(rc == 1 and "ResourceNotFoundException" in err,
+       "CLI: credential get without --type looks for an API-key provider")
+    rc, out, _ = cli("credential", "list", "--type", "oauth")
+    ok(rc == 0 and {"cli-gh", "github-provider", "cli-entra",
+                    "cli-meta"} <= set(out.split()) and
+       "cli-file" not in out.split(), "CLI: credential list --type oauth",
+       out)
+    rc, doc, _ = cli_json("credential", "update", "cli-gh", "--type",
+                          "oauth", "--vendor", "GithubOauth2",
+                          "--client-id", "Iv1.new")
+    ok(rc == 0 and doc["oauth2ProviderConfigOutput"][
+        "githubOauth2ProviderConfig"]["clientId"] == "Iv1.new",
+       "CLI: credential update --type oauth, keeping the secret")
+    rc, _, err = cli("credential", "update", "cli-gh", "--type", "oauth",
+                     "--api-key-stdin", stdin="k")
+    ok(rc == 2, "CLI: credential update --type oauth with an API-key "
+       "source is a usage error", err)
+    rc, out, _ = cli("credential", "delete", "cli-gh", "--type", "oauth")
+    ok(rc == 0 and "OAuth2 credential provider" in out and "deleted" in out,
+       "CLI: credential delete --type oauth", out)
+    rc, _, _ = cli("credential", "delete", "cli-gh", "--type", "oauth")
+    ok(rc == 1, "CLI: deleting it again exits 1")
+    for name in ("github-provider", "cli-entra", "cli-meta"):
+        cli("credential", "delete", name, "--type", "oauth")
 
 
 # ---- policies: offline simulation, then the admin API -----------------------

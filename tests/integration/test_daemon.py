@@ -94,6 +94,7 @@ audit:
 quotas:
   workload_identities: 40
   api_key_providers: 5
+  oauth2_providers: 8
 """.format(w=WORK, t=TOKDIR, mod=os.environ["AV_TEST_MODULE"],
            pin=os.environ["AV_TEST_PIN"]) + PRINCIPALS + more_principals + \
         extra
@@ -422,6 +423,282 @@ def test_api_key_providers(d):
 
 ACCOUNT_PREFIX = "arn:aws:bedrock-agentcore:us-east-1:000000000000:"
 VAULT_ARN = ACCOUNT_PREFIX + "token-vault/default"
+OAUTH2_ARN = VAULT_ARN + "/oauth2credentialprovider/"
+OAUTH_SECRET = CANARY + "-oauth-client-secret"
+
+
+def oauth2_body(name, vendor, config_key, **config):
+    """A CreateOauth2CredentialProvider body; the config's clientId and
+    clientSecret default to a test client."""
+    c = {"clientId": "client-" + name, "clientSecret": OAUTH_SECRET}
+    c.update(config)
+    for k in [k for k, v in c.items() if v is None]:
+        del c[k]
+    return {"name": name, "credentialProviderVendor": vendor,
+            "oauth2ProviderConfigInput": {config_key: c}}
+
+
+def metadata_of(doc, config_key):
+    out = doc["oauth2ProviderConfigOutput"][config_key]
+    return out, out["oauthDiscovery"].get("authorizationServerMetadata", {})
+
+
+def test_oauth2_providers(d):
+    body = oauth2_body("github-oauth", "GithubOauth2",
+                       "githubOauth2ProviderConfig")
+    body["tags"] = {"vendor": "github"}
+    st, doc = call("CreateOauth2CredentialProvider", body)
+    out, md = metadata_of(doc, "githubOauth2ProviderConfig") \
+        if st == 200 else ({}, {})
+    ok(st == 200 and doc["name"] == "github-oauth" and
+       doc["credentialProviderArn"] == OAUTH2_ARN + "github-oauth" and
+       doc["clientSecretArn"]["secretArn"] ==
+       OAUTH2_ARN + "github-oauth/secret" and
+       out.get("clientId") == "client-github-oauth" and
+       md.get("tokenEndpoint") ==
+       "https://github.com/login/oauth/access_token" and
+       md.get("authorizationEndpoint") ==
+       "https://github.com/login/oauth/authorize" and
+       md.get("tokenEndpointAuthMethods") == ["client_secret_post"] and
+       OAUTH_SECRET not in json.dumps(doc),
+       "CreateOauth2CredentialProvider (GithubOauth2) answers with the "
+       "preset's endpoints, never the secret", doc)
+    ok("callbackUrl" not in doc, "without a TCP listener there is no "
+       "callback URL", doc)
+    st, doc = call("CreateOauth2CredentialProvider", body)
+    ok(st == 409 and doc["__type"] == "ConflictException",
+       "a duplicate OAuth2 provider is ConflictException", doc)
+    st, doc = call("GetOauth2CredentialProvider", {"name": "github-oauth"})
+    ok(st == 200 and doc["credentialProviderVendor"] == "GithubOauth2" and
+       doc["createdTime"] > 0 and doc["lastUpdatedTime"] >=
+       doc["createdTime"] and "clientSecretArn" in doc and
+       OAUTH_SECRET not in json.dumps(doc),
+       "GetOauth2CredentialProvider returns the vendor and times, never "
+       "the secret", doc)
+    tags = list_tags(OAUTH2_ARN + "github-oauth")
+    ok(tags == {"vendor": "github"},
+       "an OAuth2 provider's tags are kept by its ARN", tags)
+
+    # Presets with inputs: Microsoft's tenant, Okta's issuer.
+    st, doc = call("CreateOauth2CredentialProvider", oauth2_body(
+        "ms-common", "MicrosoftOauth2", "microsoftOauth2ProviderConfig"))
+    _, md = metadata_of(doc, "microsoftOauth2ProviderConfig") \
+        if st == 200 else ({}, {})
+    ok(st == 200 and md.get("tokenEndpoint") == "https://login."
+       "microsoftonline.com/common/oauth2/v2.0/token",
+       "MicrosoftOauth2 without a tenantId uses the 'common' endpoints", doc)
+    st, doc = call("CreateOauth2CredentialProvider", oauth2_body(
+        "ms-contoso", "MicrosoftOauth2", "microsoftOauth2ProviderConfig",
+        tenantId="contoso.onmicrosoft.com"))
+    _, md = metadata_of(doc, "microsoftOauth2ProviderConfig") \
+        if st == 200 else ({}, {})
+    ok(st == 200 and md.get("authorizationEndpoint") == "https://login."
+       "microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize"
+       and md.get("issuer") == "https://login.microsoftonline.com/"
+       "contoso.onmicrosoft.com/v2.0",
+       "MicrosoftOauth2 with a tenantId uses the tenant's endpoints", doc)
+    st, doc = call("CreateOauth2CredentialProvider", oauth2_body(
+        "okta", "OktaOauth2", "includedOauth2ProviderConfig",
+        issuer="https://dev-1.okta.com/oauth2/default"))
+    _, md = metadata_of(doc, "includedOauth2ProviderConfig") \
+        if st == 200 else ({}, {})
+    ok(st == 200 and md.get("tokenEndpoint") ==
+       "https://dev-1.okta.com/oauth2/default/v1/token" and
+       md.get("tokenEndpointAuthMethods") == ["client_secret_basic"],
+       "OktaOauth2 derives its endpoints from the issuer", doc)
+
+    # CustomOauth2: a discovery URL (stored, not fetched), or metadata.
+    st, doc = call("CreateOauth2CredentialProvider", oauth2_body(
+        "custom-disc", "CustomOauth2", "customOauth2ProviderConfig",
+        oauthDiscovery={"discoveryUrl": "https://idp.example.com/"
+                        ".well-known/openid-configuration"}))
+    out = doc.get("oauth2ProviderConfigOutput", {}).get(
+        "customOauth2ProviderConfig", {})
+    ok(st == 200 and out.get("oauthDiscovery") == {
+        "discoveryUrl": "https://idp.example.com/.well-known/"
+        "openid-configuration"} and
+       out.get("clientAuthenticationMethod") == "CLIENT_SECRET_BASIC",
+       "CustomOauth2 keeps a discovery URL; client_secret_basic by "
+       "default", doc)
+    meta = {"issuer": "https://idp.example.com",
+            "authorizationEndpoint": "https://idp.example.com/authorize",
+            "tokenEndpoint": "https://idp.example.com/token",
+            "responseTypes": ["code"],
+            "tokenEndpointAuthMethods": ["client_secret_post"]}
+    st, doc = call("CreateOauth2CredentialProvider", oauth2_body(
+        "custom-meta", "CustomOauth2", "customOauth2ProviderConfig",
+        oauthDiscovery={"authorizationServerMetadata": meta},
+        clientAuthenticationMethod="CLIENT_SECRET_POST"))
+    out, md = metadata_of(doc, "customOauth2ProviderConfig") \
+        if st == 200 else ({}, {})
+    ok(st == 200 and md == meta and
+       out.get("clientAuthenticationMethod") == "CLIENT_SECRET_POST",
+       "CustomOauth2 with explicit metadata and client_secret_post", doc)
+
+    cfg = "customOauth2ProviderConfig"
+    disc = {"discoveryUrl": "https://idp.example.com/.well-known/"
+            "openid-configuration"}
+    bad = [
+        ({"name": "bad name", "credentialProviderVendor": "GithubOauth2",
+          "oauth2ProviderConfigInput": {}}, "a bad name"),
+        ({"name": "x" * 129}, "a name over 128 characters"),
+        (oauth2_body("nov", "GithubOauth2", "githubOauth2ProviderConfig"),
+         "no vendor", "credentialProviderVendor"),
+        (oauth2_body("unk", "MyspaceOauth2", "githubOauth2ProviderConfig"),
+         "an unknown vendor"),
+        (oauth2_body("mix", "GoogleOauth2", "githubOauth2ProviderConfig"),
+         "a vendor with another vendor's configuration"),
+        (oauth2_body("noid", "GithubOauth2", "githubOauth2ProviderConfig",
+                     clientId=None), "no clientId"),
+        (oauth2_body("sp", "GithubOauth2", "githubOauth2ProviderConfig",
+                     clientId="a b"), "a clientId with a space"),
+        (oauth2_body("nosec", "GithubOauth2", "githubOauth2ProviderConfig",
+                     clientSecret=None), "no clientSecret"),
+        (oauth2_body("empty", "GithubOauth2", "githubOauth2ProviderConfig",
+                     clientSecret=""), "an empty clientSecret"),
+        (oauth2_body("big", "GithubOauth2", "githubOauth2ProviderConfig",
+                     clientSecret="s" * 2049), "a clientSecret over 2048"),
+        (oauth2_body("ten", "GoogleOauth2", "googleOauth2ProviderConfig",
+                     tenantId="x"), "a field the vendor does not take"),
+        (oauth2_body("xiss", "XOauth2", "includedOauth2ProviderConfig",
+                     issuer="https://x.example"),
+         "an issuer for a vendor with fixed endpoints"),
+        (oauth2_body("oknoiss", "OktaOauth2",
+                     "includedOauth2ProviderConfig"), "Okta without issuer"),
+        (oauth2_body("okhttp", "OktaOauth2", "includedOauth2ProviderConfig",
+                     issuer="http://dev-1.okta.com/oauth2/default"),
+         "an http:// issuer"),
+        (oauth2_body("mst", "MicrosoftOauth2",
+                     "microsoftOauth2ProviderConfig", tenantId="a/b"),
+         "a tenantId that is not one"),
+        (oauth2_body("c0", "CustomOauth2", cfg), "CustomOauth2 without "
+         "oauthDiscovery"),
+        (oauth2_body("c1", "CustomOauth2", cfg, oauthDiscovery={
+            "discoveryUrl": "https://idp.example.com/openid"}),
+         "a discovery URL outside /.well-known/"),
+        (oauth2_body("c2", "CustomOauth2", cfg, oauthDiscovery={
+            "discoveryUrl": "http://idp.example.com/.well-known/"
+            "openid-configuration"}), "an http:// discovery URL"),
+        (oauth2_body("c3", "CustomOauth2", cfg, oauthDiscovery=dict(
+            disc, authorizationServerMetadata=meta)),
+         "both a discovery URL and metadata"),
+        (oauth2_body("c4", "CustomOauth2", cfg, oauthDiscovery={
+            "authorizationServerMetadata": dict(
+                meta, tokenEndpoint="http://idp.example.com/token")}),
+         "an http:// token endpoint"),
+        (oauth2_body("c5", "CustomOauth2", cfg, oauthDiscovery={
+            "authorizationServerMetadata": dict(
+                meta, tokenEndpoint="https://u:p@idp.example.com/t")}),
+         "an endpoint with credentials"),
+        (oauth2_body("c6", "CustomOauth2", cfg, oauthDiscovery={
+            "authorizationServerMetadata": {"issuer": meta["issuer"]}}),
+         "metadata without endpoints"),
+        (oauth2_body("c7", "CustomOauth2", cfg, oauthDiscovery={
+            "authorizationServerMetadata": meta}),
+         "a default method (basic) the server does not list"),
+        (oauth2_body("c8", "CustomOauth2", cfg, oauthDiscovery=disc,
+                     clientAuthenticationMethod="PRIVATE_KEY_JWT"),
+         "PRIVATE_KEY_JWT (not yet)", "not supported yet"),
+        (oauth2_body("c9", "CustomOauth2", cfg, oauthDiscovery={
+            "authorizationServerMetadata": dict(
+                meta, tokenEndpointAuthMethods=["private_key_jwt"])}),
+         "private_key_jwt among the server's methods", "not supported yet"),
+        (oauth2_body("c10", "CustomOauth2", cfg, oauthDiscovery=disc,
+                     clientSecretSource="EXTERNAL"),
+         "an external client secret", "vault"),
+        (oauth2_body("c11", "CustomOauth2", cfg, oauthDiscovery=disc,
+                     clientAuthenticationMethod="NONE"),
+         "an unknown client authentication method"),
+        (dict(oauth2_body("c12", "GithubOauth2",
+                          "githubOauth2ProviderConfig"), colour="red"),
+         "an unknown field"),
+        ({"name": "two", "credentialProviderVendor": "GithubOauth2",
+          "oauth2ProviderConfigInput": {
+              "githubOauth2ProviderConfig": {"clientId": "a",
+                                             "clientSecret": "b"},
+              "googleOauth2ProviderConfig": {"clientId": "a",
+                                             "clientSecret": "b"}}},
+         "two configurations"),
+    ]
+    for case in bad:
+        b, what = case[0], case[1]
+        if what == "no vendor":
+            del b["credentialProviderVendor"]
+        st, doc = call("CreateOauth2CredentialProvider", b)
+        ok(st in (400, 413) and doc["__type"] == "ValidationException" and
+           OAUTH_SECRET not in doc["message"] and
+           (len(case) < 3 or case[2] in doc["message"]),
+           "CreateOauth2CredentialProvider: %s is ValidationException" %
+           what, doc)
+    st, doc = call("GetOauth2CredentialProvider", {"name": "c8"})
+    ok(st == 404, "a refused provider was not created", doc)
+
+    # Update replaces the configuration; the secret only when given.
+    up = oauth2_body("github-oauth", "GithubOauth2",
+                     "githubOauth2ProviderConfig", clientId="client-2",
+                     clientSecret=None)
+    st, doc = call("UpdateOauth2CredentialProvider", up)
+    out, _ = metadata_of(doc, "githubOauth2ProviderConfig") \
+        if st == 200 else ({}, {})
+    ok(st == 200 and out.get("clientId") == "client-2" and
+       doc["credentialProviderVendor"] == "GithubOauth2",
+       "UpdateOauth2CredentialProvider replaces the client ID, keeping "
+       "the secret", doc)
+    up = oauth2_body("github-oauth", "CustomOauth2", cfg,
+                     oauthDiscovery=disc, clientSecret=OAUTH_SECRET + "-2")
+    st, doc = call("UpdateOauth2CredentialProvider", up)
+    ok(st == 200 and doc["credentialProviderVendor"] == "CustomOauth2" and
+       OAUTH_SECRET not in json.dumps(doc),
+       "UpdateOauth2CredentialProvider can change vendor and secret", doc)
+    st, doc = call("UpdateOauth2CredentialProvider", oauth2_body(
+        "no-such", "GithubOauth2", "githubOauth2ProviderConfig"))
+    ok(st == 404 and doc["__type"] == "ResourceNotFoundException",
+       "updating a missing OAuth2 provider is ResourceNotFoundException")
+    st, doc = call("UpdateOauth2CredentialProvider", dict(
+        oauth2_body("github-oauth", "GithubOauth2",
+                    "githubOauth2ProviderConfig"), tags={"a": "b"}))
+    ok(st == 400, "Update takes no tags (TagResource does)", doc)
+
+    st, doc = call("ListOauth2CredentialProviders", {"maxResults": 2})
+    st2, doc2 = call("ListOauth2CredentialProviders",
+                     {"maxResults": 20, "nextToken": doc.get("nextToken",
+                                                             "")})
+    items = doc.get("credentialProviders", []) + \
+        doc2.get("credentialProviders", [])
+    names = [p["name"] for p in items]
+    ok(st == 200 and st2 == 200 and names == ["custom-disc", "custom-meta",
+                                              "github-oauth", "ms-common",
+                                              "ms-contoso", "okta"] and
+       all(set(p) == {"name", "credentialProviderVendor",
+                      "credentialProviderArn", "createdTime",
+                      "lastUpdatedTime"} for p in items) and
+       items[2]["credentialProviderVendor"] == "CustomOauth2",
+       "ListOauth2CredentialProviders pages through them with vendors",
+       items)
+    st, doc = call("ListApiKeyCredentialProviders", {"maxResults": 20})
+    ok(st == 200 and not [p for p in doc["credentialProviders"]
+                          if p["name"] == "github-oauth"],
+       "OAuth2 providers are not API-key providers")
+
+    call("CreateOauth2CredentialProvider", oauth2_body(
+        "q7", "GithubOauth2", "githubOauth2ProviderConfig"))
+    call("CreateOauth2CredentialProvider", oauth2_body(
+        "q8", "GithubOauth2", "githubOauth2ProviderConfig"))
+    st, doc = call("CreateOauth2CredentialProvider", oauth2_body(
+        "q9", "GithubOauth2", "githubOauth2ProviderConfig"))
+    ok(st == 402 and doc["__type"] == "ServiceQuotaExceededException",
+       "the configured quota of OAuth2 providers (8) is enforced", doc)
+    for name in ("q7", "q8", "ms-common", "custom-meta"):
+        call("DeleteOauth2CredentialProvider", {"name": name})
+    st, doc = call("DeleteOauth2CredentialProvider", {"name": "okta"})
+    st2, _ = call("GetOauth2CredentialProvider", {"name": "okta"})
+    st3, _ = call("DeleteOauth2CredentialProvider", {"name": "okta"})
+    ok(st == 200 and doc == {} and st2 == 404 and st3 == 404,
+       "DeleteOauth2CredentialProvider deletes (once)", doc)
+    st, doc = call("CreateOauth2CredentialProvider", oauth2_body(
+        "agent-side", "GithubOauth2", "githubOauth2ProviderConfig"),
+        sock_name="agent.sock")
+    ok(st == 403, "OAuth2 providers are not managed from the agent socket")
 
 
 def tags_path(arn, query=""):
@@ -1260,7 +1537,8 @@ def test_tcp_mtls():
     with open(conf) as f:
         text = f.read()
     text = text.replace("hsm:\n", "listen:\n  tcp:\n    address: 127.0.0.1\n"
-                        "    port: %d\n    client_ca: %s\nhsm:\n" % (port, ca), 1)
+                        "    port: %d\n    client_ca: %s\n"
+                        "    public_name: localhost\nhsm:\n" % (port, ca), 1)
     with open(conf, "w") as f:
         f.write(text)
     d = Daemon(conf)
@@ -1280,6 +1558,12 @@ def test_tcp_mtls():
         s.close()
         return st, json.loads(payload)
 
+    st, doc = call("CreateOauth2CredentialProvider", oauth2_body(
+        "tcp-github", "GithubOauth2", "githubOauth2ProviderConfig"))
+    ok(st == 200 and doc.get("callbackUrl") ==
+       "https://localhost:%d/identities/oauth2/callback" % port,
+       "with a TCP listener, OAuth2 providers name its callback URL "
+       "(listen.tcp.public_name)", doc)
     st, doc = tcp_call("/identities/get-token-vault", {}, True)
     ok(st == 403 and doc["__type"] == "AccessDeniedException",
        "TCP callers with a client certificate reach the API; the control "
@@ -2498,6 +2782,7 @@ def main():
     test_basic(d)
     test_directory(d)
     test_api_key_providers(d)
+    test_oauth2_providers(d)
     test_tags(d)
     token = test_tokens(d)
     test_bad_input(d)

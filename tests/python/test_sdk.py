@@ -458,8 +458,8 @@ class ClientTests(unittest.TestCase):
                "not-a-token")
 
     def test_oauth_not_supported(self):
-        """get_token, complete_resource_token_auth and
-        create_oauth2_credential_provider: a clear typed error today"""
+        """get_token and complete_resource_token_auth: a clear typed error
+        today"""
         c = admin()
         token = c.get_workload_access_token("py-agent")["workloadAccessToken"]
         e = expect(self, agentvault.OperationNotSupportedError, c.get_token,
@@ -479,10 +479,46 @@ class ClientTests(unittest.TestCase):
                agentvault.UserTokenIdentifier("eyJ.a.b"))
         expect(self, ValueError, c.complete_resource_token_auth, "urn:x",
                "not an identifier")
-        expect(self, agentvault.OperationNotSupportedError,
-               c.create_oauth2_credential_provider,
-               {"name": "github-provider",
-                "credentialProviderVendor": "GithubOauth2"})
+
+    def test_oauth2_providers(self):
+        """create/get/update/list/delete_oauth2_credential_provider: the
+        seed's request works; the secret never comes back"""
+        c = admin()
+        secret = "py-oauth-client-secret"
+        # The seed's SDK call, as written there.
+        r = c.create_oauth2_credential_provider({
+            "name": "py-github",
+            "credentialProviderVendor": "GithubOauth2",
+            "oauth2ProviderConfigInput": {
+                "githubOauth2ProviderConfig": {
+                    "clientId": "your-github-client-id",
+                    "clientSecret": secret}}})
+        self.assertTrue(r["credentialProviderArn"].endswith(
+            ":token-vault/default/oauth2credentialprovider/py-github"))
+        self.assertNotIn(secret, json.dumps(r))
+        r = c.get_oauth2_credential_provider("py-github")
+        self.assertEqual(r["credentialProviderVendor"], "GithubOauth2")
+        r = c.update_oauth2_credential_provider({
+            "name": "py-github", "credentialProviderVendor": "GithubOauth2",
+            "oauth2ProviderConfigInput": {"githubOauth2ProviderConfig": {
+                "clientId": "another-id"}}})
+        self.assertEqual(r["oauth2ProviderConfigOutput"][
+            "githubOauth2ProviderConfig"]["clientId"], "another-id")
+        names = [p["name"] for p in
+                 c.list_oauth2_credential_providers(max_results=20)[
+                     "credentialProviders"]]
+        self.assertIn("py-github", names)
+        e = expect(self, agentvault.ValidationException,
+                   c.create_oauth2_credential_provider,
+                   {"name": "py-x", "credentialProviderVendor": "XOauth2",
+                    "oauth2ProviderConfigInput": {
+                        "includedOauth2ProviderConfig": {
+                            "clientId": "a", "clientSecret": secret,
+                            "issuer": "https://x.example"}}})
+        self.assertNotIn(secret, str(e))
+        c.delete_oauth2_credential_provider("py-github")
+        expect(self, agentvault.ResourceNotFoundException,
+               c.get_oauth2_credential_provider, "py-github")
 
     def test_token_cache(self):
         """cached_workload_access_token: one mint per (workload, user)

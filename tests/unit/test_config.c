@@ -58,6 +58,7 @@ static const char full_yaml[] =
     "    address: \"::1\"\n"
     "    port: 8443\n"
     "    client_ca: /srv/av/clients.pem\n"
+    "    public_name: vault.example.com\n"
     "hsm:\n"
     "  module: /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so\n"
     "  token: \"pkcs11:token=av%20main;serial=0123\"\n"
@@ -265,6 +266,7 @@ test_full(void **state)
 	assert_string_equal(c->listen.tcp.address, "::1");
 	assert_int_equal(c->listen.tcp.port, 8443);
 	assert_string_equal(c->listen.tcp.client_ca, "/srv/av/clients.pem");
+	assert_string_equal(c->listen.tcp.public_name, "vault.example.com");
 	assert_string_equal(c->hsm.module,
 	    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so");
 	assert_string_equal(c->hsm.token,
@@ -394,6 +396,7 @@ test_defaults(void **state)
 	assert_false(d->listen.tcp.enabled);
 	assert_string_equal(d->listen.tcp.address, "127.0.0.1");
 	assert_string_equal(d->listen.tcp.client_ca, "");
+	assert_string_equal(d->listen.tcp.public_name, "");
 	assert_string_equal(d->hsm.module, "/usr/lib/softhsm/libsofthsm2.so");
 	assert_string_equal(d->hsm.token, "pkcs11:token=agentvault");
 	assert_string_equal(d->hsm.pin, "");
@@ -702,6 +705,9 @@ test_strings(void **state)
 	parse_str(MINIMAL "listen: {tcp: {port: 1, address: 0.0.0.0}}\n",
 	    cfg_a);
 	assert_string_equal(cfg_a->listen.tcp.address, "0.0.0.0");
+	bad_min("listen: {tcp: {port: 1, public_name: \"a/b\"}}\n", NAME
+	    ":3:38: listen.tcp.public_name: expected a DNS name ([A-Za-z0-9.-], "
+	    "at most 253 bytes)");
 }
 
 static void

@@ -378,7 +378,9 @@ test_token_keys(void **state)
 	/* Schema 3 -> 4 on a database from before the table. */
 	close_fixture(f);
 	raw_sql(f, "DROP TABLE token_keys; DROP TABLE policies; "
-	    "DROP TABLE policy_attachments; PRAGMA user_version = 3;");
+	    "DROP TABLE policy_attachments; "
+	    "ALTER TABLE credential_providers DROP COLUMN config; "
+	    "PRAGMA user_version = 3;");
 	assert_int_equal(store_open(f->db, &s, &e), 0);
 	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
 	store_close(s);
@@ -496,14 +498,91 @@ test_policies(void **state)
 	/* Schema 4 -> 5 on a database from before the tables. */
 	close_fixture(f);
 	raw_sql(f, "DROP TABLE policies; DROP TABLE policy_attachments; "
+	    "ALTER TABLE credential_providers DROP COLUMN config; "
 	    "PRAGMA user_version = 4;");
 	assert_int_equal(store_open(f->db, &s, &e), 0);
-	assert_int_equal(store_schema_version(s), 5);
+	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
 	assert_int_equal(store_policy_names(s, l, &e), 0);
 	assert_int_equal(json_array_size(l), 0);
 	store_close(s);
 	json_decref(l);
 	assert_int_equal(open_fixture(f, 300), 0);
+}
+
+/* Providers: configuration and secret, created, replaced, erased. */
+static void
+test_providers(void **state)
+{
+	struct fixture *f = *state;
+	json_t *tags = json_pack("{s:s}", "team", "a");
+	int64_t created, updated, deks = store_dek_count(f->store);
+	char *config = NULL;
+	uint8_t buf[64];
+	size_t len;
+	struct av_err e;
+	struct store *s;
+
+	assert_int_equal(store_provider_create(f->store, f->vault, "oauth2",
+	    "gh", "arn:gh", "{\"vendor\":\"GithubOauth2\"}",
+	    (const uint8_t *)"s1", 2, tags, 2, &e), 0);
+	assert_int_equal(store_provider_create(f->store, f->vault, "oauth2",
+	    "gh", "arn:gh", NULL, (const uint8_t *)"s", 1, tags, 2, &e), -1);
+	assert_string_equal(e.type, AV_E_CONFLICT);
+	/* Another kind, another namespace; no configuration is {}. */
+	assert_int_equal(store_provider_create(f->store, f->vault, "api-key",
+	    "gh", "arn:key", NULL, (const uint8_t *)"k", 1, tags, 2, &e), 0);
+	assert_int_equal(store_provider_get(f->store, "api-key", "gh", NULL,
+	    NULL, &config, &e), 0);
+	assert_string_equal(config, "{}");
+	free(config);
+	assert_int_equal(store_provider_get(f->store, "oauth2", "gh", &created,
+	    &updated, &config, &e), 0);
+	assert_string_equal(config, "{\"vendor\":\"GithubOauth2\"}");
+	assert_true(created > 0 && updated == created);
+	free(config);
+	/* The configuration alone: the secret stays. */
+	assert_int_equal(store_provider_update(f->store, f->vault, "oauth2",
+	    "gh", "{\"v\":2}", NULL, 0, &e), 0);
+	assert_int_equal(store_secret_get(f->store, f->vault, "oauth2", "gh",
+	    "", buf, sizeof(buf), &len, &e), 0);
+	assert_memory_equal(buf, "s1", 2);
+	/* The secret alone: the configuration stays. */
+	assert_int_equal(store_provider_update(f->store, f->vault, "oauth2",
+	    "gh", NULL, (const uint8_t *)"s2", 2, &e), 0);
+	assert_int_equal(store_provider_get(f->store, "oauth2", "gh", NULL,
+	    NULL, &config, &e), 0);
+	assert_string_equal(config, "{\"v\":2}");
+	free(config);
+	assert_int_equal(store_secret_get(f->store, f->vault, "oauth2", "gh",
+	    "", buf, sizeof(buf), &len, &e), 0);
+	assert_memory_equal(buf, "s2", 2);
+	assert_int_equal(store_provider_update(f->store, f->vault, "oauth2",
+	    "none", "{}", NULL, 0, &e), -1);
+	assert_string_equal(e.type, AV_E_NOT_FOUND);
+	/* Delete erases the secret and its data key. */
+	assert_int_equal(store_provider_delete(f->store, f->vault, "oauth2",
+	    "gh", "arn:gh", &e), 0);
+	assert_int_equal(store_secret_get(f->store, f->vault, "oauth2", "gh",
+	    "", buf, sizeof(buf), &len, &e), -1);
+	assert_int_equal(store_provider_get(f->store, "oauth2", "gh", NULL,
+	    NULL, NULL, &e), -1);
+	assert_string_equal(e.type, AV_E_NOT_FOUND);
+	assert_int_equal(store_dek_count(f->store), deks + 1);
+	/* Schema 5 -> 6: providers from before have the empty configuration. */
+	close_fixture(f);
+	raw_sql(f, "ALTER TABLE credential_providers DROP COLUMN config; "
+	    "PRAGMA user_version = 5;");
+	assert_int_equal(store_open(f->db, &s, &e), 0);
+	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
+	assert_int_equal(store_provider_get(s, "api-key", "gh", NULL, NULL,
+	    &config, &e), 0);
+	assert_string_equal(config, "{}");
+	free(config);
+	store_close(s);
+	assert_int_equal(open_fixture(f, 300), 0);
+	assert_int_equal(store_provider_delete(f->store, f->vault, "api-key",
+	    "gh", "arn:key", &e), 0);
+	json_decref(tags);
 }
 
 /* Scan a file for a byte string. */
@@ -557,6 +636,7 @@ main(void)
 		cmocka_unit_test(test_schema_versions),
 		cmocka_unit_test(test_token_keys),
 		cmocka_unit_test(test_policies),
+		cmocka_unit_test(test_providers),
 		cmocka_unit_test(test_canary_never_on_disk),
 	};
 

@@ -84,6 +84,14 @@ _OPS = {
         "POST", "/identities/ListApiKeyCredentialProviders", _ADMIN, True),
     "CreateOauth2CredentialProvider": (
         "POST", "/identities/CreateOauth2CredentialProvider", _ADMIN, False),
+    "GetOauth2CredentialProvider": (
+        "POST", "/identities/GetOauth2CredentialProvider", _ADMIN, True),
+    "UpdateOauth2CredentialProvider": (
+        "POST", "/identities/UpdateOauth2CredentialProvider", _ADMIN, False),
+    "DeleteOauth2CredentialProvider": (
+        "POST", "/identities/DeleteOauth2CredentialProvider", _ADMIN, False),
+    "ListOauth2CredentialProviders": (
+        "POST", "/identities/ListOauth2CredentialProviders", _ADMIN, True),
     "TagResource": ("POST", "/tags/", _ADMIN, False),
     "UntagResource": ("DELETE", "/tags/", _ADMIN, False),
     "ListTagsForResource": ("GET", "/tags/", _ADMIN, True),
@@ -95,7 +103,6 @@ _OPS = {
 _PLANNED = {
     "GetResourceOauth2Token": "OAuth2 credential providers",
     "CompleteResourceTokenAuth": "OAuth2 credential providers",
-    "CreateOauth2CredentialProvider": "OAuth2 credential providers",
     "GetWorkloadAccessTokenForJWT":
         "workload access tokens for a user's JWT (user_token=)",
 }
@@ -391,10 +398,35 @@ class IdentityClient:
         return self._call("ListApiKeyCredentialProviders",
                           _page(max_results, next_token))
 
+    # -- OAuth2 credential providers (admin; docs/oauth.md) ----------------
+
     def create_oauth2_credential_provider(self, req):
-        """CreateOauth2CredentialProvider.  Not in the appliance yet:
-        raises OperationNotSupportedError."""
+        """CreateOauth2CredentialProvider, the request as in AgentCore's
+        SDK: {"name", "credentialProviderVendor",
+        "oauth2ProviderConfigInput": {MEMBER: {"clientId",
+        "clientSecret", ...}}, "tags"}.  The client secret is write-only:
+        no reply contains it."""
         return self._call("CreateOauth2CredentialProvider", req)
+
+    def get_oauth2_credential_provider(self, name):
+        """GetOauth2CredentialProvider (never the client secret)."""
+        return self._call("GetOauth2CredentialProvider", {"name": name})
+
+    def update_oauth2_credential_provider(self, req):
+        """UpdateOauth2CredentialProvider: the whole configuration (name,
+        vendor, oauth2ProviderConfigInput); the stored client secret stays
+        when the request has none."""
+        return self._call("UpdateOauth2CredentialProvider", req)
+
+    def delete_oauth2_credential_provider(self, name):
+        """DeleteOauth2CredentialProvider (crypto-erase)."""
+        return self._call("DeleteOauth2CredentialProvider", {"name": name})
+
+    def list_oauth2_credential_providers(self, max_results=None,
+                                         next_token=None):
+        """ListOauth2CredentialProviders: one page."""
+        return self._call("ListOauth2CredentialProviders",
+                          _page(max_results, next_token))
 
     # -- tags (admin) ----------------------------------------------------
 

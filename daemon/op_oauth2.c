@@ -1,0 +1,664 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * op_oauth2.c - OAuth2 credential providers: Create, Get, Update, Delete
+ * and List.  A provider is a vendor preset (oauth_vendor.h, its
+ * endpoints resolved from the inputs its configuration gives) or
+ * CustomOauth2 with a discovery URL or explicit authorization server
+ * metadata, plus a client ID and a client secret.  The secret is
+ * write-only, as an API key is: sealed on the way in, never in a
+ * response, a log or the audit trail.  What is stored besides (vendor,
+ * client ID, endpoints, client authentication) is the configuration
+ * the responses are built from.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "api.h"
+
+#define KIND		"oauth2"
+#define NAME_MAX_LEN	128
+#define CLIENT_ID_MAX	256
+#define SECRET_MAX	2048
+#define LIST_MAX	10	/* responseTypes */
+#define CALLBACK_PATH	"/identities/oauth2/callback"
+
+static int
+provider_arn(const struct api_ctx *ctx, const char *name, char *buf,
+    size_t len)
+{
+	const struct av_appliance_config *a = &ctx->cfg->appliance;
+	int n;
+
+	n = snprintf(buf, len, "arn:%s:bedrock-agentcore:%s:%s:token-vault/"
+	    "default/oauth2credentialprovider/%s", a->partition, a->region,
+	    a->account, name);
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+/* AgentCore: 1 to 128 characters of [a-zA-Z0-9-_]. */
+static bool
+valid_name(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > NAME_MAX_LEN)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+			return false;
+	return true;
+}
+
+static int
+get_name(const struct api_ctx *ctx, struct api_call *call, json_t *in,
+    const char **name, struct av_err *e)
+{
+	json_t *v = json_object_get(in, "name");
+
+	if (v == NULL || !json_is_string(v))
+		return av_fail(e, AV_E_VALIDATION, "name is required");
+	if (!valid_name(json_string_value(v)))
+		return av_fail(e, AV_E_VALIDATION, "name must be 1 to 128 "
+		    "characters of [a-zA-Z0-9-_]");
+	*name = json_string_value(v);
+	return provider_arn(ctx, *name, call->resource,
+	    sizeof(call->resource));
+}
+
+/* The client secret of a request, wherever it is: wiped when done
+ * (jansson holds its own copy). */
+static void
+wipe_secret(json_t *in)
+{
+	json_t *cfg = json_object_get(in, "oauth2ProviderConfigInput"), *c, *s;
+	const char *key;
+
+	json_object_foreach(cfg, key, c)
+		if ((s = json_object_get(c, "clientSecret")) != NULL &&
+		    json_is_string(s))
+			OPENSSL_cleanse((char *)json_string_value(s),
+			    json_string_length(s));
+}
+
+/* A string field of obj: 1 to max bytes, no NUL; NULL when absent. */
+static int
+get_string(json_t *obj, const char *f, size_t max, bool required,
+    const char **out, struct av_err *e)
+{
+	json_t *v = json_object_get(obj, f);
+
+	*out = NULL;
+	if (v == NULL)
+		return required ? av_fail(e, AV_E_VALIDATION, "%s is required",
+		    f) : 0;
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > max ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return av_fail(e, AV_E_VALIDATION, "%s must be a string of 1 "
+		    "to %zu characters", f, max);
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* Fields AgentCore has that this appliance does not do (yet). */
+static int
+unsupported(json_t *c, bool custom, struct av_err *e)
+{
+	static const struct {
+		const char	*field;
+		bool		 custom_only;
+		const char	*why;
+	} fields[] = {
+		{ "clientSecretSource", false, "secrets are always kept in "
+		    "the appliance's vault" },
+		{ "clientSecretConfig", false, "secrets are always kept in "
+		    "the appliance's vault" },
+		{ "privateKeyJwtConfig", true, "private_key_jwt is not "
+		    "supported yet" },
+		{ "onBehalfOfTokenExchangeConfig", true, "on-behalf-of token "
+		    "exchange is not supported yet" },
+		{ "privateEndpoint", true, "there are no VPC private "
+		    "endpoints on the appliance" },
+		{ "privateEndpointOverrides", true, "there are no VPC "
+		    "private endpoints on the appliance" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if ((custom || !fields[i].custom_only) &&
+		    json_object_get(c, fields[i].field) != NULL)
+			return av_fail(e, AV_E_VALIDATION, "%s: %s",
+			    fields[i].field, fields[i].why);
+	return 0;
+}
+
+/* clientAuthenticationMethod: AgentCore's upper-case names. */
+static int
+get_auth_method(json_t *c, enum oauth_auth_method *m, struct av_err *e)
+{
+	const char *s;
+
+	if (get_string(c, "clientAuthenticationMethod", 32, false, &s, e) != 0)
+		return -1;
+	if (s == NULL || strcmp(s, "CLIENT_SECRET_BASIC") == 0)
+		*m = OAUTH_AUTH_BASIC;
+	else if (strcmp(s, "CLIENT_SECRET_POST") == 0)
+		*m = OAUTH_AUTH_POST;
+	else if (strcmp(s, "PRIVATE_KEY_JWT") == 0)
+		return av_fail(e, AV_E_VALIDATION, "clientAuthenticationMethod "
+		    "PRIVATE_KEY_JWT is not supported yet: use "
+		    "CLIENT_SECRET_BASIC or CLIENT_SECRET_POST");
+	else if (strcmp(s, "AWS_IAM_ID_TOKEN_JWT") == 0)
+		return av_fail(e, AV_E_VALIDATION, "clientAuthenticationMethod "
+		    "AWS_IAM_ID_TOKEN_JWT is not available on the appliance");
+	else
+		return av_fail(e, AV_E_VALIDATION, "clientAuthenticationMethod "
+		    "must be CLIENT_SECRET_BASIC or CLIENT_SECRET_POST");
+	return 0;
+}
+
+static const char *
+auth_method_upper(enum oauth_auth_method m)
+{
+	return m == OAUTH_AUTH_POST ? "CLIENT_SECRET_POST" :
+	    "CLIENT_SECRET_BASIC";
+}
+
+/* An array of 1 to max strings, each checked by ok(), copied to out. */
+static int
+get_list(json_t *md, const char *f, size_t max,
+    int (*ok)(const char *, struct av_err *), json_t *out, struct av_err *e)
+{
+	json_t *v = json_object_get(md, f), *s;
+	size_t i;
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_array(v) || json_array_size(v) == 0 ||
+	    json_array_size(v) > max)
+		return av_fail(e, AV_E_VALIDATION, "%s must be a list of 1 to "
+		    "%zu strings", f, max);
+	json_array_foreach(v, i, s) {
+		if (!json_is_string(s) || ok(json_string_value(s), e) != 0)
+			return json_is_string(s) ? -1 : av_fail(e,
+			    AV_E_VALIDATION, "%s must be a list of strings", f);
+	}
+	json_object_set(out, f, v);
+	return 0;
+}
+
+static int
+ok_response_type(const char *s, struct av_err *e)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64 || strspn(s, "abcdefghijklmnopqrstuvwxyz_ ") != n)
+		return av_fail(e, AV_E_VALIDATION, "responseTypes are [a-z_ ] "
+		    "such as code");
+	return 0;
+}
+
+static int
+ok_auth_method(const char *s, struct av_err *e)
+{
+	if (strcmp(s, "client_secret_basic") == 0 ||
+	    strcmp(s, "client_secret_post") == 0)
+		return 0;
+	if (strcmp(s, "private_key_jwt") == 0)
+		return av_fail(e, AV_E_VALIDATION, "tokenEndpointAuthMethods: "
+		    "private_key_jwt is not supported yet");
+	return av_fail(e, AV_E_VALIDATION, "tokenEndpointAuthMethods are "
+	    "client_secret_basic or client_secret_post");
+}
+
+/* AgentCore's pattern: .+/\.well-known/(openid-configuration|
+ * oauth-authorization-server). */
+static bool
+discovery_suffix(const char *url)
+{
+	static const char *const suffixes[] = {
+		"/.well-known/openid-configuration",
+		"/.well-known/oauth-authorization-server",
+	};
+	size_t i, n = strlen(url), k;
+
+	for (i = 0; i < 2; i++) {
+		k = strlen(suffixes[i]);
+		if (n > k && strcmp(url + n - k, suffixes[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* customOauth2ProviderConfig.oauthDiscovery, into the configuration. */
+static int
+custom_discovery(const struct api_ctx *ctx, json_t *c,
+    enum oauth_auth_method m, json_t *out, struct av_err *e)
+{
+	static const char *const md_fields[] = { "issuer",
+	    "authorizationEndpoint", "tokenEndpoint", "responseTypes",
+	    "tokenEndpointAuthMethods", NULL };
+	static const char *const d_fields[] = { "discoveryUrl",
+	    "authorizationServerMetadata", NULL };
+	bool loop = ctx->cfg->outbound.allow_http_loopback;
+	json_t *d = json_object_get(c, "oauthDiscovery"), *md, *methods, *x;
+	const char *url;
+	size_t i;
+
+	if (d == NULL || !json_is_object(d) || json_object_size(d) != 1)
+		return av_fail(e, AV_E_VALIDATION, "oauthDiscovery must have "
+		    "either discoveryUrl or authorizationServerMetadata");
+	if (api_only_fields(d, d_fields, e) != 0)
+		return -1;
+	if (json_object_get(d, "discoveryUrl") != NULL) {
+		/* Stored; fetching it is a later release's. */
+		if (get_string(d, "discoveryUrl", OAUTH_URL_MAX, true, &url,
+		    e) != 0 || oauth_url_check("discoveryUrl", url, loop,
+		    e) != 0)
+			return -1;
+		if (!discovery_suffix(url))
+			return av_fail(e, AV_E_VALIDATION, "discoveryUrl must "
+			    "end in /.well-known/openid-configuration or "
+			    "/.well-known/oauth-authorization-server");
+		json_object_set_new(out, "discoveryUrl", json_string(url));
+		return 0;
+	}
+	md = json_object_get(d, "authorizationServerMetadata");
+	if (!json_is_object(md) || api_only_fields(md, md_fields, e) != 0)
+		return json_is_object(md) ? -1 : av_fail(e, AV_E_VALIDATION,
+		    "authorizationServerMetadata must be an object");
+	for (i = 0; i < 3; i++) {
+		if (get_string(md, md_fields[i], OAUTH_URL_MAX, true, &url,
+		    e) != 0 || oauth_url_check(md_fields[i], url, loop, e) != 0)
+			return -1;
+		json_object_set_new(out, md_fields[i], json_string(url));
+	}
+	if (get_list(md, "responseTypes", LIST_MAX, ok_response_type, out,
+	    e) != 0 || get_list(md, "tokenEndpointAuthMethods", 2,
+	    ok_auth_method, out, e) != 0)
+		return -1;
+	/* The server's list, when given, must have the method chosen. */
+	methods = json_object_get(out, "tokenEndpointAuthMethods");
+	json_array_foreach(methods, i, x)
+		if (strcmp(json_string_value(x), oauth_auth_method_name(m)) == 0)
+			return 0;
+	if (methods != NULL)
+		return av_fail(e, AV_E_VALIDATION, "clientAuthenticationMethod "
+		    "%s is not among the tokenEndpointAuthMethods",
+		    auth_method_upper(m));
+	return 0;
+}
+
+/* A preset's inputs, resolved to its endpoints, into the configuration. */
+static int
+preset_endpoints(const struct api_ctx *ctx, const struct oauth_vendor *v,
+    json_t *c, json_t *out, struct av_err *e)
+{
+	char (*ep)[OAUTH_URL_MAX + 1];
+	const char *in[OAUTH_FIELDS];
+	int f, rc = -1;
+
+	if ((ep = calloc(OAUTH_FIELDS, sizeof(*ep))) == NULL)
+		return av_fail(e, AV_E_INTERNAL, "out of memory");
+	for (f = 0; f < OAUTH_FIELDS; f++)
+		if (get_string(c, oauth_field_name(f), f == OAUTH_TENANT_ID ?
+		    256 : OAUTH_URL_MAX, false, &in[f], e) != 0)
+			goto done;
+	if (oauth_vendor_resolve(v, in, ctx->cfg->outbound.allow_http_loopback,
+	    ep, e) != 0)
+		goto done;
+	if (in[OAUTH_TENANT_ID] != NULL || v->input[OAUTH_TENANT_ID].accepted)
+		json_object_set_new(out, "tenantId", json_string(
+		    in[OAUTH_TENANT_ID] != NULL ? in[OAUTH_TENANT_ID] :
+		    v->input[OAUTH_TENANT_ID].def));
+	for (f = OAUTH_ISSUER; f < OAUTH_FIELDS; f++)
+		json_object_set_new(out, oauth_field_name(f),
+		    json_string(ep[f]));
+	json_object_set_new(out, "responseTypes", json_pack("[s]", "code"));
+	json_object_set_new(out, "tokenEndpointAuthMethods", json_pack("[s]",
+	    oauth_auth_method_name(v->auth)));
+	rc = 0;
+done:
+	free(ep);
+	return rc;
+}
+
+/*
+ * credentialProviderVendor and oauth2ProviderConfigInput, checked: the
+ * configuration to store (*config, a new reference) and the client
+ * secret (NULL when absent: required unless updating).
+ */
+static int
+get_config(struct api_ctx *ctx, json_t *in, bool update, json_t **config,
+    json_t **secret, struct av_err *e)
+{
+	const struct oauth_vendor *v;
+	enum oauth_auth_method m;
+	const char *vendor, *key, *id, *sec;
+	json_t *cfg, *c, *out;
+	int f;
+
+	*config = *secret = NULL;
+	if (get_string(in, "credentialProviderVendor", 64, true, &vendor,
+	    e) != 0)
+		return -1;
+	if ((v = oauth_vendor_find(ctx->vendors, vendor)) == NULL)
+		return av_fail(e, AV_E_VALIDATION, "credentialProviderVendor "
+		    "'%.64s' is not an OAuth2 vendor (docs/oauth.md)", vendor);
+	cfg = json_object_get(in, "oauth2ProviderConfigInput");
+	if (cfg == NULL || !json_is_object(cfg) || json_object_size(cfg) != 1)
+		return av_fail(e, AV_E_VALIDATION, "oauth2ProviderConfigInput "
+		    "must have one member, %s", v->config);
+	key = json_object_iter_key(json_object_iter(cfg));
+	c = json_object_get(cfg, key);
+	if (strcmp(key, v->config) != 0)
+		return av_fail(e, AV_E_VALIDATION, "%s is configured with %s, "
+		    "not %.64s", v->name, v->config, key);
+	if (!json_is_object(c))
+		return av_fail(e, AV_E_VALIDATION, "%s must be an object",
+		    v->config);
+	if (unsupported(c, v->custom, e) != 0)
+		return -1;
+	/* The fields this vendor takes: client, then its inputs. */
+	{
+		const char *allowed[OAUTH_FIELDS + 5];
+		size_t n = 0;
+
+		allowed[n++] = "clientId";
+		allowed[n++] = "clientSecret";
+		if (v->custom) {
+			allowed[n++] = "oauthDiscovery";
+			allowed[n++] = "clientAuthenticationMethod";
+		}
+		for (f = 0; f < OAUTH_FIELDS; f++)
+			if (v->input[f].accepted)
+				allowed[n++] = oauth_field_name(f);
+		allowed[n] = NULL;
+		if (api_only_fields(c, allowed, e) != 0) {
+			/* Say why an AgentCore field is refused here. */
+			for (f = 0; f < OAUTH_FIELDS; f++)
+				if (json_object_get(c, oauth_field_name(f)) !=
+				    NULL && !v->input[f].accepted)
+					return av_fail(e, AV_E_VALIDATION, "%s "
+					    "takes no %s", v->name,
+					    oauth_field_name(f));
+			return -1;
+		}
+	}
+	if (get_string(c, "clientId", CLIENT_ID_MAX, true, &id, e) != 0)
+		return -1;
+	if (strspn(id, "!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRS"
+	    "TUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~") != strlen(id))
+		return av_fail(e, AV_E_VALIDATION, "clientId must be printable "
+		    "ASCII without spaces");
+	if (get_string(c, "clientSecret", SECRET_MAX, !update, &sec, e) != 0)
+		return -1;
+	m = v->auth;
+	if (v->custom && get_auth_method(c, &m, e) != 0)
+		return -1;
+	if ((out = json_pack("{s:s, s:s, s:s}", "vendor", v->name, "clientId",
+	    id, "clientAuthenticationMethod", oauth_auth_method_name(m))) ==
+	    NULL)
+		return av_fail(e, AV_E_INTERNAL, "out of memory");
+	if ((v->custom ? custom_discovery(ctx, c, m, out, e) :
+	    preset_endpoints(ctx, v, c, out, e)) != 0) {
+		json_decref(out);
+		return -1;
+	}
+	*config = out;
+	*secret = sec != NULL ? json_object_get(c, "clientSecret") : NULL;
+	return 0;
+}
+
+/* The appliance's OAuth callback, on its TCP listener by the name
+ * browsers know it by (else its address); NULL without a listener. */
+static json_t *
+callback_url(const struct api_ctx *ctx)
+{
+	const struct av_tcp_config *t = &ctx->cfg->listen.tcp;
+	const char *host = t->public_name[0] != '\0' ? t->public_name :
+	    t->address;
+	bool v6 = strchr(host, ':') != NULL;
+
+	if (!t->enabled)
+		return NULL;
+	return json_sprintf("https://%s%s%s:%u%s", v6 ? "[" : "", host,
+	    v6 ? "]" : "", t->port, CALLBACK_PATH);
+}
+
+/* oauth2ProviderConfigOutput from a stored configuration. */
+static json_t *
+config_output(const struct oauth_vendor *v, json_t *config)
+{
+	static const char *const md_fields[] = { "issuer",
+	    "authorizationEndpoint", "tokenEndpoint", "responseTypes",
+	    "tokenEndpointAuthMethods", NULL };
+	json_t *o, *md, *x;
+	size_t i;
+
+	o = json_pack("{s:O?}", "clientId", json_object_get(config,
+	    "clientId"));
+	if ((x = json_object_get(config, "discoveryUrl")) != NULL)
+		json_object_set_new(o, "oauthDiscovery", json_pack("{s:O}",
+		    "discoveryUrl", x));
+	else {
+		md = json_object();
+		for (i = 0; md_fields[i] != NULL; i++)
+			if ((x = json_object_get(config, md_fields[i])) != NULL)
+				json_object_set(md, md_fields[i], x);
+		json_object_set_new(o, "oauthDiscovery", json_pack("{s:o}",
+		    "authorizationServerMetadata", md));
+	}
+	if (v->custom)
+		json_object_set_new(o, "clientAuthenticationMethod",
+		    json_string(strcmp(json_string_value(json_object_get(config,
+		    "clientAuthenticationMethod")), "client_secret_post") == 0 ?
+		    "CLIENT_SECRET_POST" : "CLIENT_SECRET_BASIC"));
+	return json_pack("{s:o}", v->config, o);
+}
+
+/*
+ * The response for a provider: name, ARNs, callback and configuration;
+ * with times (created > 0: Get, Update) its vendor too.
+ */
+static int
+describe(struct api_ctx *ctx, const struct api_call *call, const char *name,
+    const char *config_text, int64_t created, int64_t updated, json_t *out,
+    struct av_err *e)
+{
+	const struct oauth_vendor *v;
+	json_t *config, *cb;
+	char secret[1100];
+
+	if ((config = json_loads(config_text, 0, NULL)) == NULL ||
+	    (v = oauth_vendor_find(ctx->vendors, json_string_value(
+	    json_object_get(config, "vendor")))) == NULL) {
+		json_decref(config);
+		return av_fail(e, AV_E_INTERNAL, "the stored configuration of "
+		    "%s is damaged", name);
+	}
+	snprintf(secret, sizeof(secret), "%s/secret", call->resource);
+	json_object_set_new(out, "name", json_string(name));
+	json_object_set_new(out, "credentialProviderArn",
+	    json_string(call->resource));
+	json_object_set_new(out, "clientSecretArn",
+	    json_pack("{s:s}", "secretArn", secret));
+	if ((cb = callback_url(ctx)) != NULL)
+		json_object_set_new(out, "callbackUrl", cb);
+	json_object_set_new(out, "oauth2ProviderConfigOutput",
+	    config_output(v, config));
+	if (created > 0) {
+		json_object_set_new(out, "credentialProviderVendor",
+		    json_string(v->name));
+		json_object_set_new(out, "createdTime", json_integer(created));
+		json_object_set_new(out, "lastUpdatedTime",
+		    json_integer(updated));
+	}
+	json_decref(config);
+	return 0;
+}
+
+int
+op_create_oauth2_provider(struct api_ctx *ctx, struct api_call *call,
+    json_t *in, json_t *out, struct av_err *e)
+{
+	static const char *const fields[] = { "name",
+	    "credentialProviderVendor", "oauth2ProviderConfigInput", "tags",
+	    NULL };
+	json_t *config = NULL, *secret, *tags = NULL;
+	char *text = NULL;
+	const char *name;
+	int rc = -1;
+
+	if (api_only_fields(in, fields, e) != 0 ||
+	    get_name(ctx, call, in, &name, e) != 0 ||
+	    get_config(ctx, in, false, &config, &secret, e) != 0 ||
+	    api_get_tags(in, &tags, e) != 0 ||
+	    api_allow(ctx, call, tags, e) != 0)
+		goto done;
+	if ((text = json_dumps(config, JSON_COMPACT)) == NULL) {
+		av_fail(e, AV_E_INTERNAL, "out of memory");
+		goto done;
+	}
+	if (store_provider_create(ctx->store, ctx->vault, KIND, name,
+	    call->resource, text, (const uint8_t *)json_string_value(secret),
+	    json_string_length(secret), tags,
+	    ctx->cfg->quotas.oauth2_providers, e) != 0 ||
+	    describe(ctx, call, name, text, 0, 0, out, e) != 0)
+		goto done;
+	rc = 0;
+done:
+	wipe_secret(in);
+	free(text);
+	json_decref(config);
+	json_decref(tags);
+	return rc;
+}
+
+int
+op_get_oauth2_provider(struct api_ctx *ctx, struct api_call *call,
+    json_t *in, json_t *out, struct av_err *e)
+{
+	static const char *const fields[] = { "name", NULL };
+	int64_t created, updated;
+	char *config = NULL;
+	const char *name;
+	int rc;
+
+	rc = api_only_fields(in, fields, e) != 0 ||
+	    get_name(ctx, call, in, &name, e) != 0 ||
+	    api_allow(ctx, call, NULL, e) != 0 ||
+	    store_provider_get(ctx->store, KIND, name, &created, &updated,
+	    &config, e) != 0 ||
+	    describe(ctx, call, name, config, created, updated, out, e) != 0 ?
+	    -1 : 0;
+	free(config);
+	return rc;
+}
+
+/* The whole configuration is replaced; the secret only when given. */
+int
+op_update_oauth2_provider(struct api_ctx *ctx, struct api_call *call,
+    json_t *in, json_t *out, struct av_err *e)
+{
+	static const char *const fields[] = { "name",
+	    "credentialProviderVendor", "oauth2ProviderConfigInput", NULL };
+	json_t *config = NULL, *secret;
+	int64_t created, updated;
+	char *text = NULL, *stored = NULL;
+	const char *name;
+	int rc = -1;
+
+	if (api_only_fields(in, fields, e) != 0 ||
+	    get_name(ctx, call, in, &name, e) != 0 ||
+	    get_config(ctx, in, true, &config, &secret, e) != 0 ||
+	    api_allow(ctx, call, NULL, e) != 0)
+		goto done;
+	if ((text = json_dumps(config, JSON_COMPACT)) == NULL) {
+		av_fail(e, AV_E_INTERNAL, "out of memory");
+		goto done;
+	}
+	if (store_provider_update(ctx->store, ctx->vault, KIND, name, text,
+	    secret != NULL ? (const uint8_t *)json_string_value(secret) : NULL,
+	    secret != NULL ? json_string_length(secret) : 0, e) != 0 ||
+	    store_provider_get(ctx->store, KIND, name, &created, &updated,
+	    &stored, e) != 0 ||
+	    describe(ctx, call, name, stored, created, updated, out, e) != 0)
+		goto done;
+	rc = 0;
+done:
+	wipe_secret(in);
+	free(text);
+	free(stored);
+	json_decref(config);
+	return rc;
+}
+
+int
+op_delete_oauth2_provider(struct api_ctx *ctx, struct api_call *call,
+    json_t *in, json_t *out, struct av_err *e)
+{
+	static const char *const fields[] = { "name", NULL };
+	const char *name;
+
+	(void)out;
+	if (api_only_fields(in, fields, e) != 0 ||
+	    get_name(ctx, call, in, &name, e) != 0 ||
+	    api_allow(ctx, call, NULL, e) != 0)
+		return -1;
+	return store_provider_delete(ctx->store, ctx->vault, KIND, name,
+	    call->resource, e);
+}
+
+int
+op_list_oauth2_providers(struct api_ctx *ctx, struct api_call *call,
+    json_t *in, json_t *out, struct av_err *e)
+{
+	json_t *names = json_array(), *list = json_array(), *n, *config;
+	char after[NAME_MAX_LEN + 1], arn[1024], *text;
+	int64_t created, updated;
+	bool more = false;
+	unsigned max;
+	size_t i;
+	int rc = -1;
+
+	if (api_page_params(in, &max, after, sizeof(after), e) != 0)
+		goto done;
+	if (after[0] != '\0' && !valid_name(after)) {
+		av_fail(e, AV_E_VALIDATION, "invalid nextToken");
+		goto done;
+	}
+	api_vault_arn(ctx, call->resource, sizeof(call->resource));
+	if (api_allow(ctx, call, NULL, e) != 0 ||
+	    store_provider_list(ctx->store, KIND, after, max, names, &more,
+	    e) != 0)
+		goto done;
+	json_array_foreach(names, i, n) {
+		/* One deleted meanwhile is left out. */
+		text = NULL;
+		if (store_provider_get(ctx->store, KIND, json_string_value(n),
+		    &created, &updated, &text, NULL) != 0)
+			continue;
+		config = json_loads(text, 0, NULL);
+		free(text);
+		provider_arn(ctx, json_string_value(n), arn, sizeof(arn));
+		json_array_append_new(list, json_pack("{s:O, s:O?, s:s, s:I, "
+		    "s:I}", "name", n, "credentialProviderVendor",
+		    json_object_get(config, "vendor"), "credentialProviderArn",
+		    arn, "createdTime", (json_int_t)created, "lastUpdatedTime",
+		    (json_int_t)updated));
+		json_decref(config);
+	}
+	json_object_set(out, "credentialProviders", list);
+	if (more)
+		api_page_token_set(out, names);
+	rc = 0;
+done:
+	json_decref(names);
+	json_decref(list);
+	return rc;
+}
