@@ -191,6 +191,16 @@ int api_wi_arn(const struct api_ctx *ctx, const char *name, char *buf,
 /* api_authorize() for call->resource, with the tags a call sets. */
 int api_allow(struct api_ctx *ctx, struct api_call *call, json_t *request_tags,
     struct av_err *e);
+/* Credential providers: the ARN's type segment of each kind, the name
+ * rule, and "name" of a request validated with call->resource its ARN. */
+#define API_PROVIDER_APIKEY	"apikeycredentialprovider"
+#define API_PROVIDER_OAUTH2	"oauth2credentialprovider"
+#define API_PROVIDER_NAME_MAX	128
+int api_provider_arn(const struct api_ctx *ctx, const char *type,
+    const char *name, char *buf, size_t len);
+bool api_provider_name_valid(const char *s);
+int api_get_provider_name(const struct api_ctx *ctx, struct api_call *call,
+    const char *type, json_t *in, const char **name, struct av_err *e);
 /* The ARNs of the directory and of the vault (their collections). */
 int api_directory_arn(const struct api_ctx *ctx, char *buf, size_t len);
 int api_vault_arn(const struct api_ctx *ctx, char *buf, size_t len);

@@ -4,7 +4,6 @@
  * and List.  The key is write-only: sealed on the way in (its own data
  * key under the vault KEK), never in a response, a log or the audit trail.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,51 +12,7 @@
 #include "api.h"
 
 #define KIND		"api-key"
-#define NAME_MAX_LEN	128
 #define KEY_MAX		65536
-
-static int
-provider_arn(const struct api_ctx *ctx, const char *name, char *buf,
-    size_t len)
-{
-	const struct av_appliance_config *a = &ctx->cfg->appliance;
-	int n;
-
-	n = snprintf(buf, len, "arn:%s:bedrock-agentcore:%s:%s:token-vault/"
-	    "default/apikeycredentialprovider/%s", a->partition, a->region,
-	    a->account, name);
-	return n > 0 && (size_t)n < len ? 0 : -1;
-}
-
-/* AgentCore: 1 to 128 characters of [a-zA-Z0-9-_]. */
-static bool
-valid_name(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > NAME_MAX_LEN)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
-			return false;
-	return true;
-}
-
-static int
-get_name(const struct api_ctx *ctx, struct api_call *call, json_t *in,
-    const char **name, struct av_err *e)
-{
-	json_t *v = json_object_get(in, "name");
-
-	if (v == NULL || !json_is_string(v))
-		return av_fail(e, AV_E_VALIDATION, "name is required");
-	if (!valid_name(json_string_value(v)))
-		return av_fail(e, AV_E_VALIDATION, "name must be 1 to 128 "
-		    "characters of [a-zA-Z0-9-_]");
-	*name = json_string_value(v);
-	return provider_arn(ctx, *name, call->resource,
-	    sizeof(call->resource));
-}
 
 /* The key, in place in the request; wiped by the caller when done. */
 static int
@@ -114,7 +69,8 @@ op_create_api_key_provider(struct api_ctx *ctx, struct api_call *call,
 	int rc = -1;
 
 	if (api_only_fields(in, fields, e) != 0 ||
-	    get_name(ctx, call, in, &name, e) != 0 ||
+	    api_get_provider_name(ctx, call, API_PROVIDER_APIKEY, in, &name,
+	    e) != 0 ||
 	    get_key(in, &key, e) != 0 || api_get_tags(in, &tags, e) != 0 ||
 	    api_allow(ctx, call, tags, e) != 0)
 		goto done;
@@ -140,7 +96,8 @@ op_get_api_key_provider(struct api_ctx *ctx, struct api_call *call,
 	const char *name;
 
 	if (api_only_fields(in, fields, e) != 0 ||
-	    get_name(ctx, call, in, &name, e) != 0 ||
+	    api_get_provider_name(ctx, call, API_PROVIDER_APIKEY, in, &name,
+	    e) != 0 ||
 	    api_allow(ctx, call, NULL, e) != 0 ||
 	    store_provider_get(ctx->store, KIND, name, &created, &updated,
 	    NULL, e) != 0)
@@ -160,7 +117,8 @@ op_update_api_key_provider(struct api_ctx *ctx, struct api_call *call,
 	int rc = -1;
 
 	if (api_only_fields(in, fields, e) != 0 ||
-	    get_name(ctx, call, in, &name, e) != 0 ||
+	    api_get_provider_name(ctx, call, API_PROVIDER_APIKEY, in, &name,
+	    e) != 0 ||
 	    get_key(in, &key, e) != 0 ||
 	    api_allow(ctx, call, NULL, e) != 0 ||
 	    store_provider_update(ctx->store, ctx->vault, KIND, name, NULL,
@@ -185,7 +143,8 @@ op_delete_api_key_provider(struct api_ctx *ctx, struct api_call *call,
 
 	(void)out;
 	if (api_only_fields(in, fields, e) != 0 ||
-	    get_name(ctx, call, in, &name, e) != 0 ||
+	    api_get_provider_name(ctx, call, API_PROVIDER_APIKEY, in, &name,
+	    e) != 0 ||
 	    api_allow(ctx, call, NULL, e) != 0)
 		return -1;
 	return store_provider_delete(ctx->store, ctx->vault, KIND, name,
@@ -197,7 +156,7 @@ op_list_api_key_providers(struct api_ctx *ctx, struct api_call *call,
     json_t *in, json_t *out, struct av_err *e)
 {
 	json_t *names = json_array(), *list = json_array(), *n;
-	char after[NAME_MAX_LEN + 1];
+	char after[API_PROVIDER_NAME_MAX + 1];
 	struct api_call item;
 	int64_t created, updated;
 	bool more = false;
@@ -207,7 +166,7 @@ op_list_api_key_providers(struct api_ctx *ctx, struct api_call *call,
 
 	if (api_page_params(in, &max, after, sizeof(after), e) != 0)
 		goto done;
-	if (after[0] != '\0' && !valid_name(after)) {
+	if (after[0] != '\0' && !api_provider_name_valid(after)) {
 		av_fail(e, AV_E_VALIDATION, "invalid nextToken");
 		goto done;
 	}
@@ -220,8 +179,8 @@ op_list_api_key_providers(struct api_ctx *ctx, struct api_call *call,
 	json_array_foreach(names, i, n) {
 		json_t *p = json_object();
 
-		provider_arn(ctx, json_string_value(n), item.resource,
-		    sizeof(item.resource));
+		api_provider_arn(ctx, API_PROVIDER_APIKEY, json_string_value(n),
+		    item.resource, sizeof(item.resource));
 		created = updated = 0;
 		store_provider_get(ctx->store, KIND, json_string_value(n),
 		    &created, &updated, NULL, NULL);

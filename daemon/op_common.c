@@ -3,6 +3,7 @@
  * op_common.c - request checks the operations share: unknown fields,
  * tags, page tokens.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -229,4 +230,46 @@ api_get_name(json_t *in, const char *f, size_t max, const char **name,
 		    "characters of [A-Za-z0-9._-]", f, max);
 	*name = json_string_value(v);
 	return 0;
+}
+
+int
+api_provider_arn(const struct api_ctx *ctx, const char *type,
+    const char *name, char *buf, size_t len)
+{
+	const struct av_appliance_config *a = &ctx->cfg->appliance;
+	int n;
+
+	n = snprintf(buf, len, "arn:%s:bedrock-agentcore:%s:%s:token-vault/"
+	    "default/%s/%s", a->partition, a->region, a->account, type, name);
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+/* AgentCore: 1 to 128 characters of [a-zA-Z0-9-_]. */
+bool
+api_provider_name_valid(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > API_PROVIDER_NAME_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+			return false;
+	return true;
+}
+
+int
+api_get_provider_name(const struct api_ctx *ctx, struct api_call *call,
+    const char *type, json_t *in, const char **name, struct av_err *e)
+{
+	json_t *v = json_object_get(in, "name");
+
+	if (v == NULL || !json_is_string(v))
+		return av_fail(e, AV_E_VALIDATION, "name is required");
+	if (!api_provider_name_valid(json_string_value(v)))
+		return av_fail(e, AV_E_VALIDATION, "name must be 1 to 128 "
+		    "characters of [a-zA-Z0-9-_]");
+	*name = json_string_value(v);
+	return api_provider_arn(ctx, type, *name, call->resource,
+	    sizeof(call->resource));
 }

@@ -10,7 +10,6 @@
  * client ID, endpoints, client authentication) is the configuration
  * the responses are built from.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,54 +19,10 @@
 #include "api.h"
 
 #define KIND		"oauth2"
-#define NAME_MAX_LEN	128
 #define CLIENT_ID_MAX	256
 #define SECRET_MAX	2048
 #define LIST_MAX	10	/* responseTypes */
 #define CALLBACK_PATH	"/identities/oauth2/callback"
-
-static int
-provider_arn(const struct api_ctx *ctx, const char *name, char *buf,
-    size_t len)
-{
-	const struct av_appliance_config *a = &ctx->cfg->appliance;
-	int n;
-
-	n = snprintf(buf, len, "arn:%s:bedrock-agentcore:%s:%s:token-vault/"
-	    "default/oauth2credentialprovider/%s", a->partition, a->region,
-	    a->account, name);
-	return n > 0 && (size_t)n < len ? 0 : -1;
-}
-
-/* AgentCore: 1 to 128 characters of [a-zA-Z0-9-_]. */
-static bool
-valid_name(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > NAME_MAX_LEN)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
-			return false;
-	return true;
-}
-
-static int
-get_name(const struct api_ctx *ctx, struct api_call *call, json_t *in,
-    const char **name, struct av_err *e)
-{
-	json_t *v = json_object_get(in, "name");
-
-	if (v == NULL || !json_is_string(v))
-		return av_fail(e, AV_E_VALIDATION, "name is required");
-	if (!valid_name(json_string_value(v)))
-		return av_fail(e, AV_E_VALIDATION, "name must be 1 to 128 "
-		    "characters of [a-zA-Z0-9-_]");
-	*name = json_string_value(v);
-	return provider_arn(ctx, *name, call->resource,
-	    sizeof(call->resource));
-}
 
 /* The client secret of a request, wherever it is: wiped when done
  * (jansson holds its own copy). */
@@ -515,7 +470,8 @@ op_create_oauth2_provider(struct api_ctx *ctx, struct api_call *call,
 	int rc = -1;
 
 	if (api_only_fields(in, fields, e) != 0 ||
-	    get_name(ctx, call, in, &name, e) != 0 ||
+	    api_get_provider_name(ctx, call, API_PROVIDER_OAUTH2, in, &name,
+	    e) != 0 ||
 	    get_config(ctx, in, false, &config, &secret, e) != 0 ||
 	    api_get_tags(in, &tags, e) != 0 ||
 	    api_allow(ctx, call, tags, e) != 0)
@@ -550,7 +506,8 @@ op_get_oauth2_provider(struct api_ctx *ctx, struct api_call *call,
 	int rc;
 
 	rc = api_only_fields(in, fields, e) != 0 ||
-	    get_name(ctx, call, in, &name, e) != 0 ||
+	    api_get_provider_name(ctx, call, API_PROVIDER_OAUTH2, in, &name,
+	    e) != 0 ||
 	    api_allow(ctx, call, NULL, e) != 0 ||
 	    store_provider_get(ctx->store, KIND, name, &created, &updated,
 	    &config, e) != 0 ||
@@ -574,7 +531,8 @@ op_update_oauth2_provider(struct api_ctx *ctx, struct api_call *call,
 	int rc = -1;
 
 	if (api_only_fields(in, fields, e) != 0 ||
-	    get_name(ctx, call, in, &name, e) != 0 ||
+	    api_get_provider_name(ctx, call, API_PROVIDER_OAUTH2, in, &name,
+	    e) != 0 ||
 	    get_config(ctx, in, true, &config, &secret, e) != 0 ||
 	    api_allow(ctx, call, NULL, e) != 0)
 		goto done;
@@ -607,7 +565,8 @@ op_delete_oauth2_provider(struct api_ctx *ctx, struct api_call *call,
 
 	(void)out;
 	if (api_only_fields(in, fields, e) != 0 ||
-	    get_name(ctx, call, in, &name, e) != 0 ||
+	    api_get_provider_name(ctx, call, API_PROVIDER_OAUTH2, in, &name,
+	    e) != 0 ||
 	    api_allow(ctx, call, NULL, e) != 0)
 		return -1;
 	return store_provider_delete(ctx->store, ctx->vault, KIND, name,
@@ -619,7 +578,7 @@ op_list_oauth2_providers(struct api_ctx *ctx, struct api_call *call,
     json_t *in, json_t *out, struct av_err *e)
 {
 	json_t *names = json_array(), *list = json_array(), *n, *config;
-	char after[NAME_MAX_LEN + 1], arn[1024], *text;
+	char after[API_PROVIDER_NAME_MAX + 1], arn[1024], *text;
 	int64_t created, updated;
 	bool more = false;
 	unsigned max;
@@ -628,7 +587,7 @@ op_list_oauth2_providers(struct api_ctx *ctx, struct api_call *call,
 
 	if (api_page_params(in, &max, after, sizeof(after), e) != 0)
 		goto done;
-	if (after[0] != '\0' && !valid_name(after)) {
+	if (after[0] != '\0' && !api_provider_name_valid(after)) {
 		av_fail(e, AV_E_VALIDATION, "invalid nextToken");
 		goto done;
 	}
@@ -645,7 +604,8 @@ op_list_oauth2_providers(struct api_ctx *ctx, struct api_call *call,
 			continue;
 		config = json_loads(text, 0, NULL);
 		free(text);
-		provider_arn(ctx, json_string_value(n), arn, sizeof(arn));
+		api_provider_arn(ctx, API_PROVIDER_OAUTH2, json_string_value(n), arn,
+		    sizeof(arn));
 		json_array_append_new(list, json_pack("{s:O, s:O?, s:s, s:I, "
 		    "s:I}", "name", n, "credentialProviderVendor",
 		    json_object_get(config, "vendor"), "credentialProviderArn",

@@ -197,11 +197,8 @@ op_get_resource_api_key(struct api_ctx *ctx, struct api_call *call,
 	    strlen(json_string_value(prov)) > 128)
 		return av_fail(e, AV_E_VALIDATION, "workloadIdentityToken and "
 		    "resourceCredentialProviderName are required");
-	snprintf(call->resource, sizeof(call->resource), "arn:%s:"
-	    "bedrock-agentcore:%s:%s:token-vault/default/"
-	    "apikeycredentialprovider/%s", ctx->cfg->appliance.partition,
-	    ctx->cfg->appliance.region, ctx->cfg->appliance.account,
-	    json_string_value(prov));
+	api_provider_arn(ctx, API_PROVIDER_APIKEY, json_string_value(prov),
+	    call->resource, sizeof(call->resource));
 	if (wat_verify_cached(&ctx->tokens, json_string_value(tok),
 	    (int64_t)time(NULL), &c, e) != 0)
 		return -1;
