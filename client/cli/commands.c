@@ -408,9 +408,10 @@ oauth_named(struct cli *c, const char *op, json_t **doc)
 	return rc != 0 ? cli_fail(c) : 0;
 }
 
+/* A List call of the admin API through av_call: the page's parameters. */
 static int
-list_oauth2(av_handle *h, int max_results, const char *next_token,
-    json_t **out, struct av_error *err)
+list_page(av_handle *h, const char *path, int max_results,
+    const char *next_token, json_t **out, struct av_error *err)
 {
 	json_t *in = json_pack("{s:s*}", "nextToken", next_token);
 	int rc;
@@ -424,10 +425,17 @@ list_oauth2(av_handle *h, int max_results, const char *next_token,
 	if (max_results != 0)
 		json_object_set_new(in, "maxResults",
 		    json_integer(max_results));
-	rc = av_call(h, "/identities/ListOauth2CredentialProviders", in, out,
-	    err);
+	rc = av_call(h, path, in, out, err);
 	json_decref(in);
 	return rc;
+}
+
+static int
+list_oauth2(av_handle *h, int max_results, const char *next_token,
+    json_t **out, struct av_error *err)
+{
+	return list_page(h, "/identities/ListOauth2CredentialProviders",
+	    max_results, next_token, out, err);
 }
 
 int
@@ -712,21 +720,8 @@ static int
 list_policies(av_handle *h, int max_results, const char *next_token,
     json_t **out, struct av_error *err)
 {
-	json_t *in = json_pack("{s:s*}", "nextToken", next_token);
-	int rc;
-
-	if (in == NULL) {
-		*out = NULL;
-		*err = (struct av_error){ 0, AV_ARGUMENT_ERROR,
-		    "--next-token is not UTF-8 text", "" };
-		return -1;
-	}
-	if (max_results != 0)
-		json_object_set_new(in, "maxResults",
-		    json_integer(max_results));
-	rc = av_call(h, "/policies/ListPolicies", in, out, err);
-	json_decref(in);
-	return rc;
+	return list_page(h, "/policies/ListPolicies", max_results, next_token,
+	    out, err);
 }
 
 int
