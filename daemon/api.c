@@ -31,7 +31,9 @@ enum plane {
 struct route {
 	const char	*method;
 	const char	*path;		/* ending in '/': a prefix, the rest
-					   (and any query) the op's to parse */
+					   (and any query) the op's to parse;
+					   in '?': this path, with or without
+					   a query; else exactly this */
 	const char	*operation;
 	enum plane	 plane;
 	bool		 write;		/* fsync the audit record first */
@@ -391,17 +393,30 @@ parse_body(const struct httpd_req *req, struct av_err *e)
 	return in;
 }
 
+static bool
+route_match(const char *path, const char *target)
+{
+	size_t n = strlen(path);
+
+	switch (path[n - 1]) {
+	case '/':
+		return strncmp(path, target, n) == 0;
+	case '?':
+		return strncmp(path, target, n - 1) == 0 &&
+		    (target[n - 1] == '\0' || target[n - 1] == '?');
+	default:
+		return strcmp(path, target) == 0;
+	}
+}
+
 static const struct route *
 route_find(const struct httpd_req *req, bool *method_mismatch)
 {
-	size_t i, n;
+	size_t i;
 
 	*method_mismatch = false;
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		n = strlen(routes[i].path);
-		if (routes[i].path[n - 1] == '/' ?
-		    strncmp(routes[i].path, req->target, n) != 0 :
-		    strcmp(routes[i].path, req->target) != 0)
+		if (!route_match(routes[i].path, req->target))
 			continue;
 		if (strcmp(routes[i].method, req->method) == 0)
 			return &routes[i];
