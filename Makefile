@@ -71,7 +71,8 @@ DAEMON_LIB_SRCS := daemon/error.c daemon/secmem.c daemon/vault.c daemon/store.c 
 	daemon/op_tokens.c daemon/wat.c \
 	daemon/wat_cache.c daemon/es256.c daemon/op_tags.c \
 	daemon/store_directory.c daemon/store_provider.c daemon/store_tags.c \
-	daemon/store_policy.c daemon/op_policy.c daemon/op_principal.c \
+	daemon/store_policy.c daemon/store_session.c daemon/op_policy.c \
+	daemon/op_principal.c \
 	daemon/authz.c daemon/outbound.c daemon/oauth_vendor.c \
 	daemon/oauth_authorize.c \
 	firmware/selftest.c $(filter policy/%,$(POLICY_SRCS))

@@ -150,9 +150,11 @@ store_provider_update(struct store *s, struct vault *v, const char *kind,
 	return rc;
 }
 
+#define ERASE_MAX	1024	/* data keys forgotten after one delete */
+
 static int
 delete_locked(struct store *s, const char *kind, const char *name,
-    const char *arn, int64_t *dek, struct av_err *e)
+    const char *arn, int64_t *deks, size_t *ndeks, struct av_err *e)
 {
 	sqlite3_stmt *st;
 	int exists;
@@ -163,18 +165,26 @@ delete_locked(struct store *s, const char *kind, const char *name,
 	if ((st = store_prepare2(s, "SELECT dek_id FROM secrets WHERE type = ?1 AND "
 	    "name = ?2 AND owner = '';", kind, name, e)) == NULL)
 		return -1;
-	*dek = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	*ndeks = 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		deks[(*ndeks)++] = sqlite3_column_int64(st, 0);
 	store_release(s, st);
 	/* Crypto-erase: the secret and its data key go in one transaction. */
 	if ((st = store_prepare2(s, "DELETE FROM secrets WHERE type = ?1 AND "
 	    "name = ?2 AND owner = '';", kind, name, e)) == NULL ||
 	    store_step_done(s, st, e) != 0)
 		return -1;
-	if ((st = store_prepare(s, "DELETE FROM deks WHERE id = ?1;", e)) ==
-	    NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, *dek);
-	if (store_step_done(s, st, e) != 0)
+	if (*ndeks == 1) {
+		if ((st = store_prepare(s, "DELETE FROM deks WHERE id = ?1;",
+		    e)) == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, deks[0]);
+		if (store_step_done(s, st, e) != 0)
+			return -1;
+	}
+	/* An OAuth2 provider's sessions (and what they sealed) go too. */
+	if (strcmp(kind, "oauth2") == 0 && store_session_erase_provider_locked(
+	    s, name, deks, ndeks, ERASE_MAX, e) != 0)
 		return -1;
 	if ((st = store_prepare2(s, "DELETE FROM tags WHERE resource = ?1;", arn,
 	    NULL, e)) == NULL || store_step_done(s, st, e) != 0)
@@ -189,12 +199,15 @@ int
 store_provider_delete(struct store *s, struct vault *v, const char *kind,
     const char *name, const char *arn, struct av_err *e)
 {
-	int64_t dek = 0;
+	static __thread int64_t deks[ERASE_MAX];
+	size_t ndeks = 0, i;
 	int rc;
 
-	IN_TRANSACTION(s, e, rc, delete_locked(s, kind, name, arn, &dek, e));
-	if (rc == 0 && dek != 0)
-		vault_dek_forget(v, dek);
+	IN_TRANSACTION(s, e, rc, delete_locked(s, kind, name, arn, deks,
+	    &ndeks, e));
+	if (rc == 0)
+		for (i = 0; i < ndeks; i++)
+			vault_dek_forget(v, deks[i]);
 	return rc;
 }
 
