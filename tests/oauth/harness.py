@@ -33,6 +33,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # Loopback only: never through a proxy from the environment.
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _running = set()
+# The oldest Node.js major the pinned modules run on (also node-version.mjs).
+NODE_MIN = 18
+_node_ok = None
 
 
 class HarnessError(Exception):
@@ -49,10 +52,25 @@ class BrowserError(HarnessError):
 
 
 def node():
-    """The node program, or HarnessError."""
+    """The node program, or HarnessError when it is missing or older than
+    NODE_MIN (the pinned node modules need it)."""
+    global _node_ok
     n = os.environ.get("NODE") or shutil.which("node")
     if not n:
         raise HarnessError("node not found (make deps installs nodejs)")
+    if _node_ok != n:
+        try:
+            v = subprocess.run([n, "-p", "process.versions.node"],
+                               capture_output=True, timeout=20,
+                               env=_node_env()).stdout.decode().strip()
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise HarnessError("%s does not run: %s" % (n, e))
+        major = v.split(".")[0]
+        if not major.isdigit() or int(major) < NODE_MIN:
+            raise HarnessError("%s is Node.js %s: the OAuth harness needs "
+                               "%d or later (Debian 12's nodejs is 18)" %
+                               (n, v or "of no known version", NODE_MIN))
+        _node_ok = n
     return n
 
 
