@@ -120,40 +120,48 @@ def _json(body):
         return None
 
 
-class IdP:
-    """idp.mjs with a configuration (a dict, see docs/testing.md), in a
-    work directory of its own (config.json, idp.log)."""
+class _Server:
+    """A node program of the harness (SCRIPT) with a configuration (a
+    dict, see docs/testing.md), in a work directory of its own
+    (config.json, NAME.log); .base is the URL it printed when ready."""
+    SCRIPT = None
+    NAME = None
 
     def __init__(self, config, workdir=None):
         self.config = config
         self.workdir = workdir
         self.proc = None
-        self.issuer = None
+        self.base = None
         self._log = None
         self._own_dir = False
+
+    def _prepare(self):
+        """Before start: write what the configuration refers to."""
 
     def start(self, timeout=20):
         _modules()
         if self.workdir is None:
-            self.workdir = tempfile.mkdtemp(prefix="oauth-idp.")
+            self.workdir = tempfile.mkdtemp(prefix="oauth-%s." % self.NAME)
             self._own_dir = True
         os.makedirs(self.workdir, exist_ok=True)
+        self._prepare()
         cfg = os.path.join(self.workdir, "config.json")
         with open(cfg, "w") as f:
             json.dump(self.config, f, indent=1)
-        self._log = open(os.path.join(self.workdir, "idp.log"), "ab")
-        # stdin is a pipe the provider watches: it ends with this process.
+        self._log = open(os.path.join(self.workdir, self.NAME + ".log"),
+                         "ab")
+        # stdin is a pipe the server watches: it ends with this process.
         self.proc = subprocess.Popen(
-            [node(), os.path.join(HERE, "idp.mjs"), "--stdin", cfg],
+            [node(), os.path.join(HERE, self.SCRIPT), "--stdin", cfg],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self._log, env=_node_env())
         _running.add(self)
         line = self._readline(timeout)
         if not line.startswith("ready "):
             self.stop()
-            raise HarnessError("idp.mjs did not start (%r); log:\n%s" %
-                               (line, self.log_tail()))
-        self.issuer = line.split(" ", 1)[1]
+            raise HarnessError("%s did not start (%r); log:\n%s" %
+                               (self.SCRIPT, line, self.log_tail()))
+        self.base = line.split(" ", 1)[1]
         return self
 
     def _readline(self, timeout):
@@ -200,14 +208,15 @@ class IdP:
 
     def log_tail(self, lines=20):
         try:
-            with open(os.path.join(self.workdir, "idp.log"), "rb") as f:
+            with open(os.path.join(self.workdir, self.NAME + ".log"),
+                      "rb") as f:
                 text = f.read().decode(errors="replace")
         except OSError:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
     def url(self, path):
-        return self.issuer + path
+        return self.base + path
 
     def _admin(self, method, path, obj=None):
         body = json.dumps(obj).encode() if obj is not None else None
@@ -217,6 +226,16 @@ class IdP:
             raise HarnessError("%s %s: %d %s" % (method, path, status,
                                                  data[:200]))
         return json.loads(data)
+
+
+class IdP(_Server):
+    """idp.mjs (oidc-provider): .issuer is its issuer."""
+    SCRIPT = "idp.mjs"
+    NAME = "idp"
+
+    @property
+    def issuer(self):
+        return self.base
 
     def mode(self, token, times=None):
         """The token endpoint's answers from now on: "normal", "500" (any
