@@ -22,6 +22,7 @@ import os
 import secrets
 import selectors
 import shutil
+import ssl
 import subprocess
 import tempfile
 import time
@@ -30,8 +31,18 @@ import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer (its Location), never followed."""
+
+    def redirect_request(self, *args):
+        return None
+
+
 # Loopback only: never through a proxy from the environment.
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                      _NoRedirect)
 _running = set()
 # The oldest Node.js major the pinned modules run on (also node-version.mjs).
 NODE_MIN = 18
@@ -94,7 +105,8 @@ def _node_env():
 
 def http(method, url, body=None, headers=None, timeout=10):
     """One request; returns (status, headers, body bytes).  An HTTP error
-    status is an answer, not an exception; a timeout raises OSError."""
+    status or a redirect is an answer, not an exception nor followed; a
+    timeout raises OSError."""
     req = urllib.request.Request(url, data=body, method=method,
                                  headers=headers or {})
     try:
@@ -275,6 +287,151 @@ class IdP(_Server):
         status, _, data = http("POST", self.url("/token"), body, headers,
                                timeout)
         return status, _json(data), data
+
+
+# The emulated vendors (vendors.mjs): the preset each one emulates, and the
+# host names it answers for.
+VENDORS = {
+    "github": ("GithubOauth2", "githubOauth2ProviderConfig",
+               ["github.com"]),
+    "slack": ("SlackOauth2", "slackOauth2ProviderConfig", ["slack.com"]),
+    "google": ("GoogleOauth2", "googleOauth2ProviderConfig",
+               ["accounts.google.com", "oauth2.googleapis.com"]),
+    "atlassian": ("AtlassianOauth2", "atlassianOauth2ProviderConfig",
+                  ["auth.atlassian.com"]),
+    "salesforce": ("SalesforceOauth2", "salesforceOauth2ProviderConfig",
+                   ["login.salesforce.com"]),
+    "microsoft": ("MicrosoftOauth2", "microsoftOauth2ProviderConfig",
+                  ["login.microsoftonline.com"]),
+}
+
+
+def test_ca(workdir, hosts):
+    """A throwaway CA (ca.pem) and a server certificate for hosts
+    (cert.pem, key.pem) in workdir, made with the openssl CLI; returns the
+    three paths."""
+    def run(*a):
+        subprocess.run(["openssl"] + list(a), check=True,
+                       capture_output=True, cwd=workdir)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem",
+        "-days", "7", "-subj", "/CN=Agent Vault test vendor CA",
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    run("req", "-new", *ec, "-keyout", "key.pem", "-out", "cert.csr",
+        "-subj", "/CN=vendors.mjs")
+    with open(os.path.join(workdir, "cert.ext"), "w") as f:
+        f.write("subjectAltName=%s\nextendedKeyUsage=serverAuth\n"
+                "basicConstraints=critical,CA:FALSE\n"
+                "keyUsage=critical,digitalSignature\n" %
+                ",".join("DNS:" + h for h in hosts))
+    run("x509", "-req", "-in", "cert.csr", "-CA", "ca.pem", "-CAkey",
+        "ca.key", "-set_serial", "0x" + secrets.token_hex(8), "-days", "7",
+        "-extfile", "cert.ext", "-out", "cert.pem")
+    return tuple(os.path.join(workdir, n)
+                 for n in ("ca.pem", "cert.pem", "key.pem"))
+
+
+class Vendors(_Server):
+    """vendors.mjs: GitHub, Slack, Google, Atlassian, Salesforce and
+    Microsoft emulated on loopback.  .base is both its plain HTTP address
+    and an HTTPS proxy (CONNECT to a vendor's host gets TLS with a
+    certificate from .ca_file's CA); daemon_env() and ca_file point the
+    daemon at it with the presets' real URLs."""
+    SCRIPT = "vendors.mjs"
+    NAME = "vendors"
+
+    def __init__(self, config, workdir=None):
+        super().__init__(config, workdir)
+        self.ca_file = None
+
+    def _prepare(self):
+        if "tls" not in self.config:
+            hosts = [h for v in VENDORS.values() for h in v[2]]
+            self.ca_file, cert, key = test_ca(self.workdir, hosts)
+            self.config = dict(self.config, tls={"cert": cert, "key": key})
+
+    def daemon_env(self):
+        """The daemon's environment: the emulator as its HTTPS proxy,
+        loopback reached directly."""
+        return {"https_proxy": self.base, "NO_PROXY": "127.0.0.1,localhost"}
+
+    def direct(self, url):
+        """A vendor's https:// URL as the emulator serves it on plain
+        HTTP (the host becomes the first path segment)."""
+        u = urllib.parse.urlsplit(url)
+        return self.base + "/" + u.hostname + u.path + \
+            ("?" + u.query if u.query else "")
+
+    def requests(self, vendor=None, endpoint=None):
+        """The requests so far, oldest first (credentials hashed); only
+        one vendor's and one endpoint's ("authorize", "token",
+        "connect") when given."""
+        return [e for e in self._admin("GET", "/__test/requests")
+                if vendor in (None, e.get("vendor")) and
+                endpoint in (None, e.get("endpoint"))]
+
+    def clear_requests(self):
+        self._admin("DELETE", "/__test/requests")
+
+    def fail(self, vendor, error, times=1):
+        """The vendor's next `times` token requests fail with `error`, in
+        its own format (GitHub: 200 and an error field, Slack: ok false,
+        Microsoft: AADSTS)."""
+        return self._admin("POST", "/__test/fail", {
+            "vendor": vendor, "error": error, "times": times})
+
+    def add_client(self, client):
+        """Register (or replace) a client: {vendor, client_id,
+        client_secret, redirect_uris, ...}."""
+        return self._admin("POST", "/__test/clients", client)
+
+    def introspect(self, access_token):
+        """What the emulator issued that token as: {active, vendor,
+        client_id, user, scope, tenant, kind ("user", "bot", "app")}."""
+        return self._admin("POST", "/__test/token", {"token": access_token})
+
+    def authorize(self, auth_url, user=None, deny=False):
+        """A person who consents (or refuses, deny=True) at an
+        authorization URL of an emulated vendor; returns (status,
+        Location or the error page)."""
+        h = {}
+        if user:
+            h["X-Test-User"] = user
+        if deny:
+            h["X-Test-Deny"] = "1"
+        status, headers, body = http("GET", self.direct(auth_url),
+                                     headers=h)
+        return status, headers.get("Location") or \
+            body.decode(errors="replace")
+
+    def https(self, method, url, body=None, headers=None, timeout=10):
+        """A request to a vendor's real https:// URL through the emulator
+        as an HTTPS proxy, trusting its CA (as the daemon does); returns
+        (status, headers, body)."""
+        ctx = ssl.create_default_context(cafile=self.ca_file)
+        opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({"https": self.base}),
+            urllib.request.HTTPSHandler(context=ctx), _NoRedirect)
+        req = urllib.request.Request(url, data=body, method=method,
+                                     headers=headers or {})
+        try:
+            with opener.open(req, timeout=timeout) as r:
+                return r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            with e:
+                return e.code, e.headers, e.read()
+
+
+def vendor_provider(name, vendor, client_id, client_secret, tenant=None):
+    """The CreateOauth2CredentialProvider request for an emulated
+    vendor's preset (tenant: Microsoft's tenantId)."""
+    preset, key, _ = VENDORS[vendor]
+    c = {"clientId": client_id, "clientSecret": client_secret}
+    if tenant is not None:
+        c["tenantId"] = tenant
+    return {"name": name, "credentialProviderVendor": preset,
+            "oauth2ProviderConfigInput": {key: c}}
 
 
 @atexit.register
