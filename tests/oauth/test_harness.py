@@ -362,12 +362,16 @@ def test_vendor_slack(v):
     ok(status == 200 and jbody(body) == {"ok": False,
                                          "error": "invalid_code"},
        "slack: a used code is status 200, ok false, invalid_code", body)
+    status, _, body = vtoken(v, tok, {"code": "x"},
+                             basic=("slack-app", "wrong"))
+    ok(jbody(body) == {"ok": False, "error": "bad_client_secret"},
+       "slack: a wrong secret is ok false, bad_client_secret", body)
     st, q, _ = vauth(v, "https://slack.com/oauth/v2/authorize",
                      {"client_id": "slack-app"})
     ok(st == 302 and q.get("error") == "invalid_request",
        "slack: neither scope nor user_scope: redirected with an error", q)
     log = v.requests("slack", "token")
-    ok([e["auth_method"] for e in log] == ["client_secret_basic"] * 2 and
+    ok([e["auth_method"] for e in log] == ["client_secret_basic"] * 3 and
        VSECRET not in json.dumps(log),
        "slack: the log tells the client authentication, hashes secrets",
        log)

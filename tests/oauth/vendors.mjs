@@ -165,7 +165,6 @@ const VENDORS = {
 		prefix: { access: 'xoxp-', bot: 'xoxb-', refresh: 'xoxe-1-' },
 		errorNames: { invalid_client: 'invalid_client_id',
 			invalid_grant: 'invalid_code',
-			unauthorized_client: 'bad_client_secret',
 			redirect_uri_mismatch: 'bad_redirect_uri',
 			unsupported_grant_type: 'invalid_grant_type' },
 		error(req, res, error) {
@@ -543,10 +542,13 @@ async function token(v, tenant, req, res, e) {
 		return fail('invalid_request', `tenant ${tenant}`,
 			'tenant_not_found');
 	const cl = client(v.name, auth.id);
-	if (cl === null || auth.secret !== cl.client_secret)
-		return fail(v.name === 'github' ? 'incorrect_client_credentials' :
-			'invalid_client', 'client authentication failed',
-			'invalid_client');
+	if (cl === null || auth.secret !== cl.client_secret) {
+		const slack = cl === null ? 'invalid_client_id' :
+			'bad_client_secret';
+		return fail({ github: 'incorrect_client_credentials', slack }[
+			v.name] ?? 'invalid_client', 'client authentication ' +
+			'failed', 'invalid_client');
+	}
 	// GitHub and Slack take a code without grant_type.
 	if (!v.grants.includes(body.grant_type) &&
 	    !(v.noTypes && body.grant_type === undefined))
