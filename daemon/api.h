@@ -105,7 +105,28 @@ struct api_call {
 	char			 resource[1024];	/* an ARN, or "" */
 	bool			 authorized;	/* api_authorize() said yes */
 	char			 decision[AUTHZ_WHY_SIZE];
+	struct api_pending	*pending;	/* api_defer()'s, or NULL */
 };
+
+/*
+ * Asynchronous operations.  An operation that waits on something (an
+ * identity provider) calls api_defer(call) once, keeps what it returns
+ * and returns API_PENDING: api_handle then neither replies nor releases
+ * the call (its authz snapshot, resource and decision go into p; the op
+ * keeps what it needs of `in` itself).  Later, from the same loop and
+ * exactly once, api_resume(p, rc, out, e) finishes the call as a
+ * synchronous return of rc would have: success without api_authorize()
+ * having allowed it fails closed, the call is audited, the reply goes
+ * out behind its audit record, p is freed.  out (borrowed; NULL: {}) is
+ * the body on success, e the error otherwise.  api_defer returns NULL
+ * when out of memory (the op then fails the call itself).
+ */
+#define API_PENDING	1
+struct api_pending;
+struct api_pending *api_defer(struct api_call *call);
+void api_resume(struct api_pending *p, int rc, json_t *out, struct av_err *e);
+/* The call kept in p (its resource, decision...), until api_resume(). */
+struct api_call *api_pending_call(struct api_pending *p);
 
 /*
  * Every operation calls this once it has read what it acts on and before
