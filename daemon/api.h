@@ -60,6 +60,8 @@ void api_reply_finish(struct api_reply *reply, bool audited);
 typedef void api_bad_ipc_fn(const char *kind, void *arg);
 /* The outbound HTTP client of the calling thread's event loop. */
 typedef struct outbound *api_outbound_fn(void *arg);
+/* The calling thread's event loop. */
+typedef struct event_base *api_base_fn(void *arg);
 
 struct api_ctx {
 	const struct av_config	*cfg;
@@ -75,6 +77,7 @@ struct api_ctx {
 	void			*audit_arg;
 	api_bad_ipc_fn		*bad_ipc;
 	api_outbound_fn		*outbound;	/* (audit_arg) */
+	api_base_fn		*base;		/* (audit_arg) */
 	bool			 test_hooks;	/* AGENTVAULT_TEST_HOOKS=1 */
 	/* Principals and policies in force; policy.dir as read at start. */
 	struct authz_holder	 authz;
