@@ -26,6 +26,7 @@
 #define SESSIONS_MAX	100	/* per workload, not yet over */
 #define SECRET_CAP	(OAUTH_AUTHZ_URL_MAX + 512)
 #define CUSTOM_STATE_MAX 4096
+#define HANDED_OUT	2	/* stored_token(): not API_PENDING */
 
 static const char page_bad_state[] = "<!DOCTYPE html><title>sign-in "
     "expired</title><h1>This sign-in link is not valid</h1><p>It was "
@@ -144,7 +145,7 @@ refresh_done(const struct oauth_result *r, void *arg)
 
 /*
  * The stored, bound token of (workload, user, provider) that covers want:
- * 1 handed out in out, API_PENDING when it is being refreshed for the
+ * HANDED_OUT in out, API_PENDING when it is being refreshed for the
  * call, 0 when there is none usable, -1 error.
  */
 static int
@@ -160,12 +161,12 @@ stored_token(struct api_ctx *ctx, struct api_call *call, json_t *in,
 	memset(&t, 0, sizeof(t));
 	if ((found = store_oauth_find(ctx->store, ctx->vault, workload, user,
 	    provider, want, true, &t, e)) != 1)
-		return found;
+		return found;	/* 0 or -1 */
 	if (t.expires_at > (int64_t)time(NULL)) {
 		json_object_set_new(out, "accessToken", json_stringn(t.access,
 		    t.access_len));
 		store_oauth_token_clear(&t);
-		return 1;
+		return HANDED_OUT;
 	}
 	if (t.refresh == NULL) {
 		store_oauth_token_clear(&t);
@@ -364,8 +365,8 @@ poll_session(struct api_ctx *ctx, struct api_call *call, json_t *in,
 		}
 		rc = stored_token(ctx, call, in, workload, user, provider, want,
 		    out, e);
-		if (rc == 1 || rc == API_PENDING) {
-			rc = rc == 1 ? 0 : API_PENDING;
+		if (rc == HANDED_OUT || rc == API_PENDING) {
+			rc = rc == HANDED_OUT ? 0 : API_PENDING;
 			goto done;
 		}
 		if (rc < 0)
@@ -443,7 +444,7 @@ oauth3lo_get_token(struct api_ctx *ctx, struct api_call *call, json_t *in,
 		    out, e);
 		free(want);
 		if (rc != 0)
-			return rc == 1 ? 0 : rc;
+			return rc == HANDED_OUT ? 0 : rc;
 	}
 	return start_session(ctx, in, workload, user, out, e);
 }

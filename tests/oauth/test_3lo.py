@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 
@@ -339,7 +340,51 @@ def test_expiry(f, idp):
     ok(st == 404, "nor can it be completed", doc)
 
 
-def run_browser_tests(idp):
+def test_refresh(f, short):
+    """A provider whose access tokens live 4 s (cached for 2)."""
+    st, doc = f.ask(prov="short")
+    uri = doc.get("sessionUri")
+    end = f.browse(doc["authorizationUrl"])
+    ok(query(end).get("session_id") == uri and f.complete(uri)[0] == 200,
+       "a token from the short-lived provider, bound")
+    st, poll = f.ask(prov="short", sessionUri=uri)
+    first = poll.get("accessToken")
+    ok(first, "handed out", poll)
+    short.clear_requests()
+    time.sleep(3)
+    got = [None, None]
+
+    def ask(i):
+        got[i] = f.ask(prov="short")
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    toks = [g[1].get("accessToken") for g in got]
+    grants = [r for r in short.requests()
+              if r["grant_type"] == "refresh_token"]
+    ok(toks[0] and toks[0] == toks[1] and toks[0] != first,
+       "expired: both concurrent callers get one new token", got)
+    ok(len(grants) == 1, "from exactly one refresh at the provider (%d)" %
+       len(grants), grants)
+    # The refresh token revoked at the provider: consent again.
+    ok(short.revoke(all=True) >= 1, "the provider revokes the refresh "
+       "token")
+    time.sleep(3)
+    st, doc = f.ask(prov="short")
+    ok(st == 200 and "accessToken" not in doc and
+       doc.get("sessionStatus") == "IN_PROGRESS" and
+       "authorizationUrl" in doc,
+       "a revoked refresh token starts consent again", doc)
+    grants = [r for r in short.requests()
+              if r["grant_type"] == "refresh_token"]
+    ok(grants and grants[-1].get("error") == "invalid_grant",
+       "after the provider said invalid_grant", grants[-1:])
+
+
+def run_browser_tests(idp, short):
     spki = harness.spki_hash(os.path.join(td.TOKDIR, "tls.pem"))
     with harness.ReturnServer() as app:
         f = Flow(app, spki)
@@ -348,6 +393,7 @@ def run_browser_tests(idp):
         test_custom_and_resources(f, idp)
         test_denied_and_replay(f, idp)
         test_binding(f, idp)
+        test_refresh(f, short)
         test_expiry(f, idp)
 
 
@@ -366,19 +412,26 @@ def main():
         td.TOKDIR, "token", "tokens")])
     PORT = td.free_port()
     callback = "https://localhost:%d/identities/oauth2/callback" % PORT
+    short_cfg = idp_config(callback)
+    short_cfg["ttl"] = {"AccessToken": 4, "RefreshToken": 3600,
+                        "AuthorizationCode": 60}
     with harness.IdP(idp_config(callback),
-                     workdir=os.path.join(td.WORK, "idp")) as idp:
+                     workdir=os.path.join(td.WORK, "idp")) as idp, \
+            harness.IdP(short_cfg, workdir=os.path.join(td.WORK,
+                                                         "idp-short")) as short:
         d = td.Daemon(daemon_config(PORT))
         try:
             ok(d.wait_ready(), "the daemon serves with a TCP listener")
             st, doc = provider("idp", idp)
             ok(st == 200 and doc.get("callbackUrl") == callback,
                "an OAuth2 provider for the OpenID provider", doc)
+            ok(provider("short", short)[0] == 200, "and one for a provider "
+               "of short-lived tokens")
             if harness.chromium() is None:
                 print("ok %d - browser tests # SKIP no Chromium" %
                       (td.n + 1))
             else:
-                run_browser_tests(idp)
+                run_browser_tests(idp, short)
         finally:
             d.stop()
     print("1..%d" % td.n)
