@@ -66,6 +66,8 @@ static const struct route routes[] = {
 	    op_get_workload_access_token_for_user_id },
 	{ "POST", "/identities/api-key", "GetResourceApiKey", PLANE_DATA,
 	    false, op_get_resource_api_key },
+	{ "POST", "/identities/oauth2/token", "GetResourceOauth2Token",
+	    PLANE_DATA, false, op_get_resource_oauth2_token },
 	{ "POST", "/identities/CreateApiKeyCredentialProvider",
 	    "CreateApiKeyCredentialProvider", PLANE_CONTROL, true,
 	    op_create_api_key_provider },

@@ -172,6 +172,8 @@ api_op_fn op_get_api_key_provider;
 api_op_fn op_update_api_key_provider;
 api_op_fn op_delete_api_key_provider;
 api_op_fn op_list_api_key_providers;
+/* op_oauth2_token.c */
+api_op_fn op_get_resource_oauth2_token;
 /* op_oauth2.c */
 api_op_fn op_create_oauth2_provider;
 api_op_fn op_get_oauth2_provider;

@@ -125,7 +125,8 @@ for t in ${*:-$ALL}; do
 		run "$t" python3 tests/integration/test_authz.py ;;
 	oauth)
 		oauth_modules
-		run "$t" python3 tests/oauth/test_harness.py ;;
+		run "$t" python3 tests/oauth/test_harness.py
+		run oauth_m2m python3 tests/oauth/test_m2m.py ;;
 	client)
 		run "$t" python3 tests/integration/test_client.py ;;
 	python)
