@@ -741,6 +741,155 @@ show_url(const char *url, void *arg)
 	return a->cancel;
 }
 
+/* GetResourceOauth2Token with every member, the session, polling,
+ * CompleteResourceTokenAuth; test_client.py checks the bodies sent. */
+static void
+t_oauth2_calls(av_handle *h)
+{
+	struct av_oauth2_request rq = { .workload_token = "avwat1.all",
+	    .provider = "consent", .scopes = (const char *[]){ "repo",
+	    "user", NULL }, .flow = AV_USER_FEDERATION,
+	    .return_url = "https://app.example.com/cb",
+	    .force_authentication = true,
+	    .custom_parameters = (const char *[]){ "prompt", "consent",
+	    "login_hint", "alice@example.com", NULL },
+	    .custom_state = "st-1", .resources = (const char *[]){
+	    "https://api.example.com/", NULL }, .audiences =
+	    (const char *[]){ "api", "other", NULL } };
+	struct av_oauth2_result res;
+	struct av_error e;
+	char *token = NULL;
+	int64_t t0;
+
+	if (!check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e, NULL,
+	    "av_get_resource_oauth2_token with every request member"))
+		return;
+	ok(res.access_token == NULL && strcmp(res.session_status,
+	    "IN_PROGRESS") == 0 && res.authorization_url != NULL &&
+	    strcmp(res.authorization_url,
+	    "https://idp.example/authorize?s=1") == 0 &&
+	    res.session_uri != NULL && strcmp(res.session_uri,
+	    "urn:ietf:params:oauth:request_uri:s1") == 0,
+	    "the answer is a session: URL, session URI, IN_PROGRESS");
+	rq.session_uri = res.session_uri;
+	t0 = avc_now_ms();
+	check(av_wait_oauth2_token(h, &rq, 50, 5000, &token, &e), &e, NULL,
+	    "av_wait_oauth2_token polls the session until the token");
+	ok(token != NULL && strcmp(token, "gho_\xc3\xa9t") == 0 &&
+	    avc_now_ms() - t0 >= 50, "the token, after a pause (%lld ms)",
+	    (long long)(avc_now_ms() - t0));
+	ok(!buf_holds(h, "gho_"), "the reply buffer holds no token");
+	av_secret_free(token);
+	av_oauth2_result_free(&res);
+	ok(res.session_uri == NULL && res.authorization_url == NULL,
+	    "av_oauth2_result_free empties the result");
+
+	rq = (struct av_oauth2_request){ .workload_token = "avwat1.fake.token",
+	    .provider = "m2m", .flow = AV_M2M };
+	check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e, NULL,
+	    "M2M, no scopes");
+	ok(res.access_token != NULL && strcmp(res.access_token,
+	    "m2m-token") == 0 && res.session_uri == NULL &&
+	    res.session_status[0] == '\0', "the access token, no session");
+	av_oauth2_result_free(&res);
+
+	rq.provider = "never";
+	rq.flow = AV_USER_FEDERATION;
+	rq.session_uri = "urn:ietf:params:oauth:request_uri:n1";
+	t0 = avc_now_ms();
+	check(av_wait_oauth2_token(h, &rq, 50, 300, &token, &e), &e,
+	    AV_TIMEOUT_ERROR, "av_wait_oauth2_token: TimeoutError at the "
+	    "deadline");
+	ok(token == NULL && avc_now_ms() - t0 < 2000, "in time, no token");
+	rq.provider = "fails";
+	check(av_wait_oauth2_token(h, &rq, 50, 5000, &token, &e), &e,
+	    AV_AUTHORIZATION_ERROR, "av_wait_oauth2_token: a FAILED session "
+	    "is AuthorizationError");
+	rq.session_uri = NULL;
+	check(av_wait_oauth2_token(h, &rq, 50, 5000, &token, &e), &e,
+	    AV_ARGUMENT_ERROR, "av_wait_oauth2_token without a session URI "
+	    "is ArgumentError");
+	check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e, NULL,
+	    "a FAILED session is an answer, not an error");
+	ok(strcmp(res.session_status, "FAILED") == 0 && res.access_token ==
+	    NULL && res.authorization_url == NULL, "with status FAILED");
+	av_oauth2_result_free(&res);
+	rq.provider = "old";
+	check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e,
+	    AV_NOT_SUPPORTED_ERROR, "an appliance without the operation: "
+	    "NotSupportedError");
+	rq.provider = NULL;
+	check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e,
+	    AV_ARGUMENT_ERROR, "no provider is ArgumentError");
+	rq.provider = "m2m";
+	rq.workload_token = NULL;
+	check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e,
+	    AV_ARGUMENT_ERROR, "no workload token is ArgumentError");
+	rq.workload_token = "t";
+	rq.flow = (enum av_auth_flow)7;
+	check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e,
+	    AV_ARGUMENT_ERROR, "a flow out of the enum is ArgumentError");
+	rq.flow = AV_M2M;
+	rq.custom_parameters = (const char *[]){ "odd", NULL, NULL };
+	check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e,
+	    AV_ARGUMENT_ERROR, "custom parameters not in pairs: "
+	    "ArgumentError");
+	ok(res.access_token == NULL && res.session_uri == NULL, "the result "
+	    "stays empty after an error");
+
+	check(av_complete_resource_token_auth(h,
+	    "urn:ietf:params:oauth:request_uri:s1", "alice", NULL, &e), &e,
+	    NULL, "av_complete_resource_token_auth with a user id");
+	check(av_complete_resource_token_auth(h,
+	    "urn:ietf:params:oauth:request_uri:s2", NULL, "eyJ.user.jwt", &e),
+	    &e, NULL, "and with a user token");
+	check(av_complete_resource_token_auth(h,
+	    "urn:ietf:params:oauth:request_uri:s1", "mallory", NULL, &e), &e,
+	    "AccessDeniedException", "another user: the appliance's "
+	    "AccessDeniedException");
+	check(av_complete_resource_token_auth(h,
+	    "urn:ietf:params:oauth:request_uri:old", "alice", NULL, &e), &e,
+	    AV_NOT_SUPPORTED_ERROR, "without the operation: "
+	    "NotSupportedError");
+	check(av_complete_resource_token_auth(h, "urn:x", "a", "b", &e), &e,
+	    AV_ARGUMENT_ERROR, "both a user id and a token: ArgumentError");
+	check(av_complete_resource_token_auth(h, "urn:x", NULL, NULL, &e),
+	    &e, AV_ARGUMENT_ERROR, "neither: ArgumentError");
+	check(av_complete_resource_token_auth(h, NULL, "a", NULL, &e), &e,
+	    AV_ARGUMENT_ERROR, "no session URI: ArgumentError");
+}
+
+/* Replies to refuse: ProtocolError, nothing kept. */
+static void
+t_oauth2_bad_replies(av_handle *h)
+{
+	static const char *const bad[] = { "bad-url", "ctl-url", "bad-uri",
+	    "long-uri", "no-status", "odd-status", "no-url", "num-url",
+	    "empty-token", "nested", "empty" };
+	struct av_oauth2_request rq = { .workload_token = "t",
+	    .flow = AV_USER_FEDERATION };
+	struct av_oauth2_result res;
+	struct av_error e;
+	char name[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		rq.provider = bad[i];
+		snprintf(name, sizeof(name), "a reply of kind %s is "
+		    "ProtocolError", bad[i]);
+		check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e,
+		    AV_PROTOCOL_ERROR, name);
+		if (res.access_token != NULL || res.session_uri != NULL ||
+		    res.authorization_url != NULL)
+			ok(false, "the result of %s is empty", bad[i]);
+	}
+	rq.provider = "no-url";
+	rq.session_uri = "urn:ietf:params:oauth:request_uri:b";
+	check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e, NULL,
+	    "no authorization URL is fine in the answer to a poll");
+	av_oauth2_result_free(&res);
+}
+
 static int
 scenario_oauth(void)
 {
@@ -790,6 +939,17 @@ scenario_oauth(void)
 	check(av_with_access_token(h, &o, remember, &s, &e), &e,
 	    AV_AUTHORIZATION_ERROR, "on_auth_url returning non-zero cancels");
 	ok(s.calls == 2, "fn ran only for the tokens");
+	t_oauth2_calls(h);
+	t_oauth2_bad_replies(h);
+
+	/* A cached workload token refused: minted again, once. */
+	o = (struct av_oauth2_opts){ .provider = "m2m", .flow = AV_M2M,
+	    .scopes = (const char *[]){ "read", NULL }, .workload = "w" };
+	check(av_with_access_token(h, &o, remember, &s, &e), &e, NULL,
+	    "av_with_access_token mints a workload token");
+	o.provider = "wat-refused";
+	check(av_with_access_token(h, &o, remember, &s, &e), &e, NULL,
+	    "a refused cached workload token is replaced once");
 	av_close(h);
 	return 0;
 }
