@@ -11,15 +11,20 @@
  *   timeout    a listener that never answers (handshake, reply)
  *   retry      the reconnect rule: what is repeated and what is not
  *   protocol   malformed replies
- *   oauth      av_with_access_token's consent and polling, faked
+ *   oauth      the OAuth2 calls, av_with_access_token's consent and
+ *              polling, av_wait_oauth2_token, faked
+ *   oauth-e2e  M2M against the daemon and a real OpenID provider
+ *              (tests/oauth/test_client_oauth.py)
  *   tcp        TCP with a client certificate
  *   unit       the secret reader and the URL encoder, directly
  *
  * Environment: ADMIN, AGENT (sockets), CA, AUDIT (the audit log), FAKE
- * (a fake server's socket), FAKE_CA, PORT, CERT, KEY.
+ * (a fake server's socket), FAKE_CA, PORT, CERT, KEY; for oauth-e2e
+ * PROVIDER, WORKLOAD and TOKEN_OUT (where fn writes the token).
  */
 #include <sys/stat.h>
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -954,6 +959,64 @@ scenario_oauth(void)
 	return 0;
 }
 
+/* With a workload token in TOKEN_OUT, fn's argument: the caller checks it
+ * against the provider's JWKS. */
+static int
+save_token(const char *token, void *arg)
+{
+	FILE *fp;
+	int fd;
+
+	(void)arg;
+	if ((fd = open(env("TOKEN_OUT"), O_WRONLY | O_CREAT | O_TRUNC,
+	    0600)) == -1 || (fp = fdopen(fd, "w")) == NULL)
+		return 1;
+	fputs(token, fp);
+	return fclose(fp) != 0;
+}
+
+/* M2M against the daemon and the OpenID provider of tests/oauth. */
+static int
+scenario_oauth_e2e(void)
+{
+	av_handle *h = open_sock(env("AGENT"), env("CA"), 30000);
+	struct av_oauth2_opts o = { .provider = env("PROVIDER"),
+	    .scopes = (const char *[]){ "read", NULL }, .flow = AV_M2M,
+	    .workload = env("WORKLOAD"),
+	    .resources = (const char *[]){ "https://api.e2e.example/",
+	    NULL } };
+	struct av_oauth2_request rq = { .provider = env("PROVIDER"),
+	    .scopes = (const char *[]){ "read", NULL }, .flow = AV_M2M };
+	struct av_oauth2_result res;
+	struct av_error e;
+	char *wat = NULL;
+
+	check(av_with_access_token(h, &o, save_token, NULL, &e), &e, NULL,
+	    "av_with_access_token, M2M: fn gets the token");
+	check(av_get_workload_access_token(h, env("WORKLOAD"), &wat, &e), &e,
+	    NULL, "a workload access token");
+	rq.workload_token = wat;
+	if (check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e, NULL,
+	    "av_get_resource_oauth2_token, M2M"))
+		ok(res.access_token != NULL && res.session_uri == NULL &&
+		    strchr(res.access_token, '.') != NULL && !buf_holds(h,
+		    res.access_token), "the access token, wiped from the "
+		    "reply buffer");
+	av_oauth2_result_free(&res);
+	rq.provider = "e2e-none";
+	check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e,
+	    "ResourceNotFoundException", "an unknown provider is "
+	    "ResourceNotFoundException");
+	rq.provider = env("PROVIDER");
+	rq.session_uri = AV_SESSION_URI_PREFIX "x";
+	check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e,
+	    "ValidationException", "a session URI with M2M is "
+	    "ValidationException");
+	av_secret_free(wat);
+	av_close(h);
+	return 0;
+}
+
 static int
 scenario_tcp(void)
 {
@@ -1056,6 +1119,7 @@ main(int argc, char **argv)
 		{ "restart", scenario_restart }, { "badca", scenario_badca },
 		{ "timeout", scenario_timeout }, { "retry", scenario_retry },
 		{ "protocol", scenario_protocol }, { "oauth", scenario_oauth },
+		{ "oauth-e2e", scenario_oauth_e2e },
 		{ "tcp", scenario_tcp }, { "unit", scenario_unit },
 	};
 	size_t i;
