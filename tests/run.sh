@@ -126,7 +126,8 @@ for t in ${*:-$ALL}; do
 	oauth)
 		oauth_modules
 		run "$t" python3 tests/oauth/test_harness.py
-		run oauth_m2m python3 tests/oauth/test_m2m.py ;;
+		run oauth_m2m python3 tests/oauth/test_m2m.py
+		run client_oauth python3 tests/oauth/test_client_oauth.py ;;
 	client)
 		run "$t" python3 tests/integration/test_client.py ;;
 	python)
