@@ -556,10 +556,11 @@ scenario_decorate(void)
 	    "neither workload nor token is ArgumentError");
 
 	rc = av_with_access_token(g, &oa, remember, &s, &e);
-	check(rc, &e, AV_NOT_SUPPORTED_ERROR, "av_with_access_token: this "
-	    "appliance has no GetResourceOauth2Token yet: NotSupportedError");
-	ok(s.calls == 7 && strstr(e.message, "not support") != NULL,
-	    "fn is not called, and the message says why");
+	check(rc, &e, "ResourceNotFoundException", "av_with_access_token: an "
+	    "unknown provider is ResourceNotFoundException");
+	ok(s.calls == 7 && strstr(e.message, "no OAuth2 credential provider "
+	    "named github") != NULL, "fn is not called, and the message says "
+	    "why");
 	oa.scopes = NULL;
 	check(av_with_access_token(g, &oa, remember, &s, &e), &e,
 	    AV_ARGUMENT_ERROR, "no scopes is ArgumentError");

@@ -43,6 +43,9 @@ import agentvault  # noqa: E402
 from agentvault import IdentityClient, requires_access_token  # noqa: E402
 
 td.WORK = WORK = os.path.join(td.TOKDIR, "client-oauth")
+# Under valgrind (AV_TEST_WRAP) the client programs run under it, the
+# daemon does not, as in test_client.py.
+WRAP, td.WRAP = td.WRAP, []
 ok = td.ok
 CLI = os.path.join(TOP, td.BUILD, "agentvault")
 LIBTEST = os.path.join(TOP, td.BUILD, "tests", "test_libagentvault")
@@ -192,7 +195,7 @@ def test_m2m_lib():
     out = os.path.join(WORK, "lib-token")
     env = dict(os.environ, AGENT=AGENT, CA=CA, PROVIDER=PROVIDER,
                WORKLOAD=WORKLOAD, TOKEN_OUT=out)
-    p = subprocess.run(td.WRAP + [LIBTEST, "oauth-e2e"], env=env,
+    p = subprocess.run(WRAP + [LIBTEST, "oauth-e2e"], env=env,
                        capture_output=True, text=True, timeout=120)
     for line in p.stdout.splitlines():
         if line.startswith("ok ") or line.startswith("not ok "):
@@ -439,8 +442,10 @@ def main():
         "name": PROVIDER, "credentialProviderVendor": "CustomOauth2",
         "oauth2ProviderConfigInput": {"customOauth2ProviderConfig": {
             "clientId": "av-e2e", "clientSecret": SECRET,
-            "oauthDiscovery": {"discoveryUrl": IDP.issuer +
-                               "/.well-known/openid-configuration"}}}})
+            "oauthDiscovery": {"authorizationServerMetadata": {
+                "issuer": IDP.issuer,
+                "authorizationEndpoint": IDP.issuer + "/auth",
+                "tokenEndpoint": IDP.issuer + "/token"}}}}})
     ok(p.get("callbackUrl") == callback, "the provider's callbackUrl is the "
        "one registered with the OpenID provider", p.get("callbackUrl"))
     try:

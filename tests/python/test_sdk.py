@@ -458,18 +458,25 @@ class ClientTests(unittest.TestCase):
         expect(self, agentvault.AgentVaultError, c.get_api_key, "py-weather",
                "not-a-token")
 
-    def test_oauth_not_supported(self):
-        """get_token and complete_resource_token_auth: a clear typed error
-        today"""
+    def test_oauth_errors(self):
+        """get_token and get_resource_oauth2_token: the appliance's typed
+        errors (an unknown provider, M2M with a session URI);
+        complete_resource_token_auth: not in this appliance yet"""
         c = admin()
         token = c.get_workload_access_token("py-agent")["workloadAccessToken"]
-        e = expect(self, agentvault.OperationNotSupportedError, c.get_token,
+        e = expect(self, agentvault.ResourceNotFoundException, c.get_token,
                    provider_name="github-provider", scopes=["repo"],
                    agent_identity_token=token)
-        self.assertIsInstance(e, agentvault.ValidationException)
         self.assertEqual(e.operation, "GetResourceOauth2Token")
-        self.assertIn("this appliance does not support OAuth2 access "
-                      "tokens yet", str(e))
+        self.assertIn("no OAuth2 credential provider named github-provider",
+                      str(e))
+        expect(self, agentvault.ResourceNotFoundException,
+               c.get_resource_oauth2_token, provider_name="py-weather",
+               agent_identity_token=token, auth_flow="M2M")
+        expect(self, agentvault.ValidationException,
+               c.get_resource_oauth2_token, provider_name="github-provider",
+               agent_identity_token=token, auth_flow="M2M",
+               session_uri="urn:ietf:params:oauth:request_uri:abc")
         expect(self, agentvault.OperationNotSupportedError,
                c.complete_resource_token_auth,
                "urn:ietf:params:oauth:request_uri:abc",
@@ -1150,10 +1157,10 @@ class DecoratorTests(unittest.TestCase):
                lambda: None)
         expect(self, TypeError, requires_access_token, provider_name="p")
 
-    def test_requires_access_token_today(self):
-        """requires_access_token against today's daemon: a clear
-        OperationNotSupportedError, plain and async; the function never
-        runs"""
+    def test_requires_access_token_errors(self):
+        """requires_access_token with a provider the appliance does not
+        have: its ResourceNotFoundException, plain and async; the function
+        never runs"""
         ran = []
 
         @requires_access_token(provider_name="github-provider",
@@ -1169,9 +1176,9 @@ class DecoratorTests(unittest.TestCase):
             ran.append(2)
 
         for call in (plain, lambda: asyncio.run(coro())):
-            e = expect(self, agentvault.OperationNotSupportedError, call)
-            self.assertIn("does not support OAuth2 access tokens yet",
-                          str(e))
+            e = expect(self, agentvault.ResourceNotFoundException, call)
+            self.assertIn("no OAuth2 credential provider named "
+                          "github-provider", str(e))
         self.assertEqual(ran, [])
 
     def test_context_in_threads(self):
@@ -1417,16 +1424,17 @@ class ExampleTests(unittest.TestCase):
         self.assertEqual(r.stderr, "")
 
     def test_seed_example_called(self):
-        """calling it today: the clear OAuth-not-yet error, before its
-        body (and httpx, not installed here) is reached"""
+        """calling it without a github-provider on the appliance: its
+        clear error, before the body (and httpx, not installed here) is
+        reached"""
         d = scratch()
         r = run_py(ported_seed_example() + "\nimport asyncio\n"
                    "asyncio.run(list_my_repos())\n", d)
         self.assertNotEqual(r.returncode, 0)
-        self.assertIn("agentvault.errors.OperationNotSupportedError: "
-                      "ValidationException (GetResourceOauth2Token): this "
-                      "appliance does not support OAuth2 access tokens "
-                      "yet", r.stderr)
+        self.assertIn("agentvault.errors.ResourceNotFoundException: "
+                      "ResourceNotFoundException (GetResourceOauth2Token): "
+                      "no OAuth2 credential provider named github-provider",
+                      r.stderr)
         self.assertNotIn("httpx", r.stderr)
         with open(os.path.join(d, ".agentvault.json")) as f:
             admin().delete_workload_identity(
