@@ -73,6 +73,8 @@ DAEMON_LIB_SRCS := daemon/error.c daemon/secmem.c daemon/vault.c daemon/store.c 
 	daemon/store_directory.c daemon/store_provider.c daemon/store_tags.c \
 	daemon/store_policy.c daemon/op_policy.c daemon/op_principal.c \
 	daemon/authz.c daemon/outbound.c daemon/oauth_vendor.c \
+	daemon/oauth_client.c daemon/store_oauth.c daemon/oauth_token.c \
+	daemon/op_oauth2_token.c daemon/oauth3lo.c \
 	firmware/selftest.c $(filter policy/%,$(POLICY_SRCS))
 # The OAuth2 vendor presets are data (daemon/oauth_vendors.json), compiled
 # in as a byte array.
@@ -103,14 +105,15 @@ CEREMONY_SRCS := hsm/ceremony/main.c hsm/ceremony/devtoken.c \
 CEREMONY := $(BUILD)/agentvault-ceremony
 
 UNIT_TESTS := uri hsm provider tls vault http_parse config audit wat policy \
-	vendors
+	vendors oauth_client
 TEST_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/test_%)
 TEST_BINS  += $(BUILD)/tests/test_libagentvault
 BENCH      := $(BUILD)/tests/bench_hsm $(BUILD)/tests/bench_daemon \
 	$(BUILD)/tests/bench_client $(BUILD)/tests/bench_policy
 FUZZERS    := $(BUILD)/fuzz/fuzz_uri $(BUILD)/fuzz/fuzz_http \
 	$(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_audit_verify \
-	$(BUILD)/fuzz/fuzz_wat $(BUILD)/fuzz/fuzz_policy $(BUILD)/fuzz/fuzz_client
+	$(BUILD)/fuzz/fuzz_wat $(BUILD)/fuzz/fuzz_policy $(BUILD)/fuzz/fuzz_client \
+	$(BUILD)/fuzz/fuzz_oauth_token
 
 PROGRAMS := $(CEREMONY) $(AGENTVAULTD) $(AUDIT_VERIFY) $(AGENTVAULT)
 
@@ -262,6 +265,16 @@ $(BUILD)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(POLICY_SRCS) \
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_policy.c $(POLICY_SRCS) \
 		$(POLICY_LIBS)
 
+# The token endpoint answer parser (outbound.c only for its names).
+$(BUILD)/fuzz/fuzz_oauth_token: tests/fuzz/fuzz_oauth_token.c \
+	daemon/oauth_client.c daemon/oauth_client.h daemon/outbound.c \
+	daemon/error.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -Idaemon -o $@ tests/fuzz/fuzz_oauth_token.c \
+		daemon/oauth_client.c daemon/outbound.c daemon/error.c \
+		-ljansson -lcurl -levent -lssl -lcrypto
+
 $(BUILD)/tests/test_policy: $(BUILD)/tests/unit/test_policy.o $(LIBPOLICY)
 	$(CC) $(LDFLAGS) -o $@ $^ $(POLICY_LIBS) -lcmocka
 
@@ -276,6 +289,10 @@ $(BUILD)/tests/test_config: $(BUILD)/tests/unit/test_config.o $(LIBDAEMON) \
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -lcmocka -ldl
 
 $(BUILD)/tests/test_vendors: $(BUILD)/tests/unit/test_vendors.o $(LIBDAEMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -lcmocka
+
+$(BUILD)/tests/test_oauth_client: $(BUILD)/tests/unit/test_oauth_client.o \
+	$(LIBDAEMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -lcmocka
 
 $(BUILD)/tests/test_audit: $(BUILD)/tests/unit/test_audit.o $(LIBDAEMON)

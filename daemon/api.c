@@ -66,6 +66,8 @@ static const struct route routes[] = {
 	    op_get_workload_access_token_for_user_id },
 	{ "POST", "/identities/api-key", "GetResourceApiKey", PLANE_DATA,
 	    false, op_get_resource_api_key },
+	{ "POST", "/identities/oauth2/token", "GetResourceOauth2Token",
+	    PLANE_DATA, false, op_get_resource_oauth2_token },
 	{ "POST", "/identities/CreateApiKeyCredentialProvider",
 	    "CreateApiKeyCredentialProvider", PLANE_CONTROL, true,
 	    op_create_api_key_provider },
@@ -461,6 +463,72 @@ test_outbound(struct api_ctx *ctx, struct httpd_req *req)
 	json_decref(in);
 }
 
+/* /test/deferred: the outbound request's outcome, or the error asked. */
+struct test_deferred {
+	struct api_pending	*p;
+	bool			 fail;
+};
+
+static void
+test_deferred_done(const struct outbound_resp *r, void *arg)
+{
+	struct test_deferred *t = arg;
+	struct av_err e = { NULL, "" };
+	json_t *out;
+
+	out = json_pack("{s:I, s:s}", "status", (json_int_t)r->status,
+	    "error", outbound_error_name(r->error));
+	if (t->fail)
+		av_fail(&e, AV_E_VALIDATION, "failed as asked");
+	api_resume(t->p, t->fail ? -1 : 0, out, &e);
+	json_decref(out);
+	free(t);
+}
+
+/*
+ * /test/deferred {"url", "fail", "authorize"}: an operation that defers
+ * its call until an outbound request to url is answered, then succeeds
+ * (or fails as asked; or, without authorize, must fail closed).  Served
+ * through serve(), so audited as TestDeferred on the vault.
+ */
+static int
+op_test_deferred(struct api_ctx *ctx, struct api_call *call, json_t *in,
+    json_t *out, struct av_err *e)
+{
+	struct outbound_req q = { .method = OUTBOUND_GET };
+	struct test_deferred *t;
+	int fail = 0, authorize = 1;
+
+	(void)out;
+	if (json_unpack(in, "{s:s, s?b, s?b}", "url", &q.url, "fail", &fail,
+	    "authorize", &authorize) != 0)
+		return av_fail(e, AV_E_VALIDATION, "expected {url, fail, "
+		    "authorize}");
+	api_vault_arn(ctx, call->resource, sizeof(call->resource));
+	if (authorize && api_allow(ctx, call, NULL, e) != 0)
+		return -1;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return av_fail(e, AV_E_INTERNAL, "out of memory");
+	t->fail = fail;
+	if ((t->p = api_defer(call)) == NULL) {
+		free(t);
+		return av_fail(e, AV_E_INTERNAL, "out of memory");
+	}
+	if (outbound_request(ctx->outbound(ctx->audit_arg), &q,
+	    test_deferred_done, t, e) != 0) {
+		free(t);	/* api_handle frees the unused p */
+		return -1;
+	}
+	return API_PENDING;
+}
+
+/* Not in routes[]: served only as a test hook. */
+static const struct route test_deferred_route = { .method = "POST",
+    .path = "/test/deferred", .operation = "TestDeferred",
+    .plane = PLANE_CONTROL, .fn = op_test_deferred };
+static void serve(struct api_ctx *ctx, struct httpd_req *req,
+    const struct route *r);
+
 /*
  * /test/probe {"what": "getaddrinfo" | "unix-socket"}: what libraries do
  * behind our back in the sandbox.  getaddrinfo with AI_ADDRCONFIG lists
@@ -516,7 +584,8 @@ test_probe(struct httpd_req *req)
  *   /test/bad-ipc {"kind": "unknown"|"oversized"|"out-of-order"}  send
  *   the parent a frame it must answer by killing this worker;
  *   /test/outbound  an outbound HTTP request (test_outbound);
- *   /test/probe  syscalls libraries make in the sandbox (test_probe).
+ *   /test/probe  syscalls libraries make in the sandbox (test_probe);
+ *   /test/deferred  an operation answered later (op_test_deferred).
  */
 static bool
 test_hook(struct api_ctx *ctx, struct httpd_req *req)
@@ -546,6 +615,10 @@ test_hook(struct api_ctx *ctx, struct httpd_req *req)
 		test_probe(req);
 		return true;
 	}
+	if (strcmp(req->target, "/test/deferred") == 0) {
+		serve(ctx, req, &test_deferred_route);
+		return true;
+	}
 	if (strcmp(req->target, "/test/bad-ipc") == 0 &&
 	    (in = parse_body(req, &e)) != NULL &&
 	    json_unpack(in, "{s:s}", "kind", &name) == 0) {
@@ -573,29 +646,104 @@ test_hook(struct api_ctx *ctx, struct httpd_req *req)
 	return true;
 }
 
-void
-api_handle(struct httpd_req *req, void *arg)
-{
-	struct api_ctx *ctx = arg;
-	struct api_call call;
-	struct api_audit ev;
-	struct api_reply *reply;
-	const struct route *r;
-	const struct av_principal *pc;
-	struct av_err e = { NULL, "" };
-	json_t *in = NULL, *out = NULL;
-	bool mismatch;
-	int rc = 0;
+/*
+ * A call an operation deferred (API_PENDING): what api_handle needs to
+ * finish it later, as it would have at once.
+ */
+struct api_pending {
+	struct api_ctx		*ctx;
+	struct httpd_req	*req;
+	const struct route	*route;
+	const char		*principal;	/* its config's name */
+	struct api_call		 call;
+};
 
-	if (test_hook(ctx, req))
-		return;
-	if ((r = route_find(req, &mismatch)) == NULL) {
-		av_fail(&e, AV_E_VALIDATION, mismatch ? "method not allowed" :
-		    "unknown operation");
-		reply_now(req, NULL, &e);
-		return;
+/*
+ * The end of every call but liveness: fail closed without a decision,
+ * audit, then reply (behind the audit record), and release the authz
+ * snapshot.
+ */
+static void
+finish(struct api_ctx *ctx, struct httpd_req *req, const struct route *r,
+    struct api_call *call, const char *principal, int rc, const json_t *out,
+    struct av_err *e)
+{
+	struct api_reply *reply;
+	struct api_audit ev;
+
+	/* Success without a decision is a bug: fail closed. */
+	if (rc == 0 && r->plane != PLANE_OPEN && !call->authorized) {
+		log_error("%s returned without authorizing the call; refused",
+		    r->operation);
+		(void)snprintf(call->decision, sizeof(call->decision),
+		    "not authorized (internal error)");
+		rc = av_fail(e, AV_E_INTERNAL, "internal error");
 	}
 	memset(&ev, 0, sizeof(ev));
+	ev.request_id = req->request_id;
+	ev.operation = r->operation;
+	ev.resource = call->resource;
+	ev.caller = req->caller;
+	ev.principal = principal;
+	ev.decision = call->decision[0] != '\0' ? call->decision : NULL;
+	ev.sync = r->write;
+	ev.outcome = rc == 0 ? "allowed" :
+	    strcmp(e->type, AV_E_ACCESS_DENIED) == 0 ? "denied" : "error";
+	ev.error = rc == 0 ? NULL : e->type;
+	if (r->plane == PLANE_OPEN)
+		reply_now(req, out, rc == 0 ? NULL : e);
+	else if ((reply = reply_new(req, out, rc == 0 ? NULL : e)) == NULL)
+		httpd_reply(req, 500, oom_body, sizeof(oom_body) - 1);
+	/* No record, no reply: an unauditable call fails closed. */
+	else if (ctx->audit(&ev, reply, ctx->audit_arg) != 0)
+		api_reply_finish(reply, false);
+	authz_release(call->authz);
+	call->authz = NULL;
+}
+
+struct api_pending *
+api_defer(struct api_call *call)
+{
+	struct api_pending *p;
+
+	if (call->pending != NULL || (p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	call->pending = p;
+	return p;
+}
+
+void
+api_resume(struct api_pending *p, int rc, json_t *out, struct av_err *e)
+{
+	struct av_err oom = { NULL, "" };
+	json_t *empty = NULL;
+
+	if (rc == 0 && out == NULL && (out = empty = json_object()) == NULL)
+		rc = av_fail(e = &oom, AV_E_INTERNAL, "out of memory");
+	if (rc != 0 && (e == NULL || e->type == NULL))
+		rc = av_fail(e = &oom, AV_E_INTERNAL, "internal error");
+	finish(p->ctx, p->req, p->route, &p->call, p->principal, rc, out, e);
+	json_decref(empty);
+	free(p);
+}
+
+struct api_call *
+api_pending_call(struct api_pending *p)
+{
+	return &p->call;
+}
+
+/* One call of route r: who calls, transport, parse, run, finish. */
+static void
+serve(struct api_ctx *ctx, struct httpd_req *req, const struct route *r)
+{
+	struct api_call call;
+	const struct av_principal *pc;
+	const char *principal = NULL;
+	struct av_err e = { NULL, "" };
+	json_t *in = NULL, *out = NULL;
+	int rc = 0;
+
 	memset(&call, 0, sizeof(call));
 	call.req = req;
 	call.operation = r->operation;
@@ -605,16 +753,10 @@ api_handle(struct httpd_req *req, void *arg)
 	}
 	if (call.principal != NULL) {
 		pc = authz_principal_config(call.principal);
-		ev.principal = pc->name;
+		principal = pc->name;
 		if (pc->kind != AV_PRINCIPAL_CALLER)
 			call.service = pc->name;
 	}
-	ev.request_id = req->request_id;
-	ev.operation = r->operation;
-	ev.resource = call.resource;
-	ev.caller = req->caller;
-	ev.decision = call.decision;
-	ev.sync = r->write;
 
 	if (r->plane != PLANE_OPEN && transport_ok(r, req->caller,
 	    call.service, &e) != 0) {
@@ -636,27 +778,46 @@ api_handle(struct httpd_req *req, void *arg)
 		rc = av_fail(&e, AV_E_INTERNAL, "out of memory");
 	if (rc == 0)
 		rc = r->fn(ctx, &call, in, out, &e);
-	/* Success without a decision is a bug: fail closed. */
-	if (rc == 0 && r->plane != PLANE_OPEN && !call.authorized) {
-		log_error("%s returned without authorizing the call; refused",
-		    r->operation);
-		(void)snprintf(call.decision, sizeof(call.decision),
-		    "not authorized (internal error)");
-		rc = av_fail(&e, AV_E_INTERNAL, "internal error");
+	if (rc == API_PENDING && call.pending != NULL &&
+	    r->plane != PLANE_OPEN) {
+		/* The op finishes it with api_resume(); the call's state
+		 * (authz snapshot, resource, decision) goes with it. */
+		call.pending->ctx = ctx;
+		call.pending->req = req;
+		call.pending->route = r;
+		call.pending->principal = principal;
+		call.pending->call = call;
+		call.pending->call.pending = NULL;
+	} else {
+		/* Deferred, then finished at once: p was not handed out. */
+		free(call.pending);
+		call.pending = NULL;
+		if (rc == API_PENDING) {
+			log_error("%s returned pending without api_defer(); "
+			    "refused", r->operation);
+			rc = av_fail(&e, AV_E_INTERNAL, "internal error");
+		}
+		finish(ctx, req, r, &call, principal, rc, out, &e);
 	}
-	ev.outcome = rc == 0 ? "allowed" :
-	    strcmp(e.type, AV_E_ACCESS_DENIED) == 0 ? "denied" : "error";
-	ev.error = rc == 0 ? NULL : e.type;
-	if (call.decision[0] == '\0')
-		ev.decision = NULL;
-	if (r->plane == PLANE_OPEN)
-		reply_now(req, out, rc == 0 ? NULL : &e);
-	else if ((reply = reply_new(req, out, rc == 0 ? NULL : &e)) == NULL)
-		httpd_reply(req, 500, oom_body, sizeof(oom_body) - 1);
-	/* No record, no reply: an unauditable call fails closed. */
-	else if (ctx->audit(&ev, reply, ctx->audit_arg) != 0)
-		api_reply_finish(reply, false);
-	authz_release(call.authz);
 	json_decref(in);
 	json_decref(out);
+}
+
+void
+api_handle(struct httpd_req *req, void *arg)
+{
+	struct api_ctx *ctx = arg;
+	const struct route *r;
+	struct av_err e = { NULL, "" };
+	bool mismatch;
+
+	if (test_hook(ctx, req))
+		return;
+	if ((r = route_find(req, &mismatch)) == NULL) {
+		av_fail(&e, AV_E_VALIDATION, mismatch ? "method not allowed" :
+		    "unknown operation");
+		reply_now(req, NULL, &e);
+		return;
+	}
+	serve(ctx, req, r);
 }

@@ -60,6 +60,8 @@ void api_reply_finish(struct api_reply *reply, bool audited);
 typedef void api_bad_ipc_fn(const char *kind, void *arg);
 /* The outbound HTTP client of the calling thread's event loop. */
 typedef struct outbound *api_outbound_fn(void *arg);
+/* The calling thread's event loop. */
+typedef struct event_base *api_base_fn(void *arg);
 
 struct api_ctx {
 	const struct av_config	*cfg;
@@ -75,6 +77,7 @@ struct api_ctx {
 	void			*audit_arg;
 	api_bad_ipc_fn		*bad_ipc;
 	api_outbound_fn		*outbound;	/* (audit_arg) */
+	api_base_fn		*base;		/* (audit_arg) */
 	bool			 test_hooks;	/* AGENTVAULT_TEST_HOOKS=1 */
 	/* Principals and policies in force; policy.dir as read at start. */
 	struct authz_holder	 authz;
@@ -105,7 +108,28 @@ struct api_call {
 	char			 resource[1024];	/* an ARN, or "" */
 	bool			 authorized;	/* api_authorize() said yes */
 	char			 decision[AUTHZ_WHY_SIZE];
+	struct api_pending	*pending;	/* api_defer()'s, or NULL */
 };
+
+/*
+ * Asynchronous operations.  An operation that waits on something (an
+ * identity provider) calls api_defer(call) once, keeps what it returns
+ * and returns API_PENDING: api_handle then neither replies nor releases
+ * the call (its authz snapshot, resource and decision go into p; the op
+ * keeps what it needs of `in` itself).  Later, from the same loop and
+ * exactly once, api_resume(p, rc, out, e) finishes the call as a
+ * synchronous return of rc would have: success without api_authorize()
+ * having allowed it fails closed, the call is audited, the reply goes
+ * out behind its audit record, p is freed.  out (borrowed; NULL: {}) is
+ * the body on success, e the error otherwise.  api_defer returns NULL
+ * when out of memory (the op then fails the call itself).
+ */
+#define API_PENDING	1
+struct api_pending;
+struct api_pending *api_defer(struct api_call *call);
+void api_resume(struct api_pending *p, int rc, json_t *out, struct av_err *e);
+/* The call kept in p (its resource, decision...), until api_resume(). */
+struct api_call *api_pending_call(struct api_pending *p);
 
 /*
  * Every operation calls this once it has read what it acts on and before
@@ -148,6 +172,8 @@ api_op_fn op_get_api_key_provider;
 api_op_fn op_update_api_key_provider;
 api_op_fn op_delete_api_key_provider;
 api_op_fn op_list_api_key_providers;
+/* op_oauth2_token.c */
+api_op_fn op_get_resource_oauth2_token;
 /* op_oauth2.c */
 api_op_fn op_create_oauth2_provider;
 api_op_fn op_get_oauth2_provider;

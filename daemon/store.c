@@ -80,6 +80,20 @@ static const char *const migrations[] = {
 	 */
 	"ALTER TABLE credential_providers ADD COLUMN"
 	"  config TEXT NOT NULL DEFAULT '{}';",
+	/*
+	 * 6 -> 7: OAuth2 tokens per (workload, user, provider, scope key);
+	 * the access and refresh tokens sealed in `secrets` (type
+	 * oauth2-token, name the row's id, owner the workload).
+	 */
+	"CREATE TABLE oauth_tokens ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  workload TEXT NOT NULL, user TEXT NOT NULL, provider TEXT NOT NULL,"
+	"  scope_key TEXT NOT NULL, scopes TEXT NOT NULL,"
+	"  expires_at INTEGER NOT NULL, has_refresh INTEGER NOT NULL,"
+	"  bound INTEGER NOT NULL, extra TEXT NOT NULL DEFAULT '{}',"
+	"  updated INTEGER NOT NULL,"
+	"  UNIQUE (workload, user, provider, scope_key));"
+	"CREATE INDEX oauth_tokens_provider ON oauth_tokens (provider);",
 };
 
 int

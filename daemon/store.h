@@ -20,7 +20,7 @@
 #include "hsm.h"
 #include "vault.h"
 
-#define STORE_SCHEMA_VERSION	6
+#define STORE_SCHEMA_VERSION	7
 #define STORE_NAME_MAX		1024
 
 struct store;
@@ -80,7 +80,8 @@ int store_wi_get(struct store *s, const char *name, const char *managed_by,
     struct wi_record *out, struct av_err *e);
 int store_wi_update(struct store *s, const char *name, const char *managed_by,
     json_t *urls, struct av_err *e);
-/* Delete the identity, its tags and every secret it owns (crypto-erase). */
+/* Delete the identity, its tags, its OAuth2 tokens and every secret it
+ * owns (crypto-erase). */
 int store_wi_delete(struct store *s, struct vault *v, const char *name,
     const char *managed_by, const char *arn, struct av_err *e);
 /* Names after `after` ("" from the start), at most max, with their
@@ -96,6 +97,8 @@ int store_wi_list(struct store *s, const char *managed_by, const char *after,
  * A provider of a kind ("api-key", "oauth2") with its configuration (JSON
  * text, nothing secret: "{}" when NULL) and its secret, sealed as the
  * secret (kind, name, "").  create: ConflictException when taken,
+ * (OAuth2 tokens issued under a provider are erased with it, and when an
+ * update changes its configuration or secret.)
  * ServiceQuotaExceededException at quota.  get: *config (malloc, the
  * caller frees it) when config is not NULL.  update replaces the
  * configuration unless config is NULL and the secret (under a new data
@@ -115,6 +118,62 @@ int store_provider_delete(struct store *s, struct vault *v, const char *kind,
     const char *name, const char *arn, struct av_err *e);
 int store_provider_list(struct store *s, const char *kind, const char *after,
     unsigned max, json_t *names, bool *more, struct av_err *e);
+
+/* ---- OAuth2 tokens (store_oauth.c) ---- */
+
+#define STORE_OAUTH_KIND	"oauth2-token"	/* their secrets' type */
+
+/* A token's key: user "" for M2M; scope_key the sorted unique scopes
+ * joined by spaces. */
+struct store_oauth_key {
+	const char	*workload;
+	const char	*user;
+	const char	*provider;
+	const char	*scope_key;
+};
+
+/* A stored token, opened: store_oauth_token_clear() wipes and frees. */
+struct store_oauth_token {
+	char		*access;
+	size_t		 access_len;
+	char		*refresh;	/* NULL when none */
+	size_t		 refresh_len;
+	char		*scope_key;
+	char		*scopes;	/* granted, space-separated */
+	char		*extra;		/* JSON text */
+	int64_t		 expires_at;	/* seconds since the epoch */
+	bool		 bound;
+};
+void store_oauth_token_clear(struct store_oauth_token *t);
+
+/*
+ * put stores (or replaces) the token of key, sealed under a new data
+ * key, in one transaction; refresh may be NULL.  get: 1 with t filled,
+ * 0 when there is none.  find: the token of (workload, user, provider)
+ * whose scopes include every one of want (space-separated; "" any),
+ * bound ones only when bound_only, the one that expires last; 1, 0 or
+ * -1.  bind marks it bound (ResourceNotFoundException when absent).
+ * delete erases it (no error when absent).  erase_provider erases every
+ * token of a provider.
+ */
+int store_oauth_put(struct store *s, struct vault *v,
+    const struct store_oauth_key *k, const char *scopes, const char *access,
+    size_t access_len, const char *refresh, size_t refresh_len,
+    int64_t expires_at, bool bound, const char *extra, struct av_err *e);
+int store_oauth_get(struct store *s, struct vault *v,
+    const struct store_oauth_key *k, struct store_oauth_token *t,
+    struct av_err *e);
+int store_oauth_find(struct store *s, struct vault *v, const char *workload,
+    const char *user, const char *provider, const char *want,
+    bool bound_only, struct store_oauth_token *t, struct av_err *e);
+int store_oauth_bind(struct store *s, const struct store_oauth_key *k,
+    struct av_err *e);
+int store_oauth_delete(struct store *s, struct vault *v,
+    const struct store_oauth_key *k, struct av_err *e);
+int store_oauth_erase_provider(struct store *s, struct vault *v,
+    const char *provider, struct av_err *e);
+/* How many tokens are stored (tests). */
+int64_t store_oauth_count(struct store *s);
 
 /* ---- tags (store_tags.c) ---- */
 

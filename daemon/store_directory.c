@@ -274,6 +274,7 @@ delete_locked(struct store *s, const char *name, const char *managed_by,
 		/* Crypto-erase: the data keys of the secrets it owns. */
 		"DELETE FROM secrets WHERE owner = ?1;",
 		"DELETE FROM deks WHERE id NOT IN (SELECT dek_id FROM secrets);",
+		"DELETE FROM oauth_tokens WHERE workload = ?1;",
 		"DELETE FROM workload_identities WHERE name = ?1;",
 	};
 	sqlite3_stmt *st;

@@ -77,4 +77,10 @@ int store_secret_put_locked(struct store *s, struct vault *v,
     const char *type, const char *name, const char *owner,
     const uint8_t *pt, size_t pt_len, struct av_err *e);
 
+/* With s->lock held and a transaction open: erase a provider's OAuth2
+ * tokens; the data keys to forget after the commit go to deks (at most
+ * max, *n of them). */
+int store_oauth_erase_provider_locked(struct store *s, const char *provider,
+    int64_t *deks, size_t max, size_t *n, struct av_err *e);
+
 #endif /* AV_STORE_INTERNAL_H */

@@ -114,17 +114,28 @@ store_provider_get(struct store *s, const char *kind, const char *name,
 	return rc == 1 ? 0 : -1;
 }
 
+#define ERASE_MAX	1024	/* data keys forgotten after one erase */
+
 static int
 update_locked(struct store *s, struct vault *v, const char *kind,
     const char *name, const char *config, const uint8_t *secret, size_t len,
-    struct av_err *e)
+    int64_t *deks, size_t *ndeks, struct av_err *e)
 {
 	sqlite3_stmt *st;
+	char *old = NULL;
+	bool changed;
 	int exists;
 
-	if ((exists = provider_row(s, kind, name, NULL, NULL, NULL, e)) != 1)
+	if ((exists = provider_row(s, kind, name, NULL, NULL, &old, e)) != 1)
 		return exists < 0 ? -1 : av_fail(e, AV_E_NOT_FOUND,
 		    "no credential provider named %s", name);
+	/* Tokens were issued to the old client or endpoints: erased. */
+	changed = secret != NULL || (config != NULL && strcmp(config, old) != 0);
+	free(old);
+	if (changed && strcmp(kind, "oauth2") == 0 &&
+	    store_oauth_erase_provider_locked(s, name, deks, ERASE_MAX, ndeks,
+	    e) != 0)
+		return -1;
 	if ((st = store_prepare2(s, "UPDATE credential_providers SET updated = "
 	    "?3, config = coalesce(?4, config) WHERE kind = ?1 AND name = ?2;",
 	    kind, name, e)) == NULL)
@@ -143,16 +154,22 @@ store_provider_update(struct store *s, struct vault *v, const char *kind,
     const char *name, const char *config, const uint8_t *secret, size_t len,
     struct av_err *e)
 {
+	static __thread int64_t deks[ERASE_MAX];
+	size_t n = 0, i;
 	int rc;
 
 	IN_TRANSACTION(s, e, rc, update_locked(s, v, kind, name, config,
-	    secret, len, e));
+	    secret, len, deks, &n, e));
+	if (rc == 0)
+		for (i = 0; i < n; i++)
+			vault_dek_forget(v, deks[i]);
 	return rc;
 }
 
 static int
 delete_locked(struct store *s, const char *kind, const char *name,
-    const char *arn, int64_t *dek, struct av_err *e)
+    const char *arn, int64_t *dek, int64_t *deks, size_t *ndeks,
+    struct av_err *e)
 {
 	sqlite3_stmt *st;
 	int exists;
@@ -160,6 +177,10 @@ delete_locked(struct store *s, const char *kind, const char *name,
 	if ((exists = provider_row(s, kind, name, NULL, NULL, NULL, e)) != 1)
 		return exists < 0 ? -1 : av_fail(e, AV_E_NOT_FOUND,
 		    "no credential provider named %s", name);
+	if (strcmp(kind, "oauth2") == 0 &&
+	    store_oauth_erase_provider_locked(s, name, deks, ERASE_MAX, ndeks,
+	    e) != 0)
+		return -1;
 	if ((st = store_prepare2(s, "SELECT dek_id FROM secrets WHERE type = ?1 AND "
 	    "name = ?2 AND owner = '';", kind, name, e)) == NULL)
 		return -1;
@@ -189,12 +210,18 @@ int
 store_provider_delete(struct store *s, struct vault *v, const char *kind,
     const char *name, const char *arn, struct av_err *e)
 {
+	static __thread int64_t deks[ERASE_MAX];
 	int64_t dek = 0;
+	size_t n = 0, i;
 	int rc;
 
-	IN_TRANSACTION(s, e, rc, delete_locked(s, kind, name, arn, &dek, e));
+	IN_TRANSACTION(s, e, rc, delete_locked(s, kind, name, arn, &dek, deks,
+	    &n, e));
 	if (rc == 0 && dek != 0)
 		vault_dek_forget(v, dek);
+	if (rc == 0)
+		for (i = 0; i < n; i++)
+			vault_dek_forget(v, deks[i]);
 	return rc;
 }
 

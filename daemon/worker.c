@@ -102,6 +102,14 @@ worker_outbound(void *arg)
 	return my_loop->outbound;
 }
 
+/* api_base_fn */
+static struct event_base *
+worker_base(void *arg)
+{
+	(void)arg;
+	return my_loop->base;
+}
+
 /* api_audit_fn: send the event, queue the reply behind it. */
 static int
 worker_audit(const struct api_audit *ev, struct api_reply *reply, void *arg)
@@ -545,6 +553,7 @@ worker_main(const struct av_config *cfg, struct authz_sources *files,
 	w.api.audit_arg = &w;
 	w.api.bad_ipc = worker_bad_ipc;
 	w.api.outbound = worker_outbound;
+	w.api.base = worker_base;
 	w.api.test_hooks = getenv("AGENTVAULT_TEST_HOOKS") != NULL &&
 	    strcmp(getenv("AGENTVAULT_TEST_HOOKS"), "1") == 0;
 	if (open_hsm(&w) != 0)

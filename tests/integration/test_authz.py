@@ -230,6 +230,12 @@ def matrix_rows(token):
         "GetResourceApiKey": ("", {"workloadIdentityToken": token,
                                    "resourceCredentialProviderName": MKEY},
                               200, key_arn(MKEY)),
+        # Refused after authorization (issue 8's flow): no outbound call.
+        "GetResourceOauth2Token": ("", {
+            "workloadIdentityToken": token,
+            "resourceCredentialProviderName": MKEY, "scopes": [],
+            "oauth2Flow": "ON_BEHALF_OF_TOKEN_EXCHANGE"}, 400,
+            oauth2_arn(MKEY)),
         "CreateApiKeyCredentialProvider": ("", {"name": MKEY,
                                                 "apiKey": "x"},
                                            409, key_arn(MKEY)),
@@ -673,32 +679,26 @@ def test_deny_provider(table):
         body = check(api_key(tok, prov, VEND), v, "deny-provider: "
                      "GetResourceApiKey for %s is allowed (the Deny is on "
                      "OAuth2 tokens)" % prov)
-    oauth = [r for r in table if r[2] == "GetResourceOauth2Token"]
-    if not oauth:
-        ok(True, "# SKIP deny-provider: GetResourceOauth2Token is not "
-           "served yet (issue 7); its Deny is proven on GetResourceApiKey "
-           "below")
-    else:
-        method, path = oauth[0][0], oauth[0][1]
-        for prov, want in (("github-provider", None),
-                           ("slack", explicit("deny-provider",
-                                              "OnlyGithubTokens")),
-                           ("GitHub-Provider", explicit("deny-provider",
-                                                        "OnlyGithubTokens"))):
-            st, body, rid = req(method, path, {
-                "workloadIdentityToken": tok,
-                "resourceCredentialProviderName": prov,
-                "scopes": ["repo"], "oauth2Flow": "M2M"}, VEND, "agent.sock")
-            rec = audit_calls().get(rid, {})
-            if want is None:
-                ok(not denied(st, body) or rec.get("decision") !=
-                   explicit("deny-provider", "OnlyGithubTokens")[1],
-                   "deny-provider: GetResourceOauth2Token for %s is not "
-                   "denied by OnlyGithubTokens" % prov, (st, body, rec))
-            else:
-                ok(denied(st, body) and rec.get("decision") == want[1],
-                   "deny-provider: GetResourceOauth2Token for %s (%s)" %
-                   (prov, want[1]), (st, body, rec))
+    method, path = [(r[0], r[1]) for r in table
+                    if r[2] == "GetResourceOauth2Token"][0]
+    for prov, want in (("github-provider", None),
+                       ("slack", explicit("deny-provider",
+                                          "OnlyGithubTokens")),
+                       ("GitHub-Provider", explicit("deny-provider",
+                                                    "OnlyGithubTokens"))):
+        st, body, rid = req(method, path, {
+            "workloadIdentityToken": tok,
+            "resourceCredentialProviderName": prov,
+            "scopes": ["repo"], "oauth2Flow": "M2M"}, VEND, "agent.sock")
+        rec = audit_calls().get(rid, {})
+        if want is None:
+            ok(not denied(st, body) and rec.get("outcome") != "denied",
+               "deny-provider: GetResourceOauth2Token for %s is not "
+               "denied (%s)" % (prov, body.get("__type")), (st, body, rec))
+        else:
+            ok(denied(st, body) and rec.get("decision") == want[1],
+               "deny-provider: GetResourceOauth2Token for %s (%s)" %
+               (prov, want[1]), (st, body, rec))
 
     # The same Deny's shape on GetResourceApiKey, end to end.
     body = check(api_key(tok, "github-provider", VEND_KEYS),

@@ -2626,6 +2626,45 @@ def outbound_config(path, ca):
         f.write(text)
 
 
+def test_deferred(base):
+    """api_defer/api_resume (/test/deferred): a call answered later from
+    its outbound request's callback is audited like any other, fails as
+    asked, and fails closed when it never authorized."""
+    st, doc, hdr = request("POST", "/test/deferred",
+                           {"url": base + "/slow?s=0.3"})
+    ok(st == 200 and doc == {"status": 200, "error": "ok"},
+       "a deferred call is answered once its request is", doc)
+    rid_ok = hdr.get("x-amzn-requestid")
+    st, doc, hdr = request("POST", "/test/deferred",
+                           {"url": base + "/json", "fail": True})
+    ok(st == 400 and doc.get("message") == "failed as asked",
+       "a deferred call that fails is answered with its error", doc)
+    rid_fail = hdr.get("x-amzn-requestid")
+    st, doc, hdr = request("POST", "/test/deferred",
+                           {"url": base + "/json", "authorize": False})
+    ok(st == 500 and doc.get("__type") == "InternalServerException",
+       "a deferred call that never authorized fails closed", doc)
+    rid_closed = hdr.get("x-amzn-requestid")
+    st, doc, _ = request("POST", "/test/deferred", {"url": "ftp://x/"})
+    ok(st == 400 and doc.get("__type") == "ValidationException",
+       "a call refused before it is deferred is answered at once", doc)
+    st, _, _ = request("GET", "/ping")
+    ok(st == 200, "the daemon still serves")
+    with open(os.path.join(WORK, "audit.log")) as f:
+        calls = {c["request_id"]: c for c in
+                 (json.loads(l) for l in f if '"type":"call"' in l)}
+    a, b, c = (calls.get(r, {}) for r in (rid_ok, rid_fail, rid_closed))
+    ok(a.get("operation") == "TestDeferred" and a.get("outcome") ==
+       "allowed" and a.get("decision", "").startswith("Allow by") and
+       a.get("resource", "").endswith(":token-vault/default"),
+       "the deferred call is audited: allowed, its decision and resource",
+       a)
+    ok(b.get("outcome") == "error" and b.get("error") ==
+       "ValidationException" and c.get("outcome") == "error" and
+       c.get("decision") == "not authorized (internal error)",
+       "... and the failed and the fail-closed ones as errors", (b, c))
+
+
 def test_outbound():
     """Outbound HTTP from the sandboxed worker to the loopback identity
     provider: answers, limits, TLS, proxies, and other calls served while
@@ -2694,6 +2733,8 @@ def test_outbound():
         st, doc = outbound(url)
         ok(st == 400 and doc.get("__type") == "ValidationException",
            "refused with allow_http_loopback too: %s" % url, doc)
+
+    test_deferred(base)
 
     # Isolation: 50 requests wait on a slow provider; other calls do not.
     results = []

@@ -377,7 +377,8 @@ test_token_keys(void **state)
 	    sizeof(other), 0, 3800, out, 8, &n, &e), -1);
 	/* Schema 3 -> 4 on a database from before the table. */
 	close_fixture(f);
-	raw_sql(f, "DROP TABLE token_keys; DROP TABLE policies; "
+	raw_sql(f, "DROP TABLE oauth_tokens; "
+	    "DROP TABLE token_keys; DROP TABLE policies; "
 	    "DROP TABLE policy_attachments; "
 	    "ALTER TABLE credential_providers DROP COLUMN config; "
 	    "PRAGMA user_version = 3;");
@@ -497,7 +498,8 @@ test_policies(void **state)
 
 	/* Schema 4 -> 5 on a database from before the tables. */
 	close_fixture(f);
-	raw_sql(f, "DROP TABLE policies; DROP TABLE policy_attachments; "
+	raw_sql(f, "DROP TABLE oauth_tokens; "
+	    "DROP TABLE policies; DROP TABLE policy_attachments; "
 	    "ALTER TABLE credential_providers DROP COLUMN config; "
 	    "PRAGMA user_version = 4;");
 	assert_int_equal(store_open(f->db, &s, &e), 0);
@@ -570,8 +572,8 @@ test_providers(void **state)
 	assert_int_equal(store_dek_count(f->store), deks + 1);
 	/* Schema 5 -> 6: providers from before have the empty configuration. */
 	close_fixture(f);
-	raw_sql(f, "ALTER TABLE credential_providers DROP COLUMN config; "
-	    "PRAGMA user_version = 5;");
+	raw_sql(f, "DROP TABLE oauth_tokens; ALTER TABLE credential_providers "
+	    "DROP COLUMN config; PRAGMA user_version = 5;");
 	assert_int_equal(store_open(f->db, &s, &e), 0);
 	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
 	assert_int_equal(store_provider_get(s, "api-key", "gh", NULL, NULL,
@@ -583,6 +585,106 @@ test_providers(void **state)
 	assert_int_equal(store_provider_delete(f->store, f->vault, "api-key",
 	    "gh", "arn:key", &e), 0);
 	json_decref(tags);
+}
+
+static void
+test_oauth_tokens(void **state)
+{
+	struct fixture *f = *state;
+	struct store_oauth_key k = { "wi-a", "", "idp", "read write" };
+	struct store_oauth_key u = { "wi-a", "alice", "idp", "a b c" };
+	struct store_oauth_key other = { "wi-b", "", "idp", "read" };
+	struct store_oauth_token t;
+	int64_t deks = store_dek_count(f->store);
+	struct av_err e;
+	struct store *s;
+
+	assert_int_equal(store_provider_create(f->store, f->vault, "oauth2",
+	    "idp", "arn:idp", "{\"v\":1}", (const uint8_t *)"s1", 2, NULL, 5,
+	    &e), 0);
+	assert_int_equal(store_oauth_get(f->store, f->vault, &k, &t, &e), 0);
+	assert_int_equal(store_oauth_put(f->store, f->vault, &k, "read write",
+	    "AT-1", 4, NULL, 0, 1000, true, NULL, &e), 0);
+	assert_int_equal(store_oauth_get(f->store, f->vault, &k, &t, &e), 1);
+	assert_string_equal(t.access, "AT-1");
+	assert_null(t.refresh);
+	assert_int_equal(t.expires_at, 1000);
+	assert_true(t.bound);
+	assert_string_equal(t.extra, "{}");
+	store_oauth_token_clear(&t);
+	/* Replaced in place, under a new data key. */
+	assert_int_equal(store_oauth_put(f->store, f->vault, &k, "read write",
+	    "AT-2", 4, "RT-2", 4, 2000, true, "{\"x\":1}", &e), 0);
+	assert_int_equal(store_oauth_get(f->store, f->vault, &k, &t, &e), 1);
+	assert_string_equal(t.access, "AT-2");
+	assert_string_equal(t.refresh, "RT-2");
+	assert_string_equal(t.extra, "{\"x\":1}");
+	store_oauth_token_clear(&t);
+	assert_int_equal(store_oauth_count(f->store), 1);
+	/* A user's token, unbound until bound; found by a scope subset. */
+	assert_int_equal(store_oauth_put(f->store, f->vault, &u, "a b c",
+	    "AT-U", 4, "RT-U", 4, 3000, false, NULL, &e), 0);
+	assert_int_equal(store_oauth_find(f->store, f->vault, "wi-a", "alice",
+	    "idp", "c a", true, &t, &e), 0);
+	assert_int_equal(store_oauth_find(f->store, f->vault, "wi-a", "alice",
+	    "idp", "c a", false, &t, &e), 1);
+	assert_string_equal(t.access, "AT-U");
+	assert_string_equal(t.scope_key, "a b c");
+	store_oauth_token_clear(&t);
+	assert_int_equal(store_oauth_bind(f->store, &u, &e), 0);
+	assert_int_equal(store_oauth_find(f->store, f->vault, "wi-a", "alice",
+	    "idp", "b", true, &t, &e), 1);
+	store_oauth_token_clear(&t);
+	assert_int_equal(store_oauth_find(f->store, f->vault, "wi-a", "alice",
+	    "idp", "a d", false, &t, &e), 0);
+	assert_int_equal(store_oauth_find(f->store, f->vault, "wi-a", "bob",
+	    "idp", "", false, &t, &e), 0);
+	assert_int_equal(store_oauth_bind(f->store, &other, &e), -1);
+	assert_string_equal(e.type, AV_E_NOT_FOUND);
+	/* delete: that one only, with its data key. */
+	assert_int_equal(store_oauth_delete(f->store, f->vault, &u, &e), 0);
+	assert_int_equal(store_oauth_delete(f->store, f->vault, &u, &e), 0);
+	assert_int_equal(store_oauth_count(f->store), 1);
+	assert_int_equal(store_dek_count(f->store), deks + 2);
+	/* A provider update that changes nothing keeps them; a new
+	 * configuration or secret erases them. */
+	assert_int_equal(store_provider_update(f->store, f->vault, "oauth2",
+	    "idp", "{\"v\":1}", NULL, 0, &e), 0);
+	assert_int_equal(store_oauth_count(f->store), 1);
+	assert_int_equal(store_provider_update(f->store, f->vault, "oauth2",
+	    "idp", "{\"v\":2}", NULL, 0, &e), 0);
+	assert_int_equal(store_oauth_count(f->store), 0);
+	assert_int_equal(store_oauth_put(f->store, f->vault, &k, "read", "A", 1,
+	    NULL, 0, 1, true, NULL, &e), 0);
+	assert_int_equal(store_provider_update(f->store, f->vault, "oauth2",
+	    "idp", NULL, (const uint8_t *)"s2", 2, &e), 0);
+	assert_int_equal(store_oauth_count(f->store), 0);
+	/* Provider delete erases them with their data keys. */
+	assert_int_equal(store_oauth_put(f->store, f->vault, &k, "read", "A", 1,
+	    NULL, 0, 1, true, NULL, &e), 0);
+	assert_int_equal(store_oauth_put(f->store, f->vault, &other, "read",
+	    "B", 1, NULL, 0, 1, true, NULL, &e), 0);
+	assert_int_equal(store_provider_delete(f->store, f->vault, "oauth2",
+	    "idp", "arn:idp", &e), 0);
+	assert_int_equal(store_oauth_count(f->store), 0);
+	assert_int_equal(store_dek_count(f->store), deks);
+	/* Identity delete erases its tokens. */
+	assert_int_equal(store_wi_create(f->store, "wi-a", "", "arn:wi-a",
+	    NULL, NULL, 10, &e), 0);
+	assert_int_equal(store_oauth_put(f->store, f->vault, &k, "read", "A", 1,
+	    NULL, 0, 1, true, NULL, &e), 0);
+	assert_int_equal(store_wi_delete(f->store, f->vault, "wi-a", NULL,
+	    "arn:wi-a", &e), 0);
+	assert_int_equal(store_oauth_count(f->store), 0);
+	assert_true(store_dek_count(f->store) <= deks);
+	/* Schema 6 -> 7 adds the table. */
+	close_fixture(f);
+	raw_sql(f, "DROP TABLE oauth_tokens; PRAGMA user_version = 6;");
+	assert_int_equal(store_open(f->db, &s, &e), 0);
+	assert_int_equal(store_schema_version(s), 7);
+	assert_int_equal(store_oauth_count(s), 0);
+	store_close(s);
+	assert_int_equal(open_fixture(f, 300), 0);
 }
 
 /* Scan a file for a byte string. */
@@ -637,6 +739,7 @@ main(void)
 		cmocka_unit_test(test_token_keys),
 		cmocka_unit_test(test_policies),
 		cmocka_unit_test(test_providers),
+		cmocka_unit_test(test_oauth_tokens),
 		cmocka_unit_test(test_canary_never_on_disk),
 	};
 

@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_oauth_client.c - the token endpoint client without a network:
+ * the requests it builds (each grant, each client authentication, RFC
+ * 6749 2.3.1 form-encoding of the client's credentials) and the answers
+ * it parses (JSON, form-encoded, Slack's authed_user, Salesforce's
+ * instance_url), refusing malformed ones without echoing them.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/oauth_client.h"
+
+static const struct oauth_client basic = { "https://idp.example/token",
+    "client:1 +x", "s3cret/&=?%", OAUTH_AUTH_BASIC, 0 };
+static const struct oauth_client post = { "https://idp.example/token",
+    "client-2", "p a+ss", OAUTH_AUTH_POST, 0 };
+
+static void
+build(const struct oauth_client *c, const struct oauth_grant_req *g,
+    const char *want_body, const char *want_user, const char *want_pw)
+{
+	char *body, *user, *pw;
+	struct av_err e;
+	size_t len;
+
+	assert_int_equal(oauth_request_build(c, g, &body, &len, &user, &pw,
+	    &e), 0);
+	assert_string_equal(body, want_body);
+	assert_int_equal(len, strlen(want_body));
+	if (want_user == NULL) {
+		assert_null(user);
+		assert_null(pw);
+	} else {
+		assert_string_equal(user, want_user);
+		assert_string_equal(pw, want_pw);
+	}
+	free(body);
+	free(user);
+	free(pw);
+}
+
+static void
+test_build_client_credentials(void **state)
+{
+	const char *res[] = { "https://api.example/", NULL };
+	const char *aud[] = { "api://x", NULL };
+	struct oauth_grant_req g = { .grant = OAUTH_GRANT_CLIENT_CREDENTIALS,
+	    .scope = "read write" };
+
+	(void)state;
+	build(&basic, &g, "grant_type=client_credentials&scope=read+write",
+	    "client%3A1+%2Bx", "s3cret%2F%26%3D%3F%25");
+	build(&post, &g, "grant_type=client_credentials&scope=read+write&"
+	    "client_id=client-2&client_secret=p+a%2Bss", NULL, NULL);
+	g.scope = NULL;
+	g.resources = res;
+	g.audiences = aud;
+	build(&post, &g, "grant_type=client_credentials&resource=https%3A%2F"
+	    "%2Fapi.example%2F&audience=api%3A%2F%2Fx&client_id=client-2&"
+	    "client_secret=p+a%2Bss", NULL, NULL);
+}
+
+static void
+test_build_code_and_refresh(void **state)
+{
+	struct oauth_grant_req g = { .grant = OAUTH_GRANT_AUTHORIZATION_CODE,
+	    .code = "c0de", .redirect_uri = "https://av.example:8443/"
+	    "identities/oauth2/callback", .code_verifier = "v-._~" };
+	char *body, *user, *pw;
+	struct av_err e;
+	size_t len;
+
+	(void)state;
+	build(&basic, &g, "grant_type=authorization_code&code=c0de&"
+	    "redirect_uri=https%3A%2F%2Fav.example%3A8443%2Fidentities%2F"
+	    "oauth2%2Fcallback&code_verifier=v-._%7E", "client%3A1+%2Bx",
+	    "s3cret%2F%26%3D%3F%25");
+	g.grant = OAUTH_GRANT_REFRESH_TOKEN;
+	g.refresh_token = "r t";
+	g.scope = "a";
+	build(&post, &g, "grant_type=refresh_token&refresh_token=r+t&scope=a&"
+	    "client_id=client-2&client_secret=p+a%2Bss", NULL, NULL);
+	g.refresh_token = NULL;
+	assert_int_equal(oauth_request_build(&post, &g, &body, &len, &user,
+	    &pw, &e), -1);
+	g.grant = OAUTH_GRANT_AUTHORIZATION_CODE;
+	g.code = NULL;
+	assert_int_equal(oauth_request_build(&post, &g, &body, &len, &user,
+	    &pw, &e), -1);
+}
+
+static int
+parse(long status, const char *ctype, const char *body, unsigned quirks,
+    struct oauth_token *t, char *oerr, struct av_err *e)
+{
+	return oauth_response_parse(status, ctype, body, strlen(body), quirks,
+	    t, oerr, e);
+}
+
+static void
+test_parse_json(void **state)
+{
+	char oerr[OAUTH_ERROR_MAX + 1];
+	struct oauth_token t;
+	struct av_err e;
+
+	(void)state;
+	assert_int_equal(parse(200, "application/json; charset=utf-8",
+	    "{\"access_token\":\"at\",\"token_type\":\"bearer\","
+	    "\"expires_in\":3600,\"refresh_token\":\"rt\",\"scope\":\"a b\","
+	    "\"id_token\":\"x\"}", 0, &t, oerr, &e), 0);
+	assert_string_equal(t.access, "at");
+	assert_int_equal(t.access_len, 2);
+	assert_string_equal(t.refresh, "rt");
+	assert_string_equal(t.type, "Bearer");
+	assert_int_equal(t.expires_in, 3600);
+	assert_string_equal(t.scope, "a b");
+	assert_null(t.extra);
+	oauth_token_clear(&t);
+	assert_null(t.access);
+	/* No expires_in, no token_type: a Bearer token of unknown life. */
+	assert_int_equal(parse(200, "application/json", "{\"access_token\":"
+	    "\"at\"}", 0, &t, oerr, &e), 0);
+	assert_int_equal(t.expires_in, -1);
+	assert_null(t.refresh);
+	oauth_token_clear(&t);
+}
+
+static void
+test_parse_form(void **state)
+{
+	char oerr[OAUTH_ERROR_MAX + 1];
+	struct oauth_token t;
+	struct av_err e;
+
+	(void)state;
+	/* GitHub without Accept: JSON. */
+	assert_int_equal(parse(200, "application/x-www-form-urlencoded",
+	    "access_token=gho_16C7e42F292c6912E7710c838347Ae178B4a&scope="
+	    "repo%2Cgist&token_type=bearer&expires_in=28800", 0, &t, oerr,
+	    &e), 0);
+	assert_string_equal(t.access, "gho_16C7e42F292c6912E7710c838347Ae178B4a");
+	assert_string_equal(t.scope, "repo,gist");
+	assert_int_equal(t.expires_in, 28800);
+	oauth_token_clear(&t);
+	assert_int_equal(parse(200, "application/x-www-form-urlencoded",
+	    "error=bad_verification_code&error_description=The+code", 0, &t,
+	    oerr, &e), -1);
+	assert_string_equal(oerr, "bad_verification_code");
+	assert_non_null(strstr(e.msg, "bad_verification_code"));
+	assert_null(strstr(e.msg, "The code"));
+	/* Malformed: a key twice, bad escapes, NUL, no '='. */
+	assert_int_equal(parse(200, "application/x-www-form-urlencoded",
+	    "access_token=a&access_token=b", 0, &t, oerr, &e), -1);
+	assert_int_equal(parse(200, "application/x-www-form-urlencoded",
+	    "access_token=a%2", 0, &t, oerr, &e), -1);
+	assert_int_equal(parse(200, "application/x-www-form-urlencoded",
+	    "access_token=a%00b", 0, &t, oerr, &e), -1);
+	assert_int_equal(parse(200, "application/x-www-form-urlencoded",
+	    "access_token", 0, &t, oerr, &e), -1);
+}
+
+static void
+test_parse_quirks(void **state)
+{
+	const char *slack = "{\"ok\":true,\"access_token\":\"xoxb-1\","
+	    "\"token_type\":\"bot\",\"scope\":\"chat:write\",\"authed_user\":"
+	    "{\"id\":\"U1\",\"scope\":\"search:read\",\"access_token\":"
+	    "\"xoxp-1\",\"token_type\":\"user\"}}";
+	char oerr[OAUTH_ERROR_MAX + 1];
+	struct oauth_token t;
+	struct av_err e;
+
+	(void)state;
+	assert_int_equal(parse(200, "application/json", slack,
+	    OAUTH_QUIRK_AUTHED_USER, &t, oerr, &e), 0);
+	assert_string_equal(t.access, "xoxp-1");
+	assert_string_equal(t.type, "user");
+	assert_string_equal(t.scope, "search:read");
+	oauth_token_clear(&t);
+	/* Without the quirk, a "bot" token is no Bearer token. */
+	assert_int_equal(parse(200, "application/json", slack, 0, &t, oerr,
+	    &e), -1);
+	assert_non_null(strstr(e.msg, "not Bearer"));
+	/* Slack's errors: 200 with ok false. */
+	assert_int_equal(parse(200, "application/json", "{\"ok\":false,"
+	    "\"error\":\"invalid_code\"}", OAUTH_QUIRK_AUTHED_USER, &t, oerr,
+	    &e), -1);
+	assert_string_equal(oerr, "invalid_code");
+	/* Salesforce: instance_url kept. */
+	assert_int_equal(parse(200, "application/json", "{\"access_token\":"
+	    "\"00D\",\"token_type\":\"Bearer\",\"instance_url\":"
+	    "\"https://x.my.salesforce.com\",\"signature\":\"s\"}",
+	    OAUTH_QUIRK_INSTANCE_URL, &t, oerr, &e), 0);
+	assert_string_equal(json_string_value(json_object_get(t.extra,
+	    "instance_url")), "https://x.my.salesforce.com");
+	oauth_token_clear(&t);
+}
+
+static void
+test_parse_errors(void **state)
+{
+	static const struct {
+		long		 status;
+		const char	*ctype;
+		const char	*body;
+		const char	*oerr;	/* expected provider code */
+		const char	*msg;	/* in the message */
+	} cases[] = {
+		{ 400, "application/json", "{\"error\":\"invalid_grant\","
+		    "\"error_description\":\"secret-xyz\"}", "invalid_grant",
+		    "answered invalid_grant (HTTP 400)" },
+		{ 401, "application/json", "{\"error\":\"invalid_client\"}",
+		    "invalid_client", "invalid_client" },
+		{ 400, "application/json", "{\"error\":\"bad code <secret-xyz>"
+		    "\"}", "", "failed (HTTP 400)" },
+		{ 503, NULL, "", "", "failed (HTTP 503)" },
+		{ 502, "text/html", "<html>secret-xyz</html>", "",
+		    "failed (HTTP 502)" },
+		{ 200, "text/html", "<html>secret-xyz</html>", "",
+		    "neither JSON nor form" },
+		{ 200, "application/json", "{\"access_token\": \"garbage\", "
+		    "\"token_type\": ", "", "malformed" },
+		{ 200, "application/json", "[\"secret-xyz\"]", "",
+		    "malformed" },
+		{ 200, "application/json", "{\"token_type\":\"Bearer\"}", "",
+		    "no usable access_token" },
+		{ 200, "application/json", "{\"access_token\":\"\"}", "",
+		    "no usable access_token" },
+		{ 200, "application/json", "{\"access_token\":7}", "",
+		    "no usable access_token" },
+		{ 200, "application/json", "{\"access_token\":\"a\\nb\"}", "",
+		    "no usable access_token" },
+		{ 200, "application/json", "{\"access_token\":\"a\","
+		    "\"token_type\":\"mac\"}", "", "type mac, not Bearer" },
+		{ 200, "application/json", "{\"access_token\":\"a\","
+		    "\"expires_in\":-5}", "", "expires_in" },
+		{ 200, "application/json", "{\"access_token\":\"a\","
+		    "\"expires_in\":0}", "", "expires_in" },
+		{ 200, "application/json", "{\"access_token\":\"a\","
+		    "\"expires_in\":99999999999999}", "", "expires_in" },
+		{ 200, "application/json", "{\"access_token\":\"a\","
+		    "\"expires_in\":\"12x\"}", "", "expires_in" },
+		{ 200, "application/json", "{\"access_token\":\"a\","
+		    "\"access_token\":\"b\"}", "", "malformed" },
+	};
+	char oerr[OAUTH_ERROR_MAX + 1];
+	struct oauth_token t;
+	struct av_err e;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&e, 0, sizeof(e));
+		if (parse(cases[i].status, cases[i].ctype, cases[i].body, 0,
+		    &t, oerr, &e) != -1)
+			fail_msg("case %zu parsed", i);
+		if (strcmp(oerr, cases[i].oerr) != 0 ||
+		    strstr(e.msg, cases[i].msg) == NULL ||
+		    strstr(e.msg, "secret-xyz") != NULL || t.access != NULL)
+			fail_msg("case %zu: [%s] %s", i, oerr, e.msg);
+	}
+}
+
+static void
+test_parse_limits(void **state)
+{
+	char oerr[OAUTH_ERROR_MAX + 1];
+	struct oauth_token t;
+	struct av_err e;
+	size_t n = OAUTH_TOKEN_MAX + 40, i;
+	char *big;
+
+	(void)state;
+	assert_non_null(big = malloc(OAUTH_ANSWER_MAX + 2));
+	/* An access token over OAUTH_TOKEN_MAX. */
+	i = (size_t)snprintf(big, n, "{\"access_token\":\"");
+	memset(big + i, 'A', OAUTH_TOKEN_MAX + 1);
+	strcpy(big + i + OAUTH_TOKEN_MAX + 1, "\"}");
+	assert_int_equal(parse(200, "application/json", big, 0, &t, oerr,
+	    &e), -1);
+	/* An answer over OAUTH_ANSWER_MAX, refused before parsing. */
+	memset(big, ' ', OAUTH_ANSWER_MAX + 1);
+	big[OAUTH_ANSWER_MAX + 1] = '\0';
+	assert_int_equal(parse(200, "application/json", big, 0, &t, oerr,
+	    &e), -1);
+	assert_non_null(strstr(e.msg, "too large"));
+	free(big);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_build_client_credentials),
+		cmocka_unit_test(test_build_code_and_refresh),
+		cmocka_unit_test(test_parse_json),
+		cmocka_unit_test(test_parse_form),
+		cmocka_unit_test(test_parse_quirks),
+		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_parse_limits),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
