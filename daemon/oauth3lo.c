@@ -579,7 +579,6 @@ op_oauth2_callback(struct api_ctx *ctx, struct api_call *call, json_t *in,
 {
 	char hash[OAUTH_STATE_HASH_LEN + 1];
 	struct oauth_grant_req g;
-	struct oauth_client c;
 	struct http_query q;
 	struct exchange *x;
 	const char *why, *state, *code, *error;
@@ -643,10 +642,9 @@ op_oauth2_callback(struct api_ctx *ctx, struct api_call *call, json_t *in,
 	g.code = x->code;
 	g.redirect_uri = json_string_value(x->callback);
 	g.code_verifier = x->verifier;
-	oauth_provider_client(&x->provider, &c);
 	if ((x->p = api_defer(call)) == NULL ||
-	    oauth_token_request(ctx->outbound(ctx->audit_arg), &c, &g,
-	    exchange_done, x, e) != 0) {
+	    oauth_provider_request(ctx, &x->provider, &g, exchange_done, x,
+	    e) != 0) {
 		rc = fail_session(ctx, call, &x->s, STORE_SESSION_EXCHANGING,
 		    "temporarily_unavailable", e);
 		goto done;

@@ -83,10 +83,8 @@ int
 oauth_provider_load(struct api_ctx *ctx, const char *name,
     struct oauth_provider *p, struct av_err *e)
 {
-	uint8_t *secret = NULL;
 	char *text = NULL;
 	const char *m;
-	size_t len = 0;
 	int rc = -1;
 
 	memset(p, 0, sizeof(*p));
@@ -129,26 +127,8 @@ oauth_provider_load(struct api_ctx *ctx, const char *name,
 		    "damaged", name);
 		goto done;
 	}
-	if ((secret = malloc(VAULT_SECRET_MAX + 1)) == NULL) {
-		av_fail(e, AV_E_INTERNAL, "out of memory");
-		goto done;
-	}
-	if (store_secret_get(ctx->store, ctx->vault, KIND, name, "", secret,
-	    VAULT_SECRET_MAX, &len, e) != 0)
-		goto done;
-	if ((p->client_secret = malloc(len + 1)) == NULL) {
-		av_fail(e, AV_E_INTERNAL, "out of memory");
-		goto done;
-	}
-	memcpy(p->client_secret, secret, len);
-	p->client_secret[len] = '\0';
-	p->secret_len = len;
 	rc = 0;
 done:
-	if (secret != NULL) {
-		OPENSSL_cleanse(secret, len);
-		free(secret);
-	}
 	free(text);
 	if (rc != 0)
 		oauth_provider_clear(p);
@@ -158,22 +138,35 @@ done:
 void
 oauth_provider_clear(struct oauth_provider *p)
 {
-	if (p->client_secret != NULL) {
-		OPENSSL_cleanse(p->client_secret, p->secret_len);
-		free(p->client_secret);
-	}
 	json_decref(p->config);
 	memset(p, 0, sizeof(*p));
 }
 
-void
-oauth_provider_client(const struct oauth_provider *p, struct oauth_client *c)
+int
+oauth_provider_request(struct api_ctx *ctx, const struct oauth_provider *p,
+    const struct oauth_grant_req *g, oauth_done_fn *cb, void *arg,
+    struct av_err *e)
 {
-	c->token_endpoint = p->token_endpoint;
-	c->client_id = p->client_id;
-	c->client_secret = p->client_secret;
-	c->auth = p->auth;
-	c->quirks = p->vendor != NULL ? p->vendor->quirks : 0;
+	struct oauth_client c = { p->token_endpoint, p->client_id, NULL,
+	    p->auth, p->vendor != NULL ? p->vendor->quirks : 0 };
+	uint8_t *secret;
+	size_t len = 0;
+	int rc = -1;
+
+	/* The secret, from the vault for this request only. */
+	if ((secret = malloc(VAULT_SECRET_MAX + 1)) == NULL)
+		return av_fail(e, AV_E_INTERNAL, "out of memory");
+	if (store_secret_get(ctx->store, ctx->vault, KIND, p->name, "", secret,
+	    VAULT_SECRET_MAX, &len, e) != 0)
+		goto done;
+	secret[len] = '\0';
+	c.client_secret = (const char *)secret;
+	rc = oauth_token_request(ctx->outbound(ctx->audit_arg), &c, g, cb, arg,
+	    e);
+done:
+	OPENSSL_cleanse(secret, VAULT_SECRET_MAX + 1);
+	free(secret);
+	return rc;
 }
 
 /* ---- single flight ---- */
@@ -390,7 +383,6 @@ oauth_token_fetch(struct api_ctx *ctx, struct event_base *base,
 {
 	const struct store_oauth_key *k = &req->key;
 	struct store_oauth_token t;
-	struct oauth_client c;
 	struct flight *f = NULL, *x;
 	struct waiter *w;
 	char *id;
@@ -463,9 +455,8 @@ oauth_token_fetch(struct api_ctx *ctx, struct event_base *base,
 	f->next = flights;
 	flights = f;
 	pthread_mutex_unlock(&registry);
-	oauth_provider_client(req->provider, &c);
-	if (oauth_token_request(ctx->outbound(ctx->audit_arg), &c,
-	    &req->grant, flight_answer, f, e) != 0) {
+	if (oauth_provider_request(ctx, req->provider, &req->grant,
+	    flight_answer, f, e) != 0) {
 		/* Refused at once: every waiter hears it, later. */
 		pthread_mutex_lock(&registry);
 		fail(f, e, NULL);

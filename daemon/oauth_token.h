@@ -40,8 +40,6 @@ struct oauth_provider {
 	char			 authorization_endpoint[OAUTH_URL_MAX + 1];
 	char			 token_endpoint[OAUTH_URL_MAX + 1];
 	char			 client_id[257];
-	char			*client_secret;		/* wiped when cleared */
-	size_t			 secret_len;
 	enum oauth_auth_method	 auth;
 	json_t			*config;		/* as stored */
 };
@@ -50,14 +48,20 @@ struct oauth_provider {
  * Load provider name: ResourceNotFoundException "no OAuth2 credential
  * provider named X" when there is none.  A CustomOauth2 provider with
  * only a discovery URL is ValidationException for now (its document is
- * not fetched yet).  oauth_provider_clear() wipes the secret.
+ * not fetched yet).  The client secret stays in the vault: a cache hit
+ * never decrypts it.
  */
 int oauth_provider_load(struct api_ctx *ctx, const char *name,
     struct oauth_provider *p, struct av_err *e);
 void oauth_provider_clear(struct oauth_provider *p);
-/* p's client for oauth_client.h (pointers into p). */
-void oauth_provider_client(const struct oauth_provider *p,
-    struct oauth_client *c);
+/*
+ * oauth_token_request() to p's token endpoint through this loop's
+ * outbound client, the client authenticated with the secret read from
+ * the vault now and wiped once the request is built.
+ */
+int oauth_provider_request(struct api_ctx *ctx,
+    const struct oauth_provider *p, const struct oauth_grant_req *g,
+    oauth_done_fn *cb, void *arg, struct av_err *e);
 
 /* A fetch's outcome, valid during the callback only. */
 struct oauth_result {

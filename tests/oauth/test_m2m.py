@@ -12,6 +12,7 @@ Prints TAP.  Environment as tests/integration/test_daemon.py's.
 """
 import json
 import os
+import sqlite3
 import sys
 import threading
 import time
@@ -157,6 +158,39 @@ def test_single_flight(idp, wat, tokens):
     ok(len(cc_requests(idp)) == 1,
        "... from exactly one token request (single flight)",
        len(cc_requests(idp)))
+
+
+def test_secret_on_miss_only(idp, wat):
+    """The client secret is decrypted for a token request only: with its
+    sealed copy damaged, a cache hit still answers, a miss fails."""
+    db = os.path.join(td.WORK, "state", "agentvault.db")
+    st, doc = token_call(wat, "idp-post", ["read", "write"])
+    n = len(cc_requests(idp))
+    con = sqlite3.connect(db, timeout=10)
+    with con:
+        (sealed,) = con.execute("SELECT sealed FROM secrets WHERE type = "
+                                "'oauth2' AND name = 'idp-post'").fetchone()
+        bad = bytes([sealed[0] ^ 1]) + sealed[1:]
+        con.execute("UPDATE secrets SET sealed = ? WHERE type = 'oauth2' "
+                    "AND name = 'idp-post'", (bad,))
+    st2, doc2 = token_call(wat, "idp-post", ["read", "write"])
+    ok(st == 200 and st2 == 200 and
+       doc2.get("accessToken") == doc.get("accessToken") and
+       len(cc_requests(idp)) == n,
+       "a cache hit does not read the client secret (its sealed copy "
+       "damaged, the token is served)", doc2)
+    st, doc = token_call(wat, "idp-post", ["admin", "write"])
+    ok(st != 200 and doc.get("__type") == "DecryptionFailure" and
+       len(cc_requests(idp)) == n,
+       "... a miss needs it and fails (DecryptionFailure) before any "
+       "request", doc)
+    with con:
+        con.execute("UPDATE secrets SET sealed = ? WHERE type = 'oauth2' "
+                    "AND name = 'idp-post'", (sealed,))
+    con.close()
+    st, doc = token_call(wat, "idp-post", ["admin", "write"])
+    ok(st == 200 and len(cc_requests(idp)) == n + 1,
+       "... and works again with the secret restored", doc)
 
 
 def test_expiry(short, wat, tokens):
@@ -318,6 +352,7 @@ def main():
             wat = mint("m2m-agent")
             test_success(idp, wat, tokens)
             test_single_flight(idp, wat, tokens)
+            test_secret_on_miss_only(idp, wat)
             test_expiry(short, wat, tokens)
             test_failures(idp, wat)
             test_validation(wat)
