@@ -112,9 +112,9 @@ oauth_provider_load(struct api_ctx *ctx, const char *name,
 	p->auth = strcmp(m, "client_secret_post") == 0 ? OAUTH_AUTH_POST :
 	    OAUTH_AUTH_BASIC;
 	if (json_object_get(p->config, "tokenEndpoint") == NULL) {
-		av_fail(e, AV_E_VALIDATION, "%s has only a discoveryUrl: "
-		    "fetching discovery documents is not supported yet; give "
-		    "its authorizationServerMetadata instead", name);
+		av_fail(e, AV_E_VALIDATION, "%s has only a discoveryUrl "
+		    "(stored by an earlier release): update it to fetch its "
+		    "discovery document", name);
 		goto done;
 	}
 	if (copy_field(p->config, "tokenEndpoint", p->token_endpoint,

@@ -46,9 +46,9 @@ struct oauth_provider {
 
 /*
  * Load provider name: ResourceNotFoundException "no OAuth2 credential
- * provider named X" when there is none.  A CustomOauth2 provider with
- * only a discovery URL is ValidationException for now (its document is
- * not fetched yet).  The client secret stays in the vault: a cache hit
+ * provider named X" when there is none.  A CustomOauth2 provider
+ * stored with a discovery URL but without the metadata of its document
+ * (by an earlier release) is ValidationException.  The client secret stays in the vault: a cache hit
  * never decrypts it.
  */
 int oauth_provider_load(struct api_ctx *ctx, const char *name,

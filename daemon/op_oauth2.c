@@ -22,6 +22,7 @@
 #define CLIENT_ID_MAX	256
 #define SECRET_MAX	2048
 #define LIST_MAX	10	/* responseTypes */
+#define DISCOVERY_MAX	(64 * 1024)	/* bytes of a discovery document */
 #define CALLBACK_PATH	"/identities/oauth2/callback"
 
 /* The client secret of a request, wherever it is: wiped when done
@@ -171,8 +172,9 @@ ok_auth_method(const char *s, struct av_err *e)
 }
 
 /* AgentCore's pattern: .+/\.well-known/(openid-configuration|
- * oauth-authorization-server). */
-static bool
+ * oauth-authorization-server).  The length of what precedes the
+ * suffix (the issuer the URL names), or 0 when there is none. */
+static size_t
 discovery_suffix(const char *url)
 {
 	static const char *const suffixes[] = {
@@ -184,9 +186,9 @@ discovery_suffix(const char *url)
 	for (i = 0; i < 2; i++) {
 		k = strlen(suffixes[i]);
 		if (n > k && strcmp(url + n - k, suffixes[i]) == 0)
-			return true;
+			return n - k;
 	}
-	return false;
+	return 0;
 }
 
 /* customOauth2ProviderConfig.oauthDiscovery, into the configuration. */
@@ -210,12 +212,12 @@ custom_discovery(const struct api_ctx *ctx, json_t *c,
 	if (api_only_fields(d, d_fields, e) != 0)
 		return -1;
 	if (json_object_get(d, "discoveryUrl") != NULL) {
-		/* Stored; fetching it is a later release's. */
+		/* The rest comes from the document (discovery_fetch). */
 		if (get_string(d, "discoveryUrl", OAUTH_URL_MAX, true, &url,
 		    e) != 0 || oauth_url_check("discoveryUrl", url, loop,
 		    e) != 0)
 			return -1;
-		if (!discovery_suffix(url))
+		if (discovery_suffix(url) == 0)
 			return av_fail(e, AV_E_VALIDATION, "discoveryUrl must "
 			    "end in /.well-known/openid-configuration or "
 			    "/.well-known/oauth-authorization-server");
@@ -397,17 +399,14 @@ config_output(const struct oauth_vendor *v, json_t *config)
 
 	o = json_pack("{s:O?}", "clientId", json_object_get(config,
 	    "clientId"));
-	if ((x = json_object_get(config, "discoveryUrl")) != NULL)
-		json_object_set_new(o, "oauthDiscovery", json_pack("{s:O}",
-		    "discoveryUrl", x));
-	else {
-		md = json_object();
-		for (i = 0; md_fields[i] != NULL; i++)
-			if ((x = json_object_get(config, md_fields[i])) != NULL)
-				json_object_set(md, md_fields[i], x);
-		json_object_set_new(o, "oauthDiscovery", json_pack("{s:o}",
-		    "authorizationServerMetadata", md));
-	}
+	/* With a discovery URL, the metadata resolved from its document
+	 * (oauthDiscovery is a union: one member). */
+	md = json_object();
+	for (i = 0; md_fields[i] != NULL; i++)
+		if ((x = json_object_get(config, md_fields[i])) != NULL)
+			json_object_set(md, md_fields[i], x);
+	json_object_set_new(o, "oauthDiscovery", json_pack("{s:o}",
+	    "authorizationServerMetadata", md));
 	if (v->custom)
 		json_object_set_new(o, "clientAuthenticationMethod",
 		    json_string(strcmp(json_string_value(json_object_get(config,
@@ -457,6 +456,252 @@ describe(struct api_ctx *ctx, const struct api_call *call, const char *name,
 	return 0;
 }
 
+/* Store a new provider (or, updating, its new configuration and the
+ * secret when given) and describe it in out. */
+static int
+save(struct api_ctx *ctx, const struct api_call *call, bool update,
+    const char *name, json_t *config, const char *secret, size_t len,
+    json_t *tags, json_t *out, struct av_err *e)
+{
+	int64_t created, updated;
+	char *text, *stored = NULL;
+	int rc;
+
+	if ((text = json_dumps(config, JSON_COMPACT)) == NULL)
+		return av_fail(e, AV_E_INTERNAL, "out of memory");
+	if (!update)
+		rc = store_provider_create(ctx->store, ctx->vault, KIND, name,
+		    call->resource, text, (const uint8_t *)secret, len, tags,
+		    ctx->cfg->quotas.oauth2_providers, e) != 0 ||
+		    describe(ctx, call, name, text, 0, 0, out, e) != 0 ? -1 : 0;
+	else
+		rc = store_provider_update(ctx->store, ctx->vault, KIND, name,
+		    text, (const uint8_t *)secret, len, e) != 0 ||
+		    store_provider_get(ctx->store, KIND, name, &created,
+		    &updated, &stored, e) != 0 ||
+		    describe(ctx, call, name, stored, created, updated, out,
+		    e) != 0 ? -1 : 0;
+	free(text);
+	free(stored);
+	return rc;
+}
+
+/* A Create or Update waiting for its discovery document. */
+struct discovery {
+	struct api_ctx		*ctx;
+	struct api_pending	*p;
+	bool			 update;
+	char			 name[API_PROVIDER_NAME_MAX + 1];
+	json_t			*config;	/* with discoveryUrl */
+	char			*secret;	/* or NULL; wiped */
+	size_t			 secret_len;
+	json_t			*tags;
+};
+
+static void
+discovery_free(struct discovery *d)
+{
+	if (d->secret != NULL) {
+		OPENSSL_cleanse(d->secret, d->secret_len);
+		free(d->secret);
+	}
+	json_decref(d->config);
+	json_decref(d->tags);
+	free(d);
+}
+
+/* The strings of the document's list f that ok() accepts, at most max,
+ * as the configuration's field to; absent lists are left absent. */
+static int
+doc_list(json_t *doc, const char *f, const char *to, size_t max,
+    int (*ok)(const char *, struct av_err *), json_t *config,
+    struct av_err *e)
+{
+	json_t *v = json_object_get(doc, f), *x, *keep;
+	struct av_err ignored;
+	size_t i;
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_array(v))
+		return av_fail(e, AV_E_VALIDATION, "discoveryUrl: the "
+		    "document's %s is not a list", f);
+	keep = json_array();
+	json_array_foreach(v, i, x)
+		if (json_is_string(x) && json_array_size(keep) < max &&
+		    ok(json_string_value(x), &ignored) == 0)
+			json_array_append(keep, x);
+	json_object_set_new(config, to, keep);
+	return 0;
+}
+
+static int
+ok_known_method(const char *s, struct av_err *e)
+{
+	return strcmp(s, "client_secret_basic") == 0 ||
+	    strcmp(s, "client_secret_post") == 0 ? 0 : av_fail(e,
+	    AV_E_VALIDATION, "unknown");
+}
+
+/*
+ * The discovery document (RFC 8414 section 3, OpenID Connect Discovery
+ * section 4): checked, its metadata into the configuration.  The issuer
+ * must be the discovery URL without its well-known suffix, exactly
+ * (RFC 8414 3.3, OIDC Discovery 4.3): a document served for another
+ * issuer is refused, whoever serves it.
+ */
+static int
+discovery_take(const struct api_ctx *ctx, const struct outbound_resp *r,
+    json_t *config, struct av_err *e)
+{
+	static const struct {
+		const char	*doc, *cfg;
+	} eps[] = {
+		{ "authorization_endpoint", "authorizationEndpoint" },
+		{ "token_endpoint", "tokenEndpoint" },
+	};
+	const char *url = json_string_value(json_object_get(config,
+	    "discoveryUrl")), *m;
+	bool loop = ctx->cfg->outbound.allow_http_loopback;
+	char what[64];
+	json_t *doc, *v, *methods;
+	size_t n, i;
+	int rc = -1;
+
+	if (r->error == OUTBOUND_E_TOO_LARGE)
+		return av_fail(e, AV_E_VALIDATION, "discoveryUrl: the "
+		    "document is too large");
+	if (r->error != OUTBOUND_OK)
+		return av_fail(e, AV_E_VALIDATION, "discoveryUrl: the "
+		    "document cannot be fetched (%s)",
+		    outbound_error_name(r->error));
+	if (r->status != 200)
+		return av_fail(e, AV_E_VALIDATION, "discoveryUrl: the server "
+		    "answered HTTP %ld", r->status);
+	if (r->body_len > DISCOVERY_MAX)
+		return av_fail(e, AV_E_VALIDATION, "discoveryUrl: the "
+		    "document is too large");
+	if ((doc = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES,
+	    NULL)) == NULL || !json_is_object(doc)) {
+		json_decref(doc);
+		return av_fail(e, AV_E_VALIDATION, "discoveryUrl: the "
+		    "document is not a JSON object");
+	}
+	n = discovery_suffix(url);
+	v = json_object_get(doc, "issuer");
+	if (!json_is_string(v) || json_string_length(v) != n ||
+	    strncmp(json_string_value(v), url, n) != 0) {
+		av_fail(e, AV_E_VALIDATION, "discoveryUrl: the document's "
+		    "issuer is not %.*s, the issuer the discovery URL names",
+		    (int)n, url);
+		goto done;
+	}
+	json_object_set(config, "issuer", v);
+	for (i = 0; i < 2; i++) {
+		v = json_object_get(doc, eps[i].doc);
+		snprintf(what, sizeof(what), "discoveryUrl: the document's %s",
+		    eps[i].doc);
+		if (v == NULL) {
+			av_fail(e, AV_E_VALIDATION, "%s is missing", what);
+			goto done;
+		}
+		if (!json_is_string(v) || strlen(json_string_value(v)) !=
+		    json_string_length(v) || oauth_url_check(what,
+		    json_string_value(v), loop, e) != 0) {
+			if (json_is_string(v))
+				goto done;
+			av_fail(e, AV_E_VALIDATION, "%s is not a string",
+			    what);
+			goto done;
+		}
+		json_object_set(config, eps[i].cfg, v);
+	}
+	if (doc_list(doc, "response_types_supported", "responseTypes",
+	    LIST_MAX, ok_response_type, config, e) != 0 ||
+	    doc_list(doc, "token_endpoint_auth_methods_supported",
+	    "tokenEndpointAuthMethods", 2, ok_known_method, config, e) != 0)
+		goto done;
+	/* Without the list, client_secret_basic (RFC 8414 section 2). */
+	if ((methods = json_object_get(config, "tokenEndpointAuthMethods")) ==
+	    NULL)
+		json_object_set_new(config, "tokenEndpointAuthMethods",
+		    json_pack("[s]", "client_secret_basic"));
+	methods = json_object_get(config, "tokenEndpointAuthMethods");
+	m = json_string_value(json_object_get(config,
+	    "clientAuthenticationMethod"));
+	json_array_foreach(methods, i, v)
+		if (strcmp(json_string_value(v), m) == 0)
+			rc = 0;
+	if (rc != 0)
+		av_fail(e, AV_E_VALIDATION, "discoveryUrl: the server does "
+		    "not list the client authentication method %s among its "
+		    "token_endpoint_auth_methods_supported", m);
+done:
+	json_decref(doc);
+	return rc;
+}
+
+/* outbound_done_fn: the document is here; so is the call's answer. */
+static void
+discovery_done(const struct outbound_resp *r, void *arg)
+{
+	struct discovery *d = arg;
+	struct api_call *call = api_pending_call(d->p);
+	struct av_err e = { NULL, "" };
+	json_t *out = json_object();
+	int rc;
+
+	rc = out == NULL ? av_fail(&e, AV_E_INTERNAL, "out of memory") :
+	    discovery_take(d->ctx, r, d->config, &e) != 0 ||
+	    save(d->ctx, call, d->update, d->name, d->config, d->secret,
+	    d->secret_len, d->tags, out, &e) != 0 ? -1 : 0;
+	api_resume(d->p, rc, out, rc == 0 ? NULL : &e);
+	json_decref(out);
+	discovery_free(d);
+}
+
+/*
+ * Fetch the discovery document of config's discoveryUrl, then finish the
+ * Create or Update (discovery_done): the call is deferred meanwhile.
+ */
+static int
+discovery_fetch(struct api_ctx *ctx, struct api_call *call, bool update,
+    const char *name, json_t *config, json_t *secret, json_t *tags,
+    struct av_err *e)
+{
+	static const char *const headers[] = { "Accept: application/json",
+	    NULL };
+	struct outbound_req q = { .method = OUTBOUND_GET, .headers = headers };
+	struct discovery *d;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return av_fail(e, AV_E_INTERNAL, "out of memory");
+	d->ctx = ctx;
+	d->update = update;
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->config = json_incref(config);
+	d->tags = json_incref(tags);
+	if (secret != NULL) {
+		d->secret_len = json_string_length(secret);
+		if ((d->secret = malloc(d->secret_len + 1)) == NULL) {
+			discovery_free(d);
+			return av_fail(e, AV_E_INTERNAL, "out of memory");
+		}
+		memcpy(d->secret, json_string_value(secret), d->secret_len + 1);
+	}
+	q.url = json_string_value(json_object_get(config, "discoveryUrl"));
+	if ((d->p = api_defer(call)) == NULL) {
+		discovery_free(d);
+		return av_fail(e, AV_E_INTERNAL, "out of memory");
+	}
+	if (outbound_request(ctx->outbound(ctx->audit_arg), &q,
+	    discovery_done, d, e) != 0) {
+		discovery_free(d);	/* api_handle frees the unused p */
+		return -1;
+	}
+	return API_PENDING;
+}
+
 int
 op_create_oauth2_provider(struct api_ctx *ctx, struct api_call *call,
     json_t *in, json_t *out, struct av_err *e)
@@ -465,7 +710,6 @@ op_create_oauth2_provider(struct api_ctx *ctx, struct api_call *call,
 	    "credentialProviderVendor", "oauth2ProviderConfigInput", "tags",
 	    NULL };
 	json_t *config = NULL, *secret, *tags = NULL;
-	char *text = NULL;
 	const char *name;
 	int rc = -1;
 
@@ -476,20 +720,15 @@ op_create_oauth2_provider(struct api_ctx *ctx, struct api_call *call,
 	    api_get_tags(in, &tags, e) != 0 ||
 	    api_allow(ctx, call, tags, e) != 0)
 		goto done;
-	if ((text = json_dumps(config, JSON_COMPACT)) == NULL) {
-		av_fail(e, AV_E_INTERNAL, "out of memory");
-		goto done;
-	}
-	if (store_provider_create(ctx->store, ctx->vault, KIND, name,
-	    call->resource, text, (const uint8_t *)json_string_value(secret),
-	    json_string_length(secret), tags,
-	    ctx->cfg->quotas.oauth2_providers, e) != 0 ||
-	    describe(ctx, call, name, text, 0, 0, out, e) != 0)
-		goto done;
-	rc = 0;
+	if (json_object_get(config, "discoveryUrl") != NULL)
+		rc = discovery_fetch(ctx, call, false, name, config, secret,
+		    tags, e);
+	else
+		rc = save(ctx, call, false, name, config,
+		    json_string_value(secret), json_string_length(secret), tags,
+		    out, e);
 done:
 	wipe_secret(in);
-	free(text);
 	json_decref(config);
 	json_decref(tags);
 	return rc;
@@ -525,8 +764,6 @@ op_update_oauth2_provider(struct api_ctx *ctx, struct api_call *call,
 	static const char *const fields[] = { "name",
 	    "credentialProviderVendor", "oauth2ProviderConfigInput", NULL };
 	json_t *config = NULL, *secret;
-	int64_t created, updated;
-	char *text = NULL, *stored = NULL;
 	const char *name;
 	int rc = -1;
 
@@ -536,22 +773,15 @@ op_update_oauth2_provider(struct api_ctx *ctx, struct api_call *call,
 	    get_config(ctx, in, true, &config, &secret, e) != 0 ||
 	    api_allow(ctx, call, NULL, e) != 0)
 		goto done;
-	if ((text = json_dumps(config, JSON_COMPACT)) == NULL) {
-		av_fail(e, AV_E_INTERNAL, "out of memory");
-		goto done;
-	}
-	if (store_provider_update(ctx->store, ctx->vault, KIND, name, text,
-	    secret != NULL ? (const uint8_t *)json_string_value(secret) : NULL,
-	    secret != NULL ? json_string_length(secret) : 0, e) != 0 ||
-	    store_provider_get(ctx->store, KIND, name, &created, &updated,
-	    &stored, e) != 0 ||
-	    describe(ctx, call, name, stored, created, updated, out, e) != 0)
-		goto done;
-	rc = 0;
+	if (json_object_get(config, "discoveryUrl") != NULL)
+		rc = discovery_fetch(ctx, call, true, name, config, secret,
+		    NULL, e);
+	else
+		rc = save(ctx, call, true, name, config, secret != NULL ?
+		    json_string_value(secret) : NULL, secret != NULL ?
+		    json_string_length(secret) : 0, NULL, out, e);
 done:
 	wipe_secret(in);
-	free(text);
-	free(stored);
 	json_decref(config);
 	return rc;
 }

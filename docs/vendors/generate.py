@@ -82,7 +82,8 @@ def vendor_page(v):
     out.append("| | |\n| --- | --- |\n")
     if custom:
         out.append("| endpoints | from `oauthDiscovery`: a `discoveryUrl` "
-                   "(stored; fetching it comes with a later release) or "
+                   "(its document fetched and checked at create and update,"
+                   " the metadata kept) or "
                    "`authorizationServerMetadata` (`issuer`, "
                    "`authorizationEndpoint`, `tokenEndpoint`, "
                    "`responseTypes`, `tokenEndpointAuthMethods`) |\n")

@@ -507,24 +507,28 @@ def test_oauth2_providers(d):
        md.get("tokenEndpointAuthMethods") == ["client_secret_basic"],
        "OktaOauth2 derives its endpoints from the issuer", doc)
 
-    # CustomOauth2: a discovery URL (stored, not fetched), or metadata.
+    # CustomOauth2: a discovery URL (fetched at once: tests/oauth/
+    # test_m2m.py; here nothing answers), or metadata.
     st, doc = call("CreateOauth2CredentialProvider", oauth2_body(
         "custom-disc", "CustomOauth2", "customOauth2ProviderConfig",
         oauthDiscovery={"discoveryUrl": "https://idp.example.com/"
                         ".well-known/openid-configuration"}))
-    out = doc.get("oauth2ProviderConfigOutput", {}).get(
-        "customOauth2ProviderConfig", {})
-    ok(st == 200 and out.get("oauthDiscovery") == {
-        "discoveryUrl": "https://idp.example.com/.well-known/"
-        "openid-configuration"} and
-       out.get("clientAuthenticationMethod") == "CLIENT_SECRET_BASIC",
-       "CustomOauth2 keeps a discovery URL; client_secret_basic by "
-       "default", doc)
+    st2, _ = call("GetOauth2CredentialProvider", {"name": "custom-disc"})
+    ok(st == 400 and doc.get("__type") == "ValidationException" and
+       doc.get("message", "").startswith("discoveryUrl: the document "
+                                         "cannot be fetched") and
+       st2 == 404, "CustomOauth2 with a discovery URL nothing answers "
+       "is refused, nothing created", doc)
     meta = {"issuer": "https://idp.example.com",
             "authorizationEndpoint": "https://idp.example.com/authorize",
             "tokenEndpoint": "https://idp.example.com/token",
             "responseTypes": ["code"],
             "tokenEndpointAuthMethods": ["client_secret_post"]}
+    st, doc = call("CreateOauth2CredentialProvider", oauth2_body(
+        "custom-disc", "CustomOauth2", "customOauth2ProviderConfig",
+        oauthDiscovery={"authorizationServerMetadata": meta},
+        clientAuthenticationMethod="CLIENT_SECRET_POST"))
+    ok(st == 200, "(custom-disc with metadata instead)", doc)
     st, doc = call("CreateOauth2CredentialProvider", oauth2_body(
         "custom-meta", "CustomOauth2", "customOauth2ProviderConfig",
         oauthDiscovery={"authorizationServerMetadata": meta},
@@ -645,7 +649,9 @@ def test_oauth2_providers(d):
        "UpdateOauth2CredentialProvider replaces the client ID, keeping "
        "the secret", doc)
     up = oauth2_body("github-oauth", "CustomOauth2", cfg,
-                     oauthDiscovery=disc, clientSecret=OAUTH_SECRET + "-2")
+                     oauthDiscovery={"authorizationServerMetadata": meta},
+                     clientAuthenticationMethod="CLIENT_SECRET_POST",
+                     clientSecret=OAUTH_SECRET + "-2")
     st, doc = call("UpdateOauth2CredentialProvider", up)
     ok(st == 200 and doc["credentialProviderVendor"] == "CustomOauth2" and
        OAUTH_SECRET not in json.dumps(doc),

@@ -193,6 +193,153 @@ def test_secret_on_miss_only(idp, wat):
        "... and works again with the secret restored", doc)
 
 
+class BadDiscovery:
+    """A loopback server of discovery documents, one per path prefix:
+    /CASE/.well-known/openid-configuration."""
+
+    def __init__(self):
+        import http.server
+
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                case = self.path.split("/")[1]
+                status, body = outer.doc(case)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    self.wfile.write(body)
+                except OSError:
+                    pass    # the daemon stops reading a huge one
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.base = "http://127.0.0.1:%d" % self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def url(self, case):
+        return "%s/%s/.well-known/openid-configuration" % (self.base, case)
+
+    def doc(self, case):
+        iss = "%s/%s" % (self.base, case)
+        good = {"issuer": iss, "authorization_endpoint": iss + "/auth",
+                "token_endpoint": iss + "/token",
+                "response_types_supported": ["code"]}
+        docs = {
+            "issuer": dict(good, issuer=self.base + "/other"),
+            "garbage": b"{not json",
+            "array": [good],
+            "huge": b"{\"issuer\": \"" + b"x" * (10 << 20) + b"\"}",
+            "notoken": dict((k, v) for k, v in good.items()
+                            if k != "token_endpoint"),
+            "plainhttp": dict(good,
+                              token_endpoint="http://idp.example.com/t"),
+            "methods": dict(good, token_endpoint_auth_methods_supported=[
+                "client_secret_post"]),
+        }
+        if case not in docs:
+            return 404, b"{}"
+        d = docs[case]
+        return 200, d if isinstance(d, bytes) else json.dumps(d).encode()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def disc_provider(name, url, client="basic", method=None):
+    c = {"clientId": client, "clientSecret": SECRET,
+         "oauthDiscovery": {"discoveryUrl": url}}
+    if method:
+        c["clientAuthenticationMethod"] = method
+    return {"name": name, "credentialProviderVendor": "CustomOauth2",
+            "oauth2ProviderConfigInput": {"customOauth2ProviderConfig": c}}
+
+
+def test_discovery(idp, wat):
+    url = idp.issuer + "/.well-known/openid-configuration"
+    want = idp.discovery()
+    st, doc = td.call("CreateOauth2CredentialProvider",
+                      disc_provider("idp-disc", url, "post",
+                                    "CLIENT_SECRET_POST"))
+    out = doc.get("oauth2ProviderConfigOutput", {}).get(
+        "customOauth2ProviderConfig", {})
+    md = out.get("oauthDiscovery", {}).get("authorizationServerMetadata", {})
+    ok(st == 200 and md.get("issuer") == want["issuer"] and
+       md.get("tokenEndpoint") == want["token_endpoint"] and
+       md.get("authorizationEndpoint") == want["authorization_endpoint"] and
+       "code" in md.get("responseTypes", []) and
+       "client_secret_post" in md.get("tokenEndpointAuthMethods", []),
+       "CustomOauth2 with a discoveryUrl: the document fetched, its "
+       "metadata in the response", doc)
+    st, got = td.call("GetOauth2CredentialProvider", {"name": "idp-disc"})
+    ok(st == 200 and got.get("oauth2ProviderConfigOutput") ==
+       doc.get("oauth2ProviderConfigOutput"),
+       "... and in GetOauth2CredentialProvider's", got)
+    n = len(cc_requests(idp))
+    st, tok = token_call(wat, "idp-disc", ["read"])
+    reqs = cc_requests(idp)
+    ok(st == 200 and tok.get("accessToken") and len(reqs) == n + 1 and
+       reqs[-1]["client_id"] == "post" and
+       reqs[-1]["auth_method"] == "client_secret_post",
+       "an M2M token through the discovered token endpoint", tok)
+    st, doc = td.call("UpdateOauth2CredentialProvider",
+                      disc_provider("idp-disc", url, "basic"))
+    md = doc.get("oauth2ProviderConfigOutput", {}).get(
+        "customOauth2ProviderConfig", {}).get("oauthDiscovery", {}).get(
+            "authorizationServerMetadata", {})
+    ok(st == 200 and md.get("tokenEndpoint") == want["token_endpoint"],
+       "UpdateOauth2CredentialProvider fetches the document again", doc)
+    st, tok = token_call(wat, "idp-disc", ["read"])
+    ok(st == 200 and cc_requests(idp)[-1]["client_id"] == "basic",
+       "... and the new client is used", tok)
+
+    bad = BadDiscovery()
+    try:
+        for case, want_text, what in (
+                ("issuer", "issuer is not " + bad.base + "/issuer",
+                 "another issuer than the URL names"),
+                ("garbage", "not a JSON object", "malformed JSON"),
+                ("array", "not a JSON object", "a JSON array"),
+                ("huge", "too large", "a 10 MiB document"),
+                ("notoken", "token_endpoint is missing",
+                 "no token_endpoint"),
+                ("plainhttp", "token_endpoint must be an https:// URL",
+                 "an http:// token endpoint (not loopback)"),
+                ("methods", "does not list the client authentication "
+                 "method client_secret_basic", "the method not listed"),
+                ("missing", "answered HTTP 404", "a 404")):
+            st, doc = td.call("CreateOauth2CredentialProvider",
+                              disc_provider("bad-" + case, bad.url(case)))
+            st2, _ = td.call("GetOauth2CredentialProvider",
+                             {"name": "bad-" + case})
+            ok(st == 400 and doc.get("__type") == "ValidationException" and
+               doc.get("message", "").startswith("discoveryUrl: ") and
+               want_text in doc.get("message", "") and st2 == 404,
+               "discovery: %s is refused (%s), nothing created" %
+               (what, want_text), doc)
+        st, doc = td.call("UpdateOauth2CredentialProvider",
+                          disc_provider("idp-disc", bad.url("issuer")))
+        st2, tok = token_call(wat, "idp-disc", ["read"])
+        ok(st == 400 and "issuer" in doc.get("message", "") and
+           st2 == 200 and tok.get("accessToken"),
+           "an update to a bad document is refused, the provider kept",
+           doc)
+    finally:
+        bad.close()
+    # Nothing listens there: the fetch fails at once.
+    st, doc = td.call("CreateOauth2CredentialProvider", disc_provider(
+        "bad-conn", "http://127.0.0.1:9/.well-known/openid-configuration"))
+    ok(st == 400 and "cannot be fetched (connect)" in
+       doc.get("message", ""), "discovery: an unreachable server", doc)
+    st, _ = td.call("get-token-vault", {})
+    ok(st == 200, "... and the daemon keeps serving")
+
+
 def test_expiry(short, wat, tokens):
     st, doc = token_call(wat, "idp-short", ["read"])
     tokens.append(doc.get("accessToken", ""))
@@ -353,6 +500,7 @@ def main():
             test_success(idp, wat, tokens)
             test_single_flight(idp, wat, tokens)
             test_secret_on_miss_only(idp, wat)
+            test_discovery(idp, wat)
             test_expiry(short, wat, tokens)
             test_failures(idp, wat)
             test_validation(wat)
