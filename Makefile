@@ -71,10 +71,11 @@ DAEMON_LIB_SRCS := daemon/error.c daemon/secmem.c daemon/vault.c daemon/store.c 
 	daemon/op_tokens.c daemon/wat.c \
 	daemon/wat_cache.c daemon/es256.c daemon/op_tags.c \
 	daemon/store_directory.c daemon/store_provider.c daemon/store_tags.c \
-	daemon/store_policy.c daemon/op_policy.c daemon/op_principal.c \
+	daemon/store_policy.c daemon/store_session.c daemon/op_policy.c \
+	daemon/op_principal.c \
 	daemon/authz.c daemon/outbound.c daemon/oauth_vendor.c \
 	daemon/oauth_client.c daemon/store_oauth.c daemon/oauth_token.c \
-	daemon/op_oauth2_token.c daemon/oauth3lo.c \
+	daemon/op_oauth2_token.c daemon/oauth_authorize.c daemon/oauth3lo.c \
 	firmware/selftest.c $(filter policy/%,$(POLICY_SRCS))
 # The OAuth2 vendor presets are data (daemon/oauth_vendors.json), compiled
 # in as a byte array.
@@ -105,7 +106,7 @@ CEREMONY_SRCS := hsm/ceremony/main.c hsm/ceremony/devtoken.c \
 CEREMONY := $(BUILD)/agentvault-ceremony
 
 UNIT_TESTS := uri hsm provider tls vault http_parse config audit wat policy \
-	vendors oauth_client
+	vendors oauth_client authorize
 TEST_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/test_%)
 TEST_BINS  += $(BUILD)/tests/test_libagentvault
 BENCH      := $(BUILD)/tests/bench_hsm $(BUILD)/tests/bench_daemon \
@@ -292,6 +293,10 @@ $(BUILD)/tests/test_vendors: $(BUILD)/tests/unit/test_vendors.o $(LIBDAEMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -lcmocka
 
 $(BUILD)/tests/test_oauth_client: $(BUILD)/tests/unit/test_oauth_client.o \
+	$(LIBDAEMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -lcmocka
+
+$(BUILD)/tests/test_authorize: $(BUILD)/tests/unit/test_authorize.o \
 	$(LIBDAEMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -lcmocka
 

@@ -19,6 +19,7 @@
 
 #include "api.h"
 #include "log.h"
+#include "oauth3lo.h"
 
 enum plane {
 	PLANE_OPEN,	/* liveness: any caller, not audited */
@@ -26,12 +27,16 @@ enum plane {
 	PLANE_DIRECTORY, /* the same, or a service on either socket */
 	PLANE_DATA,	/* agent or admin socket, agent, admin or service
 			 * callers */
+	PLANE_BROWSER,	/* any listener, anybody: the OAuth callback, whose
+			 * state is its credential; audited, no principal */
 };
 
 struct route {
 	const char	*method;
 	const char	*path;		/* ending in '/': a prefix, the rest
-					   (and any query) the op's to parse */
+					   (and any query) the op's to parse;
+					   in '?': this path, with or without
+					   a query; else exactly this */
 	const char	*operation;
 	enum plane	 plane;
 	bool		 write;		/* fsync the audit record first */
@@ -68,6 +73,11 @@ static const struct route routes[] = {
 	    false, op_get_resource_api_key },
 	{ "POST", "/identities/oauth2/token", "GetResourceOauth2Token",
 	    PLANE_DATA, false, op_get_resource_oauth2_token },
+	{ "POST", "/identities/CompleteResourceTokenAuth",
+	    "CompleteResourceTokenAuth", PLANE_DATA, true,
+	    op_complete_resource_token_auth },
+	{ "GET", "/identities/oauth2/callback?", "OAuth2Callback",
+	    PLANE_BROWSER, true, op_oauth2_callback },
 	{ "POST", "/identities/CreateApiKeyCredentialProvider",
 	    "CreateApiKeyCredentialProvider", PLANE_CONTROL, true,
 	    op_create_api_key_provider },
@@ -153,6 +163,7 @@ transport_ok(const struct route *r, const struct av_caller *c,
 	switch (r->plane) {
 	case PLANE_OPEN:
 	case PLANE_DATA:
+	case PLANE_BROWSER:
 		return 0;
 	case PLANE_DIRECTORY:
 		if (service != NULL && c->listener != AV_LISTENER_TCP)
@@ -343,13 +354,20 @@ api_reply_finish(struct api_reply *r, bool audited)
 	    "\",\"message\":\"the audit trail cannot be written; the call "
 	    "was refused\"}";
 
-	if (audited)
-		httpd_reply(r->req, r->status, r->body, r->len);
-	else
+	if (!audited)
 		httpd_reply(r->req, 500, refused, sizeof(refused) - 1);
+	else if (r->location != NULL) {
+		if (httpd_reply_redirect(r->req, r->location) != 0)
+			httpd_reply_html(r->req, 500, "<!DOCTYPE html><title>"
+			    "error</title><p>internal error</p>");
+	} else if (r->html)
+		httpd_reply_html(r->req, r->status, r->body);
+	else
+		httpd_reply(r->req, r->status, r->body, r->len);
 	/* Replies can carry secrets (GetResourceApiKey). */
 	OPENSSL_cleanse(r->body, r->len);
 	free(r->body);
+	free(r->location);
 	free(r);
 }
 
@@ -393,17 +411,30 @@ parse_body(const struct httpd_req *req, struct av_err *e)
 	return in;
 }
 
+static bool
+route_match(const char *path, const char *target)
+{
+	size_t n = strlen(path);
+
+	switch (path[n - 1]) {
+	case '/':
+		return strncmp(path, target, n) == 0;
+	case '?':
+		return strncmp(path, target, n - 1) == 0 &&
+		    (target[n - 1] == '\0' || target[n - 1] == '?');
+	default:
+		return strcmp(path, target) == 0;
+	}
+}
+
 static const struct route *
 route_find(const struct httpd_req *req, bool *method_mismatch)
 {
-	size_t i, n;
+	size_t i;
 
 	*method_mismatch = false;
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		n = strlen(routes[i].path);
-		if (routes[i].path[n - 1] == '/' ?
-		    strncmp(routes[i].path, req->target, n) != 0 :
-		    strcmp(routes[i].path, req->target) != 0)
+		if (!route_match(routes[i].path, req->target))
 			continue;
 		if (strcmp(routes[i].method, req->method) == 0)
 			return &routes[i];
@@ -658,6 +689,39 @@ struct api_pending {
 	struct api_call		 call;
 };
 
+/* The browser plane's reply: the op's redirect or page, else an error
+ * page; NULL when out of memory. */
+static struct api_reply *
+reply_browser(struct httpd_req *req, struct api_call *call, int rc,
+    const struct av_err *e)
+{
+	struct api_reply *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->req = req;
+	r->html = true;
+	r->location = call->browser.location;
+	call->browser.location = NULL;
+	if (call->browser.html != NULL) {
+		r->status = call->browser.status;
+		r->body = call->browser.html;
+		call->browser.html = NULL;
+	} else if (r->location == NULL) {
+		r->status = rc != 0 ? av_err_status(e->type) : 500;
+		if (asprintf(&r->body, "<!DOCTYPE html><title>error</title>"
+		    "<h1>%s</h1><p>The appliance could not finish this "
+		    "sign-in.</p>", rc != 0 ? e->type : AV_E_INTERNAL) < 0)
+			r->body = NULL;
+		if (r->body == NULL) {
+			free(r);
+			return NULL;
+		}
+	}
+	r->len = r->body != NULL ? strlen(r->body) : 0;
+	return r;
+}
+
 /*
  * The end of every call but liveness: fail closed without a decision,
  * audit, then reply (behind the audit record), and release the authz
@@ -692,11 +756,15 @@ finish(struct api_ctx *ctx, struct httpd_req *req, const struct route *r,
 	ev.error = rc == 0 ? NULL : e->type;
 	if (r->plane == PLANE_OPEN)
 		reply_now(req, out, rc == 0 ? NULL : e);
-	else if ((reply = reply_new(req, out, rc == 0 ? NULL : e)) == NULL)
+	else if ((reply = r->plane == PLANE_BROWSER ? reply_browser(req, call,
+	    rc, e) : reply_new(req, out, rc == 0 ? NULL : e)) == NULL)
 		httpd_reply(req, 500, oom_body, sizeof(oom_body) - 1);
 	/* No record, no reply: an unauditable call fails closed. */
 	else if (ctx->audit(&ev, reply, ctx->audit_arg) != 0)
 		api_reply_finish(reply, false);
+	free(call->browser.location);
+	free(call->browser.html);
+	call->browser.location = call->browser.html = NULL;
 	authz_release(call->authz);
 	call->authz = NULL;
 }
@@ -765,7 +833,8 @@ serve(struct api_ctx *ctx, struct httpd_req *req, const struct route *r)
 		rc = -1;
 	}
 	/* Nobody the appliance knows: refused before reading anything. */
-	if (rc == 0 && r->plane != PLANE_OPEN && call.principal == NULL) {
+	if (rc == 0 && r->plane != PLANE_OPEN && r->plane != PLANE_BROWSER &&
+	    call.principal == NULL) {
 		struct authz_request q = { .operation = r->operation,
 		    .resource = "" };
 

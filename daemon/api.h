@@ -42,8 +42,10 @@ struct api_audit {
 struct api_reply {
 	struct httpd_req	*req;
 	int			 status;
-	char			*body;		/* JSON text (malloc) */
+	char			*body;		/* JSON text (malloc), or HTML */
 	size_t			 len;
+	bool			 html;		/* the browser plane's page */
+	char			*location;	/* or its 302 (malloc) */
 	struct api_reply	*next;		/* the audit queue's link */
 };
 
@@ -109,6 +111,17 @@ struct api_call {
 	bool			 authorized;	/* api_authorize() said yes */
 	char			 decision[AUTHZ_WHY_SIZE];
 	struct api_pending	*pending;	/* api_defer()'s, or NULL */
+	/*
+	 * The browser plane (the OAuth callback): what the browser gets,
+	 * whatever the outcome audited: a 302 to location (malloc) or a
+	 * page of html (malloc, escaped) with status.  Neither: a page that
+	 * names the error.
+	 */
+	struct {
+		int	 status;
+		char	*location;
+		char	*html;
+	}			 browser;
 };
 
 /*
@@ -175,6 +188,9 @@ api_op_fn op_list_api_key_providers;
 /* op_oauth2_token.c */
 api_op_fn op_get_resource_oauth2_token;
 /* op_oauth2.c */
+/* The appliance's OAuth callback URL (a JSON string), NULL without a TCP
+ * listener. */
+json_t *api_oauth2_callback_url(const struct api_ctx *ctx);
 api_op_fn op_create_oauth2_provider;
 api_op_fn op_get_oauth2_provider;
 api_op_fn op_update_oauth2_provider;

@@ -332,6 +332,11 @@ static const struct av_key av_outbound_keys[] = {
 	K_END
 };
 
+static const struct av_key av_oauth_keys[] = {
+	K_INT(av_oauth_config, session_ttl_seconds, "600", 60, 3600, 0),
+	K_END
+};
+
 static const struct av_key av_policy_keys[] = {
 	K_PATH(av_policy_config, dir, NULL, 0),
 	K_END
@@ -388,6 +393,7 @@ static const struct av_key av_root_keys[] = {
 	    av_sandbox_keys),
 	K_BLOCK(av_config, outbound, struct av_outbound_config,
 	    av_outbound_keys),
+	K_BLOCK(av_config, oauth, struct av_oauth_config, av_oauth_keys),
 	K_BLOCK(av_config, policy, struct av_policy_config, av_policy_keys),
 	K_LIST(av_config, principals, av_principals_config,
 	    av_principal_keys),

@@ -246,6 +246,11 @@ struct av_config {
 		bool		allow_http_loopback;	/* tests only */
 	} outbound;
 
+	/* OAuth2 flows (the three-legged one's sessions). */
+	struct av_oauth_config {
+		unsigned int	session_ttl_seconds;	/* consent to callback */
+	} oauth;
+
 	struct av_policy_config {
 		char	dir[AV_CONFIG_PATH_SIZE];	/* "" = none */
 	} policy;

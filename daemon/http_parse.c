@@ -236,3 +236,74 @@ http_url_decode(const char *s, size_t n, bool query, char *out, size_t len)
 	out[o] = '\0';
 	return 0;
 }
+
+/* One part of a pair, decoded into q->buf at *o. */
+static int
+query_part(const char *s, size_t n, struct http_query *q, size_t *o,
+    const char **out, const char **why)
+{
+	size_t room = sizeof(q->buf) - *o;
+
+	if (room > HTTP_QUERY_VALUE_MAX + 1)
+		room = HTTP_QUERY_VALUE_MAX + 1;
+	if (room == 0 || http_url_decode(s, n, true, q->buf + *o, room) != 0) {
+		*why = n >= HTTP_QUERY_VALUE_MAX ? "query parameter too long" :
+		    "bad encoding in the query";
+		return -1;
+	}
+	*out = q->buf + *o;
+	*o += strlen(*out) + 1;
+	return 0;
+}
+
+int
+http_query_parse(const char *target, struct http_query *q, const char **why)
+{
+	const char *s = strchr(target, '?'), *amp, *eq, *end;
+	size_t i, o = 0, n;
+
+	memset(q, 0, sizeof(*q));
+	if (strlen(target) > HTTP_TARGET_MAX) {
+		*why = "request target too long";
+		return -1;
+	}
+	if (s == NULL || *++s == '\0')
+		return 0;
+	for (; s != NULL; s = amp != NULL ? amp + 1 : NULL) {
+		amp = strchr(s, '&');
+		end = amp != NULL ? amp : s + strlen(s);
+		if (end == s || *s == '=') {
+			*why = "empty parameter in the query";
+			return -1;
+		}
+		if (q->n == HTTP_QUERY_MAX) {
+			*why = "too many query parameters";
+			return -1;
+		}
+		eq = memchr(s, '=', (size_t)(end - s));
+		n = (size_t)((eq != NULL ? eq : end) - s);
+		if (query_part(s, n, q, &o, &q->p[q->n].name, why) != 0 ||
+		    (eq != NULL ? query_part(eq + 1, (size_t)(end - eq - 1), q,
+		    &o, &q->p[q->n].value, why) : query_part("", 0, q, &o,
+		    &q->p[q->n].value, why)) != 0)
+			return -1;
+		for (i = 0; i < q->n; i++)
+			if (strcmp(q->p[i].name, q->p[q->n].name) == 0) {
+				*why = "a query parameter given twice";
+				return -1;
+			}
+		q->n++;
+	}
+	return 0;
+}
+
+const char *
+http_query_get(const struct http_query *q, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < q->n; i++)
+		if (strcmp(q->p[i].name, name) == 0)
+			return q->p[i].value;
+	return NULL;
+}

@@ -60,4 +60,33 @@ int http_parse_head(const char *buf, size_t len, size_t max_head,
 int http_url_decode(const char *s, size_t n, bool query, char *out,
     size_t len);
 
+/* A request target's query, decoded (a browser's GET: the OAuth callback). */
+#define HTTP_QUERY_MAX		16	/* parameters */
+#define HTTP_QUERY_VALUE_MAX	1024	/* decoded bytes of a name or value */
+
+struct http_query {
+	size_t	 n;
+	struct {
+		const char	*name;
+		const char	*value;
+	}	 p[HTTP_QUERY_MAX];
+	/* The decoded names and values, NUL-terminated (never longer than
+	 * the target, plus one NUL per parameter without '='). */
+	char	 buf[HTTP_TARGET_MAX + HTTP_QUERY_MAX + 1];
+};
+
+/*
+ * Parse the query of target (what follows its first '?'; none: no
+ * parameters) into q: "name=value" pairs joined by '&', each part
+ * decoded by http_url_decode (query rules).  Refused with *why: an empty
+ * name or pair ("a=1&&b"), more than HTTP_QUERY_MAX pairs, a name or
+ * value longer than HTTP_QUERY_VALUE_MAX decoded, a name given twice
+ * (which of two states would be the one checked?), bad encoding, a NUL,
+ * or a target longer than HTTP_TARGET_MAX.  0 or -1.
+ */
+int http_query_parse(const char *target, struct http_query *q,
+    const char **why);
+/* The value of name in q, or NULL. */
+const char *http_query_get(const struct http_query *q, const char *name);
+
 #endif /* AV_HTTP_PARSE_H */

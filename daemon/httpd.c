@@ -23,6 +23,7 @@
 #include "httpd.h"
 
 #define LISTENERS_MAX 4
+#define JSON_TYPE	"application/json"
 
 struct httpd {
 	struct event_base	*base;
@@ -101,6 +102,7 @@ reason(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 302: return "Found";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 402: return "Payment Required";
@@ -122,17 +124,20 @@ reason(int status)
 }
 
 static void
-send_response(struct httpd_conn *c, int status, const char *body, size_t len,
+send_response(struct httpd_conn *c, int status, const char *content_type,
+    const char *headers, const char *body, size_t len,
     const char *request_id)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: application/json\r\n"
+	    "Content-Type: %s\r\n"
 	    "Content-Length: %zu\r\n"
 	    "x-amzn-RequestId: %s\r\n"
-	    "Connection: %s\r\n\r\n", status, reason(status), len,
-	    request_id, c->close_after ? "close" : "keep-alive");
+	    "%s"
+	    "Connection: %s\r\n\r\n", status, reason(status), content_type,
+	    len, request_id, headers != NULL ? headers : "",
+	    c->close_after ? "close" : "keep-alive");
 	if (len > 0)
 		evbuffer_add(out, body, len);
 	c->state = CONN_WRITING;
@@ -154,11 +159,12 @@ reply_error(struct httpd_conn *c, int status, const char *message)
 	    status != 501 && status != 505 ? "InternalServerException" :
 	    "ValidationException", message);
 	c->close_after = true;
-	send_response(c, status, body, (size_t)n, "-");
+	send_response(c, status, JSON_TYPE, NULL, body, (size_t)n, "-");
 }
 
 void
-httpd_reply(struct httpd_req *req, int status, const char *body, size_t len)
+httpd_reply_ex(struct httpd_req *req, int status, const char *content_type,
+    const char *headers, const char *body, size_t len)
 {
 	struct httpd_conn *c = req->conn;
 
@@ -166,8 +172,55 @@ httpd_reply(struct httpd_req *req, int status, const char *body, size_t len)
 		conn_free(c);
 		return;
 	}
-	send_response(c, status, body, body != NULL ? len : 0,
-	    req->request_id);
+	send_response(c, status, content_type, headers, body,
+	    body != NULL ? len : 0, req->request_id);
+}
+
+void
+httpd_reply(struct httpd_req *req, int status, const char *body, size_t len)
+{
+	httpd_reply_ex(req, status, JSON_TYPE, NULL, body, len);
+}
+
+/* What a page or redirect of the browser plane says besides: not kept,
+ * not referred, not sniffed, not framed, and it loads nothing. */
+#define BROWSER_HEADERS \
+	"Cache-Control: no-store\r\n" \
+	"Pragma: no-cache\r\n" \
+	"Referrer-Policy: no-referrer\r\n" \
+	"X-Content-Type-Options: nosniff\r\n" \
+	"X-Frame-Options: DENY\r\n" \
+	"Content-Security-Policy: default-src 'none'; style-src " \
+	"'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; " \
+	"form-action 'none'\r\n"
+
+void
+httpd_reply_html(struct httpd_req *req, int status, const char *html)
+{
+	httpd_reply_ex(req, status, "text/html; charset=utf-8",
+	    BROWSER_HEADERS, html, strlen(html));
+}
+
+int
+httpd_reply_redirect(struct httpd_req *req, const char *location)
+{
+	char *headers;
+	size_t i, n = strlen(location);
+	int len;
+
+	/* No header injection: printable ASCII only, bounded. */
+	for (i = 0; i < n; i++)
+		if ((unsigned char)location[i] <= 0x20 ||
+		    (unsigned char)location[i] >= 0x7f)
+			return -1;
+	if (n == 0 || n > HTTPD_LOCATION_MAX ||
+	    (len = asprintf(&headers, "Location: %s\r\n" BROWSER_HEADERS,
+	    location)) < 0)
+		return -1;
+	httpd_reply_ex(req, 302, "text/plain; charset=utf-8", headers, NULL,
+	    0);
+	free(headers);
+	return 0;
 }
 
 static void

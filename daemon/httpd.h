@@ -80,5 +80,23 @@ void httpd_stop_accepting(struct httpd *h);
 /* Send the reply (body: JSON text, may be NULL) to req; exactly once. */
 void httpd_reply(struct httpd_req *req, int status, const char *body,
     size_t len);
+/* The same with another content type and extra header lines (each
+ * "Name: value\r\n", NULL for none; the caller makes them safe). */
+void httpd_reply_ex(struct httpd_req *req, int status,
+    const char *content_type, const char *headers, const char *body,
+    size_t len);
+
+/*
+ * The browser plane (the OAuth callback): an HTML page, or a 302 to
+ * location, each with Cache-Control: no-store, Referrer-Policy:
+ * no-referrer, X-Content-Type-Options: nosniff and a Content-Security-
+ * Policy that loads nothing.  html must be escaped by the caller.
+ * httpd_reply_redirect refuses (-1, nothing sent) a location that is
+ * empty, longer than HTTPD_LOCATION_MAX or has anything but printable
+ * ASCII without spaces.
+ */
+#define HTTPD_LOCATION_MAX	8192
+void httpd_reply_html(struct httpd_req *req, int status, const char *html);
+int httpd_reply_redirect(struct httpd_req *req, const char *location);
 
 #endif /* AV_HTTPD_H */

@@ -371,8 +371,8 @@ get_config(struct api_ctx *ctx, json_t *in, bool update, json_t **config,
 
 /* The appliance's OAuth callback, on its TCP listener by the name
  * browsers know it by (else its address); NULL without a listener. */
-static json_t *
-callback_url(const struct api_ctx *ctx)
+json_t *
+api_oauth2_callback_url(const struct api_ctx *ctx)
 {
 	const struct av_tcp_config *t = &ctx->cfg->listen.tcp;
 	const char *host = t->public_name[0] != '\0' ? t->public_name :
@@ -442,7 +442,7 @@ describe(struct api_ctx *ctx, const struct api_call *call, const char *name,
 	    json_string(call->resource));
 	json_object_set_new(out, "clientSecretArn",
 	    json_pack("{s:s}", "secretArn", secret));
-	if ((cb = callback_url(ctx)) != NULL)
+	if ((cb = api_oauth2_callback_url(ctx)) != NULL)
 		json_object_set_new(out, "callbackUrl", cb);
 	json_object_set_new(out, "oauth2ProviderConfigOutput",
 	    config_output(v, config));

@@ -94,6 +94,23 @@ static const char *const migrations[] = {
 	"  updated INTEGER NOT NULL,"
 	"  UNIQUE (workload, user, provider, scope_key));"
 	"CREATE INDEX oauth_tokens_provider ON oauth_tokens (provider);",
+	/*
+	 * 7 -> 8: OAuth2 three-legged sessions (store_session.c).  The state
+	 * only as its SHA-256; the PKCE verifier and the authorization URL
+	 * sealed in `secrets`.
+	 */
+	"CREATE TABLE oauth_sessions ("
+	"  uri TEXT PRIMARY KEY,"
+	"  state_hash TEXT NOT NULL UNIQUE CHECK (length(state_hash) = 64),"
+	"  workload TEXT NOT NULL, user_id TEXT NOT NULL,"
+	"  provider TEXT NOT NULL, scopes TEXT NOT NULL,"
+	"  return_url TEXT NOT NULL, custom_state TEXT,"
+	"  status TEXT NOT NULL CHECK (status IN ('IN_PROGRESS',"
+	"    'EXCHANGING', 'CALLED_BACK', 'COMPLETE', 'FAILED')),"
+	"  created INTEGER NOT NULL, expires INTEGER NOT NULL,"
+	"  error TEXT NOT NULL);"
+	"CREATE INDEX oauth_sessions_workload ON oauth_sessions (workload);"
+	"CREATE INDEX oauth_sessions_provider ON oauth_sessions (provider);",
 };
 
 int

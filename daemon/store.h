@@ -20,7 +20,7 @@
 #include "hsm.h"
 #include "vault.h"
 
-#define STORE_SCHEMA_VERSION	7
+#define STORE_SCHEMA_VERSION	8
 #define STORE_NAME_MAX		1024
 
 struct store;
@@ -174,6 +174,75 @@ int store_oauth_erase_provider(struct store *s, struct vault *v,
     const char *provider, struct av_err *e);
 /* How many tokens are stored (tests). */
 int64_t store_oauth_count(struct store *s);
+/* ---- OAuth2 three-legged sessions (store_session.c) ---- */
+
+#define STORE_SESSION_SECRET	"oauth-session"	/* its secrets' type */
+#define STORE_SESSION_URI_MAX	128
+#define STORE_SESSION_SCOPES_MAX	16384	/* JSON text */
+
+/*
+ * IN_PROGRESS: waiting for the user at the identity provider; EXCHANGING:
+ * called back (its state used), the code being exchanged; CALLED_BACK:
+ * the token is stored, unbound, until CompleteResourceTokenAuth names the
+ * user; COMPLETE: bound; FAILED: over (the provider's error, a user
+ * mismatch, a failed exchange).
+ */
+enum store_session_status {
+	STORE_SESSION_IN_PROGRESS,
+	STORE_SESSION_EXCHANGING,
+	STORE_SESSION_CALLED_BACK,
+	STORE_SESSION_COMPLETE,
+	STORE_SESSION_FAILED,
+};
+
+struct store_session {
+	char			 uri[STORE_SESSION_URI_MAX + 1];
+	char			 workload[256];
+	char			 user[129];
+	char			 provider[129];
+	char			 scopes[STORE_SESSION_SCOPES_MAX + 1];
+	char			 return_url[2049];
+	bool			 has_custom_state;
+	char			 custom_state[4097];
+	enum store_session_status status;
+	int64_t			 created, expires;	/* epoch seconds */
+	char			 error[65];	/* "" or the reason code */
+};
+
+/*
+ * Start session r (status IN_PROGRESS whatever r says) with the hash of
+ * its state and its secret (the verifier and authorization URL), sealed
+ * as (STORE_SESSION_SECRET, uri, workload).  Sessions a day past their
+ * expiry are purged first; ThrottlingException when the workload has max
+ * sessions not yet over.  One transaction.
+ */
+int store_session_create(struct store *s, struct vault *v,
+    const struct store_session *r, const char *state_hash,
+    const uint8_t *secret, size_t len, unsigned max, struct av_err *e);
+/* 1 found (into out), 0 not, -1 error. */
+int store_session_get(struct store *s, const char *uri,
+    struct store_session *out, struct av_err *e);
+/*
+ * The callback: the session whose state hashes to state_hash, if it is
+ * IN_PROGRESS and not expired at now, becomes EXCHANGING in the same
+ * transaction, so a state is taken once.  1 taken (out filled), 0 no
+ * such session (unknown, used or expired), -1 error.
+ */
+int store_session_take_state(struct store *s, const char *state_hash,
+    int64_t now, struct store_session *out, struct av_err *e);
+/* The sealed secret of session r, opened into out. */
+int store_session_secret(struct store *s, struct vault *v,
+    const struct store_session *r, uint8_t *out, size_t cap, size_t *len,
+    struct av_err *e);
+/*
+ * Move session r from status `from` to `to` with error (a reason code or
+ * NULL); ConflictException when it is not in `from` any more.  Leaving
+ * for CALLED_BACK, COMPLETE or FAILED crypto-erases its secret.
+ */
+int store_session_set_status(struct store *s, struct vault *v,
+    const struct store_session *r, enum store_session_status from,
+    enum store_session_status to, const char *error, struct av_err *e);
+const char *store_session_status_name(enum store_session_status st);
 
 /* ---- tags (store_tags.c) ---- */
 

@@ -275,6 +275,8 @@ delete_locked(struct store *s, const char *name, const char *managed_by,
 		"DELETE FROM secrets WHERE owner = ?1;",
 		"DELETE FROM deks WHERE id NOT IN (SELECT dek_id FROM secrets);",
 		"DELETE FROM oauth_tokens WHERE workload = ?1;",
+		/* Its OAuth2 sessions (their secrets went above). */
+		"DELETE FROM oauth_sessions WHERE workload = ?1;",
 		"DELETE FROM workload_identities WHERE name = ?1;",
 	};
 	sqlite3_stmt *st;

@@ -82,5 +82,13 @@ int store_secret_put_locked(struct store *s, struct vault *v,
  * max, *n of them). */
 int store_oauth_erase_provider_locked(struct store *s, const char *provider,
     int64_t *deks, size_t max, size_t *n, struct av_err *e);
+/*
+ * With s->lock held and a transaction open: erase the sessions of an
+ * OAuth2 provider with their secrets, appending the data keys to forget
+ * to deks (at most max in all).
+ */
+int store_session_erase_provider_locked(struct store *s,
+    const char *provider, int64_t *deks, size_t *ndeks, size_t max,
+    struct av_err *e);
 
 #endif /* AV_STORE_INTERNAL_H */

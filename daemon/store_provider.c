@@ -177,9 +177,12 @@ delete_locked(struct store *s, const char *kind, const char *name,
 	if ((exists = provider_row(s, kind, name, NULL, NULL, NULL, e)) != 1)
 		return exists < 0 ? -1 : av_fail(e, AV_E_NOT_FOUND,
 		    "no credential provider named %s", name);
+	/* An OAuth2 provider's tokens and sessions (and what they sealed)
+	 * go with it. */
 	if (strcmp(kind, "oauth2") == 0 &&
-	    store_oauth_erase_provider_locked(s, name, deks, ERASE_MAX, ndeks,
-	    e) != 0)
+	    (store_oauth_erase_provider_locked(s, name, deks, ERASE_MAX, ndeks,
+	    e) != 0 || store_session_erase_provider_locked(s, name, deks,
+	    ndeks, ERASE_MAX, e) != 0))
 		return -1;
 	if ((st = store_prepare2(s, "SELECT dek_id FROM secrets WHERE type = ?1 AND "
 	    "name = ?2 AND owner = '';", kind, name, e)) == NULL)

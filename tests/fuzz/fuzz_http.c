@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fuzz_http.c - libFuzzer target for the HTTP request-head parser and the
- * percent-decoder: any input must give a consistent answer and never read
- * or write outside the buffers.
+ * fuzz_http.c - libFuzzer target for the HTTP request-head parser, the
+ * percent-decoder and the query parser: any input must give a consistent
+ * answer and never read or write outside the buffers.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,6 +45,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (http_url_decode(copy, size, q, out, sizeof(out)) ==
 			    0 && strlen(out) > size)
 				abort();
+	}
+	/* A query: every pair found again, no name twice. */
+	{
+		struct http_query q;
+		char *t;
+		size_t i;
+
+		if ((t = malloc(size + 1)) == NULL) {
+			free(copy);
+			return 0;
+		}
+		memcpy(t, data, size);
+		t[size] = '\0';
+		if (http_query_parse(t, &q, &why) == 0)
+			for (i = 0; i < q.n; i++)
+				if (http_query_get(&q, q.p[i].name) !=
+				    q.p[i].value || strlen(q.p[i].value) >
+				    HTTP_QUERY_VALUE_MAX)
+					abort();
+		free(t);
 	}
 	free(copy);
 	return 0;

@@ -197,7 +197,11 @@ ROUTE = re.compile(r'\{\s*"(GET|POST|PUT|DELETE)",\s*"([^"]+)",\s*"(\w+)",'
 def routes():
     """daemon/api.c's route table: [(method, path, operation, plane)]."""
     with open(os.path.join(td.TOP, "daemon", "api.c")) as f:
-        return [m.groups() for m in ROUTE.finditer(f.read())]
+        text = f.read()
+    # The table only (test hooks have routes of their own elsewhere).
+    start = text.index("routes[] = {")
+    return [m.groups() for m in ROUTE.finditer(
+        text[start:text.index("\n};", start)])]
 
 
 MWI = "matrix-wi"       # exists; the matrix's workload identity
@@ -209,11 +213,18 @@ MDOC = json.dumps({"Version": "2012-10-17", "Statement": [
      "Resource": "*"}]})
 
 
-def matrix_rows(token):
+MRET = "https://m.example/cb"     # the matrix identity's return URL
+
+
+def matrix_rows(token, session):
     """Operation -> (path suffix or query, body, expected status when
-    allowed, the resource its audit record names)."""
+    allowed, the resource its audit record names).  session is a 3LO
+    session of the matrix identity, not called back."""
     wi = wi_arn(MWI)
     return {
+        "CompleteResourceTokenAuth": ("", {
+            "sessionUri": session, "userIdentifier": {"userId": "user-1"}},
+            400, wi),
         "GetTokenVault": ("", {}, 200, VAULT),
         "CreateWorkloadIdentity": ("", {"name": MWI}, 409, wi),
         "GetWorkloadIdentity": ("", {"name": MWI}, 200, wi),
@@ -298,15 +309,29 @@ def test_matrix(d, conf, tcp, ca):
     table = routes()
     ok(len(table) >= 18 and table[0][2] == "Ping",
        "api.c's route table is read (%d routes)" % len(table), table)
-    ops = [r for r in table if r[2] != "Ping"]
+    # Ping is liveness; the OAuth callback's browser has no principal
+    # (its session's state decides): no policy governs either.
+    ops = [r for r in table if r[2] != "Ping" and r[3] != "PLANE_BROWSER"]
     st, _, _ = op("CreateWorkloadIdentity", {"name": MWI})
     st2, _, _ = op("CreateApiKeyCredentialProvider",
                    {"name": MKEY, "apiKey": "matrix-key-value"})
     st3, _, _ = op("CreateOauth2CredentialProvider", oauth2_body(MKEY))
     token = mint(MWI)
-    ok(st == 200 and st2 == 200 and st3 == 200 and token,
-       "the matrix's identity, providers and token exist")
-    rows = matrix_rows(token)
+    op("UpdateWorkloadIdentity", {"name": MWI,
+                                  "allowedResourceOauth2ReturnUrls": [MRET]})
+    _, wat, _ = op("GetWorkloadAccessTokenForUserId",
+                   {"workloadName": MWI, "userId": "user-1"}, None,
+                   "agent.sock")
+    _, started, _ = req("POST", "/identities/oauth2/token", {
+        "workloadIdentityToken": wat.get("workloadAccessToken"),
+        "resourceCredentialProviderName": MKEY, "scopes": ["repo"],
+        "oauth2Flow": "USER_FEDERATION", "resourceOauth2ReturnUrl": MRET},
+        None, "agent.sock")
+    session = started.get("sessionUri")
+    ok(st == 200 and st2 == 200 and st3 == 200 and token and session,
+       "the matrix's identity, providers, token and 3LO session exist",
+       started)
+    rows = matrix_rows(token, session)
     missing = [r[2] for r in ops if r[2] not in rows]
     ok(not missing, "every operation of the route table has a matrix row "
        "(%d operations)" % len(ops), "no row for: %s" % missing)

@@ -4,13 +4,17 @@
 // provider's development login page, consents and follows the redirects.
 //
 //   node browser.mjs [--user NAME] [--password PW] [--stop-at PREFIX]
-//       [--deny] [--timeout SECONDS] URL
+//       [--deny] [--timeout SECONDS] [--trust-spki HASH] URL
 //
 // Prints the URL it ended on.  With --stop-at, the first request whose
 // URL starts with PREFIX is answered by the browser itself (no server needs
 // to listen there) and is where it ends.  --deny presses Cancel instead of
 // signing in or consenting.  Only loopback addresses are reached: anything
-// else is refused inside the browser.
+// else is refused inside the browser.  --trust-spki makes Chromium accept
+// a server certificate whose public key has that hash (base64 of the
+// SHA-256 of its DER SubjectPublicKeyInfo: the appliance's, on its TCP
+// listener), and that one only: every other certificate is checked as
+// usual.
 //
 // Exit status: 0 done; 1 the provider showed an error or a page this does
 // not know; 2 usage; 3 timed out; 4 Chromium could not be started.
@@ -22,7 +26,9 @@ const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu',
 	'--disable-sync', '--no-first-run', '--disable-dev-shm-usage',
 	'--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1'];
 const USAGE = 'usage: node browser.mjs [--user NAME] [--password PW] ' +
-	'[--stop-at PREFIX] [--deny] [--timeout SECONDS] URL';
+	'[--stop-at PREFIX] [--deny] [--timeout SECONDS] [--trust-spki HASH] ' +
+	'URL';
+const SPKI = /^[A-Za-z0-9+/]{43}=$/;
 
 let browser = null;
 let failing = false;
@@ -43,9 +49,10 @@ async function fail(code, msg) {
 
 function parseArgs(argv) {
 	const o = { user: 'alice', password: 'password', stopAt: null,
-		deny: false, timeout: 30, url: null };
+		deny: false, timeout: 30, url: null, trustSpki: null };
 	const opt = { '--user': 'user', '--password': 'password',
-		'--stop-at': 'stopAt', '--timeout': 'timeout' };
+		'--stop-at': 'stopAt', '--timeout': 'timeout',
+		'--trust-spki': 'trustSpki' };
 	for (let i = 0; i < argv.length; i++) {
 		const a = argv[i];
 		if (a === '--deny')
@@ -58,7 +65,8 @@ function parseArgs(argv) {
 			fail(2, USAGE);
 	}
 	o.timeout = Number(o.timeout);
-	if (o.url === null || !(o.timeout > 0))
+	if (o.url === null || !(o.timeout > 0) ||
+	    (o.trustSpki !== null && !SPKI.test(o.trustSpki)))
 		fail(2, USAGE);
 	return o;
 }
@@ -93,7 +101,8 @@ try {
 	browser = await chromium.launch({
 		executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
 		headless: true,
-		args: FLAGS,
+		args: o.trustSpki === null ? FLAGS : [...FLAGS,
+			`--ignore-certificate-errors-spki-list=${o.trustSpki}`],
 		timeout: o.timeout * 1000,
 	});
 } catch (e) {

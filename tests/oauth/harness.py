@@ -441,15 +441,20 @@ def _stop_all():
 
 
 def browser_login(url, user="alice", password="password",
-                  stop_at_prefix=None, deny=False, timeout=30):
+                  stop_at_prefix=None, deny=False, timeout=30,
+                  trust_spki=None):
     """Open url in headless Chromium, sign in and consent (or press Cancel
     with deny=True); returns the URL it ended on, the first one starting
-    with stop_at_prefix if given.  Raises BrowserError."""
+    with stop_at_prefix if given.  trust_spki: a server key's
+    spki_hash() that Chromium accepts without a trusted chain (the
+    appliance's).  Raises BrowserError."""
     _modules()
     args = [node(), os.path.join(HERE, "browser.mjs"), "--user", user,
             "--password", password, "--timeout", str(timeout)]
     if stop_at_prefix:
         args += ["--stop-at", stop_at_prefix]
+    if trust_spki:
+        args += ["--trust-spki", trust_spki]
     if deny:
         args.append("--deny")
     try:
@@ -462,6 +467,75 @@ def browser_login(url, user="alice", password="password",
         raise BrowserError(r.returncode, r.stderr.decode(errors="replace")
                            .strip())
     return r.stdout.decode().strip()
+
+
+def spki_hash(cert_pem):
+    """base64(SHA-256(DER SubjectPublicKeyInfo)) of the first certificate
+    in a PEM file: what Chromium's --ignore-certificate-errors-spki-list
+    takes."""
+    pub = subprocess.run(["openssl", "x509", "-in", cert_pem, "-noout",
+                          "-pubkey"], check=True, capture_output=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"],
+                         input=pub, check=True, capture_output=True).stdout
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
+class ReturnServer:
+    """The caller's application at its return URL: a plain HTTP server on
+    127.0.0.1 that answers every GET with a short page and records the
+    paths (with their queries) it was asked for.  .url(path) is an
+    address on it."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        hits = self.hits = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                hits.append(self.path)
+                body = b"<!DOCTYPE html><title>back</title>back\n"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                     Handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def url(self, path="/"):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def consent_through(auth_url, trust_spki, user="alice", deny=False,
+                    timeout=30):
+    """A person at the browser for the three-legged flow: open the
+    authorization URL, sign in and consent at the provider (or refuse),
+    follow its redirect to the appliance's callback (whose certificate
+    has the hash trust_spki) and on wherever that sends it (the caller's
+    return URL, a ReturnServer); returns the URL it ended on, query
+    included: the return URL, or the callback when it showed an error
+    page."""
+    return browser_login(auth_url, user=user, deny=deny, timeout=timeout,
+                         trust_spki=trust_spki)
 
 
 def b64url(b):

@@ -97,6 +97,8 @@ static const char full_yaml[] =
     "  max_transfers: 4096\n"
     "  ca_bundle: /srv/av/idp-ca.pem\n"
     "  allow_http_loopback: true\n"
+    "oauth:\n"
+    "  session_ttl_seconds: 3600\n"
     "policy:\n"
     "  dir: /srv/av/policies\n"
     "principals:\n"
@@ -363,6 +365,7 @@ test_full(void **state)
 	assert_int_equal(c->audit.checkpoint_records, 1000000);
 	assert_int_equal(c->audit.checkpoint_seconds, 1);
 	assert_int_equal(c->tokens.ttl_seconds, 43200);
+	assert_int_equal(c->oauth.session_ttl_seconds, 3600);
 	assert_int_equal(c->log.level, AV_LOG_DEBUG);
 	assert_string_equal(av_kek_mode_name(c->vault.kek_mode),
 	    "customer-managed");
@@ -447,6 +450,7 @@ test_defaults(void **state)
 	assert_int_equal(d->audit.checkpoint_records, 1000);
 	assert_int_equal(d->audit.checkpoint_seconds, 60);
 	assert_int_equal(d->tokens.ttl_seconds, 900);
+	assert_int_equal(d->oauth.session_ttl_seconds, 600);
 	assert_int_equal(d->log.level, AV_LOG_INFO);
 }
 
@@ -594,6 +598,12 @@ test_integers(void **state)
 	    "vault.dek_ttl_seconds: expected an integer from 1 to 86400");
 	bad_min("tokens:\n  ttl_seconds: 59\n", NAME ":4:16: "
 	    "tokens.ttl_seconds: expected an integer from 60 to 43200");
+	bad_min("oauth:\n  session_ttl_seconds: 59\n", NAME ":4:24: "
+	    "oauth.session_ttl_seconds: expected an integer from 60 to 3600");
+	bad_min("oauth:\n  session_ttl_seconds: 3601\n", NAME ":4:24: "
+	    "oauth.session_ttl_seconds: expected an integer from 60 to 3600");
+	bad_min("oauth:\n  state_ttl: 60\n", NAME ":4:3: "
+	    "unknown key 'state_ttl' in 'oauth'");
 	bad_min("tokens: {ttl_seconds: 43201}\n", NAME ":3:23: "
 	    "tokens.ttl_seconds: expected an integer from 60 to 43200");
 	bad_min("tokens: {ttl: 60}\n",

@@ -202,6 +202,81 @@ test_url_decode(void **state)
 	assert_string_equal(out, "");
 }
 
+static void
+test_query(void **state)
+{
+	static const char *const bad[] = {
+		"/cb?a=1&&b=2", "/cb?&a=1", "/cb?a=1&", "/cb?=x", "/cb?a=1&a=2",
+		"/cb?a&a", "/cb?a=%zz", "/cb?a=%00", "/cb?a=b c", "/cb?a=\x01",
+		"/cb?a=%", "/cb?state=1&code=2&state=1", NULL };
+	struct http_query q;
+	char big[HTTP_TARGET_MAX + 64];
+	const char *why;
+	size_t i, off;
+
+	(void)state;
+	assert_int_equal(http_query_parse("/cb", &q, &why), 0);
+	assert_int_equal(q.n, 0);
+	assert_int_equal(http_query_parse("/cb?", &q, &why), 0);
+	assert_int_equal(q.n, 0);
+	assert_int_equal(http_query_parse("/cb?code=a%2Fb&state=x+y&flag&"
+	    "u=https%3A%2F%2Fh%2Fp%3Fq%3D1&e=", &q, &why), 0);
+	assert_int_equal(q.n, 5);
+	assert_string_equal(http_query_get(&q, "code"), "a/b");
+	assert_string_equal(http_query_get(&q, "state"), "x y");
+	assert_string_equal(http_query_get(&q, "flag"), "");
+	assert_string_equal(http_query_get(&q, "u"), "https://h/p?q=1");
+	assert_string_equal(http_query_get(&q, "e"), "");
+	assert_null(http_query_get(&q, "missing"));
+	/* '?' and '/' may stand unencoded in a query value. */
+	assert_int_equal(http_query_parse("/cb?r=/a?b", &q, &why), 0);
+	assert_string_equal(http_query_get(&q, "r"), "/a?b");
+	for (i = 0; bad[i] != NULL; i++) {
+		why = NULL;
+		assert_int_equal(http_query_parse(bad[i], &q, &why), -1);
+		assert_non_null(why);
+	}
+	/* Limits: parameters, the decoded length of one, the target. */
+	off = (size_t)snprintf(big, sizeof(big), "/cb?");
+	for (i = 0; i < HTTP_QUERY_MAX; i++)
+		off += (size_t)snprintf(big + off, sizeof(big) - off, "p%zu=%zu&",
+		    i, i);
+	big[off - 1] = '\0';
+	assert_int_equal(http_query_parse(big, &q, &why), 0);
+	assert_int_equal(q.n, HTTP_QUERY_MAX);
+	snprintf(big + off - 1, sizeof(big) - off + 1, "&one=more");
+	assert_int_equal(http_query_parse(big, &q, &why), -1);
+	off = (size_t)snprintf(big, sizeof(big), "/cb?v=");
+	memset(big + off, 'a', HTTP_QUERY_VALUE_MAX);
+	big[off + HTTP_QUERY_VALUE_MAX] = '\0';
+	assert_int_equal(http_query_parse(big, &q, &why), 0);
+	assert_int_equal(strlen(http_query_get(&q, "v")), HTTP_QUERY_VALUE_MAX);
+	big[off + HTTP_QUERY_VALUE_MAX] = 'a';
+	big[off + HTTP_QUERY_VALUE_MAX + 1] = '\0';
+	assert_int_equal(http_query_parse(big, &q, &why), -1);
+	/* The buffer holds the longest target's pairs, NULs included: 16
+	 * names without '=' (two NULs each) filling HTTP_TARGET_MAX. */
+	off = (size_t)snprintf(big, sizeof(big), "/?");
+	for (i = 0; i < HTTP_QUERY_MAX; i++) {
+		size_t k = i + 1 < HTTP_QUERY_MAX ?
+		    (HTTP_TARGET_MAX - 2 - (HTTP_QUERY_MAX - 1)) /
+		    HTTP_QUERY_MAX : HTTP_TARGET_MAX - off;
+
+		memset(big + off, (int)('a' + i), k);
+		off += k;
+		if (i + 1 < HTTP_QUERY_MAX)
+			big[off++] = '&';
+	}
+	big[off] = '\0';
+	assert_int_equal(off, HTTP_TARGET_MAX);
+	assert_int_equal(http_query_parse(big, &q, &why), 0);
+	assert_int_equal(q.n, HTTP_QUERY_MAX);
+	memset(big, 'a', HTTP_TARGET_MAX + 1);
+	big[0] = '/';
+	big[HTTP_TARGET_MAX + 1] = '\0';
+	assert_int_equal(http_query_parse(big, &q, &why), -1);
+}
+
 int
 main(void)
 {
@@ -209,6 +284,7 @@ main(void)
 		cmocka_unit_test(test_valid_requests),
 		cmocka_unit_test(test_incomplete),
 		cmocka_unit_test(test_url_decode),
+		cmocka_unit_test(test_query),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_limits),
 	};

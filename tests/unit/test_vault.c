@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -381,7 +382,7 @@ test_token_keys(void **state)
 	    "DROP TABLE token_keys; DROP TABLE policies; "
 	    "DROP TABLE policy_attachments; "
 	    "ALTER TABLE credential_providers DROP COLUMN config; "
-	    "PRAGMA user_version = 3;");
+	    "DROP TABLE oauth_sessions; PRAGMA user_version = 3;");
 	assert_int_equal(store_open(f->db, &s, &e), 0);
 	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
 	store_close(s);
@@ -501,7 +502,7 @@ test_policies(void **state)
 	raw_sql(f, "DROP TABLE oauth_tokens; "
 	    "DROP TABLE policies; DROP TABLE policy_attachments; "
 	    "ALTER TABLE credential_providers DROP COLUMN config; "
-	    "PRAGMA user_version = 4;");
+	    "DROP TABLE oauth_sessions; PRAGMA user_version = 4;");
 	assert_int_equal(store_open(f->db, &s, &e), 0);
 	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
 	assert_int_equal(store_policy_names(s, l, &e), 0);
@@ -573,7 +574,8 @@ test_providers(void **state)
 	/* Schema 5 -> 6: providers from before have the empty configuration. */
 	close_fixture(f);
 	raw_sql(f, "DROP TABLE oauth_tokens; ALTER TABLE credential_providers "
-	    "DROP COLUMN config; PRAGMA user_version = 5;");
+	    "DROP COLUMN config; DROP TABLE oauth_sessions; "
+	    "PRAGMA user_version = 5;");
 	assert_int_equal(store_open(f->db, &s, &e), 0);
 	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
 	assert_int_equal(store_provider_get(s, "api-key", "gh", NULL, NULL,
@@ -585,6 +587,130 @@ test_providers(void **state)
 	assert_int_equal(store_provider_delete(f->store, f->vault, "api-key",
 	    "gh", "arn:key", &e), 0);
 	json_decref(tags);
+}
+
+static void
+session_new(struct store_session *r, const char *uri, const char *workload,
+    const char *provider, int64_t now)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->uri, sizeof(r->uri), "%s", uri);
+	snprintf(r->workload, sizeof(r->workload), "%s", workload);
+	snprintf(r->user, sizeof(r->user), "alice");
+	snprintf(r->provider, sizeof(r->provider), "%s", provider);
+	snprintf(r->scopes, sizeof(r->scopes), "[\"read\"]");
+	snprintf(r->return_url, sizeof(r->return_url), "https://app/done");
+	r->created = now;
+	r->expires = now + 600;
+}
+
+static void
+test_sessions(void **state)
+{
+	struct fixture *f = *state;
+	struct store_session r, got;
+	int64_t now = (int64_t)time(NULL), deks = store_dek_count(f->store);
+	char h1[65], h2[65], h3[65];
+	uint8_t buf[256];
+	size_t len;
+	struct av_err e;
+	int i;
+
+	memset(h1, 'a', 64);
+	memset(h2, 'b', 64);
+	memset(h3, 'c', 64);
+	h1[64] = h2[64] = h3[64] = '\0';
+	session_new(&r, "urn:s1", "wl-s", "gh", now);
+	r.has_custom_state = true;
+	snprintf(r.custom_state, sizeof(r.custom_state), "cs");
+	assert_int_equal(store_session_create(f->store, f->vault, &r, h1,
+	    (const uint8_t *)"verifier+url", 12, 2, &e), 0);
+	assert_int_equal(store_session_get(f->store, "urn:s1", &got, &e), 1);
+	assert_int_equal(got.status, STORE_SESSION_IN_PROGRESS);
+	assert_true(got.has_custom_state);
+	assert_string_equal(got.custom_state, "cs");
+	assert_string_equal(got.scopes, "[\"read\"]");
+	assert_int_equal(store_session_get(f->store, "urn:none", &got, &e), 0);
+	assert_int_equal(store_session_secret(f->store, f->vault, &r, buf,
+	    sizeof(buf), &len, &e), 0);
+	assert_memory_equal(buf, "verifier+url", 12);
+	/* The state is taken once, and not after expiry. */
+	assert_int_equal(store_session_take_state(f->store, h2, now, &got, &e),
+	    0);
+	assert_int_equal(store_session_take_state(f->store, h1, now + 601,
+	    &got, &e), 0);
+	assert_int_equal(store_session_take_state(f->store, h1, now, &got, &e),
+	    1);
+	assert_string_equal(got.uri, "urn:s1");
+	assert_int_equal(got.status, STORE_SESSION_EXCHANGING);
+	assert_int_equal(store_session_take_state(f->store, h1, now, &got, &e),
+	    0);
+	/* Moves only from the state named; ending erases the secret. */
+	assert_int_equal(store_session_set_status(f->store, f->vault, &r,
+	    STORE_SESSION_IN_PROGRESS, STORE_SESSION_FAILED, NULL, &e), -1);
+	assert_string_equal(e.type, AV_E_CONFLICT);
+	assert_int_equal(store_session_set_status(f->store, f->vault, &r,
+	    STORE_SESSION_EXCHANGING, STORE_SESSION_CALLED_BACK, NULL, &e), 0);
+	assert_int_equal(store_session_secret(f->store, f->vault, &r, buf,
+	    sizeof(buf), &len, &e), -1);
+	assert_int_equal(store_dek_count(f->store), deks);
+	assert_int_equal(store_session_set_status(f->store, f->vault, &r,
+	    STORE_SESSION_CALLED_BACK, STORE_SESSION_FAILED, "access_denied",
+	    &e), 0);
+	assert_int_equal(store_session_get(f->store, "urn:s1", &got, &e), 1);
+	assert_int_equal(got.status, STORE_SESSION_FAILED);
+	assert_string_equal(got.error, "access_denied");
+	/* At most max live sessions per workload (ended ones do not count). */
+	session_new(&r, "urn:s2", "wl-s", "gh", now);
+	assert_int_equal(store_session_create(f->store, f->vault, &r, h2,
+	    (const uint8_t *)"x", 1, 2, &e), 0);
+	session_new(&r, "urn:s3", "wl-s", "other", now);
+	assert_int_equal(store_session_create(f->store, f->vault, &r, h3,
+	    (const uint8_t *)"x", 1, 2, &e), 0);
+	session_new(&r, "urn:s4", "wl-s", "gh", now);
+	assert_int_equal(store_session_create(f->store, f->vault, &r, h1,
+	    (const uint8_t *)"x", 1, 2, &e), -1);
+	assert_string_equal(e.type, AV_E_THROTTLING);
+	/* A state hash is unique. */
+	session_new(&r, "urn:s4", "wl-t", "gh", now);
+	assert_int_equal(store_session_create(f->store, f->vault, &r, h2,
+	    (const uint8_t *)"x", 1, 2, &e), -1);
+	/* Deleting the provider erases its sessions and their secrets. */
+	assert_int_equal(store_provider_create(f->store, f->vault, "oauth2",
+	    "gh", "arn:gh", NULL, (const uint8_t *)"s", 1, NULL, 5, &e), 0);
+	assert_int_equal(store_provider_delete(f->store, f->vault, "oauth2",
+	    "gh", "arn:gh", &e), 0);
+	assert_int_equal(store_session_get(f->store, "urn:s1", &got, &e), 0);
+	assert_int_equal(store_session_get(f->store, "urn:s2", &got, &e), 0);
+	assert_int_equal(store_session_get(f->store, "urn:s3", &got, &e), 1);
+	assert_int_equal(store_dek_count(f->store), deks + 1);
+	/* Deleting the identity erases the rest (and sweeps data keys no
+	 * secret uses: fewer than before, maybe). */
+	assert_int_equal(store_session_get(f->store, "urn:s3", &r, &e), 1);
+	assert_int_equal(store_wi_create(f->store, "wl-s", "", "arn:wl-s",
+	    NULL, NULL, 10, &e), 0);
+	assert_int_equal(store_wi_delete(f->store, f->vault, "wl-s", NULL,
+	    "arn:wl-s", &e), 0);
+	assert_int_equal(store_session_get(f->store, "urn:s3", &got, &e), 0);
+	assert_int_equal(store_session_secret(f->store, f->vault, &r, buf,
+	    sizeof(buf), &len, &e), -1);
+	assert_string_equal(e.type, AV_E_NOT_FOUND);
+	assert_true(store_dek_count(f->store) <= deks);
+	deks = store_dek_count(f->store);
+	/* Sessions a day past expiry are purged at the next start. */
+	for (i = 0; i < 2; i++) {
+		session_new(&r, i ? "urn:new" : "urn:old", "wl-u", "gh",
+		    i ? now : now - 90000);
+		assert_int_equal(store_session_create(f->store, f->vault, &r,
+		    i ? h2 : h1, (const uint8_t *)"x", 1, 5, &e), 0);
+	}
+	assert_int_equal(store_session_get(f->store, "urn:old", &got, &e), 0);
+	assert_int_equal(store_dek_count(f->store), deks + 1);
+	assert_int_equal(store_wi_create(f->store, "wl-u", "", "arn:wl-u",
+	    NULL, NULL, 10, &e), 0);
+	assert_int_equal(store_wi_delete(f->store, f->vault, "wl-u", NULL,
+	    "arn:wl-u", &e), 0);
+	assert_int_equal(store_dek_count(f->store), deks);
 }
 
 static void
@@ -679,9 +805,10 @@ test_oauth_tokens(void **state)
 	assert_true(store_dek_count(f->store) <= deks);
 	/* Schema 6 -> 7 adds the table. */
 	close_fixture(f);
-	raw_sql(f, "DROP TABLE oauth_tokens; PRAGMA user_version = 6;");
+	raw_sql(f, "DROP TABLE oauth_tokens; DROP TABLE oauth_sessions; "
+	    "PRAGMA user_version = 6;");
 	assert_int_equal(store_open(f->db, &s, &e), 0);
-	assert_int_equal(store_schema_version(s), 7);
+	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
 	assert_int_equal(store_oauth_count(s), 0);
 	store_close(s);
 	assert_int_equal(open_fixture(f, 300), 0);
@@ -739,6 +866,7 @@ main(void)
 		cmocka_unit_test(test_token_keys),
 		cmocka_unit_test(test_policies),
 		cmocka_unit_test(test_providers),
+		cmocka_unit_test(test_sessions),
 		cmocka_unit_test(test_oauth_tokens),
 		cmocka_unit_test(test_canary_never_on_disk),
 	};
