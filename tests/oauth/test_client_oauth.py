@@ -106,6 +106,10 @@ class ReturnApp:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
+                if self.path == "/favicon.ico":
+                    # Chromium asks for it after the page: no visit.
+                    self.send_error(404)
+                    return
                 q = dict(urllib.parse.parse_qsl(
                     urllib.parse.urlsplit(self.path).query))
                 outcome = "not called"

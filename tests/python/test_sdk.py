@@ -477,11 +477,11 @@ class ClientTests(unittest.TestCase):
                c.get_resource_oauth2_token, provider_name="github-provider",
                agent_identity_token=token, auth_flow="M2M",
                session_uri="urn:ietf:params:oauth:request_uri:abc")
-        expect(self, agentvault.OperationNotSupportedError,
+        expect(self, agentvault.ResourceNotFoundException,
                c.complete_resource_token_auth,
                "urn:ietf:params:oauth:request_uri:abc",
                agentvault.UserIdIdentifier("u-1"))
-        expect(self, agentvault.OperationNotSupportedError,
+        expect(self, agentvault.ValidationException,
                c.complete_resource_token_auth,
                "urn:ietf:params:oauth:request_uri:abc",
                agentvault.UserTokenIdentifier("eyJ.a.b"))
