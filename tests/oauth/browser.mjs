@@ -14,6 +14,7 @@
 //
 // Exit status: 0 done; 1 the provider showed an error or a page this does
 // not know; 2 usage; 3 timed out; 4 Chromium could not be started.
+import './node-version.mjs';
 import { chromium } from 'playwright-core';
 
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu',

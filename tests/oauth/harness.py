@@ -22,6 +22,7 @@ import os
 import secrets
 import selectors
 import shutil
+import ssl
 import subprocess
 import tempfile
 import time
@@ -30,9 +31,22 @@ import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer (its Location), never followed."""
+
+    def redirect_request(self, *args):
+        return None
+
+
 # Loopback only: never through a proxy from the environment.
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                      _NoRedirect)
 _running = set()
+# The oldest Node.js major the pinned modules run on (also node-version.mjs).
+NODE_MIN = 18
+_node_ok = None
 
 
 class HarnessError(Exception):
@@ -49,10 +63,25 @@ class BrowserError(HarnessError):
 
 
 def node():
-    """The node program, or HarnessError."""
+    """The node program, or HarnessError when it is missing or older than
+    NODE_MIN (the pinned node modules need it)."""
+    global _node_ok
     n = os.environ.get("NODE") or shutil.which("node")
     if not n:
         raise HarnessError("node not found (make deps installs nodejs)")
+    if _node_ok != n:
+        try:
+            v = subprocess.run([n, "-p", "process.versions.node"],
+                               capture_output=True, timeout=20,
+                               env=_node_env()).stdout.decode().strip()
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise HarnessError("%s does not run: %s" % (n, e))
+        major = v.split(".")[0]
+        if not major.isdigit() or int(major) < NODE_MIN:
+            raise HarnessError("%s is Node.js %s: the OAuth harness needs "
+                               "%d or later (Debian 12's nodejs is 18)" %
+                               (n, v or "of no known version", NODE_MIN))
+        _node_ok = n
     return n
 
 
@@ -76,7 +105,8 @@ def _node_env():
 
 def http(method, url, body=None, headers=None, timeout=10):
     """One request; returns (status, headers, body bytes).  An HTTP error
-    status is an answer, not an exception; a timeout raises OSError."""
+    status or a redirect is an answer, not an exception nor followed; a
+    timeout raises OSError."""
     req = urllib.request.Request(url, data=body, method=method,
                                  headers=headers or {})
     try:
@@ -102,40 +132,48 @@ def _json(body):
         return None
 
 
-class IdP:
-    """idp.mjs with a configuration (a dict, see docs/testing.md), in a
-    work directory of its own (config.json, idp.log)."""
+class _Server:
+    """A node program of the harness (SCRIPT) with a configuration (a
+    dict, see docs/testing.md), in a work directory of its own
+    (config.json, NAME.log); .base is the URL it printed when ready."""
+    SCRIPT = None
+    NAME = None
 
     def __init__(self, config, workdir=None):
         self.config = config
         self.workdir = workdir
         self.proc = None
-        self.issuer = None
+        self.base = None
         self._log = None
         self._own_dir = False
+
+    def _prepare(self):
+        """Before start: write what the configuration refers to."""
 
     def start(self, timeout=20):
         _modules()
         if self.workdir is None:
-            self.workdir = tempfile.mkdtemp(prefix="oauth-idp.")
+            self.workdir = tempfile.mkdtemp(prefix="oauth-%s." % self.NAME)
             self._own_dir = True
         os.makedirs(self.workdir, exist_ok=True)
+        self._prepare()
         cfg = os.path.join(self.workdir, "config.json")
         with open(cfg, "w") as f:
             json.dump(self.config, f, indent=1)
-        self._log = open(os.path.join(self.workdir, "idp.log"), "ab")
-        # stdin is a pipe the provider watches: it ends with this process.
+        self._log = open(os.path.join(self.workdir, self.NAME + ".log"),
+                         "ab")
+        # stdin is a pipe the server watches: it ends with this process.
         self.proc = subprocess.Popen(
-            [node(), os.path.join(HERE, "idp.mjs"), "--stdin", cfg],
+            [node(), os.path.join(HERE, self.SCRIPT), "--stdin", cfg],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self._log, env=_node_env())
         _running.add(self)
         line = self._readline(timeout)
         if not line.startswith("ready "):
             self.stop()
-            raise HarnessError("idp.mjs did not start (%r); log:\n%s" %
-                               (line, self.log_tail()))
-        self.issuer = line.split(" ", 1)[1]
+            raise HarnessError("%s did not start (%r); log:\n%s" %
+                               (self.SCRIPT, line, self.log_tail()))
+        self.base = line.split(" ", 1)[1]
         return self
 
     def _readline(self, timeout):
@@ -182,14 +220,15 @@ class IdP:
 
     def log_tail(self, lines=20):
         try:
-            with open(os.path.join(self.workdir, "idp.log"), "rb") as f:
+            with open(os.path.join(self.workdir, self.NAME + ".log"),
+                      "rb") as f:
                 text = f.read().decode(errors="replace")
         except OSError:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
     def url(self, path):
-        return self.issuer + path
+        return self.base + path
 
     def _admin(self, method, path, obj=None):
         body = json.dumps(obj).encode() if obj is not None else None
@@ -199,6 +238,16 @@ class IdP:
             raise HarnessError("%s %s: %d %s" % (method, path, status,
                                                  data[:200]))
         return json.loads(data)
+
+
+class IdP(_Server):
+    """idp.mjs (oidc-provider): .issuer is its issuer."""
+    SCRIPT = "idp.mjs"
+    NAME = "idp"
+
+    @property
+    def issuer(self):
+        return self.base
 
     def mode(self, token, times=None):
         """The token endpoint's answers from now on: "normal", "500" (any
@@ -238,6 +287,151 @@ class IdP:
         status, _, data = http("POST", self.url("/token"), body, headers,
                                timeout)
         return status, _json(data), data
+
+
+# The emulated vendors (vendors.mjs): the preset each one emulates, and the
+# host names it answers for.
+VENDORS = {
+    "github": ("GithubOauth2", "githubOauth2ProviderConfig",
+               ["github.com"]),
+    "slack": ("SlackOauth2", "slackOauth2ProviderConfig", ["slack.com"]),
+    "google": ("GoogleOauth2", "googleOauth2ProviderConfig",
+               ["accounts.google.com", "oauth2.googleapis.com"]),
+    "atlassian": ("AtlassianOauth2", "atlassianOauth2ProviderConfig",
+                  ["auth.atlassian.com"]),
+    "salesforce": ("SalesforceOauth2", "salesforceOauth2ProviderConfig",
+                   ["login.salesforce.com"]),
+    "microsoft": ("MicrosoftOauth2", "microsoftOauth2ProviderConfig",
+                  ["login.microsoftonline.com"]),
+}
+
+
+def test_ca(workdir, hosts):
+    """A throwaway CA (ca.pem) and a server certificate for hosts
+    (cert.pem, key.pem) in workdir, made with the openssl CLI; returns the
+    three paths."""
+    def run(*a):
+        subprocess.run(["openssl"] + list(a), check=True,
+                       capture_output=True, cwd=workdir)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem",
+        "-days", "7", "-subj", "/CN=Agent Vault test vendor CA",
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    run("req", "-new", *ec, "-keyout", "key.pem", "-out", "cert.csr",
+        "-subj", "/CN=vendors.mjs")
+    with open(os.path.join(workdir, "cert.ext"), "w") as f:
+        f.write("subjectAltName=%s\nextendedKeyUsage=serverAuth\n"
+                "basicConstraints=critical,CA:FALSE\n"
+                "keyUsage=critical,digitalSignature\n" %
+                ",".join("DNS:" + h for h in hosts))
+    run("x509", "-req", "-in", "cert.csr", "-CA", "ca.pem", "-CAkey",
+        "ca.key", "-set_serial", "0x" + secrets.token_hex(8), "-days", "7",
+        "-extfile", "cert.ext", "-out", "cert.pem")
+    return tuple(os.path.join(workdir, n)
+                 for n in ("ca.pem", "cert.pem", "key.pem"))
+
+
+class Vendors(_Server):
+    """vendors.mjs: GitHub, Slack, Google, Atlassian, Salesforce and
+    Microsoft emulated on loopback.  .base is both its plain HTTP address
+    and an HTTPS proxy (CONNECT to a vendor's host gets TLS with a
+    certificate from .ca_file's CA); daemon_env() and ca_file point the
+    daemon at it with the presets' real URLs."""
+    SCRIPT = "vendors.mjs"
+    NAME = "vendors"
+
+    def __init__(self, config, workdir=None):
+        super().__init__(config, workdir)
+        self.ca_file = None
+
+    def _prepare(self):
+        if "tls" not in self.config:
+            hosts = [h for v in VENDORS.values() for h in v[2]]
+            self.ca_file, cert, key = test_ca(self.workdir, hosts)
+            self.config = dict(self.config, tls={"cert": cert, "key": key})
+
+    def daemon_env(self):
+        """The daemon's environment: the emulator as its HTTPS proxy,
+        loopback reached directly."""
+        return {"https_proxy": self.base, "NO_PROXY": "127.0.0.1,localhost"}
+
+    def direct(self, url):
+        """A vendor's https:// URL as the emulator serves it on plain
+        HTTP (the host becomes the first path segment)."""
+        u = urllib.parse.urlsplit(url)
+        return self.base + "/" + u.hostname + u.path + \
+            ("?" + u.query if u.query else "")
+
+    def requests(self, vendor=None, endpoint=None):
+        """The requests so far, oldest first (credentials hashed); only
+        one vendor's and one endpoint's ("authorize", "token",
+        "connect") when given."""
+        return [e for e in self._admin("GET", "/__test/requests")
+                if vendor in (None, e.get("vendor")) and
+                endpoint in (None, e.get("endpoint"))]
+
+    def clear_requests(self):
+        self._admin("DELETE", "/__test/requests")
+
+    def fail(self, vendor, error, times=1):
+        """The vendor's next `times` token requests fail with `error`, in
+        its own format (GitHub: 200 and an error field, Slack: ok false,
+        Microsoft: AADSTS)."""
+        return self._admin("POST", "/__test/fail", {
+            "vendor": vendor, "error": error, "times": times})
+
+    def add_client(self, client):
+        """Register (or replace) a client: {vendor, client_id,
+        client_secret, redirect_uris, ...}."""
+        return self._admin("POST", "/__test/clients", client)
+
+    def introspect(self, access_token):
+        """What the emulator issued that token as: {active, vendor,
+        client_id, user, scope, tenant, kind ("user", "bot", "app")}."""
+        return self._admin("POST", "/__test/token", {"token": access_token})
+
+    def authorize(self, auth_url, user=None, deny=False):
+        """A person who consents (or refuses, deny=True) at an
+        authorization URL of an emulated vendor; returns (status,
+        Location or the error page)."""
+        h = {}
+        if user:
+            h["X-Test-User"] = user
+        if deny:
+            h["X-Test-Deny"] = "1"
+        status, headers, body = http("GET", self.direct(auth_url),
+                                     headers=h)
+        return status, headers.get("Location") or \
+            body.decode(errors="replace")
+
+    def https(self, method, url, body=None, headers=None, timeout=10):
+        """A request to a vendor's real https:// URL through the emulator
+        as an HTTPS proxy, trusting its CA (as the daemon does); returns
+        (status, headers, body)."""
+        ctx = ssl.create_default_context(cafile=self.ca_file)
+        opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({"https": self.base}),
+            urllib.request.HTTPSHandler(context=ctx), _NoRedirect)
+        req = urllib.request.Request(url, data=body, method=method,
+                                     headers=headers or {})
+        try:
+            with opener.open(req, timeout=timeout) as r:
+                return r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            with e:
+                return e.code, e.headers, e.read()
+
+
+def vendor_provider(name, vendor, client_id, client_secret, tenant=None):
+    """The CreateOauth2CredentialProvider request for an emulated
+    vendor's preset (tenant: Microsoft's tenantId)."""
+    preset, key, _ = VENDORS[vendor]
+    c = {"clientId": client_id, "clientSecret": client_secret}
+    if tenant is not None:
+        c["tenantId"] = tenant
+    return {"name": name, "credentialProviderVendor": preset,
+            "oauth2ProviderConfigInput": {key: c}}
 
 
 @atexit.register

@@ -9,6 +9,7 @@
 // and with --stdin also when standard input ends (the harness holds a pipe,
 // so a test that dies leaves no provider behind).  docs/testing.md lists the
 // configuration keys and the /__test/ endpoints.
+import './node-version.mjs';
 import { readFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
