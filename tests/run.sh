@@ -126,7 +126,8 @@ for t in ${*:-$ALL}; do
 	oauth)
 		oauth_modules
 		run "$t" python3 tests/oauth/test_harness.py
-		run oauth_3lo python3 tests/oauth/test_3lo.py ;;
+		run oauth_3lo python3 tests/oauth/test_3lo.py
+		run oauth_vendors python3 tests/oauth/test_vendors_flows.py ;;
 	client)
 		run "$t" python3 tests/integration/test_client.py ;;
 	python)
