@@ -185,6 +185,8 @@ api_op_fn op_get_api_key_provider;
 api_op_fn op_update_api_key_provider;
 api_op_fn op_delete_api_key_provider;
 api_op_fn op_list_api_key_providers;
+/* op_oauth2_token.c */
+api_op_fn op_get_resource_oauth2_token;
 /* op_oauth2.c */
 /* The appliance's OAuth callback URL (a JSON string), NULL without a TCP
  * listener. */

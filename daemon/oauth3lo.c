@@ -405,14 +405,14 @@ done:
 }
 
 int
-oauth3lo_get_token(struct api_ctx *ctx, struct api_call *call, json_t *in,
-    const char *workload, const char *user, json_t *out, struct av_err *e)
+oauth3lo_get_token(struct api_ctx *ctx, struct api_call *call,
+    const struct oauth_token_call *r, json_t *out, struct av_err *e)
 {
-	const char *provider = json_string_value(json_object_get(in,
-	    "resourceCredentialProviderName"));
+	json_t *in = r->in;
+	const char *workload = r->workload, *user = r->user;
+	const char *provider = r->provider->name;
 	const char *uri, *ret;
 	json_t *force = json_object_get(in, "forceAuthentication");
-	char *want;
 	int rc;
 
 	if (user == NULL || user[0] == '\0')
@@ -437,12 +437,8 @@ oauth3lo_get_token(struct api_ctx *ctx, struct api_call *call, json_t *in,
 	    return_url_ok(ctx, workload, ret, e) != 0)
 		return -1;
 	if (!json_is_true(force)) {
-		if ((want = oauth_scope_key(json_object_get(in, "scopes"))) ==
-		    NULL)
-			return av_fail(e, AV_E_INTERNAL, "out of memory");
-		rc = stored_token(ctx, call, in, workload, user, provider, want,
-		    out, e);
-		free(want);
+		rc = stored_token(ctx, call, in, workload, user, provider,
+		    r->scope_key, out, e);
 		if (rc != 0)
 			return rc == HANDED_OUT ? 0 : rc;
 	}
@@ -767,74 +763,3 @@ done:
 	return rc;
 }
 
-/* ---- GetResourceOauth2Token ---- */
-
-/*
- * The operation's common part, as the contract gives it, until the M2M
- * side brings its own: the workload access token, authorization, then
- * the flow.
- */
-int
-op_get_resource_oauth2_token(struct api_ctx *ctx, struct api_call *call,
-    json_t *in, json_t *out, struct av_err *e)
-{
-	static const char *const fields[] = { "workloadIdentityToken",
-	    "resourceCredentialProviderName", "scopes", "oauth2Flow",
-	    "sessionUri", "resourceOauth2ReturnUrl", "forceAuthentication",
-	    "customParameters", "customState", "resources", "audiences",
-	    NULL };
-	json_t *tok = json_object_get(in, "workloadIdentityToken");
-	json_t *scopes = json_object_get(in, "scopes"), *s;
-	struct authz_request q = { 0 };
-	const char *prov, *flow;
-	char workload[512];
-	struct wat_claims c;
-	struct wi_record r;
-	size_t i, n;
-
-	if (api_only_fields(in, fields, e) != 0 ||
-	    opt_string(in, "resourceCredentialProviderName",
-	    API_PROVIDER_NAME_MAX, &prov, e) != 0 ||
-	    opt_string(in, "oauth2Flow", 64, &flow, e) != 0)
-		return -1;
-	if (tok == NULL || !json_is_string(tok) || prov == NULL ||
-	    flow == NULL)
-		return av_fail(e, AV_E_VALIDATION, "workloadIdentityToken, "
-		    "resourceCredentialProviderName, scopes and oauth2Flow "
-		    "are required");
-	if (!json_is_array(scopes) || json_array_size(scopes) > 100)
-		return av_fail(e, AV_E_VALIDATION, "scopes must be a list of at "
-		    "most 100 strings");
-	json_array_foreach(scopes, i, s) {
-		n = json_is_string(s) ? strlen(json_string_value(s)) : 0;
-		if (n == 0 || n > 128 || n != json_string_length(s) ||
-		    strspn(json_string_value(s), "!\"#$%&'()*+,-./0123456789:;"
-		    "<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstu"
-		    "vwxyz{|}~") != n)
-			return av_fail(e, AV_E_VALIDATION, "scopes are 1 to 128 "
-			    "printable characters without spaces");
-	}
-	if (strcmp(flow, "USER_FEDERATION") != 0)
-		return av_fail(e, AV_E_VALIDATION, "oauth2Flow %s is not "
-		    "supported here", strcmp(flow, "M2M") == 0 ? "M2M" :
-		    "ON_BEHALF_OF_TOKEN_EXCHANGE");
-	if (!api_provider_name_valid(prov))
-		return av_fail(e, AV_E_VALIDATION, "invalid "
-		    "resourceCredentialProviderName");
-	api_provider_arn(ctx, API_PROVIDER_OAUTH2, prov, call->resource,
-	    sizeof(call->resource));
-	if (wat_verify_cached(&ctx->tokens, json_string_value(tok),
-	    (int64_t)time(NULL), &c, e) != 0)
-		return -1;
-	if (store_wi_lookup(ctx->store, c.workload, &r, e) != 1 ||
-	    c.iat < r.created)
-		return av_fail(e, AV_E_ACCESS_DENIED, "the workload access "
-		    "token is not valid");
-	api_wi_arn(ctx, c.workload, workload, sizeof(workload));
-	q.provider = prov;
-	q.workload = workload;
-	q.as_workload = true;
-	if (api_authorize(ctx, call, &q, e) != 0)
-		return -1;
-	return oauth3lo_get_token(ctx, call, in, c.workload, c.user, out, e);
-}

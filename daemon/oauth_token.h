@@ -92,12 +92,32 @@ struct oauth_fetch {
  * still usable there is its result.  A refresh_token grant answered
  * without a new refresh token keeps the one it used; one answered
  * invalid_grant erases the token (the caller starts consent again).
- * cb runs once, later, on base's loop.  0, or -1 (no callback).
+ * f and what it points to are used during the call only.  cb runs once,
+ * later, on base's loop.  0, or -1 (no callback).
  */
 int oauth_token_fetch(struct api_ctx *ctx, struct event_base *base,
     const struct oauth_fetch *f, oauth_wait_fn *cb, void *arg,
     struct av_err *e);
 /* Flights in the registry now (tests). */
 unsigned oauth_flights(void);
+
+/*
+ * A GetResourceOauth2Token call once checked (op_oauth2_token.c): the
+ * request validated, the workload token verified, the call authorized,
+ * the provider loaded.  USER_FEDERATION goes on in oauth3lo_get_token()
+ * (oauth3lo.c), which fills out or defers the call (API_PENDING).
+ */
+struct oauth_token_call {
+	json_t			*in;		/* the whole request */
+	const char		*workload;	/* from the token */
+	const char		*user;		/* from the token; "" none */
+	struct oauth_provider	*provider;
+	json_t			*scopes;	/* the array requested */
+	const char		*scope_key;
+};
+
+struct api_call;
+int oauth3lo_get_token(struct api_ctx *ctx, struct api_call *call,
+    const struct oauth_token_call *r, json_t *out, struct av_err *e);
 
 #endif /* AV_OAUTH_TOKEN_H */

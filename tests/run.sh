@@ -126,6 +126,7 @@ for t in ${*:-$ALL}; do
 	oauth)
 		oauth_modules
 		run "$t" python3 tests/oauth/test_harness.py
+		run oauth_m2m python3 tests/oauth/test_m2m.py
 		run oauth_3lo python3 tests/oauth/test_3lo.py
 		run oauth_vendors python3 tests/oauth/test_vendors_flows.py ;;
 	client)

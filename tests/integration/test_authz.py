@@ -197,7 +197,11 @@ ROUTE = re.compile(r'\{\s*"(GET|POST|PUT|DELETE)",\s*"([^"]+)",\s*"(\w+)",'
 def routes():
     """daemon/api.c's route table: [(method, path, operation, plane)]."""
     with open(os.path.join(td.TOP, "daemon", "api.c")) as f:
-        return [m.groups() for m in ROUTE.finditer(f.read())]
+        text = f.read()
+    # The table only (test hooks have routes of their own elsewhere).
+    start = text.index("routes[] = {")
+    return [m.groups() for m in ROUTE.finditer(
+        text[start:text.index("\n};", start)])]
 
 
 MWI = "matrix-wi"       # exists; the matrix's workload identity
@@ -209,11 +213,18 @@ MDOC = json.dumps({"Version": "2012-10-17", "Statement": [
      "Resource": "*"}]})
 
 
-def matrix_rows(token):
+MRET = "https://m.example/cb"     # the matrix identity's return URL
+
+
+def matrix_rows(token, session):
     """Operation -> (path suffix or query, body, expected status when
-    allowed, the resource its audit record names)."""
+    allowed, the resource its audit record names).  session is a 3LO
+    session of the matrix identity, not called back."""
     wi = wi_arn(MWI)
     return {
+        "CompleteResourceTokenAuth": ("", {
+            "sessionUri": session, "userIdentifier": {"userId": "user-1"}},
+            400, wi),
         "GetTokenVault": ("", {}, 200, VAULT),
         "CreateWorkloadIdentity": ("", {"name": MWI}, 409, wi),
         "GetWorkloadIdentity": ("", {"name": MWI}, 200, wi),
@@ -230,6 +241,12 @@ def matrix_rows(token):
         "GetResourceApiKey": ("", {"workloadIdentityToken": token,
                                    "resourceCredentialProviderName": MKEY},
                               200, key_arn(MKEY)),
+        # Refused after authorization (issue 8's flow): no outbound call.
+        "GetResourceOauth2Token": ("", {
+            "workloadIdentityToken": token,
+            "resourceCredentialProviderName": MKEY, "scopes": [],
+            "oauth2Flow": "ON_BEHALF_OF_TOKEN_EXCHANGE"}, 400,
+            oauth2_arn(MKEY)),
         "CreateApiKeyCredentialProvider": ("", {"name": MKEY,
                                                 "apiKey": "x"},
                                            409, key_arn(MKEY)),
@@ -292,15 +309,28 @@ def test_matrix(d, conf, tcp, ca):
     table = routes()
     ok(len(table) >= 18 and table[0][2] == "Ping",
        "api.c's route table is read (%d routes)" % len(table), table)
-    ops = [r for r in table if r[2] != "Ping"]
+    # Ping is liveness; the OAuth callback's browser has no principal
+    # (its session's state decides): no policy governs either.
+    ops = [r for r in table if r[2] != "Ping" and r[3] != "PLANE_BROWSER"]
     st, _, _ = op("CreateWorkloadIdentity", {"name": MWI})
     st2, _, _ = op("CreateApiKeyCredentialProvider",
                    {"name": MKEY, "apiKey": "matrix-key-value"})
     st3, _, _ = op("CreateOauth2CredentialProvider", oauth2_body(MKEY))
     token = mint(MWI)
-    ok(st == 200 and st2 == 200 and st3 == 200 and token,
-       "the matrix's identity, providers and token exist")
-    rows = matrix_rows(token)
+    op("UpdateWorkloadIdentity", {"name": MWI,
+                                  "allowedResourceOauth2ReturnUrls": [MRET]})
+    _, doc, _ = op("GetWorkloadAccessTokenForUserId",
+                   {"workloadName": MWI, "userId": "user-1"}, None,
+                   "agent.sock")
+    _, doc, _ = req("POST", "/identities/oauth2/token", {
+        "workloadIdentityToken": doc.get("workloadAccessToken"),
+        "resourceCredentialProviderName": MKEY, "scopes": ["repo"],
+        "oauth2Flow": "USER_FEDERATION", "resourceOauth2ReturnUrl": MRET},
+        None, "agent.sock")
+    session = doc.get("sessionUri")
+    ok(st == 200 and st2 == 200 and st3 == 200 and token and session,
+       "the matrix's identity, providers, token and 3LO session exist", doc)
+    rows = matrix_rows(token, session)
     missing = [r[2] for r in ops if r[2] not in rows]
     ok(not missing, "every operation of the route table has a matrix row "
        "(%d operations)" % len(ops), "no row for: %s" % missing)
@@ -673,32 +703,26 @@ def test_deny_provider(table):
         body = check(api_key(tok, prov, VEND), v, "deny-provider: "
                      "GetResourceApiKey for %s is allowed (the Deny is on "
                      "OAuth2 tokens)" % prov)
-    oauth = [r for r in table if r[2] == "GetResourceOauth2Token"]
-    if not oauth:
-        ok(True, "# SKIP deny-provider: GetResourceOauth2Token is not "
-           "served yet (issue 7); its Deny is proven on GetResourceApiKey "
-           "below")
-    else:
-        method, path = oauth[0][0], oauth[0][1]
-        for prov, want in (("github-provider", None),
-                           ("slack", explicit("deny-provider",
-                                              "OnlyGithubTokens")),
-                           ("GitHub-Provider", explicit("deny-provider",
-                                                        "OnlyGithubTokens"))):
-            st, body, rid = req(method, path, {
-                "workloadIdentityToken": tok,
-                "resourceCredentialProviderName": prov,
-                "scopes": ["repo"], "oauth2Flow": "M2M"}, VEND, "agent.sock")
-            rec = audit_calls().get(rid, {})
-            if want is None:
-                ok(not denied(st, body) or rec.get("decision") !=
-                   explicit("deny-provider", "OnlyGithubTokens")[1],
-                   "deny-provider: GetResourceOauth2Token for %s is not "
-                   "denied by OnlyGithubTokens" % prov, (st, body, rec))
-            else:
-                ok(denied(st, body) and rec.get("decision") == want[1],
-                   "deny-provider: GetResourceOauth2Token for %s (%s)" %
-                   (prov, want[1]), (st, body, rec))
+    method, path = [(r[0], r[1]) for r in table
+                    if r[2] == "GetResourceOauth2Token"][0]
+    for prov, want in (("github-provider", None),
+                       ("slack", explicit("deny-provider",
+                                          "OnlyGithubTokens")),
+                       ("GitHub-Provider", explicit("deny-provider",
+                                                    "OnlyGithubTokens"))):
+        st, body, rid = req(method, path, {
+            "workloadIdentityToken": tok,
+            "resourceCredentialProviderName": prov,
+            "scopes": ["repo"], "oauth2Flow": "M2M"}, VEND, "agent.sock")
+        rec = audit_calls().get(rid, {})
+        if want is None:
+            ok(not denied(st, body) and rec.get("outcome") != "denied",
+               "deny-provider: GetResourceOauth2Token for %s is not "
+               "denied (%s)" % (prov, body.get("__type")), (st, body, rec))
+        else:
+            ok(denied(st, body) and rec.get("decision") == want[1],
+               "deny-provider: GetResourceOauth2Token for %s (%s)" %
+               (prov, want[1]), (st, body, rec))
 
     # The same Deny's shape on GetResourceApiKey, end to end.
     body = check(api_key(tok, "github-provider", VEND_KEYS),

@@ -1522,7 +1522,9 @@ def test_token_key_rotation():
 TCP_NO_CERT_REFUSED = ("/identities/GetWorkloadAccessToken",
                        "/identities/api-key",
                        "/identities/ListWorkloadIdentities",
-                       "/identities/get-token-vault")
+                       "/identities/get-token-vault",
+                       "/identities/oauth2/token",
+                       "/identities/CompleteResourceTokenAuth")
 
 
 def test_tcp_mtls():
@@ -1582,6 +1584,23 @@ def test_tcp_mtls():
         st, doc = tcp_call(path, {}, False)
         ok(st == 403 and doc["__type"] == "AccessDeniedException",
            "a TCP caller without a certificate is refused %s" % path, doc)
+    # The OAuth callback is the one thing it reaches: a browser's page.
+    ctx = ssl.create_default_context(cafile=os.path.join(TOKDIR, "ca.pem"))
+    raw = socket.create_connection(("127.0.0.1", port), 10 * SLOW)
+    s = ctx.wrap_socket(raw, server_hostname="localhost")
+    s.sendall(b"GET /identities/oauth2/callback?code=c&state=unknown "
+              b"HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    st, hdr, page = read_response(s)
+    s.close()
+    ok(st == 400 and hdr.get("content-type", "").startswith("text/html") and
+       hdr.get("cache-control") == "no-store" and
+       hdr.get("referrer-policy") == "no-referrer" and
+       hdr.get("x-content-type-options") == "nosniff" and
+       "default-src 'none'" in hdr.get("content-security-policy", "") and
+       b"not valid" in page,
+       "the OAuth callback answers a browser without a certificate: an "
+       "unknown state gets an HTML page (no-store, no-referrer, nosniff, "
+       "CSP)", (st, hdr, page[:200]))
     try:
         ctx = ssl.create_default_context(cafile=os.path.join(TOKDIR,
                                                              "ca.pem"))

@@ -1,0 +1,351 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""test_m2m.py - GetResourceOauth2Token with oauth2Flow M2M (suite
+"oauth"), the real daemon against the real OpenID provider (idp.mjs):
+the client-credentials grant with each client authentication method,
+the token cache (reuse, expiry, one entry per scope set), the single
+flight (20 concurrent calls on a cold cache, one token request), each
+failure with a clear error while the daemon keeps serving, erasure with
+the provider and the identity, and no token in the audit trail.
+
+Prints TAP.  Environment as tests/integration/test_daemon.py's.
+"""
+import json
+import os
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import harness  # noqa: E402
+import test_daemon as td  # noqa: E402
+
+ok = td.ok
+SECRET = "m2m-client-secret-for-the-tests"
+SLOW = td.SLOW
+
+
+def idp_config(ttl):
+    common = {"grant_types": ["client_credentials"], "redirect_uris": [],
+              "response_types": [], "scope": "read write admin"}
+    return {
+        "clients": [
+            dict(common, client_id="basic", client_secret=SECRET,
+                 token_endpoint_auth_method="client_secret_basic"),
+            dict(common, client_id="post", client_secret=SECRET,
+                 token_endpoint_auth_method="client_secret_post"),
+        ],
+        "ttl": {"ClientCredentials": ttl},
+    }
+
+
+def provider(name, idp, client, secret=SECRET):
+    method = "CLIENT_SECRET_POST" if client == "post" else \
+        "CLIENT_SECRET_BASIC"
+    return {"name": name, "credentialProviderVendor": "CustomOauth2",
+            "oauth2ProviderConfigInput": {"customOauth2ProviderConfig": {
+                "clientId": client, "clientSecret": secret,
+                "clientAuthenticationMethod": method,
+                "oauthDiscovery": {"authorizationServerMetadata": {
+                    "issuer": idp.issuer,
+                    "authorizationEndpoint": idp.issuer + "/auth",
+                    "tokenEndpoint": idp.issuer + "/token"}}}}}
+
+
+def token_call(wat, prov, scopes, **more):
+    body = dict({"workloadIdentityToken": wat,
+                 "resourceCredentialProviderName": prov, "scopes": scopes,
+                 "oauth2Flow": "M2M"}, **more)
+    return td.call("oauth2/token", body, sock_name="agent.sock")
+
+
+def mint(name):
+    st, doc = td.call("GetWorkloadAccessToken", {"workloadName": name},
+                      sock_name="agent.sock")
+    return doc.get("workloadAccessToken", "")
+
+
+def cc_requests(idp):
+    return [r for r in idp.requests()
+            if r.get("grant_type") == "client_credentials"]
+
+
+def setup():
+    shutil_rm(td.WORK)
+    os.makedirs(td.WORK)
+    os.chmod(td.TOKDIR, 0o711)
+    os.chmod(os.path.join(td.TOKDIR, "token"), 0o711)
+    os.chmod(os.path.join(td.TOKDIR, "token", "softhsm2.conf"), 0o644)
+    import subprocess
+    subprocess.run(["chown", "-R", "nobody",
+                    os.path.join(td.TOKDIR, "token", "tokens")])
+    conf = os.path.join(td.WORK, "m2m.yaml")
+    td.write_config(conf, "outbound:\n  connect_timeout_ms: %d\n"
+                    "  timeout_ms: %d\n  allow_http_loopback: true\n" %
+                    (1000 * SLOW, 3000 * SLOW))
+    with open(conf) as f:
+        text = f.read().replace("max_connections: 16", "max_connections: 64")
+    with open(conf, "w") as f:
+        f.write(text)
+    return conf
+
+
+def shutil_rm(path):
+    import shutil
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_success(idp, wat, tokens):
+    st, doc = token_call(wat, "idp-basic", ["read"])
+    ok(st == 200 and doc.get("accessToken"),
+       "M2M: a token through client_secret_basic", doc)
+    tokens.append(doc.get("accessToken", ""))
+    reqs = cc_requests(idp)
+    ok(len(reqs) == 1 and reqs[0]["auth_method"] == "client_secret_basic"
+       and reqs[0]["client_id"] == "basic" and
+       reqs[0]["params"].get("scope") == "read",
+       "... one client_credentials request, basic auth, scope read", reqs)
+    st, doc2 = token_call(wat, "idp-basic", ["read"])
+    ok(st == 200 and doc2.get("accessToken") == doc.get("accessToken") and
+       len(cc_requests(idp)) == 1,
+       "a second call is served from the cache (no new request)", doc2)
+    st, doc = token_call(wat, "idp-post", ["read", "write"])
+    tokens.append(doc.get("accessToken", ""))
+    reqs = cc_requests(idp)
+    ok(st == 200 and doc.get("accessToken") and len(reqs) == 2 and
+       reqs[-1]["auth_method"] == "client_secret_post" and
+       reqs[-1]["client_id"] == "post",
+       "M2M through client_secret_post", (doc, reqs[-1:]))
+    st, doc = token_call(wat, "idp-basic", ["write", "read", "read"])
+    tokens.append(doc.get("accessToken", ""))
+    reqs = cc_requests(idp)
+    ok(st == 200 and len(reqs) == 3 and
+       reqs[-1]["params"].get("scope") == "read write",
+       "another scope set is another token (scope sent sorted, unique)",
+       reqs[-1:])
+    st, doc2 = token_call(wat, "idp-basic", ["read", "write"])
+    ok(st == 200 and doc2.get("accessToken") == doc.get("accessToken") and
+       len(cc_requests(idp)) == 3,
+       "... and the same set in another order is the same cache entry")
+    st, doc = token_call(wat, "idp-basic", [])
+    tokens.append(doc.get("accessToken", ""))
+    reqs = cc_requests(idp)
+    ok(st == 200 and doc.get("accessToken") and
+       "scope" not in reqs[-1]["params"],
+       "no scopes: no scope parameter", reqs[-1:])
+
+
+def test_single_flight(idp, wat, tokens):
+    idp.clear_requests()
+    results = []
+
+    def one():
+        results.append(token_call(wat, "idp-basic", ["admin"]))
+    threads = [threading.Thread(target=one) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    toks = set(d.get("accessToken") for st, d in results if st == 200)
+    tokens.extend(toks)
+    ok(len(results) == 20 and all(st == 200 for st, _ in results) and
+       len(toks) == 1,
+       "20 concurrent calls on a cold cache all get the token",
+       [r for r in results if r[0] != 200][:3])
+    ok(len(cc_requests(idp)) == 1,
+       "... from exactly one token request (single flight)",
+       len(cc_requests(idp)))
+
+
+def test_expiry(short, wat, tokens):
+    st, doc = token_call(wat, "idp-short", ["read"])
+    tokens.append(doc.get("accessToken", ""))
+    st2, doc2 = token_call(wat, "idp-short", ["read"])
+    ok(st == 200 and doc2.get("accessToken") == doc.get("accessToken") and
+       len(cc_requests(short)) == 1,
+       "a 4 s token is reused at first (cached for half its life)", doc2)
+    time.sleep(2.5)
+    st, doc3 = token_call(wat, "idp-short", ["read"])
+    tokens.append(doc3.get("accessToken", ""))
+    ok(st == 200 and doc3.get("accessToken") != doc.get("accessToken") and
+       len(cc_requests(short)) == 2,
+       "... and fetched anew once it is near expiry", doc3)
+
+
+def failure(idp, wat, prov, scopes, mode, want_status, want_text, name,
+            **more):
+    if mode:
+        idp.mode(mode, times=1)
+    t0 = time.time()
+    st, doc = token_call(wat, prov, scopes, **more)
+    took = time.time() - t0
+    ok(st == want_status and want_text in doc.get("message", "") and
+       "accessToken" not in doc, "%s: %s (%.1f s)" % (name, want_text,
+                                                      took), doc)
+    st, _ = td.call("get-token-vault", {})
+    ok(st == 200, "... and the daemon keeps serving")
+    return doc
+
+
+def test_failures(idp, wat):
+    doc = failure(idp, wat, "idp-wrong", ["read"], None, 400,
+                  "answered invalid_client", "a wrong client secret")
+    ok(SECRET not in json.dumps(doc) and "wrong-secret" not in
+       json.dumps(doc), "... no secret in the message")
+    # oidc-provider drops scopes a client may not have; a resource
+    # indicator it does not know is its grant error (RFC 8707).
+    failure(idp, wat, "idp-basic", ["read"], None, 400,
+            "answered invalid_target", "an unknown resource indicator",
+            resources=["https://unknown.example/"])
+    failure(idp, wat, "idp-basic", ["read", "x1"], "500", 500,
+            "server_error (HTTP 500)", "a 500 from the provider")
+    failure(idp, wat, "idp-basic", ["read", "x2"], "503", 500,
+            "(HTTP 503)", "a 503 from the provider")
+    failure(idp, wat, "idp-basic", ["read", "x3"], "garbage", 500,
+            "malformed", "malformed JSON")
+    failure(idp, wat, "idp-basic", ["read", "x4"], "huge", 500,
+            "too large", "a 10 MiB answer")
+
+    # A provider that never answers: a timeout, and meanwhile other
+    # calls (a cached token, the control plane) are served at once.
+    idp.mode("hang", times=1)
+    res = []
+    th = threading.Thread(target=lambda: res.append(
+        token_call(wat, "idp-basic", ["read", "x5"])))
+    t0 = time.time()
+    th.start()
+    time.sleep(0.5)
+    t1 = time.time()
+    st1, doc1 = token_call(wat, "idp-basic", ["read"])
+    st2, _ = td.call("get-token-vault", {})
+    t2 = time.time()
+    ok(st1 == 200 and doc1.get("accessToken") and st2 == 200 and
+       t2 - t1 < 1.0 * SLOW and not res,
+       "while a token request hangs, other calls are served (%.0f ms)" %
+       ((t2 - t1) * 1000))
+    th.join()
+    st, doc = res[0] if res else (0, {})
+    ok(st == 500 and "did not answer in time" in doc.get("message", "") and
+       time.time() - t0 < 10 * SLOW,
+       "the hanging request ends in a timeout", doc)
+
+
+def test_erase(idp, wat):
+    st, _ = token_call(wat, "idp-basic", ["read"])
+    n = len(cc_requests(idp))
+    st, _ = token_call(wat, "idp-basic", ["read"])
+    ok(len(cc_requests(idp)) == n, "(cached before the delete)")
+    td.call("DeleteOauth2CredentialProvider", {"name": "idp-basic"})
+    st, doc = token_call(wat, "idp-basic", ["read"])
+    ok(st == 404 and doc.get("__type") == "ResourceNotFoundException",
+       "a deleted provider: ResourceNotFoundException", doc)
+    td.call("CreateOauth2CredentialProvider",
+            provider("idp-basic", idp, "basic"))
+    st, _ = token_call(wat, "idp-basic", ["read"])
+    ok(st == 200 and len(cc_requests(idp)) == n + 1,
+       "deleting the provider erased its tokens (fetched anew)")
+    # A new secret or configuration erases them too.
+    td.call("UpdateOauth2CredentialProvider",
+            provider("idp-basic", idp, "basic"))
+    st, _ = token_call(wat, "idp-basic", ["read"])
+    ok(st == 200 and len(cc_requests(idp)) == n + 2,
+       "updating the provider's secret erased its tokens")
+    td.call("DeleteWorkloadIdentity", {"name": "m2m-agent"})
+    td.call("CreateWorkloadIdentity", {"name": "m2m-agent"})
+    time.sleep(1.1)     # a token of the same second as the re-creation
+    wat2 = mint("m2m-agent")
+    st, _ = token_call(wat2, "idp-basic", ["read"])
+    ok(st == 200 and len(cc_requests(idp)) == n + 3,
+       "deleting the identity erased its tokens (fetched anew)")
+    return wat2
+
+
+def test_validation(wat):
+    for body, what in (
+            ({"scopes": ["a b"]}, "a scope with a space"),
+            ({"scopes": "read"}, "scopes not a list"),
+            ({"scopes": ["x"] * 101}, "101 scopes"),
+            ({"oauth2Flow": "CODE"}, "an unknown flow"),
+            ({"sessionUri": "urn:x"}, "sessionUri with M2M"),
+            ({"forceAuthentication": True}, "forceAuthentication with M2M"),
+            ({"resources": ["not a uri"]}, "a resource that is no URI"),
+            ({"customParameters": {"a": 1}}, "a non-string parameter"),
+            ({"nope": 1}, "an unknown field")):
+        b = {"workloadIdentityToken": wat,
+             "resourceCredentialProviderName": "idp-basic",
+             "scopes": ["read"], "oauth2Flow": "M2M"}
+        b.update(body)
+        st, doc = td.call("oauth2/token", b, sock_name="agent.sock")
+        ok(st == 400 and doc.get("__type") == "ValidationException",
+           "refused: %s" % what, doc)
+    st, doc = token_call(wat, "idp-basic", ["read"],
+                         oauth2Flow="ON_BEHALF_OF_TOKEN_EXCHANGE")
+    ok(st == 400 and "not supported yet" in doc.get("message", ""),
+       "ON_BEHALF_OF_TOKEN_EXCHANGE: not supported yet", doc)
+    st, doc = token_call(wat, "no-such", ["read"])
+    ok(st == 404 and "no OAuth2 credential provider named no-such" in
+       doc.get("message", ""), "an unknown provider", doc)
+    td.call("CreateApiKeyCredentialProvider", {"name": "a-key",
+                                               "apiKey": "k"})
+    st, doc = token_call(wat, "a-key", ["read"])
+    ok(st == 404, "an API-key provider is no OAuth2 provider", doc)
+    st, doc = token_call("not-a-token", "idp-basic", ["read"])
+    ok(st in (400, 403), "a bad workload token is refused", doc)
+
+
+def main():
+    conf = setup()
+    with harness.IdP(idp_config(3600)) as idp, \
+            harness.IdP(idp_config(4)) as short:
+        d = td.Daemon(conf)
+        if not ok(d.wait_ready(), "the daemon starts", td.log_text()):
+            d.stop()
+            print("1..%d" % td.n)
+            return 1
+        tokens = []
+        try:
+            td.call("CreateWorkloadIdentity", {"name": "m2m-agent"})
+            for name, i, client, secret in (
+                    ("idp-basic", idp, "basic", SECRET),
+                    ("idp-post", idp, "post", SECRET),
+                    ("idp-wrong", idp, "basic", "wrong-secret"),
+                    ("idp-short", short, "basic", SECRET)):
+                st, doc = td.call("CreateOauth2CredentialProvider",
+                                  provider(name, i, client, secret))
+                ok(st == 200, "provider %s" % name, doc)
+            wat = mint("m2m-agent")
+            test_success(idp, wat, tokens)
+            test_single_flight(idp, wat, tokens)
+            test_expiry(short, wat, tokens)
+            test_failures(idp, wat)
+            test_validation(wat)
+            wat = test_erase(idp, wat)
+        finally:
+            d.stop()
+        with open(os.path.join(td.WORK, "audit.log")) as f:
+            audit = f.read()
+        calls = [json.loads(l) for l in audit.splitlines()
+                 if '"type":"call"' in l]
+        leaked = [t for t in tokens if t and t in audit]
+        ok(tokens and not leaked and SECRET not in audit,
+           "no access token or client secret in the audit trail (%d "
+           "tokens checked)" % len(tokens), leaked[:1])
+        ok(any(c["operation"] == "GetResourceOauth2Token" and
+               c["outcome"] == "allowed" and
+               c["resource"].endswith("/oauth2credentialprovider/idp-basic")
+               for c in calls) and
+           any(c["operation"] == "GetResourceOauth2Token" and
+               c["outcome"] == "error" for c in calls),
+           "GetResourceOauth2Token calls are audited (allowed, errors)")
+        text = td.log_text()
+        bad = [l for l in text.splitlines() if "Sanitizer" in l or
+               "runtime error" in l]
+        ok(not bad, "no sanitizer report from the daemon", bad[:5])
+    print("1..%d" % td.n)
+    return 1 if td.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
