@@ -553,8 +553,10 @@ op_test_deferred(struct api_ctx *ctx, struct api_call *call, json_t *in,
 	return API_PENDING;
 }
 
-static const struct route test_deferred_route = { "POST", "/test/deferred",
-    "TestDeferred", PLANE_CONTROL, false, op_test_deferred };
+/* Not in routes[]: served only as a test hook. */
+static const struct route test_deferred_route = { .method = "POST",
+    .path = "/test/deferred", .operation = "TestDeferred",
+    .plane = PLANE_CONTROL, .fn = op_test_deferred };
 static void serve(struct api_ctx *ctx, struct httpd_req *req,
     const struct route *r);
 
