@@ -23,11 +23,12 @@
  * silently.  If a reused connection fails while a request is in flight,
  * before any byte of the reply, the request is sent once more on a new
  * connection when nothing of it had left this process, or when the
- * operation is a read, a token mint or an API-key vend (repeating it
- * changes nothing).  Writes (Create, Update, Delete, Tag, Untag) already
- * sent are not repeated: they fail with AV_TRANSPORT_ERROR (or
- * AV_TIMEOUT_ERROR), and may or may not have been applied; the message
- * says so.
+ * operation is a read, a token mint, an API-key vend, an M2M OAuth2 token
+ * or a session poll (repeating it changes nothing).  Writes (Create,
+ * Update, Delete, Tag, Untag, CompleteResourceTokenAuth, a first
+ * USER_FEDERATION request) already sent are not repeated: they fail with
+ * AV_TRANSPORT_ERROR (or AV_TIMEOUT_ERROR), and may or may not have been
+ * applied; the message says so.
  */
 #ifndef AGENTVAULT_H
 #define AGENTVAULT_H
@@ -188,19 +189,84 @@ int	av_with_api_key(av_handle *, const struct av_api_key_opts *,
 
 enum av_auth_flow {
 	AV_USER_FEDERATION,	/* 3LO: a user consents in a browser */
-	AV_M2M			/* 2LO: client credentials */
+	AV_M2M,			/* 2LO: client credentials */
+	AV_ON_BEHALF_OF_TOKEN_EXCHANGE	/* refused by the appliance for now */
 };
 
 /*
- * GetResourceOauth2Token, as the seed's @requires_access_token.  When the
- * user must consent, the authorization URL goes to on_auth_url (once; a
- * non-zero return cancels); without on_auth_url the call fails with
+ * GetResourceOauth2Token's request (docs/api.md).  Lists are
+ * NULL-terminated; custom_parameters are key, value pairs as tags are.
+ * NULL leaves a member out of the request.
+ */
+struct av_oauth2_request {
+	const char		*workload_token;	/* required */
+	const char		*provider;		/* required */
+	const char *const	*scopes;		/* NULL: none */
+	enum av_auth_flow	 flow;
+	const char		*session_uri;	/* poll this session */
+	const char		*return_url;	/* resourceOauth2ReturnUrl */
+	bool			 force_authentication;
+	const char *const	*custom_parameters;
+	const char		*custom_state;
+	const char *const	*resources;	/* RFC 8707 resource indicators */
+	const char *const	*audiences;
+};
+
+#define AV_SESSION_URI_PREFIX	"urn:ietf:params:oauth:request_uri:"
+
+/*
+ * Its answer: the access token, or a session.  session_status is
+ * "IN_PROGRESS" or "FAILED" (empty with a token); authorization_url is
+ * there while the session is in progress and the reply carries it (the
+ * first one always does).  The URL is checked to be http(s) and printable
+ * ASCII, the session URI to have AgentCore's form.
+ */
+struct av_oauth2_result {
+	char	*access_token;		/* NULL: a session */
+	char	*authorization_url;
+	char	*session_uri;
+	char	 session_status[16];
+};
+
+/*
+ * One GetResourceOauth2Token.  On success *res is filled: release it with
+ * av_oauth2_result_free (which wipes the token), or take access_token
+ * (set the member to NULL) and av_secret_free it yourself.  On failure
+ * *res is empty.
+ */
+int	av_get_resource_oauth2_token(av_handle *,
+	    const struct av_oauth2_request *, struct av_oauth2_result *res,
+	    struct av_error *);
+void	av_oauth2_result_free(struct av_oauth2_result *);
+
+/*
+ * Polls the session of req->session_uri: sleeps poll_interval_ms (0:
+ * 1000), asks again (without forceAuthentication), until the token comes
+ * (*token, av_secret_free), the session fails (AV_AUTHORIZATION_ERROR) or
+ * the next poll would pass deadline_ms (0: 600000) from now
+ * (AV_TIMEOUT_ERROR).  Call it after an answer that said IN_PROGRESS.
+ */
+int	av_wait_oauth2_token(av_handle *, const struct av_oauth2_request *,
+	    int poll_interval_ms, int deadline_ms, char **token,
+	    struct av_error *);
+
+/*
+ * CompleteResourceTokenAuth: binds the session's token to the user who
+ * came back from the authorization, given as exactly one of user_id or
+ * user_token (a JWT: wiped after sending).  Reply {}.
+ */
+int	av_complete_resource_token_auth(av_handle *, const char *session_uri,
+	    const char *user_id, const char *user_token, struct av_error *);
+
+/*
+ * The seed's @requires_access_token: GetResourceOauth2Token with a
+ * workload access token as av_with_api_key gets one.  When the user must
+ * consent, the authorization URL goes to on_auth_url (once; a non-zero
+ * return cancels); without on_auth_url the call fails with
  * AV_AUTHORIZATION_ERROR and the URL in the message.  Then the session is
- * polled every poll_interval_ms until the token comes or deadline_ms has
- * passed (AV_TIMEOUT_ERROR).
- *
- * The appliance does not have this operation yet (the OAuth issue brings
- * it): today the call fails with AV_NOT_SUPPORTED_ERROR.
+ * polled as av_wait_oauth2_token does, the workload token renewed when
+ * the cache says so, until the token comes, the session fails or
+ * deadline_ms has passed.
  */
 struct av_oauth2_opts {
 	const char		*provider;		/* required */
@@ -214,8 +280,12 @@ struct av_oauth2_opts {
 	void			*on_auth_url_arg;
 	bool			 force_authentication;
 	const char		*callback_url;	/* resourceOauth2ReturnUrl */
-	int			 poll_interval_ms;	/* 0: 5000 */
+	int			 poll_interval_ms;	/* 0: 1000 */
 	int			 deadline_ms;		/* 0: 600000 */
+	const char *const	*custom_parameters;	/* key, value pairs */
+	const char		*custom_state;
+	const char *const	*resources;
+	const char *const	*audiences;
 };
 
 int	av_with_access_token(av_handle *, const struct av_oauth2_opts *,

@@ -551,8 +551,14 @@ exchange_done(int rc, struct oauth_token *t, const char *oauth_error,
 	k.user = x->s.user;
 	k.provider = x->s.provider;
 	k.scope_key = key;
+	/*
+	 * Kept under the scopes asked for, which the user consented to:
+	 * a provider that answers with fewer (or other names: OIDC scopes
+	 * left out of an API token's) would otherwise send every request
+	 * back to consent.
+	 */
 	if (key == NULL || store_oauth_put(x->ctx->store, x->ctx->vault, &k,
-	    t->scope != NULL ? t->scope : key, t->access, t->access_len,
+	    key, t->access, t->access_len,
 	    t->refresh, t->refresh_len, oauth_expires_at((int64_t)time(NULL),
 	    t->expires_in), false, extra != NULL ? extra : "{}", &e) != 0) {
 		rc = fail_session(x->ctx, call, &x->s,

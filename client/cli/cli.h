@@ -17,12 +17,17 @@
 #define EXIT_TRANSPORT	3	/* could not talk to the appliance */
 #define EXIT_UNSUPPORTED 4	/* not supported yet */
 #define EXIT_DENIED	5	/* policy simulate: the decision is a deny */
+#define EXIT_PENDING	6	/* token oauth2: the user has not authorized
+				   yet */
 
 #define MAX_TAGS	64
 #define MAX_URLS	100
 #define MAX_POLICIES	64	/* documents of a policy set */
 #define MAX_CONTEXT	64	/* --context pairs */
 #define DOCUMENT_MAX	65536	/* bytes of a policy document */
+#define MAX_SCOPES	100	/* GetResourceOauth2Token's limits */
+#define MAX_CUSTOM	10
+#define WAIT_S		600	/* token oauth2 --wait: the session's life */
 
 struct cli {
 	/* global options */
@@ -58,6 +63,19 @@ struct cli {
 	const char	*authorization_endpoint, *token_endpoint, *tenant_id;
 	const char	*client_auth;
 	bool		 client_secret_stdin;
+	/* token oauth2, session complete */
+	const char	*flow, *session_uri, *custom_state;
+	const char	*scopes[MAX_SCOPES + 1];
+	size_t		 nscopes;
+	bool		 have_scopes, force, wait;
+	int		 wait_s;
+	const char	*custom[2 * MAX_CUSTOM + 1];	/* key, value, ... */
+	size_t		 ncustom;
+	const char	*resources[MAX_URLS + 1];	/* --resource */
+	size_t		 nresources;
+	const char	*audiences[MAX_URLS + 1];
+	size_t		 naudiences;
+	const char	*secret_name;	/* the JSON member a secret prints as */
 	/* the words after the command */
 	char		**args;
 	int		 nargs;
@@ -93,6 +111,8 @@ int	cmd_tag_remove(struct cli *);
 int	cmd_tag_list(struct cli *);
 int	cmd_token_workload(struct cli *);
 int	cmd_token_api_key(struct cli *);
+int	cmd_token_oauth2(struct cli *);
+int	cmd_session_complete(struct cli *);
 int	cmd_policy_create(struct cli *);
 int	cmd_policy_get(struct cli *);
 int	cmd_policy_update(struct cli *);

@@ -98,8 +98,7 @@ static int
 print_secret(const char *secret, void *arg)
 {
 	struct cli *c = arg;
-	const char *member = c->provider != NULL ? "apiKey" :
-	    "workloadAccessToken";
+	const char *member = c->secret_name;
 	json_t *doc;
 
 	if (!c->json) {
@@ -580,6 +579,7 @@ cmd_token_workload(struct cli *c)
 	char *tok;
 	int rc;
 
+	c->secret_name = "workloadAccessToken";
 	rc = c->user_id != NULL ? av_get_workload_access_token_for_user_id(
 	    c->h, c->workload, c->user_id, &tok, &c->err) :
 	    av_get_workload_access_token(c->h, c->workload, &tok, &c->err);
@@ -603,10 +603,148 @@ cmd_token_api_key(struct cli *c)
 	    NULL, false, "workload access token")) == NULL)
 		return EXIT_USAGE;
 	o.workload_token = tok;
+	c->secret_name = "apiKey";
 	rc = av_with_api_key(c->h, &o, print_secret, c, &c->err);
 	av_secret_free(tok);
 	/* Otherwise print_secret's status. */
 	return rc != 0 && c->err.type[0] != '\0' ? cli_fail(c) : rc;
+}
+
+/* The workload access token of --token-file, or minted for --workload
+ * (and --user-id).  NULL after a message; *rc the exit status. */
+static char *
+workload_token(struct cli *c, int *rc)
+{
+	char *tok = NULL;
+
+	*rc = EXIT_USAGE;
+	if (c->token_file != NULL)
+		return cli_read_secret(c->token_file, NULL, false,
+		    "workload access token");
+	if ((c->user_id != NULL ? av_get_workload_access_token_for_user_id(
+	    c->h, c->workload, c->user_id, &tok, &c->err) :
+	    av_get_workload_access_token(c->h, c->workload, &tok,
+	    &c->err)) != 0)
+		*rc = cli_fail(c);
+	return tok;
+}
+
+/* A session, for whoever reads fp: the reply's members. */
+static void
+print_session(struct cli *c, FILE *fp, const struct av_oauth2_result *res)
+{
+	json_t *doc;
+
+	if (c->json && fp == stdout) {
+		doc = json_pack("{s:s*, s:s, s:s}", "authorizationUrl",
+		    res->authorization_url, "sessionUri", res->session_uri,
+		    "sessionStatus", res->session_status);
+		print_json(doc);
+		json_decref(doc);
+		return;
+	}
+	if (res->authorization_url != NULL) {
+		fprintf(fp, "authorizationUrl: ");
+		cli_text(fp, res->authorization_url);
+		fputc('\n', fp);
+	}
+	fprintf(fp, "sessionUri: ");
+	cli_text(fp, res->session_uri);
+	fprintf(fp, "\nsessionStatus: %s\n", res->session_status);
+}
+
+/*
+ * GetResourceOauth2Token; with --wait, av_wait_oauth2_token after a
+ * session.  Only the token goes to standard output, unless the session is
+ * the answer (no --wait).
+ */
+int
+cmd_token_oauth2(struct cli *c)
+{
+	struct av_oauth2_request rq = { .provider = c->provider,
+	    .scopes = c->scopes, .session_uri = c->session_uri,
+	    .return_url = c->urls[0], .force_authentication = c->force,
+	    .custom_state = c->custom_state,
+	    .custom_parameters = c->ncustom > 0 ? c->custom : NULL,
+	    .resources = c->nresources > 0 ? c->resources : NULL,
+	    .audiences = c->naudiences > 0 ? c->audiences : NULL };
+	struct av_oauth2_result res = { 0 };
+	char *wat, *token = NULL;
+	int rc;
+
+	rq.flow = strcmp(c->flow, "M2M") == 0 ? AV_M2M : strcmp(c->flow,
+	    "USER_FEDERATION") == 0 ? AV_USER_FEDERATION :
+	    AV_ON_BEHALF_OF_TOKEN_EXCHANGE;
+	c->secret_name = "accessToken";
+	if ((rq.workload_token = wat = workload_token(c, &rc)) == NULL)
+		return rc;
+	if (av_get_resource_oauth2_token(c->h, &rq, &res, &c->err) != 0) {
+		rc = cli_fail(c);
+		goto out;
+	}
+	if (res.access_token == NULL && strcmp(res.session_status,
+	    "FAILED") == 0) {
+		print_session(c, stderr, &res);
+		c->err = (struct av_error){ 0, AV_AUTHORIZATION_ERROR, "the "
+		    "authorization session failed: start a new one (no "
+		    "--session-uri, or --force)", "" };
+		rc = cli_fail(c);
+		goto out;
+	}
+	if (res.access_token == NULL && !c->wait) {
+		print_session(c, stdout, &res);
+		fprintf(stderr, PROG ": the user must authorize at the "
+		    "authorizationUrl; then ask again with --session-uri (or "
+		    "use --wait)\n");
+		rc = EXIT_PENDING;
+		goto out;
+	}
+	if ((token = res.access_token) != NULL)
+		res.access_token = NULL;
+	else {
+		if (res.authorization_url != NULL)
+			fprintf(stderr, PROG ": the user must authorize; "
+			    "waiting up to %d s\n", c->wait_s);
+		print_session(c, stderr, &res);
+		rq.session_uri = res.session_uri;
+		if (av_wait_oauth2_token(c->h, &rq, 0, c->wait_s * 1000,
+		    &token, &c->err) != 0) {
+			/* The deadline, not a request that timed out. */
+			rc = strcmp(c->err.type, AV_TIMEOUT_ERROR) == 0 &&
+			    strstr(c->err.message, "authorization in time") !=
+			    NULL ? EXIT_PENDING : cli_fail(c);
+			if (rc == EXIT_PENDING)
+				fprintf(stderr, PROG ": not authorized within "
+				    "%d s; the session may still complete: "
+				    "ask again with --session-uri\n",
+				    c->wait_s);
+			goto out;
+		}
+	}
+	rc = print_secret(token, c);
+out:
+	av_secret_free(token);
+	av_oauth2_result_free(&res);
+	av_secret_free(wat);
+	return rc;
+}
+
+int
+cmd_session_complete(struct cli *c)
+{
+	if (av_complete_resource_token_auth(c->h, c->session_uri, c->user_id,
+	    NULL, &c->err) != 0)
+		return cli_fail(c);
+	if (c->json)
+		printf("{}\n");
+	else {
+		printf("completed session ");
+		cli_text(stdout, c->session_uri);
+		printf(" for user ");
+		cli_text(stdout, c->user_id);
+		putchar('\n');
+	}
+	return 0;
 }
 
 /* ---- policies and principals: av_call ---- */

@@ -38,7 +38,10 @@ enum opt {
 	O_VENDOR, O_CLIENT_ID, O_CLIENT_SECRET_FILE, O_CLIENT_SECRET_ENV,
 	O_CLIENT_SECRET_STDIN, O_DISCOVERY_URL, O_ISSUER,
 	O_AUTHORIZATION_ENDPOINT, O_TOKEN_ENDPOINT, O_TENANT_ID, O_CLIENT_AUTH,
-	O_SCOPES
+	O_SCOPES,
+	/* OAuth2 tokens and sessions */
+	O_FLOW, O_SESSION_URI, O_FORCE, O_CUSTOM_PARAM, O_CUSTOM_STATE,
+	O_AUDIENCE, O_WAIT, O_WAIT_TIMEOUT
 };
 #define B(o)		(UINT64_C(1) << (o))
 #define GLOBAL		(B(O_TYPE) - 1)
@@ -50,6 +53,12 @@ enum opt {
 			 B(O_DISCOVERY_URL) | B(O_ISSUER) | \
 			 B(O_AUTHORIZATION_ENDPOINT) | B(O_TOKEN_ENDPOINT) | \
 			 B(O_TENANT_ID) | B(O_CLIENT_AUTH) | B(O_SCOPES))
+#define OAUTH2_TOKEN	(B(O_PROVIDER) | B(O_WORKLOAD) | B(O_USER_ID) | \
+			 B(O_TOKEN_FILE) | B(O_SCOPES) | B(O_FLOW) | \
+			 B(O_RETURN_URL) | B(O_SESSION_URI) | B(O_FORCE) | \
+			 B(O_CUSTOM_PARAM) | B(O_CUSTOM_STATE) | \
+			 B(O_RESOURCE) | B(O_AUDIENCE) | B(O_WAIT) | \
+			 B(O_WAIT_TIMEOUT))
 #define PAGING		(B(O_MAX_RESULTS) | B(O_NEXT_TOKEN) | B(O_ALL))
 #define SIMULATE	(B(O_PRINCIPAL) | B(O_POLICY) | B(O_POLICY_FILE) | \
 			 B(O_POLICY_DIR) | B(O_ACTION) | B(O_RESOURCE) | \
@@ -105,6 +114,14 @@ static const struct option options[] = {
 	{ "tenant-id",	  required_argument, NULL, O_TENANT_ID },
 	{ "client-auth",  required_argument, NULL, O_CLIENT_AUTH },
 	{ "scopes",	  required_argument, NULL, O_SCOPES },
+	{ "flow",	  required_argument, NULL, O_FLOW },
+	{ "session-uri",  required_argument, NULL, O_SESSION_URI },
+	{ "force",	  no_argument,	     NULL, O_FORCE },
+	{ "custom-param", required_argument, NULL, O_CUSTOM_PARAM },
+	{ "custom-state", required_argument, NULL, O_CUSTOM_STATE },
+	{ "audience",	  required_argument, NULL, O_AUDIENCE },
+	{ "wait",	  no_argument,	     NULL, O_WAIT },
+	{ "wait-timeout", required_argument, NULL, O_WAIT_TIMEOUT },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -223,6 +240,35 @@ static const struct command commands[] = {
 "    (--workload W [--user-id U] | --token-file F)\n\n"
 "Print the API key of provider NAME (GetResourceApiKey), with a workload\n"
 "access token minted for W (and U) or read from file F.  Agent socket.\n" },
+	{ "token oauth2", cmd_token_oauth2, AGENT, OAUTH2_TOKEN, 0, 0,
+"token oauth2 --provider NAME --scopes S1,S2... --flow M2M|USER_FEDERATION\n"
+"    (--workload W [--user-id U] | --token-file F) [--return-url URL]\n"
+"    [--session-uri URI] [--force] [--custom-param KEY=VALUE]...\n"
+"    [--custom-state TEXT] [--resource URI]... [--audience A]...\n"
+"    [--wait [--wait-timeout SECONDS]]\n\n"
+"An OAuth2 access token of provider NAME (GetResourceOauth2Token), with a\n"
+"workload access token minted for W (and U) or read from file F.  Agent\n"
+"socket.  The token is printed alone on standard output.  M2M: the\n"
+"client-credentials token.  USER_FEDERATION: the user's token, when the\n"
+"vault holds one with the scopes; otherwise the user must authorize:\n"
+"the authorization URL, session URI and status are printed instead, and\n"
+"the exit status is 6.  Open the URL; once the return URL's server has\n"
+"called 'session complete', ask again with --session-uri URI.  --wait\n"
+"does that itself: the URL and session URI go to standard error, the\n"
+"session is polled every second until the token comes (exit 0), the\n"
+"session fails (exit 1) or --wait-timeout passes (default 600; exit 6).\n"
+"--return-url: where the browser goes after the callback, on the\n"
+"identity's list (USER_FEDERATION); --force: a new consent even with a\n"
+"token in the vault; --custom-param: an extra authorization parameter\n"
+"(at most 10); --custom-state: given back to the return URL; --resource\n"
+"and --audience: RFC 8707 indicators, repeated for more.\n" },
+	{ "session complete", cmd_session_complete, AGENT,
+	    B(O_SESSION_URI) | B(O_USER_ID), 0, 0,
+"session complete --session-uri URI --user-id USER\n\n"
+"Bind an authorization session to the user who came back from it\n"
+"(CompleteResourceTokenAuth): the token becomes usable when USER is the\n"
+"user the session was started for; another user is refused and the\n"
+"session fails.  What the return URL's server does.  Agent socket.\n" },
 	{ "policy create", cmd_policy_create, ADMIN,
 	    B(O_NAME) | B(O_FILE) | B(O_DESCRIPTION), 0, 1,
 "policy create NAME --file FILE [--description TEXT]\n\n"
@@ -293,8 +339,10 @@ static const char *groups[][2] = {
 	{ "add", "credential                        register a credential "
 	    "provider" },
 	{ "tag", "add|remove|list                   tags on a resource" },
-	{ "token", "workload|api-key                  tokens and API keys "
+	{ "token", "workload|api-key|oauth2           tokens and API keys "
 	    "(data plane)" },
+	{ "session", "complete                         bind an OAuth2 "
+	    "authorization session to its user" },
 	{ "vault", "show                               the token vault" },
 	{ "policy", "create|get|update|delete|list|attach|detach|simulate  "
 	    "policies" },
@@ -325,6 +373,8 @@ usage_top(FILE *fp)
 "  tag add|remove|list ARN                 tags on a resource\n"
 "  token workload                          mint a workload access token\n"
 "  token api-key                           read an API key\n"
+"  token oauth2                            an OAuth2 access token\n"
+"  session complete                        bind an OAuth2 session to its user\n"
 "  policy create|get|update|delete|list    policies\n"
 "  policy attach|detach                    the policies of a principal\n"
 "  policy simulate                         would a call be allowed?\n"
@@ -357,8 +407,8 @@ usage_top(FILE *fp)
 "printed); 2 usage error, or a secret that cannot be read; 3 the appliance\n"
 "could not be reached (connection, TLS, timeout, malformed reply), or the\n"
 "output could not be written; 4 not supported yet; 5 'policy simulate':\n"
-"the call would be denied.  'audit verify': 0 the log verifies, 1 it\n"
-"does not, 2 usage.\n");
+"the call would be denied; 6 'token oauth2': the user has not authorized\n"
+"yet.  'audit verify': 0 the log verifies, 1 it does not, 2 usage.\n");
 }
 
 static void
@@ -635,6 +685,31 @@ parse_number(const char *s, long lo, long hi, const char *what, long *v)
 	return 0;
 }
 
+/* --scopes a,b,c: split in place; "" is no scope. */
+static int
+set_scopes(struct cli *c, char *arg)
+{
+	char *p;
+
+	if (c->have_scopes)
+		return cli_usage("give --scopes once, the scopes separated by "
+		    "commas");
+	c->have_scopes = true;
+	while (*arg != '\0') {
+		if ((p = strchr(arg, ',')) != NULL)
+			*p = '\0';
+		if (*arg == '\0' || (p != NULL && p[1] == '\0'))
+			return cli_usage("--scopes: an empty scope");
+		if (c->nscopes == MAX_SCOPES)
+			return cli_usage("at most %d scopes", MAX_SCOPES);
+		c->scopes[c->nscopes++] = arg;
+		if (p == NULL)
+			break;
+		arg = p + 1;
+	}
+	return 0;
+}
+
 static int
 set_option(struct cli *c, int o, char *arg)
 {
@@ -672,7 +747,11 @@ set_option(struct cli *c, int o, char *arg)
 	case O_PRINCIPAL: c->principal = arg; return 0;
 	case O_POLICY_DIR: c->policy_dir = arg; return 0;
 	case O_ACTION: c->action = arg; return 0;
-	case O_RESOURCE: c->resource = arg; return 0;
+	case O_RESOURCE:
+		if (c->nresources == MAX_URLS)
+			return cli_usage("at most %d --resource", MAX_URLS);
+		c->resource = c->resources[c->nresources++] = arg;
+		return 0;
 	case O_VENDOR: c->vendor = arg; return 0;
 	case O_CLIENT_ID: c->client_id = arg; return 0;
 	case O_CLIENT_SECRET_FILE: c->client_secret_file = arg; return 0;
@@ -690,8 +769,36 @@ set_option(struct cli *c, int o, char *arg)
 		c->client_auth = arg;
 		return 0;
 	case O_SCOPES:
-		return cli_usage("--scopes: an OAuth2 provider keeps no "
-		    "scopes; each token request names the scopes it needs");
+		return set_scopes(c, arg);
+	case O_FLOW:
+		if (strcmp(arg, "M2M") != 0 && strcmp(arg, "USER_FEDERATION") !=
+		    0 && strcmp(arg, "ON_BEHALF_OF_TOKEN_EXCHANGE") != 0)
+			return cli_usage("--flow is M2M or USER_FEDERATION");
+		c->flow = arg;
+		return 0;
+	case O_SESSION_URI: c->session_uri = arg; return 0;
+	case O_FORCE: c->force = true; return 0;
+	case O_CUSTOM_STATE: c->custom_state = arg; return 0;
+	case O_WAIT: c->wait = true; return 0;
+	case O_WAIT_TIMEOUT:
+		if (parse_number(arg, 1, 3600, "--wait-timeout", &v) != 0)
+			return EXIT_USAGE;
+		c->wait_s = (int)v;
+		return 0;
+	case O_CUSTOM_PARAM:
+		if ((eq = strchr(arg, '=')) == NULL || eq == arg)
+			return cli_usage("--custom-param takes KEY=VALUE");
+		if (c->ncustom == MAX_CUSTOM)
+			return cli_usage("at most %d --custom-param", MAX_CUSTOM);
+		*eq = '\0';
+		c->custom[2 * c->ncustom] = arg;
+		c->custom[2 * c->ncustom++ + 1] = eq + 1;
+		return 0;
+	case O_AUDIENCE:
+		if (c->naudiences == MAX_URLS)
+			return cli_usage("at most %d --audience", MAX_URLS);
+		c->audiences[c->naudiences++] = arg;
+		return 0;
 	case O_POLICY:
 		if (c->npolicies == MAX_POLICIES)
 			return cli_usage("at most %d --policy", MAX_POLICIES);
@@ -780,10 +887,27 @@ check_simulate(struct cli *c)
 	if (c->npolicy_files > 0 && c->policy_dir != NULL)
 		return cli_usage("policy simulate: --policy-file or "
 		    "--policy-dir, not both");
+	if (c->nresources > 1)
+		return cli_usage("policy simulate: one --resource");
 	if (c->offline && c->principal != NULL)
 		return cli_usage("policy simulate: --principal asks the "
 		    "appliance, --policy-file, --policy-dir and --policy "
 		    "simulate offline: not both");
+	return 0;
+}
+
+static int
+check_oauth2(struct cli *c)
+{
+	if (c->flow == NULL || !c->have_scopes)
+		return cli_usage("token oauth2: --flow M2M|USER_FEDERATION and "
+		    "--scopes S1,S2... are required (--scopes '' for none)");
+	if (c->nurls > 1)
+		return cli_usage("token oauth2: one --return-url");
+	if (c->wait_s != 0 && !c->wait)
+		return cli_usage("--wait-timeout goes with --wait");
+	if (c->wait_s == 0)
+		c->wait_s = WAIT_S;
 	return 0;
 }
 
@@ -796,6 +920,7 @@ check_type(struct cli *c, const struct command *cmd)
 	int secretsrc = (c->client_secret_file != NULL) +
 	    (c->client_secret_env != NULL) + c->client_secret_stdin;
 	bool oauth_opts = c->vendor != NULL || c->client_id != NULL ||
+	    c->have_scopes ||
 	    secretsrc > 0 || c->discovery_url != NULL || c->issuer != NULL ||
 	    c->authorization_endpoint != NULL || c->token_endpoint != NULL ||
 	    c->tenant_id != NULL || c->client_auth != NULL;
@@ -813,6 +938,9 @@ check_type(struct cli *c, const struct command *cmd)
 			    "oauth", cmd->words);
 		return 0;
 	}
+	if (c->have_scopes)
+		return cli_usage("--scopes: an OAuth2 provider keeps no "
+		    "scopes; each token request names the scopes it needs");
 	if (keysrc > 0)
 		return cli_usage("%s: an OAuth2 provider has a client secret: "
 		    "--client-secret-file FILE, --client-secret-env VAR or "
@@ -885,6 +1013,12 @@ check(struct cli *c, const struct command *cmd)
 		    cmd->words);
 	if (cmd->fn == cmd_policy_simulate)
 		return check_simulate(c);
+	if (cmd->fn == cmd_token_oauth2)
+		return check_oauth2(c);
+	if (cmd->fn == cmd_session_complete && (c->session_uri == NULL ||
+	    c->user_id == NULL))
+		return cli_usage("session complete: --session-uri URI and "
+		    "--user-id USER are required");
 	return 0;
 }
 

@@ -251,15 +251,17 @@ bad:
 	return NULL;
 }
 
+/* in with in[key] = { k: v, ... } from key, value pairs; NULL (in
+ * released) if that fails. */
 static json_t *
-with_tags(json_t *in, const char *const *kv)
+with_pairs(json_t *in, const char *key, const char *const *kv)
 {
 	json_t *m;
 
 	if (in == NULL || kv == NULL)
 		return in;
 	if ((m = json_object()) == NULL ||
-	    json_object_set_new(in, "tags", m) != 0)
+	    json_object_set_new(in, key, m) != 0)
 		goto bad;
 	for (; kv[0] != NULL; kv += 2)
 		if (kv[1] == NULL ||
@@ -269,6 +271,12 @@ with_tags(json_t *in, const char *const *kv)
 bad:
 	json_decref(in);
 	return NULL;
+}
+
+static json_t *
+with_tags(json_t *in, const char *const *kv)
+{
+	return with_pairs(in, "tags", kv);
 }
 
 static json_t *
@@ -484,4 +492,209 @@ av_get_resource_api_key(av_handle *h, const char *token,
 
 	return secret_op(h, "api-key", with_secret(in, "workloadIdentityToken",
 	    token), "workloadIdentityToken", "apiKey", api_key, err);
+}
+
+/* ---- OAuth2: GetResourceOauth2Token, CompleteResourceTokenAuth ---- */
+
+#define SESSION_ID_MAX	128	/* after AV_SESSION_URI_PREFIX */
+
+/* "unknown operation": an appliance from before the OAuth2 issue. */
+static int
+not_yet(struct av_error *err, const char *op)
+{
+	if (err != NULL && err->status == 400 &&
+	    strcmp(err->message, "unknown operation") == 0)
+		avc_fail(err, AV_NOT_SUPPORTED_ERROR, "this appliance does not "
+		    "support %s yet (OAuth2 credential providers came in a "
+		    "later release)", op);
+	return -1;
+}
+
+static json_t *
+oauth2_request(const struct av_oauth2_request *rq)
+{
+	static const char *const flows[] = { "USER_FEDERATION", "M2M",
+	    "ON_BEHALF_OF_TOKEN_EXCHANGE" };
+	static const char *const none[] = { NULL };
+	json_t *in;
+
+	if ((unsigned)rq->flow >= sizeof(flows) / sizeof(flows[0]))
+		return NULL;
+	in = json_pack("{s:s, s:s, s:s*, s:s*, s:s*}",
+	    "resourceCredentialProviderName", rq->provider, "oauth2Flow",
+	    flows[rq->flow], "sessionUri", rq->session_uri,
+	    "resourceOauth2ReturnUrl", rq->return_url, "customState",
+	    rq->custom_state);
+	in = with_list(in, "scopes", rq->scopes != NULL ? rq->scopes : none);
+	in = with_list(with_list(in, "resources", rq->resources), "audiences",
+	    rq->audiences);
+	in = with_pairs(in, "customParameters", rq->custom_parameters);
+	if (in != NULL && rq->force_authentication &&
+	    json_object_set_new(in, "forceAuthentication", json_true()) != 0) {
+		json_decref(in);
+		return NULL;
+	}
+	return with_secret(in, "workloadIdentityToken", rq->workload_token);
+}
+
+/* doc[key]: NULL when absent; *bad when present but not a string. */
+static const char *
+member(json_t *doc, const char *key, bool *bad)
+{
+	json_t *v = json_object_get(doc, key);
+
+	if (v != NULL && !json_is_string(v))
+		*bad = true;
+	return json_string_value(v);
+}
+
+/* http(s), printable ASCII: it goes to browsers and terminals. */
+static bool
+url_ok(const char *u)
+{
+	size_t i;
+
+	if (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0)
+		return false;
+	for (i = 0; u[i] != '\0'; i++)
+		if (i >= AVC_URL_MAX || u[i] <= ' ' || u[i] > '~')
+			return false;
+	return true;
+}
+
+static bool
+session_ok(const char *s)
+{
+	size_t n = sizeof(AV_SESSION_URI_PREFIX) - 1, id;
+
+	if (strncmp(s, AV_SESSION_URI_PREFIX, n) != 0)
+		return false;
+	id = strspn(s + n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_");
+	return id > 0 && id <= SESSION_ID_MAX && s[n + id] == '\0';
+}
+
+/* A reply without a token: the session, checked.  asked: the request's
+ * session URI, for a poll's reply that does not repeat it. */
+static int
+oauth2_session(const char *body, size_t len, const char *asked,
+    struct av_oauth2_result *res, struct av_error *err)
+{
+	json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+	const char *url, *uri, *status, *why = NULL;
+	bool bad = false;
+
+	url = member(doc, "authorizationUrl", &bad);
+	uri = member(doc, "sessionUri", &bad);
+	status = member(doc, "sessionStatus", &bad);
+	if (uri == NULL)
+		uri = asked;
+	if (!json_is_object(doc) || bad)
+		why = "the reply is not the JSON object this operation returns";
+	else if (status == NULL || (strcmp(status, "IN_PROGRESS") != 0 &&
+	    strcmp(status, "FAILED") != 0))
+		why = "the reply has neither an access token nor a session "
+		    "status (IN_PROGRESS or FAILED)";
+	else if (uri == NULL || !session_ok(uri))
+		why = "the reply has no session URI of the form "
+		    AV_SESSION_URI_PREFIX "ID";
+	else if (url != NULL && !url_ok(url))
+		why = "the authorization URL in the reply is not a printable "
+		    "http(s) URL";
+	else if (url == NULL && asked == NULL && strcmp(status,
+	    "IN_PROGRESS") == 0)
+		why = "the reply starts a session without an authorization URL";
+	if (why != NULL) {
+		json_decref(doc);
+		return avc_fail(err, AV_PROTOCOL_ERROR, "%s", why);
+	}
+	snprintf(res->session_status, sizeof(res->session_status), "%s",
+	    status);
+	res->session_uri = strdup(uri);
+	res->authorization_url = avc_strdup(url);
+	json_decref(doc);
+	if (res->session_uri == NULL || (url != NULL &&
+	    res->authorization_url == NULL))
+		return avc_fail(err, AV_CLIENT_ERROR, "out of memory");
+	return 0;
+}
+
+void
+av_oauth2_result_free(struct av_oauth2_result *res)
+{
+	if (res == NULL)
+		return;
+	av_secret_free(res->access_token);
+	free(res->authorization_url);
+	free(res->session_uri);
+	memset(res, 0, sizeof(*res));
+}
+
+/*
+ * Safe to repeat (agentvault.h, reconnection): a poll, and an M2M vend.
+ * A first 3LO request may start a session: not repeated.
+ */
+int
+av_get_resource_oauth2_token(av_handle *h, const struct av_oauth2_request *rq,
+    struct av_oauth2_result *res, struct av_error *err)
+{
+	struct avc_reply r;
+	json_t *in;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (rq == NULL || (in = oauth2_request(rq)) == NULL)
+		return bad_args(NULL, err);
+	if (avc_exchange(h, "POST", "/identities/oauth2/token", in,
+	    "workloadIdentityToken", rq->session_uri != NULL ||
+	    rq->flow == AV_M2M, &r, err) != 0)
+		return not_yet(err, "GetResourceOauth2Token");
+	rc = avc_oauth2_reply(r.body, r.len, rq->session_uri, res, err);
+	avc_reply_wipe(h, &r);
+	return rc;
+}
+
+/* The token (read without jansson: secret.c), or else the session. */
+int
+avc_oauth2_reply(const char *body, size_t len, const char *asked,
+    struct av_oauth2_result *res, struct av_error *err)
+{
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = avc_json_secret(body, len, "accessToken", &res->access_token,
+	    err);
+	if (rc == 1)
+		rc = oauth2_session(body, len, asked, res, err);
+	else if (rc == 0 && res->access_token[0] == '\0')
+		rc = avc_fail(err, AV_PROTOCOL_ERROR, "the access token in the "
+		    "reply is empty");
+	if (rc != 0)
+		av_oauth2_result_free(res);
+	return rc;
+}
+
+int
+av_complete_resource_token_auth(av_handle *h, const char *session_uri,
+    const char *user_id, const char *user_token, struct av_error *err)
+{
+	json_t *in, *tok = NULL;
+	int rc;
+
+	if ((user_id == NULL) == (user_token == NULL))
+		return avc_fail(err, AV_ARGUMENT_ERROR, "give the user as a user "
+		    "id or a user token, one of them");
+	in = json_pack("{s:s, s:{s:s*}}", "sessionUri", session_uri,
+	    "userIdentifier", "userId", user_id);
+	/* The JWT is nested: our reference keeps it alive to be wiped. */
+	if (in != NULL && user_token != NULL && ((tok =
+	    json_string(user_token)) == NULL || json_object_set(json_object_get(
+	    in, "userIdentifier"), "userToken", tok) != 0)) {
+		json_decref(in);
+		in = NULL;
+	}
+	rc = post(h, "CompleteResourceTokenAuth", in, NULL, WRITE, NULL, err);
+	avc_json_wipe(tok);
+	json_decref(tok);
+	return rc != 0 ? not_yet(err, "CompleteResourceTokenAuth") : 0;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * decorate.c - the seed's two decorators in C: av_with_api_key and
- * av_with_access_token, on a per-handle cache of workload access tokens.
+ * av_with_access_token, on a per-handle cache of workload access tokens;
+ * av_wait_oauth2_token, the session poller they share with the CLI.
  *
  * The token is opaque: the client cannot read its expiry, so it keeps the
  * time it asked for it (before sending, which errs early) and the lifetime
@@ -14,7 +15,7 @@
 
 #include "internal.h"
 
-#define POLL_MS		5000	/* the seed SDK's token poller */
+#define POLL_MS		1000	/* a session polled every second */
 #define DEADLINE_MS	600000
 
 static bool
@@ -148,66 +149,29 @@ av_with_api_key(av_handle *h, const struct av_api_key_opts *o,
 	return rc;
 }
 
-static const char *
-flow_name(enum av_auth_flow f)
-{
-	return f == AV_M2M ? "M2M" : "USER_FEDERATION";
-}
-
-/* One GetResourceOauth2Token; *token when it came, else *reply. */
+/*
+ * One GetResourceOauth2Token.  With o, the workload token is the
+ * helper's (given, or cached), a refused cached one replaced once;
+ * without, rq's.
+ */
 static int
-oauth2_token(av_handle *h, const struct av_oauth2_opts *o, const char *tok,
-    const char *session, bool first, char **token, json_t **reply,
+ask(av_handle *h, const struct av_oauth2_opts *o,
+    struct av_oauth2_request *rq, struct av_oauth2_result *res,
     struct av_error *err)
 {
-	struct avc_reply r;
-	json_t *in, *scopes = NULL;
-	size_t i;
-	bool ok;
-	int rc;
+	bool cached = false;
+	int attempt;
 
-	*token = NULL;
-	*reply = NULL;
-	in = json_pack("{s:s, s:s, s:s*, s:s*}",
-	    "resourceCredentialProviderName", o->provider, "oauth2Flow",
-	    flow_name(o->flow), "sessionUri", session,
-	    "resourceOauth2ReturnUrl", o->callback_url);
-	ok = in != NULL;
-	if (ok && first && o->force_authentication)
-		ok = json_object_set_new(in, "forceAuthentication",
-		    json_true()) == 0;
-	if (ok)
-		ok = json_object_set_new(in, "scopes",
-		    scopes = json_array()) == 0;
-	for (i = 0; ok && o->scopes[i] != NULL; i++)
-		ok = json_array_append_new(scopes,
-		    json_string(o->scopes[i])) == 0;
-	if (ok)
-		ok = json_object_set_new(in, "workloadIdentityToken",
-		    json_string(tok)) == 0;
-	if (!ok) {
-		json_decref(in);
-		return avc_fail(err, AV_ARGUMENT_ERROR, "an argument is not "
-		    "UTF-8 text");
+	for (attempt = 0;; attempt++) {
+		if (o != NULL && helper_token(h, o->workload_token,
+		    o->workload, o->user_id, o->token_ttl_s, attempt > 0,
+		    &rq->workload_token, &cached, err) != 0)
+			return -1;
+		if (av_get_resource_oauth2_token(h, rq, res, err) == 0)
+			return 0;
+		if (attempt > 0 || !refused(cached, err))
+			return -1;
 	}
-	if (avc_exchange(h, "POST", "/identities/oauth2/token", in,
-	    "workloadIdentityToken", false, &r, err) != 0) {
-		if (err != NULL && err->status == 400 &&
-		    strcmp(err->message, "unknown operation") == 0)
-			avc_fail(err, AV_NOT_SUPPORTED_ERROR, "this appliance "
-			    "does not support GetResourceOauth2Token yet "
-			    "(OAuth2 credential providers come in a later "
-			    "release)");
-		return -1;
-	}
-	if ((rc = avc_json_secret(r.body, r.len, "accessToken", token,
-	    err)) == 1) {
-		*reply = json_loadb(r.body, r.len, JSON_REJECT_DUPLICATES,
-		    NULL);
-		rc = 0;
-	}
-	avc_reply_wipe(h, &r);
-	return rc;
 }
 
 static void
@@ -219,17 +183,86 @@ sleep_ms(int64_t ms)
 		;
 }
 
+/* Poll rq->session_uri until the token, FAILED or the deadline. */
+static int
+poll_session(av_handle *h, const struct av_oauth2_opts *o,
+    struct av_oauth2_request *rq, int interval_ms, int64_t deadline,
+    char **token, struct av_error *err)
+{
+	struct av_oauth2_result res;
+	int64_t wait = interval_ms > 0 ? interval_ms : POLL_MS;
+	bool failed;
+
+	*token = NULL;
+	rq->force_authentication = false;	/* the first request's */
+	for (;;) {
+		if (avc_now_ms() + wait >= deadline)
+			return avc_fail(err, AV_TIMEOUT_ERROR, "the user did "
+			    "not complete the authorization in time");
+		sleep_ms(wait);
+		if (ask(h, o, rq, &res, err) != 0)
+			return -1;
+		if ((*token = res.access_token) != NULL) {
+			res.access_token = NULL;
+			av_oauth2_result_free(&res);
+			return 0;
+		}
+		failed = strcmp(res.session_status, "FAILED") == 0;
+		av_oauth2_result_free(&res);
+		if (failed)
+			return avc_fail(err, AV_AUTHORIZATION_ERROR, "the "
+			    "authorization session failed");
+	}
+}
+
+int
+av_wait_oauth2_token(av_handle *h, const struct av_oauth2_request *rq,
+    int poll_interval_ms, int deadline_ms, char **token,
+    struct av_error *err)
+{
+	struct av_oauth2_request r;
+
+	*token = NULL;
+	if (rq == NULL || rq->session_uri == NULL)
+		return avc_fail(err, AV_ARGUMENT_ERROR, "polling needs the "
+		    "session URI");
+	r = *rq;
+	return poll_session(h, NULL, &r, poll_interval_ms, avc_now_ms() +
+	    (deadline_ms > 0 ? deadline_ms : DEADLINE_MS), token, err);
+}
+
+/* The first answer was a session: consent, then polling. */
+static int
+consent(av_handle *h, const struct av_oauth2_opts *o,
+    struct av_oauth2_request *rq, const struct av_oauth2_result *res,
+    int64_t deadline, char **token, struct av_error *err)
+{
+	const char *url = res->authorization_url;
+
+	if (strcmp(res->session_status, "FAILED") == 0)
+		return avc_fail(err, AV_AUTHORIZATION_ERROR, "the "
+		    "authorization session failed");
+	if (url != NULL && o->on_auth_url == NULL)
+		return avc_fail(err, AV_AUTHORIZATION_ERROR, "the user must "
+		    "authorize access at %s", url);
+	if (url != NULL && o->on_auth_url(url, o->on_auth_url_arg) != 0)
+		return avc_fail(err, AV_AUTHORIZATION_ERROR, "authorization "
+		    "cancelled");
+	rq->session_uri = res->session_uri;
+	return poll_session(h, o, rq, o->poll_interval_ms, deadline, token,
+	    err);
+}
+
 int
 av_with_access_token(av_handle *h, const struct av_oauth2_opts *o,
     av_secret_fn fn, void *arg, struct av_error *err)
 {
 	struct av_error local;
-	const char *tok, *url, *status, *s;
-	char *token = NULL, *session = NULL;
-	bool cached, fresh = false, retried = false, shown = false;
-	int64_t deadline, wait;
-	json_t *reply = NULL;
-	int rc = -1;
+	struct av_oauth2_request rq;
+	struct av_oauth2_result res;
+	char *token;
+	int64_t deadline;
+	int rc;
 
 	if (err == NULL)
 		err = &local;
@@ -239,70 +272,24 @@ av_with_access_token(av_handle *h, const struct av_oauth2_opts *o,
 		    "and a function are required");
 	deadline = avc_now_ms() + (o->deadline_ms > 0 ? o->deadline_ms :
 	    DEADLINE_MS);
-	for (;;) {
-		if (helper_token(h, o->workload_token, o->workload, o->user_id,
-		    o->token_ttl_s, fresh, &tok, &cached, err) != 0)
-			goto out;
-		fresh = false;
-		if (oauth2_token(h, o, tok, session, session == NULL, &token,
-		    &reply, err) != 0) {
-			if (retried || !refused(cached, err))
-				goto out;
-			retried = fresh = true;
-			continue;
-		}
-		if (token != NULL)
-			break;
-		status = json_string_value(json_object_get(reply,
-		    "sessionStatus"));
-		url = json_string_value(json_object_get(reply,
-		    "authorizationUrl"));
-		s = json_string_value(json_object_get(reply, "sessionUri"));
-		if (status != NULL && strcmp(status, "FAILED") == 0) {
-			avc_fail(err, AV_AUTHORIZATION_ERROR, "the "
-			    "authorization session failed");
-			goto out;
-		}
-		if (s == NULL && session == NULL) {
-			avc_fail(err, AV_PROTOCOL_ERROR, "the reply has "
-			    "neither an access token nor a session");
-			goto out;
-		}
-		if (url != NULL && !shown) {
-			if (o->on_auth_url == NULL) {
-				avc_fail(err, AV_AUTHORIZATION_ERROR, "the "
-				    "user must authorize access at %s", url);
-				goto out;
-			}
-			if (o->on_auth_url(url, o->on_auth_url_arg) != 0) {
-				avc_fail(err, AV_AUTHORIZATION_ERROR,
-				    "authorization cancelled");
-				goto out;
-			}
-			shown = true;
-		}
-		if (s != NULL) {
-			free(session);
-			if ((session = strdup(s)) == NULL) {
-				avc_fail(err, AV_CLIENT_ERROR, "out of memory");
-				goto out;
-			}
-		}
-		json_decref(reply);
-		reply = NULL;
-		wait = o->poll_interval_ms > 0 ? o->poll_interval_ms : POLL_MS;
-		if (avc_now_ms() + wait >= deadline) {
-			avc_fail(err, AV_TIMEOUT_ERROR, "the user did not "
-			    "complete the authorization in time");
-			goto out;
-		}
-		sleep_ms(wait);
+	rq = (struct av_oauth2_request){ .provider = o->provider,
+	    .scopes = o->scopes, .flow = o->flow,
+	    .return_url = o->callback_url,
+	    .force_authentication = o->force_authentication,
+	    .custom_parameters = o->custom_parameters,
+	    .custom_state = o->custom_state, .resources = o->resources,
+	    .audiences = o->audiences };
+	if (ask(h, o, &rq, &res, err) != 0)
+		return -1;
+	if ((token = res.access_token) != NULL)
+		res.access_token = NULL;
+	else if (consent(h, o, &rq, &res, deadline, &token, err) != 0) {
+		av_oauth2_result_free(&res);
+		return -1;
 	}
+	av_oauth2_result_free(&res);
 	avc_clear(err);
 	rc = fn(token, arg);
-out:
 	av_secret_free(token);
-	free(session);
-	json_decref(reply);
 	return rc;
 }

@@ -101,6 +101,12 @@ int	avc_json_secret(const char *body, size_t len, const char *member,
 	    char **out, struct av_error *);
 void	avc_json_wipe(json_t *string);
 
+/* api.c: GetResourceOauth2Token's reply (tests/fuzz/fuzz_client.c);
+ * asked: the request's session URI, or NULL */
+#define AVC_URL_MAX	8192	/* an authorization URL we pass on */
+int	avc_oauth2_reply(const char *body, size_t len, const char *asked,
+	    struct av_oauth2_result *, struct av_error *);
+
 /* api.c, for decorate.c */
 int	avc_exchange(av_handle *, const char *method, const char *target,
 	    json_t *in, const char *secret_member, bool retry_safe,

@@ -11,15 +11,20 @@
  *   timeout    a listener that never answers (handshake, reply)
  *   retry      the reconnect rule: what is repeated and what is not
  *   protocol   malformed replies
- *   oauth      av_with_access_token's consent and polling, faked
+ *   oauth      the OAuth2 calls, av_with_access_token's consent and
+ *              polling, av_wait_oauth2_token, faked
+ *   oauth-e2e  M2M against the daemon and a real OpenID provider
+ *              (tests/oauth/test_client_oauth.py)
  *   tcp        TCP with a client certificate
  *   unit       the secret reader and the URL encoder, directly
  *
  * Environment: ADMIN, AGENT (sockets), CA, AUDIT (the audit log), FAKE
- * (a fake server's socket), FAKE_CA, PORT, CERT, KEY.
+ * (a fake server's socket), FAKE_CA, PORT, CERT, KEY; for oauth-e2e
+ * PROVIDER, WORKLOAD and TOKEN_OUT (where fn writes the token).
  */
 #include <sys/stat.h>
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -551,10 +556,11 @@ scenario_decorate(void)
 	    "neither workload nor token is ArgumentError");
 
 	rc = av_with_access_token(g, &oa, remember, &s, &e);
-	check(rc, &e, AV_NOT_SUPPORTED_ERROR, "av_with_access_token: this "
-	    "appliance has no GetResourceOauth2Token yet: NotSupportedError");
-	ok(s.calls == 7 && strstr(e.message, "not support") != NULL,
-	    "fn is not called, and the message says why");
+	check(rc, &e, "ResourceNotFoundException", "av_with_access_token: an "
+	    "unknown provider is ResourceNotFoundException");
+	ok(s.calls == 7 && strstr(e.message, "no OAuth2 credential provider "
+	    "named github") != NULL, "fn is not called, and the message says "
+	    "why");
 	oa.scopes = NULL;
 	check(av_with_access_token(g, &oa, remember, &s, &e), &e,
 	    AV_ARGUMENT_ERROR, "no scopes is ArgumentError");
@@ -741,6 +747,155 @@ show_url(const char *url, void *arg)
 	return a->cancel;
 }
 
+/* GetResourceOauth2Token with every member, the session, polling,
+ * CompleteResourceTokenAuth; test_client.py checks the bodies sent. */
+static void
+t_oauth2_calls(av_handle *h)
+{
+	struct av_oauth2_request rq = { .workload_token = "avwat1.all",
+	    .provider = "consent", .scopes = (const char *[]){ "repo",
+	    "user", NULL }, .flow = AV_USER_FEDERATION,
+	    .return_url = "https://app.example.com/cb",
+	    .force_authentication = true,
+	    .custom_parameters = (const char *[]){ "prompt", "consent",
+	    "login_hint", "alice@example.com", NULL },
+	    .custom_state = "st-1", .resources = (const char *[]){
+	    "https://api.example.com/", NULL }, .audiences =
+	    (const char *[]){ "api", "other", NULL } };
+	struct av_oauth2_result res;
+	struct av_error e;
+	char *token = NULL;
+	int64_t t0;
+
+	if (!check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e, NULL,
+	    "av_get_resource_oauth2_token with every request member"))
+		return;
+	ok(res.access_token == NULL && strcmp(res.session_status,
+	    "IN_PROGRESS") == 0 && res.authorization_url != NULL &&
+	    strcmp(res.authorization_url,
+	    "https://idp.example/authorize?s=1") == 0 &&
+	    res.session_uri != NULL && strcmp(res.session_uri,
+	    "urn:ietf:params:oauth:request_uri:s1") == 0,
+	    "the answer is a session: URL, session URI, IN_PROGRESS");
+	rq.session_uri = res.session_uri;
+	t0 = avc_now_ms();
+	check(av_wait_oauth2_token(h, &rq, 50, 5000, &token, &e), &e, NULL,
+	    "av_wait_oauth2_token polls the session until the token");
+	ok(token != NULL && strcmp(token, "gho_\xc3\xa9t") == 0 &&
+	    avc_now_ms() - t0 >= 50, "the token, after a pause (%lld ms)",
+	    (long long)(avc_now_ms() - t0));
+	ok(!buf_holds(h, "gho_"), "the reply buffer holds no token");
+	av_secret_free(token);
+	av_oauth2_result_free(&res);
+	ok(res.session_uri == NULL && res.authorization_url == NULL,
+	    "av_oauth2_result_free empties the result");
+
+	rq = (struct av_oauth2_request){ .workload_token = "avwat1.fake.token",
+	    .provider = "m2m", .flow = AV_M2M };
+	check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e, NULL,
+	    "M2M, no scopes");
+	ok(res.access_token != NULL && strcmp(res.access_token,
+	    "m2m-token") == 0 && res.session_uri == NULL &&
+	    res.session_status[0] == '\0', "the access token, no session");
+	av_oauth2_result_free(&res);
+
+	rq.provider = "never";
+	rq.flow = AV_USER_FEDERATION;
+	rq.session_uri = "urn:ietf:params:oauth:request_uri:n1";
+	t0 = avc_now_ms();
+	check(av_wait_oauth2_token(h, &rq, 50, 300, &token, &e), &e,
+	    AV_TIMEOUT_ERROR, "av_wait_oauth2_token: TimeoutError at the "
+	    "deadline");
+	ok(token == NULL && avc_now_ms() - t0 < 2000, "in time, no token");
+	rq.provider = "fails";
+	check(av_wait_oauth2_token(h, &rq, 50, 5000, &token, &e), &e,
+	    AV_AUTHORIZATION_ERROR, "av_wait_oauth2_token: a FAILED session "
+	    "is AuthorizationError");
+	rq.session_uri = NULL;
+	check(av_wait_oauth2_token(h, &rq, 50, 5000, &token, &e), &e,
+	    AV_ARGUMENT_ERROR, "av_wait_oauth2_token without a session URI "
+	    "is ArgumentError");
+	check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e, NULL,
+	    "a FAILED session is an answer, not an error");
+	ok(strcmp(res.session_status, "FAILED") == 0 && res.access_token ==
+	    NULL && res.authorization_url == NULL, "with status FAILED");
+	av_oauth2_result_free(&res);
+	rq.provider = "old";
+	check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e,
+	    AV_NOT_SUPPORTED_ERROR, "an appliance without the operation: "
+	    "NotSupportedError");
+	rq.provider = NULL;
+	check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e,
+	    AV_ARGUMENT_ERROR, "no provider is ArgumentError");
+	rq.provider = "m2m";
+	rq.workload_token = NULL;
+	check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e,
+	    AV_ARGUMENT_ERROR, "no workload token is ArgumentError");
+	rq.workload_token = "t";
+	rq.flow = (enum av_auth_flow)7;
+	check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e,
+	    AV_ARGUMENT_ERROR, "a flow out of the enum is ArgumentError");
+	rq.flow = AV_M2M;
+	rq.custom_parameters = (const char *[]){ "odd", NULL, NULL };
+	check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e,
+	    AV_ARGUMENT_ERROR, "custom parameters not in pairs: "
+	    "ArgumentError");
+	ok(res.access_token == NULL && res.session_uri == NULL, "the result "
+	    "stays empty after an error");
+
+	check(av_complete_resource_token_auth(h,
+	    "urn:ietf:params:oauth:request_uri:s1", "alice", NULL, &e), &e,
+	    NULL, "av_complete_resource_token_auth with a user id");
+	check(av_complete_resource_token_auth(h,
+	    "urn:ietf:params:oauth:request_uri:s2", NULL, "eyJ.user.jwt", &e),
+	    &e, NULL, "and with a user token");
+	check(av_complete_resource_token_auth(h,
+	    "urn:ietf:params:oauth:request_uri:s1", "mallory", NULL, &e), &e,
+	    "AccessDeniedException", "another user: the appliance's "
+	    "AccessDeniedException");
+	check(av_complete_resource_token_auth(h,
+	    "urn:ietf:params:oauth:request_uri:old", "alice", NULL, &e), &e,
+	    AV_NOT_SUPPORTED_ERROR, "without the operation: "
+	    "NotSupportedError");
+	check(av_complete_resource_token_auth(h, "urn:x", "a", "b", &e), &e,
+	    AV_ARGUMENT_ERROR, "both a user id and a token: ArgumentError");
+	check(av_complete_resource_token_auth(h, "urn:x", NULL, NULL, &e),
+	    &e, AV_ARGUMENT_ERROR, "neither: ArgumentError");
+	check(av_complete_resource_token_auth(h, NULL, "a", NULL, &e), &e,
+	    AV_ARGUMENT_ERROR, "no session URI: ArgumentError");
+}
+
+/* Replies to refuse: ProtocolError, nothing kept. */
+static void
+t_oauth2_bad_replies(av_handle *h)
+{
+	static const char *const bad[] = { "bad-url", "ctl-url", "bad-uri",
+	    "long-uri", "no-status", "odd-status", "no-url", "num-url",
+	    "empty-token", "nested", "empty" };
+	struct av_oauth2_request rq = { .workload_token = "t",
+	    .flow = AV_USER_FEDERATION };
+	struct av_oauth2_result res;
+	struct av_error e;
+	char name[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		rq.provider = bad[i];
+		snprintf(name, sizeof(name), "a reply of kind %s is "
+		    "ProtocolError", bad[i]);
+		check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e,
+		    AV_PROTOCOL_ERROR, name);
+		if (res.access_token != NULL || res.session_uri != NULL ||
+		    res.authorization_url != NULL)
+			ok(false, "the result of %s is empty", bad[i]);
+	}
+	rq.provider = "no-url";
+	rq.session_uri = "urn:ietf:params:oauth:request_uri:b";
+	check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e, NULL,
+	    "no authorization URL is fine in the answer to a poll");
+	av_oauth2_result_free(&res);
+}
+
 static int
 scenario_oauth(void)
 {
@@ -790,6 +945,75 @@ scenario_oauth(void)
 	check(av_with_access_token(h, &o, remember, &s, &e), &e,
 	    AV_AUTHORIZATION_ERROR, "on_auth_url returning non-zero cancels");
 	ok(s.calls == 2, "fn ran only for the tokens");
+	t_oauth2_calls(h);
+	t_oauth2_bad_replies(h);
+
+	/* A cached workload token refused: minted again, once. */
+	o = (struct av_oauth2_opts){ .provider = "m2m", .flow = AV_M2M,
+	    .scopes = (const char *[]){ "read", NULL }, .workload = "w" };
+	check(av_with_access_token(h, &o, remember, &s, &e), &e, NULL,
+	    "av_with_access_token mints a workload token");
+	o.provider = "wat-refused";
+	check(av_with_access_token(h, &o, remember, &s, &e), &e, NULL,
+	    "a refused cached workload token is replaced once");
+	av_close(h);
+	return 0;
+}
+
+/* With a workload token in TOKEN_OUT, fn's argument: the caller checks it
+ * against the provider's JWKS. */
+static int
+save_token(const char *token, void *arg)
+{
+	FILE *fp;
+	int fd;
+
+	(void)arg;
+	if ((fd = open(env("TOKEN_OUT"), O_WRONLY | O_CREAT | O_TRUNC,
+	    0600)) == -1 || (fp = fdopen(fd, "w")) == NULL)
+		return 1;
+	fputs(token, fp);
+	return fclose(fp) != 0;
+}
+
+/* M2M against the daemon and the OpenID provider of tests/oauth. */
+static int
+scenario_oauth_e2e(void)
+{
+	av_handle *h = open_sock(env("AGENT"), env("CA"), 30000);
+	struct av_oauth2_opts o = { .provider = env("PROVIDER"),
+	    .scopes = (const char *[]){ "read", NULL }, .flow = AV_M2M,
+	    .workload = env("WORKLOAD"),
+	    .resources = (const char *[]){ "https://api.e2e.example/",
+	    NULL } };
+	struct av_oauth2_request rq = { .provider = env("PROVIDER"),
+	    .scopes = (const char *[]){ "read", NULL }, .flow = AV_M2M };
+	struct av_oauth2_result res;
+	struct av_error e;
+	char *wat = NULL;
+
+	check(av_with_access_token(h, &o, save_token, NULL, &e), &e, NULL,
+	    "av_with_access_token, M2M: fn gets the token");
+	check(av_get_workload_access_token(h, env("WORKLOAD"), &wat, &e), &e,
+	    NULL, "a workload access token");
+	rq.workload_token = wat;
+	if (check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e, NULL,
+	    "av_get_resource_oauth2_token, M2M"))
+		ok(res.access_token != NULL && res.session_uri == NULL &&
+		    strchr(res.access_token, '.') != NULL && !buf_holds(h,
+		    res.access_token), "the access token, wiped from the "
+		    "reply buffer");
+	av_oauth2_result_free(&res);
+	rq.provider = "e2e-none";
+	check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e,
+	    "ResourceNotFoundException", "an unknown provider is "
+	    "ResourceNotFoundException");
+	rq.provider = env("PROVIDER");
+	rq.session_uri = AV_SESSION_URI_PREFIX "x";
+	check(av_get_resource_oauth2_token(h, &rq, &res, &e), &e,
+	    "ValidationException", "a session URI with M2M is "
+	    "ValidationException");
+	av_secret_free(wat);
 	av_close(h);
 	return 0;
 }
@@ -816,9 +1040,11 @@ scenario_tcp(void)
 	av_close(h);
 	o.cert_file = o.key_file = NULL;
 	av_open(&o, &h, &e);
-	ok(av_ping(h, NULL, &e) == -1 && (strcmp(e.type, AV_TLS_ERROR) == 0 ||
-	    strcmp(e.type, AV_TRANSPORT_ERROR) == 0), "without a client "
-	    "certificate the handshake fails (%s: %s)", e.type, e.message);
+	/* Browsers reach the OAuth callback without one: the certificate
+	 * is asked for, not required; the API then refuses the caller. */
+	check(av_get_token_vault(h, NULL, NULL, &e), &e,
+	    "AccessDeniedException", "without a client certificate the API "
+	    "is AccessDeniedException");
 	av_close(h);
 	o.port = 1;
 	av_open(&o, &h, &e);
@@ -896,6 +1122,7 @@ main(int argc, char **argv)
 		{ "restart", scenario_restart }, { "badca", scenario_badca },
 		{ "timeout", scenario_timeout }, { "retry", scenario_retry },
 		{ "protocol", scenario_protocol }, { "oauth", scenario_oauth },
+		{ "oauth-e2e", scenario_oauth_e2e },
 		{ "tcp", scenario_tcp }, { "unit", scenario_unit },
 	};
 	size_t i;

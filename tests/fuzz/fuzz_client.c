@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fuzz_client.c - libFuzzer target for libagentvault's two reply parsers:
- * the HTTP reply head (avc_parse_head) and the secret-member scanner
- * (avc_json_secret).  Any input must give a clean answer and never read
- * outside the buffer.
+ * fuzz_client.c - libFuzzer target for libagentvault's reply parsers: the
+ * HTTP reply head (avc_parse_head), the secret-member scanner
+ * (avc_json_secret) and GetResourceOauth2Token's reply (avc_oauth2_reply:
+ * a token, or a session whose URL and URI were checked).  Any input must
+ * give a clean answer and never read outside the buffer.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +13,40 @@
 #include "client/lib/internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+oauth2(const char *body, size_t size, const char *asked)
+{
+	struct av_oauth2_result res;
+	struct av_error err;
+	const char *u;
+	int rc;
+
+	memset(&err, 0, sizeof(err));
+	rc = avc_oauth2_reply(body, size, asked, &res, &err);
+	if (rc == -1) {
+		if (err.type[0] == '\0' || res.access_token != NULL ||
+		    res.session_uri != NULL || res.authorization_url != NULL)
+			abort();
+		return;
+	}
+	if (rc != 0 || (res.access_token == NULL) == (res.session_uri == NULL))
+		abort();
+	if (res.access_token != NULL && (res.access_token[0] == '\0' ||
+	    strlen(res.access_token) > size))
+		abort();
+	if (res.session_uri != NULL && strcmp(res.session_status,
+	    "IN_PROGRESS") != 0 && strcmp(res.session_status, "FAILED") != 0)
+		abort();
+	if (res.session_uri != NULL && strncmp(res.session_uri,
+	    AV_SESSION_URI_PREFIX, strlen(AV_SESSION_URI_PREFIX)) != 0)
+		abort();
+	for (u = res.authorization_url; u != NULL && *u != '\0'; u++)
+		if (*u <= ' ' || *u > '~' || u - res.authorization_url >=
+		    AVC_URL_MAX)
+			abort();
+	av_oauth2_result_free(&res);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -58,6 +93,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		av_secret_free(secret);
 	} else if (rc != 1 && rc != -1)
 		abort();
+	oauth2(copy, size, NULL);
+	oauth2(copy, size, AV_SESSION_URI_PREFIX "asked");
 	free(copy);
 	return 0;
 }

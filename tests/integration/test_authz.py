@@ -319,17 +319,18 @@ def test_matrix(d, conf, tcp, ca):
     token = mint(MWI)
     op("UpdateWorkloadIdentity", {"name": MWI,
                                   "allowedResourceOauth2ReturnUrls": [MRET]})
-    _, doc, _ = op("GetWorkloadAccessTokenForUserId",
+    _, wat, _ = op("GetWorkloadAccessTokenForUserId",
                    {"workloadName": MWI, "userId": "user-1"}, None,
                    "agent.sock")
-    _, doc, _ = req("POST", "/identities/oauth2/token", {
-        "workloadIdentityToken": doc.get("workloadAccessToken"),
+    _, started, _ = req("POST", "/identities/oauth2/token", {
+        "workloadIdentityToken": wat.get("workloadAccessToken"),
         "resourceCredentialProviderName": MKEY, "scopes": ["repo"],
         "oauth2Flow": "USER_FEDERATION", "resourceOauth2ReturnUrl": MRET},
         None, "agent.sock")
-    session = doc.get("sessionUri")
+    session = started.get("sessionUri")
     ok(st == 200 and st2 == 200 and st3 == 200 and token and session,
-       "the matrix's identity, providers, token and 3LO session exist", doc)
+       "the matrix's identity, providers, token and 3LO session exist",
+       started)
     rows = matrix_rows(token, session)
     missing = [r[2] for r in ops if r[2] not in rows]
     ok(not missing, "every operation of the route table has a matrix row "

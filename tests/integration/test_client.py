@@ -108,6 +108,35 @@ GARBAGE = [
 ]
 
 
+# GetResourceOauth2Token replies the client must refuse, by provider.
+OAUTH_BAD = {
+    "bad-url": {"authorizationUrl": "javascript:alert(1)",
+                "sessionUri": "urn:ietf:params:oauth:request_uri:b",
+                "sessionStatus": "IN_PROGRESS"},
+    "ctl-url": {"authorizationUrl": "https://idp.example/a?\x1b[2J",
+                "sessionUri": "urn:ietf:params:oauth:request_uri:b",
+                "sessionStatus": "IN_PROGRESS"},
+    "bad-uri": {"authorizationUrl": "https://idp.example/a",
+                "sessionUri": "urn:other:b", "sessionStatus": "IN_PROGRESS"},
+    "long-uri": {"authorizationUrl": "https://idp.example/a",
+                 "sessionUri": "urn:ietf:params:oauth:request_uri:" +
+                 "a" * 200, "sessionStatus": "IN_PROGRESS"},
+    "no-status": {"authorizationUrl": "https://idp.example/a",
+                  "sessionUri": "urn:ietf:params:oauth:request_uri:b"},
+    "odd-status": {"authorizationUrl": "https://idp.example/a",
+                   "sessionUri": "urn:ietf:params:oauth:request_uri:b",
+                   "sessionStatus": "MAYBE"},
+    "no-url": {"sessionUri": "urn:ietf:params:oauth:request_uri:b",
+               "sessionStatus": "IN_PROGRESS"},
+    "num-url": {"authorizationUrl": 7,
+                "sessionUri": "urn:ietf:params:oauth:request_uri:b",
+                "sessionStatus": "IN_PROGRESS"},
+    "empty-token": {"accessToken": ""},
+    "nested": {"accessToken": "t", "extra": {"a": 1}},
+    "empty": {},
+}
+
+
 def hostile(target):
     """The evil scenario: secrets that are not UTF-8, escape sequences."""
     if target == "/identities/GetWorkloadAccessToken":
@@ -221,17 +250,40 @@ class Fake:
         if self.mode == "protocol":
             return GARBAGE[min(conn, len(GARBAGE)) - 1]
         if self.mode == "oauth":
-            return self.oauth(body)
+            return self.oauth(target, body)
         if self.mode == "evil":
             return hostile(target)
         if self.mode == "policy":
             return policy_reply(target, body)
         return http(200, {"name": "x", "status": "ok"})
 
-    def oauth(self, body):
+    def oauth(self, target, body):
+        if target == "/identities/GetWorkloadAccessToken":
+            self.mints = getattr(self, "mints", 0) + 1
+            return http(200, {"workloadAccessToken": "avwat1.minted.%d" %
+                              self.mints})
+        if target == "/identities/CompleteResourceTokenAuth":
+            if body["sessionUri"].endswith(":old"):
+                return http(400, {"__type": "ValidationException",
+                                  "message": "unknown operation"})
+            if body["userIdentifier"].get("userId") == "mallory":
+                return http(403, {"__type": "AccessDeniedException",
+                                  "message": "the user does not match the "
+                                  "session"})
+            return http(200, {})
         provider, session = body["resourceCredentialProviderName"], \
             body.get("sessionUri")
-        if provider == "m2m":
+        if provider in OAUTH_BAD:
+            return http(200, OAUTH_BAD[provider])
+        if provider == "old":
+            return http(400, {"__type": "ValidationException",
+                              "message": "unknown operation"})
+        if provider == "wat-refused" and \
+                body["workloadIdentityToken"] == "avwat1.minted.1":
+            return http(403, {"__type": "AccessDeniedException",
+                              "message": "the workload access token is "
+                              "not valid"})
+        if provider in ("m2m", "wat-refused"):
             return http(200, {"accessToken": "m2m-token"})
         if provider == "fails":
             return http(200, {"sessionUri": "urn:ietf:params:oauth:"
@@ -326,7 +378,7 @@ def test_cli_help():
     rc, _, err = cli()
     ok(rc == 2 and "usage:" in err, "CLI: no command is a usage error (2)")
     for group in ("identity", "credential", "add", "tag", "token", "vault",
-                  "policy", "principal"):
+                  "policy", "principal", "session"):
         rc, out, _ = cli(group, "--help")
         ok(rc == 0 and "usage: agentvault %s" % group in out,
            "CLI: %s --help" % group)
@@ -335,7 +387,7 @@ def test_cli_help():
                 "add credential", "credential get", "credential list",
                 "credential update", "credential delete", "tag add",
                 "tag remove", "tag list", "token workload", "token api-key",
-                "policy create", "policy get", "policy update",
+                "token oauth2", "session complete", "policy create", "policy get", "policy update",
                 "policy delete", "policy list", "policy attach",
                 "policy detach", "policy simulate", "principal get",
                 "principal list"):
@@ -700,6 +752,135 @@ def test_cli_oauth2(secretfile):
     ok(rc == 1, "CLI: deleting it again exits 1")
     for name in ("github-provider", "cli-entra", "cli-meta"):
         cli("credential", "delete", name, "--type", "oauth")
+
+
+def test_cli_oauth2_token(fake_ca, ctx):
+    """token oauth2 and session complete against a fake appliance: the
+    requests, the token alone on stdout, the session and exit 6, --wait,
+    the usage errors."""
+    fake = Fake(os.path.join(WORK, "cli-oauth.sock"), "oauth", ctx)
+    base = ["--socket", fake.path, "--ca", fake_ca]
+    tokfile = os.path.join(WORK, "cli-wat")
+    with open(tokfile, "w") as f:
+        f.write("avwat1.fake.token\n")
+    m2m = ["token", "oauth2", "--provider", "m2m", "--flow", "M2M",
+           "--scopes", "read,write"]
+    rc, out, err = cli(*base, *m2m, "--token-file", tokfile)
+    ok(rc == 0 and out == "m2m-token\n" and err == "", "CLI: token oauth2 "
+       "--flow M2M prints the token alone", (rc, out, err))
+    ok(fake.requests[-1][1:] == ("/identities/oauth2/token", {
+        "workloadIdentityToken": "avwat1.fake.token",
+        "resourceCredentialProviderName": "m2m", "oauth2Flow": "M2M",
+        "scopes": ["read", "write"]}), "CLI: its request",
+       fake.requests[-1])
+    rc, doc, err = cli_json(*base, *m2m, "--workload", "w")
+    ok(rc == 0 and doc == {"accessToken": "m2m-token"} and
+       fake.requests[-2][1] == "/identities/GetWorkloadAccessToken",
+       "CLI: -o json, with a workload token minted for --workload", err)
+
+    fed = ["token", "oauth2", "--provider", "consent", "--flow",
+           "USER_FEDERATION", "--scopes", "repo", "--token-file", tokfile]
+    rc, out, err = cli(*base, *fed, "--return-url", "https://app.example/cb",
+                       "--force", "--custom-param", "prompt=consent",
+                       "--custom-param", "login_hint=a=b", "--custom-state",
+                       "st-9", "--resource", "https://api.example/",
+                       "--resource", "https://api2.example/", "--audience",
+                       "aud-1")
+    ok(rc == 6 and out == "authorizationUrl: https://idp.example/authorize"
+       "?s=1\nsessionUri: urn:ietf:params:oauth:request_uri:s1\n"
+       "sessionStatus: IN_PROGRESS\n" and "--session-uri" in err,
+       "CLI: consent needed: the URL, session URI and status, exit 6",
+       (rc, out, err))
+    ok(fake.requests[-1][2] == {
+        "workloadIdentityToken": "avwat1.fake.token",
+        "resourceCredentialProviderName": "consent",
+        "oauth2Flow": "USER_FEDERATION", "scopes": ["repo"],
+        "resourceOauth2ReturnUrl": "https://app.example/cb",
+        "forceAuthentication": True,
+        "customParameters": {"prompt": "consent", "login_hint": "a=b"},
+        "customState": "st-9",
+        "resources": ["https://api.example/", "https://api2.example/"],
+        "audiences": ["aud-1"]}, "CLI: every option in the request",
+       fake.requests[-1][2])
+    rc, doc, _ = cli_json(*base, *fed)
+    ok(rc == 6 and doc == {
+        "authorizationUrl": "https://idp.example/authorize?s=1",
+        "sessionUri": "urn:ietf:params:oauth:request_uri:s1",
+        "sessionStatus": "IN_PROGRESS"}, "CLI: -o json: the session", doc)
+    sess = ["--session-uri", "urn:ietf:params:oauth:request_uri:cli1"]
+    rc, out, _ = cli(*base, *fed, *sess)
+    ok(rc == 6 and out == "sessionUri: urn:ietf:params:oauth:request_uri:"
+       "cli1\nsessionStatus: IN_PROGRESS\n", "CLI: --session-uri, not "
+       "authorized yet: exit 6", out)
+    rc, out, err = cli(*base, *fed, *sess)
+    ok(rc == 0 and out == "gho_\u00e9t\n", "CLI: --session-uri once "
+       "authorized: the token", (rc, out, err))
+    start = time.monotonic()
+    rc, out, err = cli(*base, *fed, "--wait")
+    ok(rc == 0 and out == "gho_\u00e9t\n" and
+       "https://idp.example/authorize?s=1" in err and
+       "request_uri:s1" in err and time.monotonic() - start < 10,
+       "CLI: --wait: the URL on stderr, the token alone on stdout",
+       (rc, out, err))
+    fed[3] = "never"
+    start = time.monotonic()
+    rc, out, err = cli(*base, *fed, "--wait", "--wait-timeout", "2")
+    ok(rc == 6 and out == "" and "not authorized within 2 s" in err and
+       time.monotonic() - start < 8, "CLI: --wait past --wait-timeout: "
+       "exit 6", (rc, out, err))
+    fed[3] = "fails"
+    rc, out, err = cli(*base, *fed, *sess, "--wait")
+    ok(rc == 1 and out == "" and "AuthorizationError" in err,
+       "CLI: a failed session: exit 1", (rc, out, err))
+    fed[3] = "bad-url"
+    rc, out, err = cli(*base, *fed)
+    ok(rc == 3 and out == "" and "ProtocolError" in err, "CLI: a malformed "
+       "reply: exit 3", (rc, out, err))
+    fed[3] = "old"
+    rc, _, err = cli(*base, *fed)
+    ok(rc == 4 and "NotSupportedError" in err, "CLI: an appliance without "
+       "the operation: exit 4", err)
+
+    done = ["session", "complete", "--session-uri",
+            "urn:ietf:params:oauth:request_uri:s1"]
+    rc, out, _ = cli(*base, *done, "--user-id", "alice")
+    ok(rc == 0 and out == "completed session urn:ietf:params:oauth:"
+       "request_uri:s1 for user alice\n" and fake.requests[-1][1:] == (
+           "/identities/CompleteResourceTokenAuth", {
+               "sessionUri": "urn:ietf:params:oauth:request_uri:s1",
+               "userIdentifier": {"userId": "alice"}}),
+       "CLI: session complete", out)
+    rc, out, _ = cli(*base, "-o", "json", *done, "--user-id", "alice")
+    ok(rc == 0 and out == "{}\n", "CLI: session complete -o json", out)
+    rc, _, err = cli(*base, *done, "--user-id", "mallory")
+    ok(rc == 1 and "AccessDeniedException" in err, "CLI: session complete "
+       "for another user: exit 1", err)
+    n = len(fake.requests)
+    for args, what in (
+            (m2m[:-2] + ["--token-file", tokfile], "no --scopes"),
+            (m2m[:4] + m2m[6:] + ["--token-file", tokfile], "no --flow"),
+            (m2m[:5] + ["IMPLICIT"] + m2m[6:] + ["--token-file", tokfile],
+             "--flow IMPLICIT"),
+            (m2m, "neither --workload nor --token-file"),
+            (m2m + ["--scopes", "x", "--token-file", tokfile],
+             "--scopes twice"),
+            (m2m[:-1] + ["a,", "--token-file", tokfile], "an empty scope"),
+            (fed + ["--return-url", "https://a/", "--return-url",
+                    "https://b/"], "two --return-url"),
+            (fed + ["--wait-timeout", "5"], "--wait-timeout without --wait"),
+            (fed + ["--custom-param", "novalue"], "--custom-param without "
+             "'='"),
+            (fed + ["--custom-param=k%d=v" % i for i in range(11)],
+             "11 --custom-param"),
+            (fed + ["--name", "x"], "an option of another command"),
+            (done, "session complete without --user-id"),
+            (done[:2] + ["--user-id", "u"], "session complete without "
+             "--session-uri")):
+        rc, _, err = cli(*base, *args)
+        ok(rc == 2 and "agentvault" in err, "CLI: token oauth2 / session "
+           "complete with %s is a usage error (2)" % what, err)
+    ok(len(fake.requests) == n, "CLI: the usage errors sent nothing")
+    fake.close()
 
 
 # ---- policies: offline simulation, then the admin API -----------------------
@@ -1243,8 +1424,10 @@ def test_tcp(fake_ca):
         ok(rc == 0 and "ok" in out, "CLI: ping over TCP with a client "
            "certificate", err)
         rc, _, err = cli("--host", "127.0.0.1", "--port", str(port),
-                         "ping")
-        ok(rc == 3, "CLI: over TCP without a certificate exits 3", err)
+                         "identity", "list")
+        ok(rc == 1 and "AccessDeniedException" in err,
+           "CLI: over TCP without a certificate the API refuses (exit 1)",
+           err)
     d.stop()
 
 
@@ -1259,6 +1442,7 @@ def main():
     fake_ca, ctx = make_fake_ca()
     test_cli_simulate_offline()
     test_cli_policy_requests(fake_ca, ctx)
+    test_cli_oauth2_token(fake_ca, ctx)
     config = os.path.join(WORK, "agentvault.yaml")
     td.write_config(config)
     with open(config) as f:
@@ -1345,7 +1529,7 @@ def main():
     oauth = Fake(os.path.join(WORK, "oauth.sock"), "oauth", ctx)
     run_lib("oauth", {"FAKE": oauth.path, "FAKE_CA": fake_ca})
     first = [r[2] for r in oauth.requests if
-             r[2]["resourceCredentialProviderName"] == "consent"][:3]
+             r[2].get("resourceCredentialProviderName") == "consent"][:3]
     ok(len(first) == 3 and first[0].get("forceAuthentication") is True and
        "sessionUri" not in first[0] and
        all("forceAuthentication" not in b for b in first[1:]) and
@@ -1357,6 +1541,43 @@ def main():
        and first[0]["workloadIdentityToken"] == "avwat1.fake.token",
        "GetResourceOauth2Token requests: force once, then poll the session",
        first)
+    every = [r[2] for r in oauth.requests
+             if r[2].get("workloadIdentityToken") == "avwat1.all"]
+    ok(len(every) >= 2 and every[0] == {
+        "workloadIdentityToken": "avwat1.all",
+        "resourceCredentialProviderName": "consent",
+        "scopes": ["repo", "user"], "oauth2Flow": "USER_FEDERATION",
+        "resourceOauth2ReturnUrl": "https://app.example.com/cb",
+        "forceAuthentication": True,
+        "customParameters": {"prompt": "consent",
+                             "login_hint": "alice@example.com"},
+        "customState": "st-1", "resources": ["https://api.example.com/"],
+        "audiences": ["api", "other"]} and
+       all(b.get("sessionUri") == "urn:ietf:params:oauth:request_uri:s1"
+           and "forceAuthentication" not in b and b["customState"] == "st-1"
+           for b in every[1:]),
+       "av_get_resource_oauth2_token sends every member; "
+       "av_wait_oauth2_token polls without forceAuthentication", every)
+    m2m = [r[2] for r in oauth.requests
+           if r[2].get("workloadIdentityToken") == "avwat1.fake.token" and
+           r[2].get("resourceCredentialProviderName") == "m2m"]
+    ok(m2m and m2m[-1] == {"workloadIdentityToken": "avwat1.fake.token",
+                           "resourceCredentialProviderName": "m2m",
+                           "oauth2Flow": "M2M", "scopes": []},
+       "M2M without scopes sends an empty list, nothing else", m2m[-1:])
+    done = [r[2] for r in oauth.requests
+            if r[1] == "/identities/CompleteResourceTokenAuth"]
+    ok(done[:2] == [{"sessionUri": "urn:ietf:params:oauth:request_uri:s1",
+                     "userIdentifier": {"userId": "alice"}},
+                    {"sessionUri": "urn:ietf:params:oauth:request_uri:s2",
+                     "userIdentifier": {"userToken": "eyJ.user.jwt"}}] and
+       len(done) == 4, "CompleteResourceTokenAuth bodies: userId or "
+       "userToken; the argument errors sent nothing", done)
+    refused = [r[2]["workloadIdentityToken"] for r in oauth.requests
+               if r[2].get("resourceCredentialProviderName") ==
+               "wat-refused"]
+    ok(refused == ["avwat1.minted.1", "avwat1.minted.2"], "the refused "
+       "cached token was minted again, once", refused)
     oauth.close()
 
     test_cli_help()

@@ -20,6 +20,7 @@ Prints TAP.  Uses the harness of tests/integration/test_daemon.py and the
 token of tests/setup-token.sh (run by tests/run.sh).
 """
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -457,23 +458,30 @@ class ClientTests(unittest.TestCase):
         expect(self, agentvault.AgentVaultError, c.get_api_key, "py-weather",
                "not-a-token")
 
-    def test_oauth_not_supported(self):
-        """get_token and complete_resource_token_auth: a clear typed error
-        today"""
+    def test_oauth_errors(self):
+        """get_token and get_resource_oauth2_token: the appliance's typed
+        errors (an unknown provider, M2M with a session URI);
+        complete_resource_token_auth: not in this appliance yet"""
         c = admin()
         token = c.get_workload_access_token("py-agent")["workloadAccessToken"]
-        e = expect(self, agentvault.OperationNotSupportedError, c.get_token,
+        e = expect(self, agentvault.ResourceNotFoundException, c.get_token,
                    provider_name="github-provider", scopes=["repo"],
                    agent_identity_token=token)
-        self.assertIsInstance(e, agentvault.ValidationException)
         self.assertEqual(e.operation, "GetResourceOauth2Token")
-        self.assertIn("this appliance does not support OAuth2 credential "
-                      "providers yet", str(e))
-        expect(self, agentvault.OperationNotSupportedError,
+        self.assertIn("no OAuth2 credential provider named github-provider",
+                      str(e))
+        expect(self, agentvault.ResourceNotFoundException,
+               c.get_resource_oauth2_token, provider_name="py-weather",
+               agent_identity_token=token, auth_flow="M2M")
+        expect(self, agentvault.ValidationException,
+               c.get_resource_oauth2_token, provider_name="github-provider",
+               agent_identity_token=token, auth_flow="M2M",
+               session_uri="urn:ietf:params:oauth:request_uri:abc")
+        expect(self, agentvault.ResourceNotFoundException,
                c.complete_resource_token_auth,
                "urn:ietf:params:oauth:request_uri:abc",
                agentvault.UserIdIdentifier("u-1"))
-        expect(self, agentvault.OperationNotSupportedError,
+        expect(self, agentvault.ValidationException,
                c.complete_resource_token_auth,
                "urn:ietf:params:oauth:request_uri:abc",
                agentvault.UserTokenIdentifier("eyJ.a.b"))
@@ -608,7 +616,9 @@ class ClientTests(unittest.TestCase):
 
     def test_tcp_mtls(self):
         """TCP with a client certificate: Ping answers; the data plane is
-        refused there (AccessDeniedException); no certificate, no service"""
+        refused there (AccessDeniedException); without a certificate
+        (asked for, not required: browsers reach the OAuth callback) the
+        API refuses the caller"""
         c = IdentityClient(socket="tcp://127.0.0.1:%d" % tcp_port,
                            server_hostname="localhost",
                            client_cert=CLIENTS["cert"],
@@ -616,8 +626,10 @@ class ClientTests(unittest.TestCase):
         self.assertEqual(c.ping()["status"], "ok")
         expect(self, agentvault.AccessDeniedException,
                c.get_workload_access_token, "py-agent")
-        expect(self, agentvault.TransportError, IdentityClient(
-            socket="tcp://127.0.0.1:%d" % tcp_port).ping)
+        expect(self, agentvault.AccessDeniedException, IdentityClient(
+            socket="tcp://127.0.0.1:%d" % tcp_port,
+            server_hostname="localhost").get_workload_access_token,
+            "py-agent")
         expect(self, agentvault.ConfigurationError, IdentityClient(
             client_cert=os.path.join(WORK, "none.pem")).ping)
 
@@ -813,6 +825,126 @@ class FakeApplianceTests(unittest.TestCase):
                                          agent_identity_token="t",
                                          token_poller=poller), want)
         self.assertEqual(len(f.requests), 2)
+
+    def test_get_resource_oauth2_token(self):
+        """get_resource_oauth2_token sends every member of the API and
+        returns the checked reply; complete_resource_token_auth's body"""
+        f = self.fake(consent_handler(1))
+        c = f.client()
+        r = c.get_resource_oauth2_token(
+            provider_name="gh", agent_identity_token="avwat1.a.b",
+            scopes=["repo"], callback_url="https://app.example/cb",
+            force_authentication=True, custom_parameters={"prompt": "x"},
+            custom_state="st", resources=["https://api.example/"],
+            audiences=["aud"])
+        self.assertEqual(r, {"authorizationUrl": AUTH_URL,
+                             "sessionUri": SESSION,
+                             "sessionStatus": "IN_PROGRESS"})
+        self.assertEqual(f.requests[0][2], {
+            "resourceCredentialProviderName": "gh", "scopes": ["repo"],
+            "oauth2Flow": "USER_FEDERATION",
+            "workloadIdentityToken": "avwat1.a.b",
+            "resourceOauth2ReturnUrl": "https://app.example/cb",
+            "forceAuthentication": True, "customParameters": {"prompt": "x"},
+            "customState": "st", "resources": ["https://api.example/"],
+            "audiences": ["aud"]})
+        r = c.get_resource_oauth2_token(
+            provider_name="gh", agent_identity_token="avwat1.a.b",
+            session_uri=SESSION)
+        self.assertEqual(r, {"sessionUri": SESSION,
+                             "sessionStatus": "IN_PROGRESS"})
+        self.assertEqual(c.get_resource_oauth2_token(
+            provider_name="gh", agent_identity_token="t",
+            session_uri=SESSION), {"accessToken": "gho_token"})
+        expect(self, ValueError, c.get_resource_oauth2_token,
+               provider_name="gh", agent_identity_token="t",
+               auth_flow="IMPLICIT")
+        f = self.fake(lambda *a: ("json", 200, {}))
+        self.assertEqual(f.client().complete_resource_token_auth(
+            SESSION, agentvault.UserIdIdentifier("alice")), {})
+        self.assertEqual(f.requests[0][1:], (
+            "/identities/CompleteResourceTokenAuth",
+            {"sessionUri": SESSION, "userIdentifier": {"userId": "alice"}}))
+
+    def test_oauth2_bad_replies(self):
+        """replies that are neither a token nor a well-formed session are
+        ProtocolError: nothing of them reaches on_auth_url"""
+        s = {"sessionUri": SESSION, "sessionStatus": "IN_PROGRESS"}
+        for reply in ({"accessToken": ""}, {"accessToken": 7}, {},
+                      dict(s, authorizationUrl="javascript:alert(1)"),
+                      dict(s, authorizationUrl="https://a/\x1b[2J"),
+                      dict(s, authorizationUrl="https://a/" + "x" * 9000),
+                      dict(s, authorizationUrl=["https://a/"]),
+                      dict(s, authorizationUrl=AUTH_URL,
+                           sessionUri="urn:other:x"),
+                      dict(s, authorizationUrl=AUTH_URL,
+                           sessionStatus="MAYBE"),
+                      {"authorizationUrl": AUTH_URL, "sessionUri": SESSION},
+                      s):
+            f = self.fake(lambda *a, r=reply: ("json", 200, r))
+            urls = []
+            expect(self, agentvault.ProtocolError, f.client().get_token,
+                   provider_name="p", scopes=[], agent_identity_token="t",
+                   on_auth_url=urls.append)
+            self.assertEqual(urls, [], reply)
+
+    def test_oauth2_first_failed_and_retry(self):
+        """a FAILED first answer raises AuthorizationFailedError; a broken
+        connection is retried for M2M and polls, not for a first
+        USER_FEDERATION request (it may have started a session)"""
+        f = self.fake(lambda *a: ("json", 200, {
+            "sessionUri": SESSION, "sessionStatus": "FAILED"}))
+        expect(self, agentvault.AuthorizationFailedError, f.client().get_token,
+               provider_name="p", scopes=[], agent_identity_token="t")
+        tok = ("json", 200, {"accessToken": "tok"})
+        for flow, session, tries in (("M2M", None, 3),
+                                     ("USER_FEDERATION", SESSION, 3),
+                                     ("USER_FEDERATION", None, 2)):
+            f = self.fake(lambda m, t, b, n: ("drop",) if n == 2 else tok)
+            c = f.client()
+            c.get_resource_oauth2_token(provider_name="p",
+                                        agent_identity_token="t",
+                                        auth_flow=flow, session_uri=session)
+            call = functools.partial(
+                c.get_resource_oauth2_token, provider_name="p",
+                agent_identity_token="t", auth_flow=flow,
+                session_uri=session)
+            if tries == 3:
+                self.assertEqual(call(), {"accessToken": "tok"})
+            else:
+                e = expect(self, agentvault.TransportError, call)
+                self.assertIn("may or may not have been applied", str(e))
+            self.assertEqual(len(f.requests), tries, (flow, session))
+
+    def test_polling_renews_workload_token(self):
+        """requires_access_token polls every second by default; the polls
+        use the cache's workload token, renewed when it falls due during
+        the consent"""
+        self.assertEqual(agentvault.identity.DEFAULT_POLLING_INTERVAL_SECONDS,
+                         1)
+        self.assertEqual(IdentityClient(ca=CA).poll_interval_seconds, 1)
+        mints = []
+
+        def handler(method, target, body, n):
+            if target == "/identities/GetWorkloadAccessTokenForUserId":
+                mints.append(body["userId"])
+                return ("json", 200, {"workloadAccessToken":
+                                      "avwat1.m.%d" % len(mints)})
+            return consent_handler(6)(method, target, body, n)
+        f = self.fake(handler)
+        c = f.client(poll_interval_seconds=0.1, token_lifetime_seconds=0.3)
+
+        @requires_access_token(provider_name="gh", scopes=["repo"],
+                               on_auth_url=lambda url: None, client=c,
+                               workload_name="wl", user_id="alice")
+        def fn(access_token):
+            return access_token
+        self.assertEqual(fn(), "gho_token")
+        used = [b["workloadIdentityToken"] for _, t, b in f.requests
+                if t == "/identities/oauth2/token"]
+        self.assertEqual(used[0], "avwat1.m.1")
+        self.assertGreater(len(set(used)), 1, used)
+        self.assertEqual(mints, ["alice"] * len(mints))
 
     def test_requires_access_token_flow(self):
         """requires_access_token, plain and async, runs the consent flow;
@@ -1029,10 +1161,10 @@ class DecoratorTests(unittest.TestCase):
                lambda: None)
         expect(self, TypeError, requires_access_token, provider_name="p")
 
-    def test_requires_access_token_today(self):
-        """requires_access_token against today's daemon: a clear
-        OperationNotSupportedError, plain and async; the function never
-        runs"""
+    def test_requires_access_token_errors(self):
+        """requires_access_token with a provider the appliance does not
+        have: its ResourceNotFoundException, plain and async; the function
+        never runs"""
         ran = []
 
         @requires_access_token(provider_name="github-provider",
@@ -1048,9 +1180,9 @@ class DecoratorTests(unittest.TestCase):
             ran.append(2)
 
         for call in (plain, lambda: asyncio.run(coro())):
-            e = expect(self, agentvault.OperationNotSupportedError, call)
-            self.assertIn("does not support OAuth2 credential providers yet",
-                          str(e))
+            e = expect(self, agentvault.ResourceNotFoundException, call)
+            self.assertIn("no OAuth2 credential provider named "
+                          "github-provider", str(e))
         self.assertEqual(ran, [])
 
     def test_context_in_threads(self):
@@ -1296,16 +1428,17 @@ class ExampleTests(unittest.TestCase):
         self.assertEqual(r.stderr, "")
 
     def test_seed_example_called(self):
-        """calling it today: the clear OAuth-not-yet error, before its
-        body (and httpx, not installed here) is reached"""
+        """calling it without a github-provider on the appliance: its
+        clear error, before the body (and httpx, not installed here) is
+        reached"""
         d = scratch()
         r = run_py(ported_seed_example() + "\nimport asyncio\n"
                    "asyncio.run(list_my_repos())\n", d)
         self.assertNotEqual(r.returncode, 0)
-        self.assertIn("agentvault.errors.OperationNotSupportedError: "
-                      "ValidationException (GetResourceOauth2Token): this "
-                      "appliance does not support OAuth2 credential "
-                      "providers yet", r.stderr)
+        self.assertIn("agentvault.errors.ResourceNotFoundException: "
+                      "ResourceNotFoundException (GetResourceOauth2Token): "
+                      "no OAuth2 credential provider named github-provider",
+                      r.stderr)
         self.assertNotIn("httpx", r.stderr)
         with open(os.path.join(d, ".agentvault.json")) as f:
             admin().delete_workload_identity(

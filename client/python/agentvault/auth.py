@@ -72,7 +72,7 @@ def requires_api_key(*, provider_name, into="api_key", workload_name=None,
     def fetch():
         c = client or default_client()
         return _with_token(c, who, lambda token: c.get_api_key(
-            provider_name, token))
+            provider_name, token()))
     return lambda func: _inject(func, into, fetch)
 
 
@@ -82,13 +82,13 @@ def requires_access_token(*, provider_name, scopes, into="access_token",
                           token_poller=None, custom_state=None,
                           custom_parameters=None, workload_name=None,
                           user_id=None, user_token=None, client=None):
-    """Fetch an OAuth2 access token from provider_name (GetResourceOauth2Token,
-    running the user-consent flow when needed: on_auth_url gets the
-    authorization URL, token_poller waits) and pass it as `into`.
-
-    auth_flow is "USER_FEDERATION" (the default: the seed's example
-    leaves it out) or "M2M".  The appliance does not have OAuth2 providers
-    yet: today the call raises OperationNotSupportedError."""
+    """Fetch an OAuth2 access token from provider_name (GetResourceOauth2Token)
+    and pass it as `into`.  auth_flow "M2M": the client-credentials token.
+    "USER_FEDERATION" (the default: the seed's example leaves it out): the
+    user's token; when the user must consent, on_auth_url gets the
+    authorization URL and the session is polled every second (or
+    token_poller waits) until the token comes; a FAILED session raises
+    AuthorizationFailedError, the deadline AuthorizationTimeoutError."""
     if auth_flow not in ("M2M", "USER_FEDERATION"):
         raise ValueError("auth_flow must be 'M2M' or 'USER_FEDERATION', not "
                          "%r" % (auth_flow,))
@@ -96,8 +96,10 @@ def requires_access_token(*, provider_name, scopes, into="access_token",
 
     def fetch():
         c = client or default_client()
-        return _with_token(c, who, lambda token: c.get_token(
-            provider_name=provider_name, agent_identity_token=token,
+        # Each poll asks for the workload token again: a cached one that
+        # falls due while the user consents is renewed.
+        return _with_token(c, who, lambda token: c._oauth2_token(
+            token, provider_name=provider_name,
             scopes=scopes, on_auth_url=on_auth_url, auth_flow=auth_flow,
             callback_url=callback_url or context.get_oauth2_callback_url(),
             force_authentication=force_authentication,
@@ -144,17 +146,23 @@ def _inject(func, into, fetch):
 
 
 def _with_token(client, who, use):
-    """use(workload access token).  A token the SDK minted and cached
-    that the appliance refuses (its identity was re-created, its signing
-    key retired) is dropped and minted again, once."""
+    """use(token), token() giving the workload access token (the cache's,
+    renewed when due, if the SDK minted it).  A token the SDK minted and
+    cached that the appliance refuses (its identity was re-created, its
+    signing key retired) is dropped and minted again, once."""
     token, minted = _workload_access_token(client, who)
+    if minted is None:
+        return use(lambda: token)
+
+    def cached():
+        return client.cached_workload_access_token(*minted)
     try:
-        return use(token)
+        return use(cached)
     except AccessDeniedException as e:
-        if minted is None or e.message != _TOKEN_REFUSED:
+        if e.message != _TOKEN_REFUSED:
             raise
     client.forget_workload_access_token(*minted)
-    return use(client.cached_workload_access_token(*minted))
+    return use(cached)
 
 
 def _workload_access_token(client, who):

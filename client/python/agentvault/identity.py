@@ -24,6 +24,7 @@ import inspect
 import json
 import logging
 import os
+import re
 import threading
 import time
 import uuid
@@ -38,8 +39,13 @@ DEFAULT_AGENT_SOCKET = "/run/agentvault/agent.sock"
 DEFAULT_ADMIN_SOCKET = "/run/agentvault/admin.sock"
 DEFAULT_CA = "/var/lib/agentvault/ca.pem"
 DEFAULT_TOKEN_LIFETIME_SECONDS = 900    # tokens.ttl_seconds' default
-DEFAULT_POLLING_INTERVAL_SECONDS = 5
-DEFAULT_POLLING_TIMEOUT_SECONDS = 600
+DEFAULT_POLLING_INTERVAL_SECONDS = 1     # a consent session, polled
+DEFAULT_POLLING_TIMEOUT_SECONDS = 600    # oauth.session_ttl_seconds
+SESSION_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
+_SESSION_URI = re.compile(re.escape(SESSION_URI_PREFIX) +
+                          r"[A-Za-z0-9_-]{1,128}\Z")
+_AUTH_URL = re.compile(r"https?://[!-~]{1,8184}\Z")
+_FLOWS = ("M2M", "USER_FEDERATION", "ON_BEHALF_OF_TOKEN_EXCHANGE")
 
 _log = logging.getLogger("agentvault.identity")
 
@@ -48,6 +54,8 @@ _DATA, _ADMIN = "data", "admin"
 # operation: (method, path, plane, safe to send twice).  Writes are not,
 # updates and tags included: a repeat could undo another client's change
 # made in between (the rule of libagentvault, docs/client.md 1.7).
+# GetResourceOauth2Token is safe for M2M and a session's polls only: a
+# first USER_FEDERATION request may start a session.
 _OPS = {
     "Ping": ("GET", "/ping", _DATA, True),
     "GetTokenVault": ("POST", "/identities/get-token-vault", _ADMIN, True),
@@ -101,8 +109,8 @@ _OPS = {
 # each belongs to: "unknown operation" from the daemon becomes a clear
 # OperationNotSupportedError.
 _PLANNED = {
-    "GetResourceOauth2Token": "OAuth2 credential providers",
-    "CompleteResourceTokenAuth": "OAuth2 credential providers",
+    "GetResourceOauth2Token": "OAuth2 access tokens",
+    "CompleteResourceTokenAuth": "OAuth2 access tokens",
     "GetWorkloadAccessTokenForJWT":
         "workload access tokens for a user's JWT (user_token=)",
 }
@@ -284,8 +292,9 @@ class IdentityClient:
                 self._transports[endpoint] = t
             return t
 
-    def _call(self, op, body=None, target=None):
-        method, path, plane, safe = _OPS[op]
+    def _call(self, op, body=None, target=None, safe=None):
+        method, path, plane, op_safe = _OPS[op]
+        safe = op_safe if safe is None else safe
         data = None if body is None else \
             json.dumps(body, separators=(",", ":")).encode()
         t = self.transport(plane)
@@ -499,6 +508,73 @@ class IdentityClient:
             "workloadIdentityToken": agent_identity_token,
             "resourceCredentialProviderName": provider_name})["apiKey"]
 
+    def get_resource_oauth2_token(self, *, provider_name,
+                                  agent_identity_token, scopes=None,
+                                  auth_flow="USER_FEDERATION",
+                                  session_uri=None, callback_url=None,
+                                  force_authentication=False,
+                                  custom_parameters=None, custom_state=None,
+                                  resources=None, audiences=None):
+        """GetResourceOauth2Token, one request with every member of the
+        API: the response, checked.  Either {"accessToken": ...}, or a
+        session: "sessionUri" (urn:ietf:params:oauth:request_uri:ID),
+        "sessionStatus" ("IN_PROGRESS" or "FAILED") and, while in
+        progress, "authorizationUrl" (an http(s) URL of printable ASCII).
+        A reply to a poll that omits the session URI gets session_uri.
+        Anything else raises ProtocolError."""
+        if auth_flow not in _FLOWS:
+            raise ValueError("auth_flow must be one of %s, not %r"
+                             % (", ".join(_FLOWS), auth_flow))
+        req = {"resourceCredentialProviderName": provider_name,
+               "scopes": list(scopes or []), "oauth2Flow": auth_flow,
+               "workloadIdentityToken": agent_identity_token}
+        for key, value in (("sessionUri", session_uri),
+                           ("resourceOauth2ReturnUrl", callback_url),
+                           ("customState", custom_state)):
+            if value:
+                req[key] = value
+        if force_authentication:
+            req["forceAuthentication"] = True
+        if custom_parameters:
+            req["customParameters"] = dict(custom_parameters)
+        if resources:
+            req["resources"] = list(resources)
+        if audiences:
+            req["audiences"] = list(audiences)
+        resp = self._call("GetResourceOauth2Token", req,
+                          safe=auth_flow == "M2M" or bool(session_uri))
+        return self._oauth2_reply(resp, session_uri)
+
+    def _oauth2_reply(self, resp, asked):
+        def bad(why):
+            return ProtocolError("GetResourceOauth2Token: %s" % why,
+                                 self.socket)
+        token = resp.get("accessToken")
+        if token is not None:
+            if not isinstance(token, str) or not token:
+                raise bad("the access token is not a non-empty string")
+            return {"accessToken": token}
+        status, uri, url = (resp.get(k) for k in (
+            "sessionStatus", "sessionUri", "authorizationUrl"))
+        if status not in ("IN_PROGRESS", "FAILED"):
+            raise bad("the reply has neither an access token nor a session "
+                      "status (IN_PROGRESS or FAILED)")
+        uri = uri if uri is not None else asked
+        if not isinstance(uri, str) or not _SESSION_URI.match(uri):
+            raise bad("the reply has no session URI of the form %sID"
+                      % SESSION_URI_PREFIX)
+        if url is not None and (not isinstance(url, str) or
+                                not _AUTH_URL.match(url)):
+            raise bad("the authorization URL is not a printable http(s) "
+                      "URL")
+        if url is None and asked is None and status == "IN_PROGRESS":
+            raise bad("the reply starts a session without an authorization "
+                      "URL")
+        out = {"sessionUri": uri, "sessionStatus": status}
+        if url is not None:
+            out["authorizationUrl"] = url
+        return out
+
     def get_token(self, *, provider_name, agent_identity_token, scopes=None,
                   on_auth_url=None, auth_flow="USER_FEDERATION",
                   callback_url=None, force_authentication=False,
@@ -509,43 +585,47 @@ class IdentityClient:
         function or a coroutine function), then token_poller (default:
         the appliance is asked again with the session URI every
         poll_interval_seconds, for poll_timeout_seconds) waits for it.
+        A FAILED session raises AuthorizationFailedError, the deadline
+        AuthorizationTimeoutError."""
+        return self._oauth2_token(
+            lambda: agent_identity_token, provider_name=provider_name,
+            scopes=scopes, on_auth_url=on_auth_url, auth_flow=auth_flow,
+            callback_url=callback_url,
+            force_authentication=force_authentication,
+            token_poller=token_poller, custom_state=custom_state,
+            custom_parameters=custom_parameters)
 
-        The appliance does not have OAuth2 providers yet: today this
-        raises OperationNotSupportedError."""
-        req = {"resourceCredentialProviderName": provider_name,
-               "scopes": list(scopes or []), "oauth2Flow": auth_flow,
-               "workloadIdentityToken": agent_identity_token}
-        if callback_url:
-            req["resourceOauth2ReturnUrl"] = callback_url
-        if force_authentication:
-            req["forceAuthentication"] = True
-        if custom_state:
-            req["customState"] = custom_state
-        if custom_parameters:
-            req["customParameters"] = dict(custom_parameters)
-        resp = self._call("GetResourceOauth2Token", req)
-        if resp.get("accessToken"):
+    def _oauth2_token(self, workload_token, *, on_auth_url, token_poller,
+                      **req):
+        """get_token with workload_token() giving the workload access
+        token for each request: the decorators' renews a cached token
+        that falls due while the user consents."""
+        resp = self.get_resource_oauth2_token(
+            agent_identity_token=workload_token(), **req)
+        if "accessToken" in resp:
             return resp["accessToken"]
+        if resp["sessionStatus"] == "FAILED":
+            raise AuthorizationFailedError(
+                "the appliance reports the authorization session as "
+                "FAILED; start again (force_authentication=True)")
         auth_url = resp.get("authorizationUrl")
-        if not auth_url:
-            raise ProtocolError("GetResourceOauth2Token returned neither an "
-                                "access token nor an authorization URL",
-                                self.socket)
-        if on_auth_url is not None:
+        if on_auth_url is not None and auth_url is not None:
             _resolve(on_auth_url(auth_url))
-        # Only the first request forces a new consent.
-        req.pop("forceAuthentication", None)
-        if resp.get("sessionUri"):
-            req["sessionUri"] = resp["sessionUri"]
+        # The polls name the session; only the first request forces a new
+        # consent.
+        req.update(session_uri=resp["sessionUri"],
+                   force_authentication=False)
         poller = token_poller or DefaultTokenPoller(
-            auth_url, lambda: self._call("GetResourceOauth2Token", req),
+            auth_url, lambda: self.get_resource_oauth2_token(
+                agent_identity_token=workload_token(), **req),
             self.poll_interval_seconds, self.poll_timeout_seconds)
         return _resolve(poller.poll_for_token())
 
     def complete_resource_token_auth(self, session_uri, user_identifier):
         """CompleteResourceTokenAuth: binds a consent session to the user
-        (a UserIdIdentifier or UserTokenIdentifier).  Not in the
-        appliance yet: raises OperationNotSupportedError."""
+        who came back from it (a UserIdIdentifier or UserTokenIdentifier;
+        the appliance refuses user tokens until its JWT authorizer
+        exists).  What the return URL's server calls.  Returns {}."""
         if isinstance(user_identifier, UserIdIdentifier):
             ident = {"userId": user_identifier.user_id}
         elif isinstance(user_identifier, UserTokenIdentifier):
