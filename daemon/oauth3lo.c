@@ -127,7 +127,7 @@ refresh_done(const struct oauth_result *r, void *arg)
 		json_object_set_new(out, "accessToken", json_stringn(r->access,
 		    r->access_len));
 		rc = 0;
-	} else if (strcmp(r->oauth_error, "invalid_grant") == 0) {
+	} else if (oauth_grant_refused(r->oauth_error)) {
 		/* Revoked or expired at the provider: consent again. */
 		rc = start_session(f->ctx, f->in, f->workload, f->user, out,
 		    &e);
