@@ -127,7 +127,7 @@ refresh_done(const struct oauth_result *r, void *arg)
 		json_object_set_new(out, "accessToken", json_stringn(r->access,
 		    r->access_len));
 		rc = 0;
-	} else if (strcmp(r->oauth_error, "invalid_grant") == 0) {
+	} else if (oauth_grant_refused(r->oauth_error)) {
 		/* Revoked or expired at the provider: consent again. */
 		rc = start_session(f->ctx, f->in, f->workload, f->user, out,
 		    &e);
@@ -551,8 +551,14 @@ exchange_done(int rc, struct oauth_token *t, const char *oauth_error,
 	k.user = x->s.user;
 	k.provider = x->s.provider;
 	k.scope_key = key;
+	/*
+	 * Kept under the scopes asked for, which the user consented to:
+	 * a provider that answers with fewer (or other names: OIDC scopes
+	 * left out of an API token's) would otherwise send every request
+	 * back to consent.
+	 */
 	if (key == NULL || store_oauth_put(x->ctx->store, x->ctx->vault, &k,
-	    t->scope != NULL ? t->scope : key, t->access, t->access_len,
+	    key, t->access, t->access_len,
 	    t->refresh, t->refresh_len, oauth_expires_at((int64_t)time(NULL),
 	    t->expires_in), false, extra != NULL ? extra : "{}", &e) != 0) {
 		rc = fail_session(x->ctx, call, &x->s,

@@ -230,13 +230,22 @@ oauth_authorize_url(const struct oauth_authz_request *r, char **url,
 	const struct oauth_vendor *v = r->vendor;
 	struct url u = { NULL, 0, false };
 	char sep[2] = { v != NULL ? v->scope_sep : ' ', '\0' };
-	const char *k;
+	const char *k, *scope = "&scope=";
 	json_t *s, *x;
 	size_t i;
 
 	*url = NULL;
 	if (oauth_custom_params_check(r->custom, e) != 0)
 		return -1;
+	/* Slack: the user's own token comes for user_scope (scope is the
+	 * bot's), so the scopes asked for go there. */
+	if (v != NULL && (v->quirks & OAUTH_QUIRK_AUTHED_USER)) {
+		scope = "&user_scope=";
+		if (json_object_get(r->custom, "user_scope") != NULL)
+			return av_fail(e, AV_E_VALIDATION, "customParameters "
+			    "may not set user_scope: the appliance sets the "
+			    "standard parameters");
+	}
 	if ((u.p = malloc(OAUTH_AUTHZ_URL_MAX + 1)) == NULL)
 		return av_fail(e, AV_E_INTERNAL, "out of memory");
 	u.p[0] = '\0';
@@ -246,7 +255,7 @@ oauth_authorize_url(const struct oauth_authz_request *r, char **url,
 	put(&u, "response_type=code", 18);
 	param(&u, "client_id", r->client_id);
 	param(&u, "redirect_uri", r->redirect_uri);
-	put(&u, "&scope=", 7);
+	put(&u, scope, strlen(scope));
 	json_array_foreach(r->scopes, i, s) {
 		if (i > 0)
 			put_enc(&u, sep);

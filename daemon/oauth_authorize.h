@@ -71,7 +71,8 @@ int oauth_custom_params_check(json_t *custom, struct av_err *e);
 /*
  * The authorization URL (malloc'd into *url): the endpoint with
  * response_type=code, client_id, redirect_uri, scope (joined by the
- * vendor's separator), state, code_challenge, code_challenge_method=S256,
+ * vendor's separator; named user_scope for OAUTH_QUIRK_AUTHED_USER, where
+ * a custom parameter may not name it either), state, code_challenge, code_challenge_method=S256,
  * the vendor's extra parameters (one named by a custom parameter, or
  * audience when audiences are given, is left to those), resource for
  * each of resources (RFC 8707), audience for each of audiences, then

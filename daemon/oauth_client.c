@@ -525,6 +525,19 @@ done:
 	return rc;
 }
 
+bool
+oauth_grant_refused(const char *oauth_error)
+{
+	static const char *const refused[] = { "invalid_grant",
+	    "bad_refresh_token", "invalid_refresh_token", NULL };
+	size_t i;
+
+	for (i = 0; refused[i] != NULL; i++)
+		if (strcmp(oauth_error, refused[i]) == 0)
+			return true;
+	return false;
+}
+
 /* One request in flight. */
 struct request {
 	oauth_done_fn	*cb;

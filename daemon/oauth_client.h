@@ -99,6 +99,13 @@ int oauth_response_parse(long status, const char *content_type,
     char *oauth_error, struct av_err *e);
 
 /*
+ * The provider's error code says the refresh token (or code) is no longer
+ * honoured: RFC 6749's invalid_grant, GitHub's bad_refresh_token, Slack's
+ * invalid_refresh_token.
+ */
+bool oauth_grant_refused(const char *oauth_error);
+
+/*
  * The outcome of a request: rc 0 with t (the callee may move its
  * pointers out and NULL them; the rest is wiped after the callback), or
  * -1 with e and the provider's error code ("" when none).

@@ -326,7 +326,7 @@ flight_answer(int rc, struct oauth_token *t, const char *oerr,
 	if (rc != 0) {
 		fail(f, e, oerr);
 		/* A refresh token the provider no longer honours: gone. */
-		if (f->refreshing && strcmp(oerr, "invalid_grant") == 0 &&
+		if (f->refreshing && oauth_grant_refused(oerr) &&
 		    store_oauth_delete(f->ctx->store, f->ctx->vault, &k,
 		    NULL) != 0)
 			log_error("oauth: cannot erase a refused token");

@@ -95,7 +95,8 @@ struct oauth_fetch {
  * once more first (a flight may just have stored the token): a token
  * still usable there is its result.  A refresh_token grant answered
  * without a new refresh token keeps the one it used; one answered
- * invalid_grant erases the token (the caller starts consent again).
+ * invalid_grant (or a vendor's code like it, oauth_grant_refused())
+ * erases the token (the caller starts consent again).
  * f and what it points to are used during the call only.  cb runs once,
  * later, on base's loop.  0, or -1 (no callback).
  */

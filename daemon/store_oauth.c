@@ -252,26 +252,39 @@ store_oauth_get(struct store *s, struct vault *v,
 	return rc;
 }
 
-/* Every space-separated word of want is one of have's. */
+/* The word w (n bytes) is one of have's, separated by any of seps. */
+static bool
+has_word(const char *have, const char *seps, const char *w, size_t n)
+{
+	const char *h;
+	size_t m;
+
+	for (h = have;; h += m) {
+		h += strspn(h, seps);
+		if ((m = strcspn(h, seps)) == 0)
+			return false;
+		if (m == n && memcmp(h, w, n) == 0)
+			return true;
+	}
+}
+
+/*
+ * Every space-separated word of want is one of have's.  have is the
+ * scope as granted: GitHub and Slack separate theirs with commas.
+ */
 static bool
 scopes_cover(const char *have, const char *want)
 {
-	const char *w = want, *h;
-	size_t n, m;
+	const char *w = want;
+	size_t n;
 
 	while (*w != '\0') {
 		while (*w == ' ')
 			w++;
 		if ((n = strcspn(w, " ")) == 0)
 			break;
-		for (h = have;; h += m) {
-			while (*h == ' ')
-				h++;
-			if ((m = strcspn(h, " ")) == 0)
-				return false;
-			if (m == n && memcmp(h, w, n) == 0)
-				break;
-		}
+		if (!has_word(have, " ", w, n) && !has_word(have, ",", w, n))
+			return false;
 		w += n;
 	}
 	return true;

@@ -128,6 +128,7 @@ for t in ${*:-$ALL}; do
 		run "$t" python3 tests/oauth/test_harness.py
 		run oauth_m2m python3 tests/oauth/test_m2m.py
 		run oauth_3lo python3 tests/oauth/test_3lo.py
+		run oauth_vendors python3 tests/oauth/test_vendors_flows.py
 		run client_oauth python3 tests/oauth/test_client_oauth.py ;;
 	client)
 		run "$t" python3 tests/integration/test_client.py ;;

@@ -25,12 +25,25 @@ QUIRKS = {
     "accept_json": "The token endpoint answers "
     "`application/x-www-form-urlencoded` unless the request asks for JSON: "
     "the appliance sends `Accept: application/json` (and reads either "
-    "answer).",
+    "answer). Its errors come with status 200 and an `error` field; they "
+    "are errors naming that code (`the identity provider answered "
+    "bad_verification_code (HTTP 200)`), and a refresh answered "
+    "`bad_refresh_token` starts consent again, as `invalid_grant` does. "
+    "The granted `scope` is comma-separated.",
     "authed_user": "Scopes for acting as the user go in `user_scope`, not "
     "`scope`, and the user's token is under `authed_user` in the token "
-    "response (the top-level token is the bot's).",
+    "response (the top-level token is the bot's). The appliance asks for "
+    "the scopes of `USER_FEDERATION` as `user_scope` (a custom parameter "
+    "may not set it), so the agent gets the user's token, never the bot's. "
+    "Errors come with status 200 and `\"ok\": false`; a refresh answered "
+    "`invalid_refresh_token` starts consent again.",
     "instance_url": "The token response carries `instance_url`, the base "
-    "URL of the user's org API, which is kept with the token.",
+    "URL of the user's org API, and no `expires_in` (the token is kept 300 "
+    "s). The appliance keeps `instance_url`, `id`, `issued_at` and "
+    "`signature` in the vault with the token; GetResourceOauth2Token "
+    "answers only `accessToken`, as AgentCore's does: the agent finds its "
+    "org's API base with the token at the `id` URL or "
+    "`/services/oauth2/userinfo`.",
 }
 FIELD_NOTES = {
     "tenantId": "a tenant ID (GUID) or domain, or `common`, "
@@ -139,8 +152,9 @@ def vendor_page(v):
                        "template." if set(v.get("inputs", {})) &
                        set(ENDPOINTS[1:]) else ""))
     if v.get("quirks"):
-        out.append("\n## Quirks\n\nThe token requests of the flows "
-                   "(a later release) handle them:\n\n")
+        out.append("\n## Quirks\n\nThe flows handle them; each is "
+                   "tested end to end against an emulation of the vendor "
+                   "(`tests/oauth/test_vendors_flows.py`):\n\n")
         for q in v["quirks"]:
             out.append("- `%s`: %s\n" % (q, QUIRKS[q]))
     if v.get("note"):

@@ -22,8 +22,8 @@ Prints TAP.  Environment as tests/integration/test_daemon.py (run.sh's
 token); node modules from npm ci in tests/oauth.
 """
 import http.server
-import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -106,8 +106,11 @@ class ReturnApp:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
-                q = dict(urllib.parse.parse_qsl(
-                    urllib.parse.urlsplit(self.path).query))
+                url = urllib.parse.urlsplit(self.path)
+                q = dict(urllib.parse.parse_qsl(url.query))
+                if url.path != "/done":     # the browser's favicon.ico
+                    self.send_error(404)
+                    return
                 outcome = "not called"
                 if app.user is not None and "session_id" in q:
                     try:
@@ -269,7 +272,9 @@ def test_3lo_decorator(app):
         threading.Thread(target=browser, args=(url, landed),
                          daemon=True).start()
 
-    @requires_access_token(provider_name=PROVIDER, scopes=["openid", "read"],
+    # "read" only: for the resource (default_resource) the provider's
+    # access token carries the resource's scopes, not openid.
+    @requires_access_token(provider_name=PROVIDER, scopes=["read"],
                            auth_flow="USER_FEDERATION",
                            on_auth_url=on_auth_url, callback_url=app.url,
                            custom_state="e2e-state-1",
@@ -318,7 +323,7 @@ def test_3lo_decorator(app):
 def run_cli_consent(app, user, extra=()):
     """token oauth2 USER_FEDERATION for user: (rc, session URI, URL)."""
     rc, out, err = cli("token", "oauth2", "--provider", PROVIDER, "--flow",
-                       "USER_FEDERATION", "--scopes", "openid,read",
+                       "USER_FEDERATION", "--scopes", "read",
                        "--workload", WORKLOAD, "--user-id", user,
                        "--return-url", app.url, *extra)
     fields = dict(line.split(": ", 1) for line in out.splitlines()
@@ -329,7 +334,7 @@ def run_cli_consent(app, user, extra=()):
 def test_3lo_cli(app):
     app.user = None     # the CLI completes, not the application
     base = ["token", "oauth2", "--provider", PROVIDER, "--flow",
-            "USER_FEDERATION", "--scopes", "openid,read", "--workload",
+            "USER_FEDERATION", "--scopes", "read", "--workload",
             WORKLOAD, "--user-id", "bob-e2e", "--return-url", app.url]
     rc, session, url, err = run_cli_consent(app, "bob-e2e")
     ok(rc == 6 and session and url and url.startswith(IDP.issuer),
@@ -381,7 +386,7 @@ def test_3lo_cli(app):
     app.user = "dave-e2e"
     p = subprocess.Popen(
         [CLI, "token", "oauth2", "--provider", PROVIDER, "--flow",
-         "USER_FEDERATION", "--scopes", "openid,read", "--workload",
+         "USER_FEDERATION", "--scopes", "read", "--workload",
          WORKLOAD, "--user-id", "dave-e2e", "--return-url", app.url,
          "--force", "--wait", "--wait-timeout", "90"],
         env=dict(os.environ, AGENTVAULT_RUN_DIR=RUN, AGENTVAULT_CA=CA),
@@ -406,7 +411,8 @@ def test_3lo_cli(app):
 
 def main():
     global IDP, SPKI
-    os.makedirs(WORK, exist_ok=True)
+    shutil.rmtree(WORK, ignore_errors=True)
+    os.makedirs(WORK)
     os.chmod(td.TOKDIR, 0o711)
     os.chmod(os.path.join(td.TOKDIR, "token"), 0o711)
     os.chmod(os.path.join(td.TOKDIR, "token", "softhsm2.conf"), 0o644)

@@ -382,8 +382,14 @@ const VENDORS = {
 		},
 	},
 };
-for (const [name, v] of Object.entries(VENDORS))
+for (const [name, v] of Object.entries(VENDORS)) {
 	v.name = name;
+	// The tests of refreshing shorten a vendor's access tokens' lifetime.
+	const ttl = cfg.ttl?.[name];
+	if (ttl !== undefined && !(Number.isInteger(ttl) && ttl > 0))
+		die(`${args[0]}: ttl.${name} must be a positive integer`);
+	v.ttl = ttl ?? v.ttl;
+}
 
 const MS_COMMON = ['common', 'organizations', 'consumers'];
 

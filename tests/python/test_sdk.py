@@ -461,7 +461,8 @@ class ClientTests(unittest.TestCase):
     def test_oauth_errors(self):
         """get_token and get_resource_oauth2_token: the appliance's typed
         errors (an unknown provider, M2M with a session URI);
-        complete_resource_token_auth: not in this appliance yet"""
+        complete_resource_token_auth: an unknown session, a user token
+        (not yet)"""
         c = admin()
         token = c.get_workload_access_token("py-agent")["workloadAccessToken"]
         e = expect(self, agentvault.ResourceNotFoundException, c.get_token,
@@ -477,13 +478,13 @@ class ClientTests(unittest.TestCase):
                c.get_resource_oauth2_token, provider_name="github-provider",
                agent_identity_token=token, auth_flow="M2M",
                session_uri="urn:ietf:params:oauth:request_uri:abc")
-        expect(self, agentvault.OperationNotSupportedError,
+        expect(self, agentvault.ResourceNotFoundException,
                c.complete_resource_token_auth,
-               "urn:ietf:params:oauth:request_uri:abc",
+               "urn:ietf:params:oauth:request_uri:" + "A" * 43,
                agentvault.UserIdIdentifier("u-1"))
-        expect(self, agentvault.OperationNotSupportedError,
+        expect(self, agentvault.ValidationException,
                c.complete_resource_token_auth,
-               "urn:ietf:params:oauth:request_uri:abc",
+               "urn:ietf:params:oauth:request_uri:" + "A" * 43,
                agentvault.UserTokenIdentifier("eyJ.a.b"))
         expect(self, ValueError, c.complete_resource_token_auth, "urn:x",
                "not an identifier")
@@ -616,9 +617,10 @@ class ClientTests(unittest.TestCase):
 
     def test_tcp_mtls(self):
         """TCP with a client certificate: Ping answers; the data plane is
-        refused there (AccessDeniedException); without a certificate
-        (asked for, not required: browsers reach the OAuth callback) the
-        API refuses the caller"""
+        refused there (AccessDeniedException); without a certificate (the
+        listener asks for one, for browsers at the OAuth callback, but
+        does not require it) Ping answers and every operation is
+        refused"""
         c = IdentityClient(socket="tcp://127.0.0.1:%d" % tcp_port,
                            server_hostname="localhost",
                            client_cert=CLIENTS["cert"],
@@ -626,10 +628,10 @@ class ClientTests(unittest.TestCase):
         self.assertEqual(c.ping()["status"], "ok")
         expect(self, agentvault.AccessDeniedException,
                c.get_workload_access_token, "py-agent")
-        expect(self, agentvault.AccessDeniedException, IdentityClient(
-            socket="tcp://127.0.0.1:%d" % tcp_port,
-            server_hostname="localhost").get_workload_access_token,
-            "py-agent")
+        anon = IdentityClient(socket="tcp://127.0.0.1:%d" % tcp_port)
+        self.assertEqual(anon.ping()["status"], "ok")
+        expect(self, agentvault.AccessDeniedException,
+               anon.get_workload_access_token, "py-agent")
         expect(self, agentvault.ConfigurationError, IdentityClient(
             client_cert=os.path.join(WORK, "none.pem")).ping)
 

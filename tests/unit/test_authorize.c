@@ -103,6 +103,7 @@ test_url(void **state)
 	json_t *aud = json_pack("[s]", "api.example");
 	json_t *custom = json_pack("{s:s, s:s}", "login_hint", "a@b.c",
 	    "prompt", "select_account");
+	json_t *slack = json_pack("{s:s}", "user_scope", "admin");
 	char *url;
 
 	(void)state;
@@ -139,13 +140,19 @@ test_url(void **state)
 	assert_null(strstr(url, "prompt=consent"));
 	free(url);
 
-	/* Slack joins scopes with commas; Atlassian's audience yields to
-	 * the caller's. */
+	/* Slack joins scopes with commas and asks for them as the user's
+	 * (user_scope), which no custom parameter replaces; Atlassian's
+	 * audience yields to the caller's. */
 	r.vendor = vendor("SlackOauth2");
 	r.resources = r.audiences = r.custom = NULL;
 	url = build(&r, &e);
-	assert_non_null(strstr(url, "&scope=openid%2Cread%3Ax%20y&"));
+	assert_non_null(strstr(url, "&user_scope=openid%2Cread%3Ax%20y&"));
+	assert_null(strstr(url, "&scope="));
 	free(url);
+	r.custom = slack;
+	assert_null(build(&r, &e));
+	assert_string_equal(e.type, AV_E_VALIDATION);
+	r.custom = NULL;
 	r.vendor = vendor("AtlassianOauth2");
 	url = build(&r, &e);
 	assert_non_null(strstr(url, "&audience=api.atlassian.com&prompt="
@@ -160,6 +167,7 @@ test_url(void **state)
 	json_decref(res);
 	json_decref(aud);
 	json_decref(custom);
+	json_decref(slack);
 }
 
 static void

@@ -267,6 +267,12 @@ test_parse_errors(void **state)
 		    strstr(e.msg, "secret-xyz") != NULL || t.access != NULL)
 			fail_msg("case %zu: [%s] %s", i, oerr, e.msg);
 	}
+	/* Refresh tokens refused: RFC 6749's code, GitHub's, Slack's. */
+	assert_true(oauth_grant_refused("invalid_grant"));
+	assert_true(oauth_grant_refused("bad_refresh_token"));
+	assert_true(oauth_grant_refused("invalid_refresh_token"));
+	assert_false(oauth_grant_refused("invalid_client"));
+	assert_false(oauth_grant_refused(""));
 }
 
 static void

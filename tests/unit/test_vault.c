@@ -763,6 +763,17 @@ test_oauth_tokens(void **state)
 	store_oauth_token_clear(&t);
 	assert_int_equal(store_oauth_find(f->store, f->vault, "wi-a", "alice",
 	    "idp", "a d", false, &t, &e), 0);
+	/* GitHub and Slack grant scopes separated by commas. */
+	assert_int_equal(store_oauth_put(f->store, f->vault, &u, "repo,read:user",
+	    "AT-G", 4, NULL, 0, 3000, true, NULL, &e), 0);
+	assert_int_equal(store_oauth_find(f->store, f->vault, "wi-a", "alice",
+	    "idp", "read:user repo", true, &t, &e), 1);
+	store_oauth_token_clear(&t);
+	assert_int_equal(store_oauth_find(f->store, f->vault, "wi-a", "alice",
+	    "idp", "repo,read:user", true, &t, &e), 1);
+	store_oauth_token_clear(&t);
+	assert_int_equal(store_oauth_find(f->store, f->vault, "wi-a", "alice",
+	    "idp", "repo user", true, &t, &e), 0);
 	assert_int_equal(store_oauth_find(f->store, f->vault, "wi-a", "bob",
 	    "idp", "", false, &t, &e), 0);
 	assert_int_equal(store_oauth_bind(f->store, &other, &e), -1);
