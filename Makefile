@@ -266,15 +266,16 @@ $(BUILD)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(POLICY_SRCS) \
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_policy.c $(POLICY_SRCS) \
 		$(POLICY_LIBS)
 
-# The token endpoint answer parser (outbound.c only for its names).
+# The token endpoint answer parser (outbound.c only for its names,
+# http_parse.c for its form decoding).
 $(BUILD)/fuzz/fuzz_oauth_token: tests/fuzz/fuzz_oauth_token.c \
 	daemon/oauth_client.c daemon/oauth_client.h daemon/outbound.c \
-	daemon/error.c
+	daemon/http_parse.c daemon/error.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) -Idaemon -o $@ tests/fuzz/fuzz_oauth_token.c \
-		daemon/oauth_client.c daemon/outbound.c daemon/error.c \
-		-ljansson -lcurl -levent -lssl -lcrypto
+		daemon/oauth_client.c daemon/outbound.c daemon/http_parse.c \
+		daemon/error.c -ljansson -lcurl -levent -lssl -lcrypto
 
 $(BUILD)/tests/test_policy: $(BUILD)/tests/unit/test_policy.o $(LIBPOLICY)
 	$(CC) $(LDFLAGS) -o $@ $^ $(POLICY_LIBS) -lcmocka

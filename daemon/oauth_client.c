@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 
+#include "http_parse.h"
 #include "oauth_client.h"
 #include "outbound.h"
 
@@ -206,45 +207,6 @@ wipe_json(json_t *v)
 	}
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decode a form component of n bytes into out (n + 1 bytes); -1 when
- * malformed or it has a NUL. */
-static int
-form_decode(const char *s, size_t n, char *out)
-{
-	size_t i, o = 0;
-	int h, l;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] == '+')
-			out[o++] = ' ';
-		else if (s[i] == '%') {
-			if (i + 2 >= n)
-				return -1;
-			if ((h = hexval((unsigned char)s[i + 1])) < 0 ||
-			    (l = hexval((unsigned char)s[i + 2])) < 0 ||
-			    (h == 0 && l == 0))
-				return -1;
-			out[o++] = (char)(h << 4 | l);
-			i += 2;
-		} else
-			out[o++] = s[i];
-	}
-	out[o] = '\0';
-	return 0;
-}
-
 /* A form-encoded answer into an object of strings; NULL if malformed
  * (a key twice, a pair without '=', bad escapes). */
 static json_t *
@@ -267,8 +229,10 @@ form_parse(const char *body, size_t len)
 			goto bad;
 		if ((k = malloc((size_t)(eq - p) + 1)) == NULL ||
 		    (val = malloc((size_t)(amp - eq))) == NULL ||
-		    form_decode(p, (size_t)(eq - p), k) != 0 ||
-		    form_decode(eq + 1, (size_t)(amp - eq - 1), val) != 0 ||
+		    http_url_decode(p, (size_t)(eq - p), true, k,
+		    (size_t)(eq - p) + 1) != 0 ||
+		    http_url_decode(eq + 1, (size_t)(amp - eq - 1), true, val,
+		    (size_t)(amp - eq)) != 0 ||
 		    json_object_get(o, k) != NULL ||
 		    (v = json_string(val)) == NULL ||
 		    json_object_set_new(o, k, v) != 0)
