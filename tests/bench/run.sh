@@ -195,7 +195,7 @@ done
 # with a scope of its own: 500 requests in flight, no single flight).
 python3 tests/bench/oauth_load.py serve "$tmp/idp.port" &
 idp_pid=$!
-for _ in $(seq 100); do [ -s "$tmp/idp.port" ] && break; sleep 0.1; done
+for _ in $(seq 600); do [ -s "$tmp/idp.port" ] && break; sleep 0.1; done
 idp="http://127.0.0.1:$(cat "$tmp/idp.port")"
 m2m() {
 	api admin.sock CreateOauth2CredentialProvider "{\"name\":\"$1\",
