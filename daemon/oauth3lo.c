@@ -74,7 +74,7 @@ url_with(const char *url, const char *const *kv)
 	for (i = 0; kv[i] != NULL; i += 2) {
 		out[o++] = sep;
 		sep = '&';
-		o += (size_t)sprintf(out + o, "%s=", kv[i]);
+		o += (size_t)snprintf(out + o, n - o, "%s=", kv[i]);
 		for (p = kv[i + 1]; *p != '\0'; p++) {
 			unsigned char c = (unsigned char)*p;
 

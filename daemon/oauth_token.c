@@ -50,7 +50,8 @@ oauth_scope_key(json_t *scopes)
 	for (i = 0; i < k; i++) {
 		if (i > 0 && strcmp(v[i], v[i - 1]) == 0)
 			continue;
-		p += sprintf(p, "%s%s", p == out ? "" : " ", v[i]);
+		p += snprintf(p, len - (size_t)(p - out), "%s%s",
+		    p == out ? "" : " ", v[i]);
 	}
 	free(v);
 	return out;
