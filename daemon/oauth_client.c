@@ -173,14 +173,9 @@ oauth_request_build(const struct oauth_client *c,
 void
 oauth_token_clear(struct oauth_token *t)
 {
-	if (t->access != NULL) {
-		OPENSSL_cleanse(t->access, t->access_len);
-		free(t->access);
-	}
-	if (t->refresh != NULL) {
-		OPENSSL_cleanse(t->refresh, t->refresh_len);
-		free(t->refresh);
-	}
+	/* Both malloc'd: OpenSSL's allocator is the default (malloc). */
+	OPENSSL_clear_free(t->access, t->access_len);
+	OPENSSL_clear_free(t->refresh, t->refresh_len);
 	free(t->scope);
 	json_decref(t->extra);
 	memset(t, 0, sizeof(*t));

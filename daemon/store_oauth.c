@@ -22,14 +22,9 @@
 void
 store_oauth_token_clear(struct store_oauth_token *t)
 {
-	if (t->access != NULL) {
-		OPENSSL_cleanse(t->access, t->access_len);
-		free(t->access);
-	}
-	if (t->refresh != NULL) {
-		OPENSSL_cleanse(t->refresh, t->refresh_len);
-		free(t->refresh);
-	}
+	/* Both malloc'd: OpenSSL's allocator is the default (malloc). */
+	OPENSSL_clear_free(t->access, t->access_len);
+	OPENSSL_clear_free(t->refresh, t->refresh_len);
 	free(t->scope_key);
 	free(t->scopes);
 	free(t->extra);
