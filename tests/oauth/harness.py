@@ -381,6 +381,12 @@ class Vendors(_Server):
         return self._admin("POST", "/__test/fail", {
             "vendor": vendor, "error": error, "times": times})
 
+    def ignore_accept(self, vendor, on=True):
+        """The vendor answers in its default format whatever the request
+        accepts (GitHub: form-encoded, as when it ignores Accept)."""
+        return self._admin("POST", "/__test/options", {
+            "vendor": vendor, "ignoreAccept": on})
+
     def add_client(self, client):
         """Register (or replace) a client: {vendor, client_id,
         client_secret, redirect_uris, ...}."""

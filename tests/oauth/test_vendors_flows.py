@@ -226,6 +226,16 @@ def test_github(f):
        "GitHub: a provider with a wrong client secret")
     failed_flow(f, "github", "gh-wrong", scopes,
                 "incorrect_client_credentials", "GitHub, wrong secret")
+    f.v.ignore_accept("github")
+    r = f.consent("gh", ["gist"])
+    tok2 = r["token"]
+    st, doc = f.ask("gh", ["gist"])
+    ok(tok2 and tok2.startswith("gho_") and doc.get("accessToken") == tok2,
+       "GitHub answering form-encoded (Accept ignored): the token and its "
+       "comma-separated scopes parsed, stored and reused", r)
+    failed_flow(f, "github", "gh", ["gist"], "bad_verification_code",
+                "GitHub's form-encoded error with status 200")
+    f.v.ignore_accept("github", False)
     good, new, doc = refreshed(f, "github", "gh", scopes, tok)
     ok(good and new.startswith("gho_"), "GitHub (expiring user tokens): "
        "expired, refreshed", doc)

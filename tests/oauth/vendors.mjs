@@ -50,6 +50,7 @@ const codes = new Map();		// code -> grant
 const refreshTokens = new Map();	// refresh token -> grant
 const accessTokens = new Map();		// access token -> what it is
 const failures = new Map();		// vendor -> { error, times }
+const ignoreAccept = new Set();		// vendors answering in their default format
 
 const rnd = (n) => randomBytes(n).toString('base64url');
 const now = () => Math.floor(Date.now() / 1000);
@@ -142,7 +143,8 @@ const VENDORS = {
 			return t;
 		},
 		answer(req, res, obj) {
-			if (/application\/json/i.test(req.headers.accept ?? ''))
+			if (/application\/json/i.test(req.headers.accept ?? '') &&
+			    !ignoreAccept.has(this.name))
 				return json(res, 200, obj);
 			return send(res, 200,
 			    'application/x-www-form-urlencoded; charset=utf-8',
@@ -638,6 +640,20 @@ async function admin(req, res) {
 		failures.set(body.vendor, { error: body.error, times });
 		return json(res, 200, { vendor: body.vendor,
 			error: body.error, times });
+	}
+	// {vendor, ignoreAccept}: the vendor answers in its default format
+	// whatever the request's Accept says (GitHub: form-encoded).
+	if (u.pathname === '/__test/options' && req.method === 'POST') {
+		if (!Object.hasOwn(VENDORS, body.vendor ?? '') ||
+		    typeof body.ignoreAccept !== 'boolean')
+			return json(res, 400, { error: 'vendor: one of ' +
+				`${Object.keys(VENDORS).join(', ')}; ` +
+				'ignoreAccept: a boolean' });
+		if (body.ignoreAccept)
+			ignoreAccept.add(body.vendor);
+		else
+			ignoreAccept.delete(body.vendor);
+		return json(res, 200, body);
 	}
 	if (u.pathname === '/__test/clients' && req.method === 'POST') {
 		if (!Object.hasOwn(VENDORS, body.vendor ?? '') ||
