@@ -176,6 +176,9 @@ claims_with(const char *extra)
 static const char *good_claims(void) { return claims_with(""); }
 
 /* Claims written out whole (for missing or replaced standard claims). */
+static char *claims_fmt(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
 static char *
 claims_fmt(const char *fmt, ...)
 {
@@ -615,8 +618,8 @@ test_key_headers(void **state)
 	static const char *const h[] = {
 		"\"jku\":\"https://evil.example/jwks.json\"",
 		"\"x5u\":\"https://evil.example/cert.pem\"",
-		"\"jwk\":{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AA\","
-		    "\"y\":\"AA\"}",
+		("\"jwk\":{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AA\","
+		    "\"y\":\"AA\"}"),
 		"\"x5c\":[\"MIIB\"]",
 	};
 	static const char *const name[] = { "jku", "x5u", "jwk", "x5c" };
