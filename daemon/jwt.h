@@ -90,7 +90,8 @@ void	 jwt_free(struct jwt *t);
 const char *jwt_kid(const struct jwt *t);	/* or NULL */
 const char *jwt_alg_name(const struct jwt *t);
 
-/* Verify the signature with the key of keys that the token names. */
+/* Verify the signature with the key of keys that the token names (keys
+ * NULL: no JWKS yet, no key). */
 int	 jwt_verify_signature(const struct jwt *t, const struct jwk_set *keys,
 	    struct av_err *e);
 

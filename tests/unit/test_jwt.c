@@ -493,6 +493,8 @@ test_no_kid(void **state)
 	one = set_of(jwks);
 	assert_int_equal(run(tok, one, &policy, &e), -1);
 	assert_non_null(strstr(e.msg, "no key in the JWKS fits alg ES256"));
+	assert_int_equal(run(tok, NULL, &policy, &e), -1);	/* no JWKS yet */
+	assert_non_null(strstr(e.msg, "no key in the JWKS fits alg ES256"));
 	jwks_free(one);
 	jwks_free(two);
 	free(tok);
