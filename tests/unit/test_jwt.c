@@ -1211,6 +1211,8 @@ test_jwks(void **state)
 	    "\"AQAB\"}]}", "malformed");
 	jwks_refused("{\"keys\":[{\"kty\":\"RSA\",\"e\":\"AQAB\"}]}",
 	    "malformed");
+	jwks_refused("{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\","
+	    "\"x\":\"AAAA\"}]}", "malformed");
 	jwks_refused("{\"keys\":[{\"kid\":\"x\"}]}", "has no kty");
 	jwks_refused("{\"keys\":[1]}", "not an object");
 	jwks_refused("{\"keys\":{}}", "no \"keys\" array");
@@ -1223,6 +1225,42 @@ test_jwks(void **state)
 	strcat(buf, "]}");
 	jwks_refused(buf, "more than 100 keys");
 	EVP_PKEY_free(small);
+}
+
+/* RFC 7518 forbids a leading zero in n; some providers send one anyway. */
+static void
+test_jwks_rsa_leading_zero(void **state)
+{
+	unsigned char raw[520];
+	struct jwk_set *s;
+	struct av_err e;
+	BIGNUM *n = NULL;
+	char buf[4096], *n64, *tok;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(EVP_PKEY_get_bn_param(F.rsa, OSSL_PKEY_PARAM_RSA_N,
+	    &n), 1);
+	raw[0] = 0;
+	len = (size_t)BN_bn2bin(n, raw + 1) + 1;
+	n64 = b64url(raw, len);
+	snprintf(buf, sizeof(buf), "{\"keys\":[{\"kty\":\"RSA\",\"kid\":"
+	    "\"z\",\"n\":\"%s\",\"e\":\"AQAB\"}]}", n64);
+	s = set_of(buf);
+	assert_int_equal(jwks_count(s), 1);
+	tok = sign_token(F.rsa, "RS256", hdr("RS256", "z", ""), good_claims());
+	assert_int_equal(run(tok, s, &policy, &e), 0);
+	free(tok);
+	/* An EdDSA signature a byte short. */
+	tok = sign_token(F.ed, "EdDSA", hdr("EdDSA", "ed-1", ""),
+	    good_claims());
+	tok[strlen(tok) - 2] = '\0';	/* 86 chars -> 84: 63 bytes */
+	refused(tok, AV_E_ACCESS_DENIED, "an EdDSA signature is 64 bytes, "
+	    "not 63");
+	free(tok);
+	jwks_free(s);
+	free(n64);
+	BN_free(n);
 }
 
 static void
@@ -1533,6 +1571,7 @@ main(void)
 		cmocka_unit_test(test_nested_jwt),
 		cmocka_unit_test(test_tampered),
 		cmocka_unit_test(test_jwks),
+		cmocka_unit_test(test_jwks_rsa_leading_zero),
 		cmocka_unit_test(test_key_alg_mismatch),
 		cmocka_unit_test(test_required_claims),
 		cmocka_unit_test(test_reason_never_echoes),
