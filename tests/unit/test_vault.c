@@ -688,7 +688,7 @@ test_sessions(void **state)
 	 * secret uses: fewer than before, maybe). */
 	assert_int_equal(store_session_get(f->store, "urn:s3", &r, &e), 1);
 	assert_int_equal(store_wi_create(f->store, "wl-s", "", "arn:wl-s",
-	    NULL, NULL, 10, &e), 0);
+	    NULL, NULL, NULL, 10, &e), 0);
 	assert_int_equal(store_wi_delete(f->store, f->vault, "wl-s", NULL,
 	    "arn:wl-s", &e), 0);
 	assert_int_equal(store_session_get(f->store, "urn:s3", &got, &e), 0);
@@ -707,7 +707,7 @@ test_sessions(void **state)
 	assert_int_equal(store_session_get(f->store, "urn:old", &got, &e), 0);
 	assert_int_equal(store_dek_count(f->store), deks + 1);
 	assert_int_equal(store_wi_create(f->store, "wl-u", "", "arn:wl-u",
-	    NULL, NULL, 10, &e), 0);
+	    NULL, NULL, NULL, 10, &e), 0);
 	assert_int_equal(store_wi_delete(f->store, f->vault, "wl-u", NULL,
 	    "arn:wl-u", &e), 0);
 	assert_int_equal(store_dek_count(f->store), deks);
@@ -807,7 +807,7 @@ test_oauth_tokens(void **state)
 	assert_int_equal(store_dek_count(f->store), deks);
 	/* Identity delete erases its tokens. */
 	assert_int_equal(store_wi_create(f->store, "wi-a", "", "arn:wi-a",
-	    NULL, NULL, 10, &e), 0);
+	    NULL, NULL, NULL, 10, &e), 0);
 	assert_int_equal(store_oauth_put(f->store, f->vault, &k, "read", "A", 1,
 	    NULL, 0, 1, true, NULL, &e), 0);
 	assert_int_equal(store_wi_delete(f->store, f->vault, "wi-a", NULL,
