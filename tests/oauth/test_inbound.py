@@ -544,7 +544,7 @@ def test_check_cli(iss):
         return
     env = dict(os.environ, AGENTVAULT_SOCKET=os.path.join(td.WORK, "run",
                                                          "admin.sock"),
-               AGENTVAULT_CA=os.path.join(td.WORK, "state", "ca.pem"))
+               AGENTVAULT_CA=os.path.join(td.TOKDIR, "ca.pem"))
     good = iss.token(aud="agents")
     r = subprocess.run([cli, "jwt", "check", "--discovery-url",
                         iss.discovery, "--audience", "agents", good],
