@@ -472,6 +472,11 @@ def test_audit(kept):
                     for c in mine),
        "GetWorkloadAccessTokenForJWT records carry the issuer and the "
        "subject's SHA-256 (%d records)" % len(mine), mine[:1])
+    r = subprocess.run([td.VERIFY, "--key", os.path.join(
+        td.TOKDIR, "audit-key.pem"), os.path.join(td.WORK, "audit.log")],
+        capture_output=True, text=True)
+    ok(r.returncode == 0 and r.stdout.startswith("OK"),
+       "the audit trail, with those details, verifies", r.stdout + r.stderr)
     ok(any(c["operation"] == "GetWorkloadAccessTokenForJWT" and
            c["outcome"] == "denied" for c in calls) and
        any(c["operation"] == "CheckJwt" for c in calls),
