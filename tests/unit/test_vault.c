@@ -27,6 +27,9 @@
 
 #define KEK_URI "pkcs11:object=agentvault-kek;type=secret-key"
 #define CANARY "CANARY-7f3a9c-api-key-do-not-store-in-clear"
+/* What schema 9 added, undone to test an earlier migration. */
+#define SCHEMA_9_DROP	"DROP TABLE user_jwts; ALTER TABLE workload_identities " \
+	"DROP COLUMN authorizer; "
 
 struct fixture {
 	struct hsm	*hsm;
@@ -382,7 +385,8 @@ test_token_keys(void **state)
 	    "DROP TABLE token_keys; DROP TABLE policies; "
 	    "DROP TABLE policy_attachments; "
 	    "ALTER TABLE credential_providers DROP COLUMN config; "
-	    "DROP TABLE oauth_sessions; PRAGMA user_version = 3;");
+	    "DROP TABLE oauth_sessions; " SCHEMA_9_DROP
+	    "PRAGMA user_version = 3;");
 	assert_int_equal(store_open(f->db, &s, &e), 0);
 	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
 	store_close(s);
@@ -502,7 +506,8 @@ test_policies(void **state)
 	raw_sql(f, "DROP TABLE oauth_tokens; "
 	    "DROP TABLE policies; DROP TABLE policy_attachments; "
 	    "ALTER TABLE credential_providers DROP COLUMN config; "
-	    "DROP TABLE oauth_sessions; PRAGMA user_version = 4;");
+	    "DROP TABLE oauth_sessions; " SCHEMA_9_DROP
+	    "PRAGMA user_version = 4;");
 	assert_int_equal(store_open(f->db, &s, &e), 0);
 	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
 	assert_int_equal(store_policy_names(s, l, &e), 0);
@@ -574,7 +579,7 @@ test_providers(void **state)
 	/* Schema 5 -> 6: providers from before have the empty configuration. */
 	close_fixture(f);
 	raw_sql(f, "DROP TABLE oauth_tokens; ALTER TABLE credential_providers "
-	    "DROP COLUMN config; DROP TABLE oauth_sessions; "
+	    "DROP COLUMN config; DROP TABLE oauth_sessions; " SCHEMA_9_DROP
 	    "PRAGMA user_version = 5;");
 	assert_int_equal(store_open(f->db, &s, &e), 0);
 	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
@@ -688,7 +693,7 @@ test_sessions(void **state)
 	 * secret uses: fewer than before, maybe). */
 	assert_int_equal(store_session_get(f->store, "urn:s3", &r, &e), 1);
 	assert_int_equal(store_wi_create(f->store, "wl-s", "", "arn:wl-s",
-	    NULL, NULL, 10, &e), 0);
+	    NULL, NULL, NULL, 10, &e), 0);
 	assert_int_equal(store_wi_delete(f->store, f->vault, "wl-s", NULL,
 	    "arn:wl-s", &e), 0);
 	assert_int_equal(store_session_get(f->store, "urn:s3", &got, &e), 0);
@@ -707,10 +712,79 @@ test_sessions(void **state)
 	assert_int_equal(store_session_get(f->store, "urn:old", &got, &e), 0);
 	assert_int_equal(store_dek_count(f->store), deks + 1);
 	assert_int_equal(store_wi_create(f->store, "wl-u", "", "arn:wl-u",
-	    NULL, NULL, 10, &e), 0);
+	    NULL, NULL, NULL, 10, &e), 0);
 	assert_int_equal(store_wi_delete(f->store, f->vault, "wl-u", NULL,
 	    "arn:wl-u", &e), 0);
 	assert_int_equal(store_dek_count(f->store), deks);
+}
+
+/* The user JWTs kept for on-behalf-of use (store_user_jwt.c). */
+static void
+test_user_jwts(void **state)
+{
+	static const char h1[] = "1111111111111111111111111111111111111111"
+	    "111111111111111111111111", h2[] = "2222222222222222222222222222"
+	    "222222222222222222222222222222222222", sub[] = "abababababababab"
+	    "abababababababababababababababababababababababab";
+	struct fixture *f = *state;
+	int64_t deks = store_dek_count(f->store), exp = 0;
+	uint8_t out[64];
+	char iss[64];
+	size_t len = 0;
+	struct av_err e;
+
+	assert_int_equal(store_wi_create(f->store, "wj", "", "arn:wj", NULL,
+	    NULL, NULL, 10, &e), 0);
+	assert_int_equal(store_user_jwt_info(f->store, "wj", "jwt:u1", iss,
+	    sizeof(iss), &exp, &e), 0);
+	assert_int_equal(store_user_jwt_put(f->store, f->vault, "wj",
+	    "jwt:u1", "https://idp", sub, h1, "a.b.c", 5, 2000, 1000, &e), 0);
+	assert_int_equal(store_user_jwt_info(f->store, "wj", "jwt:u1", iss,
+	    sizeof(iss), &exp, &e), 1);
+	assert_string_equal(iss, "https://idp");
+	assert_int_equal(exp, 2000);
+	assert_int_equal(store_user_jwt_same(f->store, "wj", "jwt:u1", h1,
+	    1500, &e), 1);
+	assert_int_equal(store_user_jwt_same(f->store, "wj", "jwt:u1", h2,
+	    1500, &e), 0);
+	/* An expired one is not "the same": it is kept again. */
+	assert_int_equal(store_user_jwt_same(f->store, "wj", "jwt:u1", h1,
+	    2000, &e), 0);
+	assert_int_equal(store_secret_get(f->store, f->vault, "user-jwt",
+	    "jwt:u1", "wj", out, sizeof(out), &len, &e), 0);
+	assert_memory_equal(out, "a.b.c", 5);
+	/* Replaced: one data key still. */
+	assert_int_equal(store_user_jwt_put(f->store, f->vault, "wj",
+	    "jwt:u1", "https://idp", sub, h2, "d.e.f", 5, 3000, 1000, &e), 0);
+	assert_int_equal(store_dek_count(f->store), deks + 1);
+	assert_int_equal(store_secret_get(f->store, f->vault, "user-jwt",
+	    "jwt:u1", "wj", out, sizeof(out), &len, &e), 0);
+	assert_memory_equal(out, "d.e.f", 5);
+	/* A put purges the expired ones, their secrets and data keys. */
+	assert_int_equal(store_user_jwt_put(f->store, f->vault, "wj",
+	    "jwt:u2", "https://idp", sub, h1, "g.h.i", 5, 9000, 3000, &e), 0);
+	assert_int_equal(store_user_jwt_info(f->store, "wj", "jwt:u1", iss,
+	    sizeof(iss), &exp, &e), 0);
+	assert_int_equal(store_secret_get(f->store, f->vault, "user-jwt",
+	    "jwt:u1", "wj", out, sizeof(out), &len, &e), -1);
+	assert_int_equal(store_dek_count(f->store), deks + 1);
+	/* purge: every expired one. */
+	assert_int_equal(store_user_jwt_purge(f->store, f->vault, 9000, &e),
+	    0);
+	assert_int_equal(store_user_jwt_info(f->store, "wj", "jwt:u2", iss,
+	    sizeof(iss), &exp, &e), 0);
+	assert_int_equal(store_dek_count(f->store), deks);
+	/* Deleting the identity erases its JWTs. */
+	assert_int_equal(store_user_jwt_put(f->store, f->vault, "wj",
+	    "jwt:u3", "https://idp", sub, h1, "j.k.l", 5, 9999, 3000, &e), 0);
+	assert_int_equal(store_wi_delete(f->store, f->vault, "wj", NULL,
+	    "arn:wj", &e), 0);
+	assert_int_equal(store_user_jwt_info(f->store, "wj", "jwt:u3", iss,
+	    sizeof(iss), &exp, &e), 0);
+	assert_int_equal(store_dek_count(f->store), deks);
+	/* Malformed hashes are refused. */
+	assert_int_equal(store_user_jwt_put(f->store, f->vault, "wj",
+	    "jwt:u1", "https://idp", "ab", h1, "a.b.c", 5, 2000, 1000, &e), -1);
 }
 
 static void
@@ -807,7 +881,7 @@ test_oauth_tokens(void **state)
 	assert_int_equal(store_dek_count(f->store), deks);
 	/* Identity delete erases its tokens. */
 	assert_int_equal(store_wi_create(f->store, "wi-a", "", "arn:wi-a",
-	    NULL, NULL, 10, &e), 0);
+	    NULL, NULL, NULL, 10, &e), 0);
 	assert_int_equal(store_oauth_put(f->store, f->vault, &k, "read", "A", 1,
 	    NULL, 0, 1, true, NULL, &e), 0);
 	assert_int_equal(store_wi_delete(f->store, f->vault, "wi-a", NULL,
@@ -817,7 +891,7 @@ test_oauth_tokens(void **state)
 	/* Schema 6 -> 7 adds the table. */
 	close_fixture(f);
 	raw_sql(f, "DROP TABLE oauth_tokens; DROP TABLE oauth_sessions; "
-	    "PRAGMA user_version = 6;");
+	    SCHEMA_9_DROP "PRAGMA user_version = 6;");
 	assert_int_equal(store_open(f->db, &s, &e), 0);
 	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
 	assert_int_equal(store_oauth_count(s), 0);
@@ -879,6 +953,7 @@ main(void)
 		cmocka_unit_test(test_providers),
 		cmocka_unit_test(test_sessions),
 		cmocka_unit_test(test_oauth_tokens),
+		cmocka_unit_test(test_user_jwts),
 		cmocka_unit_test(test_canary_never_on_disk),
 	};
 
