@@ -196,6 +196,10 @@ struct av_key {
  * fragment (OpenID Connect Discovery 1.0, section 3). */
 #define CS_ISSUER	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
 			"0123456789-._~:/[]@!$&'()*+,;=%"
+/* Printable ASCII but the space (an audience). */
+#define CS_VISIBLE	"!\"#$%&'()*+,-./0123456789:;<=>?@" \
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`" \
+			"abcdefghijklmnopqrstuvwxyz{|}~"
 #define CS_PRINT	" !\"#$%&'()*+,-./0123456789:;<=>?@" \
 			"ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`" \
 			"abcdefghijklmnopqrstuvwxyz{|}~"
@@ -353,8 +357,8 @@ static const struct av_key av_agent_tokens_keys[] = {
 	    "characters, at most 512 bytes)", 0),
 	K_INT(av_agent_tokens_config, ttl_seconds, "300", 30, 3600, 0),
 	K_STRINGS(av_agent_tokens_config, audiences, av_audience_list, 1,
-	    AV_ISSUER_SIZE - 1, CS_PRINT, "audiences (printable ASCII, at "
-	    "most 512 bytes each)"),
+	    AV_ISSUER_SIZE - 1, CS_VISIBLE, "audiences (printable ASCII "
+	    "without spaces, at most 512 bytes each)"),
 	K_END
 };
 

@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import test_daemon as td  # noqa: E402
+from jwtissuer import Issuer, Key  # noqa: E402
 
 td.WORK = os.path.join(td.TOKDIR, "sts")
 WORK = td.WORK
@@ -48,7 +49,9 @@ WAT_TTL = 60
 
 
 def configure(path, port, agent_ttl, key_uri=None):
-    td.write_config(path, """tokens:
+    td.write_config(path, """outbound:
+  allow_http_loopback: true
+tokens:
   ttl_seconds: %d
 agent_tokens:
   ttl_seconds: %d
@@ -379,6 +382,43 @@ def test_rotation(d, conf, port, old_tok, old_kid, wat):
     return d
 
 
+def test_jwt_user(port):
+    """A workload access token minted for a user's JWT: sub is the JWT's
+    own sub (the appliance's user key jwt:... never leaves it)."""
+    iss = Issuer()
+    iss.keys = [Key("u1")]
+    try:
+        st, doc = td.call("CreateWorkloadIdentity", {
+            "name": "sts-jwt", "authorizerConfiguration": {
+                "customJWTAuthorizer": {"discoveryUrl": iss.discovery,
+                                        "allowedAudience": ["agents"]}}})
+        ok(st == 200, "an identity with an inbound authorizer", doc)
+        st, doc = td.call("GetWorkloadAccessTokenForJWT", {
+            "workloadName": "sts-jwt",
+            "userToken": iss.token(sub="carol-7f3a", exp=int(time.time()) +
+                                   8)}, sock_name="agent.sock")
+        wat = doc.get("workloadAccessToken", "")
+        ok(st == 200 and wat, "a workload access token for a user JWT",
+           doc)
+        st, doc, _ = exchange(params(wat))
+        tok = (doc or {}).get("access_token", "")
+        v = verify(port, [tok])[0] if tok else {}
+        ok(st == 200 and v.get("ok") and
+           v["payload"].get("sub") == "carol-7f3a" and
+           v["payload"].get("act") == {"sub": ARN + "sts-jwt"},
+           "exchanged: sub is the user JWT's sub, act.sub the workload; "
+           "jose verifies it", (doc, v))
+        time.sleep(max(0, part(tok, 1).get("exp", 0) + 1 - time.time())
+                   if tok else 0)
+        ok(part(tok, 1).get("exp", 1e12) <= int(time.time()) + 8,
+           "its lifetime ends no later than the user JWT's", part(tok, 1))
+        st, doc, _ = exchange(params(wat))
+        ok(st == 400 and doc.get("error") == "invalid_request",
+           "once the user JWT has expired: invalid_request", doc)
+    finally:
+        iss.shutdown()
+
+
 def test_audit(secrets):
     with open(AUDIT) as f:
         text = f.read()
@@ -440,6 +480,7 @@ def main():
         tok, wat = test_exchange(port, kid)
         secrets += [tok, wat]
         test_refusals(wat)
+        test_jwt_user(port)
         d = test_rotation(d, conf, port, tok, kid, wat)
     finally:
         rc = d.stop()
