@@ -419,6 +419,76 @@ def test_jwt_user(port):
         iss.shutdown()
 
 
+def test_clients(port):
+    """libagentvault through the CLI, and the Python client."""
+    cli = os.path.join(td.TOP, td.BUILD, "agentvault")
+    env = dict(os.environ, AGENTVAULT_RUN_DIR=os.path.join(WORK, "run"),
+               AGENTVAULT_CA=os.path.join(td.TOKDIR, "ca.pem"))
+    for k in ("AGENTVAULT_SOCKET",):
+        env.pop(k, None)
+
+    def run(*args, stdin=None):
+        r = subprocess.run(td.WRAP + [cli] + list(args), env=env,
+                           input=stdin, capture_output=True, text=True)
+        return r.returncode, r.stdout, r.stderr
+
+    rc, out, err = run("token", "agent", "--workload", "sts-agent",
+                       "--user-id", "dave", "--audience", AUD, "--scope",
+                       "orders:read", "--scope", "orders:write")
+    tok = out.strip()
+    v = verify(port, [tok])[0] if tok.count(".") == 2 else {}
+    ok(rc == 0 and v.get("ok") and v["payload"].get("sub") == "dave" and
+       v["payload"].get("scope") == "orders:read orders:write",
+       "CLI: token agent --workload --user-id --audience --scope (twice): "
+       "the token alone, which jose verifies", (rc, err, v))
+    wat_file = os.path.join(WORK, "wat")
+    with open(wat_file, "w") as f:
+        f.write(wat_for("sts-agent", "erin") + "\n")
+    rc, out, err = run("--output", "json", "token", "agent", "--token-file",
+                       wat_file, "--audience", "urn:example:inventory")
+    doc = json.loads(out) if rc == 0 else {}
+    ok(rc == 0 and part(doc.get("accessToken", "a.e30.c"), 1).get("sub") ==
+       "erin", "CLI: token agent --token-file, JSON output", (rc, out,
+                                                              err))
+    rc, out, err = run("token", "agent", "--workload", "sts-agent",
+                       "--user-id", "dave", "--audience",
+                       "https://evil.example")
+    ok(rc == 1 and "invalid_target" in err and out == "",
+       "CLI: a refusal names its RFC 6749 code (exit 1)", (rc, err))
+    rc, out, err = run("token", "agent", "--workload", "sts-agent",
+                       "--audience", AUD)
+    ok(rc == 2 and out == "", "CLI: token agent without a user is a "
+       "usage error", (rc, err))
+    rc, out, _ = run("token", "agent", "--help")
+    ok(rc == 0 and out.startswith("usage: agentvault token agent"),
+       "CLI: token agent --help", out)
+
+    sys.path.insert(0, os.path.join(td.TOP, "client", "python"))
+    from agentvault import IdentityClient
+    from agentvault.errors import AgentVaultError
+    c = IdentityClient(socket=os.path.join(WORK, "run", "agent.sock"),
+                       admin_socket=os.path.join(WORK, "run",
+                                                 "admin.sock"),
+                       ca=os.path.join(td.TOKDIR, "ca.pem"),
+                       timeout=10 * td.SLOW)
+    wat = c.get_workload_access_token("sts-agent",
+                                      user_id="frank")["workloadAccessToken"]
+    doc = c.get_agent_access_token(wat, AUD, scope=["a", "b"])
+    v = verify(port, [doc.get("access_token", "")])[0]
+    ok(doc.get("token_type") == "Bearer" and doc.get("scope") == "a b" and
+       v.get("ok") and v["payload"].get("sub") == "frank",
+       "Python: get_agent_access_token (scope as a list); jose verifies "
+       "the token", (doc, v))
+    try:
+        c.get_agent_access_token(wat, "https://evil.example")
+        ok(False, "Python: a refusal raises")
+    except AgentVaultError as e:
+        ok(e.error_type == "invalid_target" and e.status == 400 and
+           "audiences" in e.message, "Python: a refusal raises "
+           "AgentVaultError with the RFC 6749 code", vars(e))
+    c.close()
+
+
 def test_audit(secrets):
     with open(AUDIT) as f:
         text = f.read()
@@ -481,6 +551,7 @@ def main():
         secrets += [tok, wat]
         test_refusals(wat)
         test_jwt_user(port)
+        test_clients(port)
         d = test_rotation(d, conf, port, tok, kid, wat)
     finally:
         rc = d.stop()
