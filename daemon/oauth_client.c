@@ -118,7 +118,8 @@ oauth_request_build(const struct oauth_client *c,
 
 	*body = *user = *password = NULL;
 	*len = 0;
-	if (c->client_id == NULL || c->client_secret == NULL)
+	if (c->client_id == NULL || (c->auth == OAUTH_AUTH_PRIVATE_KEY_JWT ?
+	    c->client_assertion == NULL : c->client_secret == NULL))
 		return av_fail(e, AV_E_INTERNAL, "the provider has no client");
 	switch (g->grant) {
 	case OAUTH_GRANT_CLIENT_CREDENTIALS:
@@ -149,7 +150,11 @@ oauth_request_build(const struct oauth_client *c,
 		rc |= param(&b, "resource", g->resources[i]);
 	for (i = 0; g->audiences != NULL && g->audiences[i] != NULL; i++)
 		rc |= param(&b, "audience", g->audiences[i]);
-	if (c->auth == OAUTH_AUTH_POST)
+	if (c->auth == OAUTH_AUTH_PRIVATE_KEY_JWT)
+		rc |= param(&b, "client_id", c->client_id) |
+		    param(&b, "client_assertion_type", OAUTH_ASSERTION_TYPE) |
+		    param(&b, "client_assertion", c->client_assertion);
+	else if (c->auth == OAUTH_AUTH_POST)
 		rc |= param(&b, "client_id", c->client_id) |
 		    param(&b, "client_secret", c->client_secret);
 	else if ((*user = form_dup(c->client_id)) == NULL ||

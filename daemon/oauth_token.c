@@ -148,8 +148,9 @@ oauth_provider_request(struct api_ctx *ctx, const struct oauth_provider *p,
     const struct oauth_grant_req *g, oauth_done_fn *cb, void *arg,
     struct av_err *e)
 {
-	struct oauth_client c = { p->token_endpoint, p->client_id, NULL,
-	    p->auth, p->vendor != NULL ? p->vendor->quirks : 0 };
+	struct oauth_client c = { .token_endpoint = p->token_endpoint,
+	    .client_id = p->client_id, .auth = p->auth,
+	    .quirks = p->vendor != NULL ? p->vendor->quirks : 0 };
 	uint8_t *secret;
 	size_t len = 0;
 	int rc = -1;

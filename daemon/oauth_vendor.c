@@ -68,6 +68,7 @@ const char *
 oauth_auth_method_name(enum oauth_auth_method m)
 {
 	return m == OAUTH_AUTH_POST ? "client_secret_post" :
+	    m == OAUTH_AUTH_PRIVATE_KEY_JWT ? "private_key_jwt" :
 	    "client_secret_basic";
 }
 

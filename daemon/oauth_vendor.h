@@ -26,6 +26,7 @@ extern const size_t oauth_vendors_json_len;
 enum oauth_auth_method {
 	OAUTH_AUTH_BASIC,	/* client_secret_basic */
 	OAUTH_AUTH_POST,	/* client_secret_post */
+	OAUTH_AUTH_PRIVATE_KEY_JWT,	/* private_key_jwt: a key in the HSM */
 };
 
 /*
@@ -89,7 +90,7 @@ const struct oauth_vendor *oauth_vendor_find(const struct oauth_vendors *vs,
     const char *name);
 /* "tenantId", "issuer", "authorizationEndpoint", "tokenEndpoint". */
 const char *oauth_field_name(enum oauth_field f);
-/* "client_secret_basic", "client_secret_post". */
+/* "client_secret_basic", "client_secret_post", "private_key_jwt". */
 const char *oauth_auth_method_name(enum oauth_auth_method m);
 
 /*

@@ -18,9 +18,9 @@
 #include "daemon/oauth_client.h"
 
 static const struct oauth_client basic = { "https://idp.example/token",
-    "client:1 +x", "s3cret/&=?%", OAUTH_AUTH_BASIC, 0 };
+    "client:1 +x", "s3cret/&=?%", OAUTH_AUTH_BASIC, 0, NULL };
 static const struct oauth_client post = { "https://idp.example/token",
-    "client-2", "p a+ss", OAUTH_AUTH_POST, 0 };
+    "client-2", "p a+ss", OAUTH_AUTH_POST, 0, NULL };
 
 static void
 build(const struct oauth_client *c, const struct oauth_grant_req *g,
@@ -65,6 +65,44 @@ test_build_client_credentials(void **state)
 	build(&post, &g, "grant_type=client_credentials&resource=https%3A%2F"
 	    "%2Fapi.example%2F&audience=api%3A%2F%2Fx&client_id=client-2&"
 	    "client_secret=p+a%2Bss", NULL, NULL);
+}
+
+/* private_key_jwt: the assertion in the body, no secret, no basic auth;
+ * every grant carries it. */
+static void
+test_build_private_key_jwt(void **state)
+{
+	static const struct oauth_client pkj = { "https://idp.example/token",
+	    "client 3", NULL, OAUTH_AUTH_PRIVATE_KEY_JWT, 0, "aaa.bbb.c-_" };
+	struct oauth_client none = pkj;
+	struct oauth_grant_req g = { .grant = OAUTH_GRANT_CLIENT_CREDENTIALS };
+	char *body, *user, *pw;
+	struct av_err e;
+	size_t len;
+
+	(void)state;
+	build(&pkj, &g, "grant_type=client_credentials&client_id=client+3&"
+	    "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-"
+	    "assertion-type%3Ajwt-bearer&client_assertion=aaa.bbb.c-_", NULL,
+	    NULL);
+	g.grant = OAUTH_GRANT_REFRESH_TOKEN;
+	g.refresh_token = "rt";
+	build(&pkj, &g, "grant_type=refresh_token&refresh_token=rt&"
+	    "client_id=client+3&client_assertion_type=urn%3Aietf%3Aparams%3A"
+	    "oauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion="
+	    "aaa.bbb.c-_", NULL, NULL);
+	g.grant = OAUTH_GRANT_AUTHORIZATION_CODE;
+	g.code = "c";
+	g.redirect_uri = "https://av/cb";
+	build(&pkj, &g, "grant_type=authorization_code&code=c&redirect_uri="
+	    "https%3A%2F%2Fav%2Fcb&client_id=client+3&client_assertion_type="
+	    "urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&"
+	    "client_assertion=aaa.bbb.c-_", NULL, NULL);
+	/* Without its assertion the client cannot authenticate. */
+	none.client_assertion = NULL;
+	none.client_secret = "a secret is no substitute";
+	assert_int_equal(oauth_request_build(&none, &g, &body, &len, &user,
+	    &pw, &e), -1);
 }
 
 static void
@@ -307,6 +345,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_build_client_credentials),
 		cmocka_unit_test(test_build_code_and_refresh),
+		cmocka_unit_test(test_build_private_key_jwt),
 		cmocka_unit_test(test_parse_json),
 		cmocka_unit_test(test_parse_form),
 		cmocka_unit_test(test_parse_quirks),
