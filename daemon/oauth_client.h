@@ -52,7 +52,16 @@ enum oauth_grant {
 	OAUTH_GRANT_CLIENT_CREDENTIALS,
 	OAUTH_GRANT_AUTHORIZATION_CODE,
 	OAUTH_GRANT_REFRESH_TOKEN,
+	OAUTH_GRANT_TOKEN_EXCHANGE,	/* RFC 8693 section 2.1 */
+	OAUTH_GRANT_JWT_BEARER,		/* RFC 7523 section 2.1 */
 };
+
+#define OAUTH_GT_TOKEN_EXCHANGE \
+	"urn:ietf:params:oauth:grant-type:token-exchange"
+#define OAUTH_GT_JWT_BEARER	"urn:ietf:params:oauth:grant-type:jwt-bearer"
+/* RFC 8693 section 3 token type identifiers. */
+#define OAUTH_TT_ACCESS_TOKEN	"urn:ietf:params:oauth:token-type:access_token"
+#define OAUTH_TT_JWT		"urn:ietf:params:oauth:token-type:jwt"
 
 struct oauth_grant_req {
 	enum oauth_grant	 grant;
@@ -63,6 +72,16 @@ struct oauth_grant_req {
 	const char		*code_verifier;	/* or NULL without PKCE */
 	/* refresh_token */
 	const char		*refresh_token;
+	/* token-exchange: subject_token (with its type), actor_token (with
+	 * its type, or NULL), requested_token_type (or NULL); jwt-bearer:
+	 * the subject token is the assertion */
+	const char		*subject_token;
+	const char		*subject_token_type;
+	const char		*actor_token;
+	const char		*actor_token_type;
+	const char		*requested_token_type;
+	/* jwt-bearer: Microsoft's requested_token_use=on_behalf_of */
+	bool			 on_behalf_of;
 	/* RFC 8707 resource and audience parameters, NULL-terminated
 	 * lists, or NULL. */
 	const char *const	*resources;

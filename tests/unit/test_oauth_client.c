@@ -105,6 +105,59 @@ test_build_private_key_jwt(void **state)
 	    &pw, &e), -1);
 }
 
+/* RFC 8693 token exchange and RFC 7523 jwt-bearer: the subject, the
+ * actor, the token types, Microsoft's requested_token_use. */
+static void
+test_build_obo(void **state)
+{
+	const char *aud[] = { "api://down", NULL };
+	struct oauth_grant_req g = { .grant = OAUTH_GRANT_TOKEN_EXCHANGE,
+	    .scope = "read", .subject_token = "u.s.er",
+	    .subject_token_type = OAUTH_TT_ACCESS_TOKEN,
+	    .requested_token_type = OAUTH_TT_ACCESS_TOKEN, .audiences = aud };
+	char *body, *user, *pw;
+	struct av_err e;
+	size_t len;
+
+	(void)state;
+	build(&basic, &g, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-"
+	    "type%3Atoken-exchange&subject_token=u.s.er&subject_token_type="
+	    "urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token&"
+	    "requested_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3A"
+	    "access_token&scope=read&audience=api%3A%2F%2Fdown",
+	    "client%3A1+%2Bx", "s3cret%2F%26%3D%3F%25");
+	g.actor_token = "a.c.t";
+	g.actor_token_type = OAUTH_TT_JWT;
+	g.requested_token_type = NULL;
+	g.audiences = NULL;
+	build(&post, &g, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-"
+	    "type%3Atoken-exchange&subject_token=u.s.er&subject_token_type="
+	    "urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token&"
+	    "actor_token=a.c.t&actor_token_type=urn%3Aietf%3Aparams%3Aoauth%3A"
+	    "token-type%3Ajwt&scope=read&client_id=client-2&client_secret=p+a"
+	    "%2Bss", NULL, NULL);
+	/* An actor token without its type (or a type without a token). */
+	g.actor_token_type = NULL;
+	assert_int_equal(oauth_request_build(&post, &g, &body, &len, &user,
+	    &pw, &e), -1);
+	g.actor_token = NULL;
+	g.subject_token_type = NULL;
+	assert_int_equal(oauth_request_build(&post, &g, &body, &len, &user,
+	    &pw, &e), -1);
+	g.grant = OAUTH_GRANT_JWT_BEARER;
+	build(&post, &g, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-"
+	    "type%3Ajwt-bearer&assertion=u.s.er&scope=read&client_id=client-2&"
+	    "client_secret=p+a%2Bss", NULL, NULL);
+	g.on_behalf_of = true;
+	build(&post, &g, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-"
+	    "type%3Ajwt-bearer&assertion=u.s.er&requested_token_use=on_behalf_"
+	    "of&scope=read&client_id=client-2&client_secret=p+a%2Bss", NULL,
+	    NULL);
+	g.subject_token = NULL;
+	assert_int_equal(oauth_request_build(&post, &g, &body, &len, &user,
+	    &pw, &e), -1);
+}
+
 static void
 test_build_code_and_refresh(void **state)
 {
@@ -339,6 +392,32 @@ test_parse_limits(void **state)
 	free(big);
 }
 
+/* RFC 8693 answers: issued_token_type an access token or a JWT. */
+static void
+test_parse_issued_token_type(void **state)
+{
+	struct oauth_token t;
+	char oerr[OAUTH_ERROR_MAX + 1];
+	struct av_err e;
+
+	(void)state;
+	assert_int_equal(parse(200, "application/json", "{\"access_token\":"
+	    "\"x\",\"token_type\":\"Bearer\",\"issued_token_type\":\"urn:"
+	    "ietf:params:oauth:token-type:access_token\",\"expires_in\":60}",
+	    0, &t, oerr, &e), 0);
+	assert_string_equal(t.access, "x");
+	oauth_token_clear(&t);
+	assert_int_equal(parse(200, "application/json", "{\"access_token\":"
+	    "\"x\",\"token_type\":\"Bearer\",\"issued_token_type\":\"urn:"
+	    "ietf:params:oauth:token-type:jwt\"}", 0, &t, oerr, &e), 0);
+	oauth_token_clear(&t);
+	assert_int_equal(parse(200, "application/json", "{\"access_token\":"
+	    "\"x\",\"token_type\":\"Bearer\",\"issued_token_type\":\"urn:"
+	    "ietf:params:oauth:token-type:refresh_token\"}", 0, &t, oerr, &e),
+	    -1);
+	assert_null(strstr(e.msg, "refresh_token"));
+}
+
 int
 main(void)
 {
@@ -346,6 +425,8 @@ main(void)
 		cmocka_unit_test(test_build_client_credentials),
 		cmocka_unit_test(test_build_code_and_refresh),
 		cmocka_unit_test(test_build_private_key_jwt),
+		cmocka_unit_test(test_build_obo),
+		cmocka_unit_test(test_parse_issued_token_type),
 		cmocka_unit_test(test_parse_json),
 		cmocka_unit_test(test_parse_form),
 		cmocka_unit_test(test_parse_quirks),
