@@ -49,6 +49,7 @@ static const struct {
 	{ "accept_json", OAUTH_QUIRK_ACCEPT_JSON },
 	{ "authed_user", OAUTH_QUIRK_AUTHED_USER },
 	{ "instance_url", OAUTH_QUIRK_INSTANCE_URL },
+	{ "on_behalf_of", OAUTH_QUIRK_ON_BEHALF_OF },
 };
 
 /* Parameters the appliance sets itself: a preset may not add them. */

@@ -45,6 +45,7 @@ enum oauth_field {
 #define OAUTH_QUIRK_ACCEPT_JSON	0x1	/* form-encoded answers unless asked */
 #define OAUTH_QUIRK_AUTHED_USER	0x2	/* user_scope; token in authed_user */
 #define OAUTH_QUIRK_INSTANCE_URL	0x4	/* instance_url kept with the token */
+#define OAUTH_QUIRK_ON_BEHALF_OF	0x8	/* OBO: jwt-bearer, requested_token_use */
 
 struct oauth_input {
 	bool	accepted;

@@ -75,8 +75,6 @@ unsupported(json_t *c, bool custom, struct av_err *e)
 		    "the appliance's vault" },
 		{ "privateKeyJwtConfig", true, "private_key_jwt is not "
 		    "supported yet" },
-		{ "onBehalfOfTokenExchangeConfig", true, "on-behalf-of token "
-		    "exchange is not supported yet" },
 		{ "privateEndpoint", true, "there are no VPC private "
 		    "endpoints on the appliance" },
 		{ "privateEndpointOverrides", true, "there are no VPC "
@@ -284,6 +282,115 @@ done:
 	return rc;
 }
 
+/* A scope of actorTokenScopes: GetResourceOauth2Token's rule. */
+static int
+ok_scope(const char *s, struct av_err *e)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 128)
+		goto bad;
+	for (i = 0; i < n; i++)
+		if (s[i] < 0x21 || s[i] > 0x7e)
+			goto bad;
+	return 0;
+bad:
+	return av_fail(e, AV_E_VALIDATION, "onBehalfOfTokenExchangeConfig: "
+	    "actorTokenScopes must be strings of 1 to 128 printable characters "
+	    "without spaces");
+}
+
+/*
+ * onBehalfOfTokenExchangeConfig (docs/obo.md), checked and copied into
+ * the stored configuration: CustomOauth2 takes either grant; a vendor
+ * whose on-behalf-of is its own (Microsoft's jwt-bearer with
+ * requested_token_use) the JWT bearer grant only; others none.
+ */
+static int
+get_obo(const struct oauth_vendor *v, json_t *c, json_t *out,
+    struct av_err *e)
+{
+	static const char *const fields[] = { "grantType",
+	    "tokenExchangeGrantTypeConfig", NULL };
+	static const char *const tfields[] = { "actorTokenContent",
+	    "actorTokenScopes", NULL };
+	json_t *o = json_object_get(c, "onBehalfOfTokenExchangeConfig");
+	json_t *t, *copy, *tcopy;
+	const char *g, *actor = "NONE";
+
+	if (o == NULL)
+		return 0;
+	if (!v->custom && !(v->quirks & OAUTH_QUIRK_ON_BEHALF_OF))
+		return av_fail(e, AV_E_VALIDATION, "onBehalfOfTokenExchange"
+		    "Config: %s has no on-behalf-of token exchange (use "
+		    "CustomOauth2 with the vendor's endpoints)", v->name);
+	if (!json_is_object(o))
+		return av_fail(e, AV_E_VALIDATION, "onBehalfOfTokenExchange"
+		    "Config must be an object");
+	if (api_only_fields(o, fields, e) != 0)
+		return -1;
+	g = json_string_value(json_object_get(o, "grantType"));
+	if (g == NULL || (strcmp(g, "TOKEN_EXCHANGE") != 0 &&
+	    strcmp(g, "JWT_AUTHORIZATION_GRANT") != 0))
+		return av_fail(e, AV_E_VALIDATION, "onBehalfOfTokenExchange"
+		    "Config: grantType must be TOKEN_EXCHANGE or "
+		    "JWT_AUTHORIZATION_GRANT");
+	if (!v->custom && strcmp(g, "JWT_AUTHORIZATION_GRANT") != 0)
+		return av_fail(e, AV_E_VALIDATION, "onBehalfOfTokenExchange"
+		    "Config: %s's on-behalf-of is the JWT bearer grant: "
+		    "grantType must be JWT_AUTHORIZATION_GRANT", v->name);
+	t = json_object_get(o, "tokenExchangeGrantTypeConfig");
+	if (t != NULL && strcmp(g, "TOKEN_EXCHANGE") != 0)
+		return av_fail(e, AV_E_VALIDATION, "onBehalfOfTokenExchange"
+		    "Config: tokenExchangeGrantTypeConfig goes with grantType "
+		    "TOKEN_EXCHANGE only (RFC 7523 has no actor)");
+	if ((copy = json_pack("{s:s}", "grantType", g)) == NULL)
+		return av_fail(e, AV_E_INTERNAL, "out of memory");
+	if (t != NULL) {
+		if (!json_is_object(t) || api_only_fields(t, tfields, e) != 0) {
+			json_decref(copy);
+			return json_is_object(t) ? -1 : av_fail(e,
+			    AV_E_VALIDATION, "tokenExchangeGrantTypeConfig "
+			    "must be an object");
+		}
+		if (json_object_get(t, "actorTokenContent") != NULL)
+			actor = json_string_value(json_object_get(t,
+			    "actorTokenContent"));
+		if (actor == NULL || (strcmp(actor, "M2M") != 0 &&
+		    strcmp(actor, "WORKLOAD_IDENTITY_JWT") != 0 &&
+		    strcmp(actor, "AWS_IAM_ID_TOKEN_JWT") != 0 &&
+		    strcmp(actor, "NONE") != 0)) {
+			json_decref(copy);
+			return av_fail(e, AV_E_VALIDATION, "onBehalfOfToken"
+			    "ExchangeConfig: actorTokenContent must be M2M, "
+			    "WORKLOAD_IDENTITY_JWT (or its alias "
+			    "AWS_IAM_ID_TOKEN_JWT) or NONE");
+		}
+		if ((tcopy = json_pack("{s:s}", "actorTokenContent",
+		    actor)) == NULL) {
+			json_decref(copy);
+			return av_fail(e, AV_E_INTERNAL, "out of memory");
+		}
+		json_object_set_new(copy, "tokenExchangeGrantTypeConfig",
+		    tcopy);
+		if (json_object_get(t, "actorTokenScopes") != NULL &&
+		    strcmp(actor, "NONE") == 0) {
+			json_decref(copy);
+			return av_fail(e, AV_E_VALIDATION, "onBehalfOfToken"
+			    "ExchangeConfig: actorTokenScopes needs an actor "
+			    "token (actorTokenContent M2M or "
+			    "WORKLOAD_IDENTITY_JWT)");
+		}
+		if (get_list(t, "actorTokenScopes", 100, ok_scope, tcopy,
+		    e) != 0) {
+			json_decref(copy);
+			return -1;
+		}
+	}
+	json_object_set_new(out, "onBehalfOfTokenExchangeConfig", copy);
+	return 0;
+}
+
 /*
  * credentialProviderVendor and oauth2ProviderConfigInput, checked: the
  * configuration to store (*config, a new reference) and the client
@@ -322,11 +429,12 @@ get_config(struct api_ctx *ctx, json_t *in, bool update, json_t **config,
 		return -1;
 	/* The fields this vendor takes: client, then its inputs. */
 	{
-		const char *allowed[OAUTH_FIELDS + 5];
+		const char *allowed[OAUTH_FIELDS + 6];
 		size_t n = 0;
 
 		allowed[n++] = "clientId";
 		allowed[n++] = "clientSecret";
+		allowed[n++] = "onBehalfOfTokenExchangeConfig";
 		if (v->custom) {
 			allowed[n++] = "oauthDiscovery";
 			allowed[n++] = "clientAuthenticationMethod";
@@ -361,7 +469,8 @@ get_config(struct api_ctx *ctx, json_t *in, bool update, json_t **config,
 	    id, "clientAuthenticationMethod", oauth_auth_method_name(m))) ==
 	    NULL)
 		return av_fail(e, AV_E_INTERNAL, "out of memory");
-	if ((v->custom ? custom_discovery(ctx, c, m, out, e) :
+	if (get_obo(v, c, out, e) != 0 || (v->custom ?
+	    custom_discovery(ctx, c, m, out, e) :
 	    preset_endpoints(ctx, v, c, out, e)) != 0) {
 		json_decref(out);
 		return -1;
@@ -407,6 +516,9 @@ config_output(const struct oauth_vendor *v, json_t *config)
 			json_object_set(md, md_fields[i], x);
 	json_object_set_new(o, "oauthDiscovery", json_pack("{s:o}",
 	    "authorizationServerMetadata", md));
+	if ((x = json_object_get(config, "onBehalfOfTokenExchangeConfig")) !=
+	    NULL)
+		json_object_set(o, "onBehalfOfTokenExchangeConfig", x);
 	if (v->custom)
 		json_object_set_new(o, "clientAuthenticationMethod",
 		    json_string(strcmp(json_string_value(json_object_get(config,
