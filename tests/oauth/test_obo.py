@@ -10,6 +10,8 @@ Prints TAP.  Environment as tests/integration/test_daemon.py's.
 import json
 import os
 import sys
+import time
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -20,6 +22,61 @@ import test_daemon as td  # noqa: E402
 ok = td.ok
 SECRET = "obo-client-secret-for-the-tests"
 SLOW = td.SLOW
+APP = "urn:agentvault:test:appliance"     # the audience of users' JWTs
+DOWN = "urn:agentvault:test:downstream"   # the downstream API's
+CB = "http://127.0.0.1:1/cb"              # the app's redirect (never reached)
+TE = "urn:ietf:params:oauth:grant-type:token-exchange"
+JB = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+TT = "urn:ietf:params:oauth:token-type:"
+
+
+def idp_config(exchange_ttl=300, **more):
+    """The users' identity provider: "app" signs users in (JWT access
+    tokens for APP); the obo-* clients are the appliance's."""
+    obo = {"grant_types": ["client_credentials", TE, JB],
+           "redirect_uris": [], "response_types": [],
+           "scope": "read write actor.read"}
+    return dict({
+        "clients": [
+            {"client_id": "app", "client_secret": SECRET,
+             "grant_types": ["authorization_code"], "redirect_uris": [CB],
+             "response_types": ["code"], "scope": "openid read",
+             "token_endpoint_auth_method": "client_secret_basic"},
+            dict(obo, client_id="obo-basic", client_secret=SECRET,
+                 token_endpoint_auth_method="client_secret_basic"),
+            dict(obo, client_id="obo-post", client_secret=SECRET,
+                 token_endpoint_auth_method="client_secret_post"),
+            dict(obo, client_id="no-obo", client_secret=SECRET,
+                 grant_types=["client_credentials"],
+                 token_endpoint_auth_method="client_secret_basic"),
+        ],
+        "resources": {APP: {"scope": "read", "accessTokenFormat": "jwt",
+                            "audience": APP,
+                            "jwt": {"sign": {"alg": "ES256"}}}},
+        "ttl": {"AccessToken": 600, "ClientCredentials": 600},
+        "exchange_ttl": exchange_ttl,
+    }, **more)
+
+
+def user_jwt(idp, user="alice"):
+    """A user signs in at the provider (headless Chromium) through the
+    app, which gets a JWT access token for the appliance's audience."""
+    verifier, challenge = harness.pkce_pair()
+    q = urllib.parse.urlencode({
+        "client_id": "app", "response_type": "code", "redirect_uri": CB,
+        "scope": "openid read", "state": "s", "resource": APP,
+        "code_challenge": challenge, "code_challenge_method": "S256"})
+    final = harness.browser_login(idp.issuer + "/auth?" + q, user=user,
+                                  stop_at_prefix=CB)
+    code = dict(urllib.parse.parse_qsl(
+        urllib.parse.urlsplit(final).query)).get("code")
+    st, doc, raw = idp.token({"grant_type": "authorization_code",
+                              "code": code, "redirect_uri": CB,
+                              "code_verifier": verifier, "resource": APP},
+                             basic=("app", SECRET))
+    if st != 200:
+        raise harness.HarnessError("code exchange: %d %s" % (st, raw[:200]))
+    return doc["access_token"]
 
 
 def custom(name, issuer, obo=None, client="obo-basic", secret=SECRET,
@@ -146,8 +203,104 @@ def test_config(issuer):
         ok(st == 404, "... and not created")
 
 
+def test_idp_grants(idp, jwt):
+    """The provider's own grants, driven directly: what they check, what
+    they record and issue, and the downstream API's verdict."""
+    claims = harness.verify_jwt(jwt, idp.issuer, APP)
+    ok(claims.get("sub") == "alice", "the user's JWT (for the appliance, "
+       "signed by the provider) names alice", claims)
+    idp.clear_exchanges()
+    cc = idp.token({"grant_type": "client_credentials",
+                    "scope": "actor.read"}, basic=("obo-basic", SECRET))[1]
+    st, doc, raw = idp.token({
+        "grant_type": TE, "subject_token": jwt,
+        "subject_token_type": TT + "access_token",
+        "actor_token": cc["access_token"],
+        "actor_token_type": TT + "access_token",
+        "requested_token_type": TT + "access_token", "scope": "read",
+        "audience": DOWN}, basic=("obo-basic", SECRET))
+    ok(st == 200 and doc.get("issued_token_type") == TT + "access_token" and
+       doc.get("token_type") == "Bearer",
+       "token exchange with an M2M actor: a downstream access token", raw)
+    ex = idp.exchanges()
+    ok(len(ex) == 1 and ex[0]["subject"]["sub"] == "alice" and
+       ex[0]["actor"]["type"] == "access_token" and
+       ex[0]["actor"]["client_id"] == "obo-basic" and
+       ex[0]["auth_method"] == "client_secret_basic" and
+       ex[0]["issued"]["act"] == {"sub": "obo-basic"},
+       "... the provider checked and recorded subject, actor and client",
+       ex)
+    st, who = idp.call_downstream(doc.get("access_token", ""))
+    ok(st == 200 and who.get("sub") == "alice" and
+       who.get("act") == {"sub": "obo-basic"} and who.get("scope") == "read",
+       "the downstream API takes it: alice, acted for by the client", who)
+    st, who = idp.call_downstream(jwt)
+    ok(st == 401, "the downstream API refuses the user's JWT (another "
+       "audience)", who)
+    st, doc, raw = idp.token({"grant_type": JB, "assertion": jwt,
+                              "scope": "read",
+                              "requested_token_use": "on_behalf_of"},
+                             basic=("obo-basic", SECRET))
+    ok(st == 200 and "issued_token_type" not in doc and
+       idp.call_downstream(doc["access_token"])[0] == 200,
+       "jwt-bearer: the assertion gives a downstream token", raw)
+    ok(idp.exchanges()[-1]["requested_token_use"] == "on_behalf_of",
+       "... requested_token_use recorded")
+    for params, basic, want, what in (
+            ({"subject_token": jwt + "x"}, ("obo-basic", SECRET),
+             "invalid_grant", "a subject token with a bad signature"),
+            ({"subject_token_type": TT + "saml2"}, ("obo-basic", SECRET),
+             "invalid_request", "an unknown subject token type"),
+            ({"actor_token": "nope", "actor_token_type": TT + "access_token"},
+             ("obo-basic", SECRET), "invalid_grant", "an unknown actor token"),
+            ({"actor_token": cc["access_token"]}, ("obo-basic", SECRET),
+             "invalid_request", "an actor token without its type"),
+            ({"actor_token": cc["access_token"],
+              "actor_token_type": TT + "access_token"}, ("obo-post", SECRET),
+             "invalid_grant", "another client's actor token"),
+            ({"actor_token": jwt, "actor_token_type": TT + "jwt"},
+             ("obo-basic", SECRET), "invalid_grant",
+             "an actor JWT of an untrusted issuer"),
+            ({}, ("obo-basic", "wrong"), "invalid_client", "a wrong secret"),
+            # oidc-provider 8 says invalid_request, not RFC 6749's
+            # unauthorized_client.
+            ({}, ("no-obo", SECRET), "invalid_request",
+             "a client without the grant")):
+        body = {"grant_type": TE, "subject_token": jwt,
+                "subject_token_type": TT + "access_token"}
+        body.update(params)
+        if basic[0] == "obo-post":
+            body.update(client_id="obo-post", client_secret=SECRET)
+            st, doc, raw = idp.token(body)
+        else:
+            st, doc, raw = idp.token(body, basic=basic)
+        ok(st in (400, 401) and doc and doc.get("error") == want,
+           "the provider refuses %s: %s" % (what, want), raw)
+    idp.exchange_fail("invalid_grant", times=1)
+    st1 = idp.token({"grant_type": JB, "assertion": jwt},
+                    basic=("obo-basic", SECRET))
+    st2 = idp.token({"grant_type": JB, "assertion": jwt},
+                    basic=("obo-basic", SECRET))
+    ok(st1[0] == 400 and st1[1].get("error") == "invalid_grant" and
+       st2[0] == 200, "an injected refusal, once", (st1[2], st2[2]))
+    reqs = [r for r in idp.requests() if r["grant_type"] in (TE, JB)]
+    ok(len(reqs) >= 12 and all(
+        r["params"].get(k, "<redacted").startswith("<redacted")
+        for r in reqs for k in ("subject_token", "assertion",
+                                "actor_token")),
+       "the request log hashes subject tokens and assertions")
+
+
 def main():
     conf = setup()
+    try:
+        idp = harness.IdP(idp_config()).start()
+        jwt = user_jwt(idp)
+    except harness.HarnessError as e:
+        ok(False, "the identity provider and a user's sign-in", str(e))
+        print("1..%d" % td.n)
+        return 1
+    test_idp_grants(idp, jwt)
     d = td.Daemon(conf)
     if not ok(d.wait_ready(), "the daemon starts", td.log_text()):
         d.stop()
@@ -157,6 +310,7 @@ def main():
         test_config("http://127.0.0.1:9")
     finally:
         d.stop()
+        idp.stop()
     text = td.log_text()
     bad = [l for l in text.splitlines() if "Sanitizer" in l or
            "runtime error" in l]
