@@ -76,6 +76,9 @@ DAEMON_LIB_SRCS := daemon/error.c daemon/secmem.c daemon/vault.c daemon/store.c 
 	daemon/authz.c daemon/outbound.c daemon/oauth_vendor.c \
 	daemon/oauth_client.c daemon/store_oauth.c daemon/oauth_token.c \
 	daemon/op_oauth2_token.c daemon/oauth_authorize.c daemon/oauth3lo.c \
+	daemon/jwt.c daemon/jwk.c \
+	daemon/store_user_jwt.c daemon/authorizer.c daemon/jwks_cache.c \
+	daemon/user_jwt.c daemon/op_inbound.c \
 	firmware/selftest.c $(filter policy/%,$(POLICY_SRCS))
 # The OAuth2 vendor presets are data (daemon/oauth_vendors.json), compiled
 # in as a byte array.
@@ -106,7 +109,7 @@ CEREMONY_SRCS := hsm/ceremony/main.c hsm/ceremony/devtoken.c \
 CEREMONY := $(BUILD)/agentvault-ceremony
 
 UNIT_TESTS := uri hsm provider tls vault http_parse config audit wat policy \
-	vendors oauth_client authorize
+	vendors oauth_client authorize jwt
 TEST_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/test_%)
 TEST_BINS  += $(BUILD)/tests/test_libagentvault
 BENCH      := $(BUILD)/tests/bench_hsm $(BUILD)/tests/bench_daemon \
@@ -114,7 +117,7 @@ BENCH      := $(BUILD)/tests/bench_hsm $(BUILD)/tests/bench_daemon \
 FUZZERS    := $(BUILD)/fuzz/fuzz_uri $(BUILD)/fuzz/fuzz_http \
 	$(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_audit_verify \
 	$(BUILD)/fuzz/fuzz_wat $(BUILD)/fuzz/fuzz_policy $(BUILD)/fuzz/fuzz_client \
-	$(BUILD)/fuzz/fuzz_oauth_token
+	$(BUILD)/fuzz/fuzz_oauth_token $(BUILD)/fuzz/fuzz_jwt
 
 PROGRAMS := $(CEREMONY) $(AGENTVAULTD) $(AUDIT_VERIFY) $(AGENTVAULT)
 
@@ -277,6 +280,14 @@ $(BUILD)/fuzz/fuzz_oauth_token: tests/fuzz/fuzz_oauth_token.c \
 		daemon/oauth_client.c daemon/outbound.c daemon/http_parse.c \
 		daemon/error.c -ljansson -lcurl -levent -lssl -lcrypto
 
+# The JWS/JWT verifier: parser, JWKS, signatures and claims.
+$(BUILD)/fuzz/fuzz_jwt: tests/fuzz/fuzz_jwt.c daemon/jwt.c daemon/jwk.c \
+	daemon/jwt.h daemon/jwk.h daemon/error.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -Idaemon -o $@ tests/fuzz/fuzz_jwt.c \
+		daemon/jwt.c daemon/jwk.c daemon/error.c -ljansson -lcrypto -lm
+
 $(BUILD)/tests/test_policy: $(BUILD)/tests/unit/test_policy.o $(LIBPOLICY)
 	$(CC) $(LDFLAGS) -o $@ $^ $(POLICY_LIBS) -lcmocka
 
@@ -295,6 +306,9 @@ $(BUILD)/tests/test_vendors: $(BUILD)/tests/unit/test_vendors.o $(LIBDAEMON)
 
 $(BUILD)/tests/test_oauth_client: $(BUILD)/tests/unit/test_oauth_client.o \
 	$(LIBDAEMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -lcmocka
+
+$(BUILD)/tests/test_jwt: $(BUILD)/tests/unit/test_jwt.o $(LIBDAEMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DAEMON_LIBS) -lcmocka
 
 $(BUILD)/tests/test_authorize: $(BUILD)/tests/unit/test_authorize.o \

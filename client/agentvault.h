@@ -142,6 +142,24 @@ int	av_get_workload_access_token_for_user_id(av_handle *,
 	    struct av_error *);
 int	av_get_resource_api_key(av_handle *, const char *token,
 	    const char *provider, char **api_key, struct av_error *);
+/*
+ * GetWorkloadAccessTokenForJWT: a workload access token for the user of
+ * user_token, a JWT the identity's inbound authorizer accepts (the
+ * appliance keeps the JWT; the request body is wiped).
+ */
+int	av_get_workload_access_token_for_jwt(av_handle *,
+	    const char *workload, const char *user_token, char **token,
+	    struct av_error *);
+/*
+ * CheckJwt (admin): would an authorizer of discovery_url with these
+ * allowed audiences, clients and scopes (NULL-terminated lists, or NULL)
+ * accept token?  *out: {"valid": true, "issuer", "subject", "audience",
+ * "expiresAt", ...} or {"valid": false, "errorType", "reason"}.
+ */
+int	av_check_jwt(av_handle *, const char *discovery_url,
+	    const char *const *audiences, const char *const *clients,
+	    const char *const *scopes, const char *token, json_t **out,
+	    struct av_error *);
 
 /*
  * Any other operation of docs/api.md whose request and reply are JSON

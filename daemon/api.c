@@ -69,6 +69,11 @@ static const struct route routes[] = {
 	{ "POST", "/identities/GetWorkloadAccessTokenForUserId",
 	    "GetWorkloadAccessTokenForUserId", PLANE_DATA, false,
 	    op_get_workload_access_token_for_user_id },
+	{ "POST", "/identities/GetWorkloadAccessTokenForJWT",
+	    "GetWorkloadAccessTokenForJWT", PLANE_DATA, false,
+	    op_get_workload_access_token_for_jwt },
+	{ "POST", "/identities/CheckJwt", "CheckJwt", PLANE_CONTROL, false,
+	    op_check_jwt },
 	{ "POST", "/identities/api-key", "GetResourceApiKey", PLANE_DATA,
 	    false, op_get_resource_api_key },
 	{ "POST", "/identities/oauth2/token", "GetResourceOauth2Token",
@@ -750,6 +755,10 @@ finish(struct api_ctx *ctx, struct httpd_req *req, const struct route *r,
 	ev.caller = req->caller;
 	ev.principal = principal;
 	ev.decision = call->decision[0] != '\0' ? call->decision : NULL;
+	if (call->user_issuer[0] != '\0') {
+		ev.user_issuer = call->user_issuer;
+		ev.user_subject_hash = call->user_subject_hash;
+	}
 	ev.sync = r->write;
 	ev.outcome = rc == 0 ? "allowed" :
 	    strcmp(e->type, AV_E_ACCESS_DENIED) == 0 ? "denied" : "error";

@@ -35,6 +35,8 @@ struct api_audit {
 	const struct av_caller *caller;
 	const char	*principal;	/* the caller's principal, or NULL */
 	const char	*decision;	/* what decided, or NULL */
+	const char	*user_issuer;	/* a JWT user's issuer, or NULL */
+	const char	*user_subject_hash;	/* its sub's SHA-256, or NULL */
 	bool		 sync;		/* control-plane write: fsync first */
 };
 
@@ -110,6 +112,10 @@ struct api_call {
 	char			 resource[1024];	/* an ARN, or "" */
 	bool			 authorized;	/* api_authorize() said yes */
 	char			 decision[AUTHZ_WHY_SIZE];
+	/* The user of a validated JWT, for the audit record: its issuer
+	 * and the SHA-256 (hex) of its subject; "" when none. */
+	char			 user_issuer[OAUTH_URL_MAX + 1];
+	char			 user_subject_hash[65];
 	struct api_pending	*pending;	/* api_defer()'s, or NULL */
 	/*
 	 * The browser plane (the OAuth callback): what the browser gets,
@@ -176,9 +182,20 @@ api_op_fn op_list_workload_identities;
 api_op_fn op_get_workload_access_token;
 api_op_fn op_get_workload_access_token_for_user_id;
 api_op_fn op_get_resource_api_key;
+/*
+ * The identity a GetWorkloadAccessToken* call names (workloadName): the
+ * call authorized, the identity found (with its return URLs and
+ * authorizer when full: json_decref them), and the caller allowed to
+ * mint its tokens (a managed identity's only by its service).
+ */
+int api_token_identity(struct api_ctx *ctx, struct api_call *call,
+    json_t *in, bool full, struct wi_record *r, struct av_err *e);
 /* Load the token-signing key (recording a rotation, loading the retired
  * keys still accepted), get or create the token key. */
 int api_tokens_init(struct api_ctx *ctx, struct av_err *e);
+/* op_inbound.c */
+api_op_fn op_get_workload_access_token_for_jwt;
+api_op_fn op_check_jwt;
 /* op_apikey.c */
 api_op_fn op_create_api_key_provider;
 api_op_fn op_get_api_key_provider;

@@ -196,6 +196,17 @@ struct av_key {
 			"ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`" \
 			"abcdefghijklmnopqrstuvwxyz{|}~"
 
+/* Printable ASCII but the space: URLs and OAuth scopes (RFC 6749 3.3
+ * without '"' and '\\', as AgentCore's scope pattern). */
+#define CS_URL		"!\"#$%&'()*+,-./0123456789:;<=>?@" \
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`" \
+			"abcdefghijklmnopqrstuvwxyz{|}~"
+#define CS_SCOPE	"!#$%&'()*+,-./0123456789:;<=>?@" \
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`" \
+			"abcdefghijklmnopqrstuvwxyz{|}~"
+#define CS_CLAIM	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
+			"0123456789_.:/-"
+
 /* In enum order. */
 static const char *const av_kek_modes[] = {
 	"service-managed", "customer-managed", NULL
@@ -337,6 +348,42 @@ static const struct av_key av_oauth_keys[] = {
 	K_END
 };
 
+static const struct av_key av_authz_claim_keys[] = {
+	K_STRING(av_authz_claim, claim, NULL, 1, AV_AUTHZ_VALUE_SIZE - 1,
+	    CS_CLAIM, "a claim name of [A-Za-z0-9_.:/-], at most 255 bytes",
+	    F_REQUIRED),
+	K_STRING(av_authz_claim, equals, NULL, 1, AV_AUTHZ_VALUE_SIZE - 1,
+	    CS_PRINT, "printable ASCII, at most 255 bytes", 0),
+	K_STRING(av_authz_claim, contains, NULL, 1, AV_AUTHZ_VALUE_SIZE - 1,
+	    CS_PRINT, "printable ASCII, at most 255 bytes", 0),
+	K_STRINGS(av_authz_claim, contains_any, av_authz_strings, 1,
+	    AV_AUTHZ_VALUE_SIZE - 1, CS_PRINT, "values of printable ASCII, "
+	    "at most 255 bytes each"),
+	K_END
+};
+
+static const struct av_key av_authorizer_keys[] = {
+	K_STRING(av_authorizer_config, discovery_url, NULL, 1, 2048, CS_URL,
+	    "a URL of printable ASCII without spaces, at most 2048 bytes", 0),
+	K_STRINGS(av_authorizer_config, allowed_audiences, av_authz_strings,
+	    1, AV_AUTHZ_VALUE_SIZE - 1, CS_PRINT, "audiences of printable "
+	    "ASCII, at most 255 bytes each"),
+	K_STRINGS(av_authorizer_config, allowed_clients, av_authz_strings,
+	    1, AV_AUTHZ_VALUE_SIZE - 1, CS_PRINT, "client ids of printable "
+	    "ASCII, at most 255 bytes each"),
+	K_STRINGS(av_authorizer_config, allowed_scopes, av_authz_strings,
+	    1, AV_AUTHZ_VALUE_SIZE - 1, CS_SCOPE, "scopes of printable ASCII "
+	    "without spaces, at most 255 bytes each"),
+	K_LIST(av_authorizer_config, required_claims, av_authz_claims,
+	    av_authz_claim_keys),
+	K_INT(av_authorizer_config, jwks_ttl_seconds, "3600", 1, 86400, 0),
+	K_INT(av_authorizer_config, jwks_refresh_min_seconds, "30", 1, 3600,
+	    0),
+	K_INT(av_authorizer_config, jwks_max_stale_seconds, "86400", 1,
+	    604800, 0),
+	K_END
+};
+
 static const struct av_key av_policy_keys[] = {
 	K_PATH(av_policy_config, dir, NULL, 0),
 	K_END
@@ -394,6 +441,8 @@ static const struct av_key av_root_keys[] = {
 	K_BLOCK(av_config, outbound, struct av_outbound_config,
 	    av_outbound_keys),
 	K_BLOCK(av_config, oauth, struct av_oauth_config, av_oauth_keys),
+	K_BLOCK(av_config, authorizer, struct av_authorizer_config,
+	    av_authorizer_keys),
 	K_BLOCK(av_config, policy, struct av_policy_config, av_policy_keys),
 	K_LIST(av_config, principals, av_principals_config,
 	    av_principal_keys),
@@ -1698,6 +1747,75 @@ check_principals(struct av_ctx *c)
 	return 0;
 }
 
+/* http:// to a loopback address: tests, with allow_http_loopback. */
+static bool
+loopback_http(const char *url)
+{
+	static const char *const hosts[] = { "http://127.0.0.1",
+	    "http://[::1]", "http://localhost" };
+	size_t i, n;
+
+	for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		n = strlen(hosts[i]);
+		if (strncmp(url, hosts[i], n) == 0 &&
+		    (url[n] == ':' || url[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The default authorizer: an https discovery URL ending in
+ * /.well-known/openid-configuration (AgentCore's pattern); the other
+ * keys only with it; each required claim with one operator.
+ */
+static int
+check_authorizer(struct av_ctx *c)
+{
+	static const char suffix[] = "/.well-known/openid-configuration";
+	const struct av_authorizer_config *a = &c->cfg->authorizer;
+	const struct {
+		const char	*key;
+		size_t		 n;
+	} needs[] = {
+		{ "authorizer.allowed_audiences", a->allowed_audiences.n },
+		{ "authorizer.allowed_clients", a->allowed_clients.n },
+		{ "authorizer.allowed_scopes", a->allowed_scopes.n },
+		{ "authorizer.required_claims", a->required_claims.n },
+	};
+	const struct av_authz_claim *cl;
+	char path[AV_KEYPATH_MAX];
+	size_t i, n = strlen(a->discovery_url), k = strlen(suffix);
+
+	if (n == 0) {
+		for (i = 0; i < sizeof(needs) / sizeof(needs[0]); i++)
+			if (needs[i].n > 0)
+				return fail(c, where(c, needs[i].key), "%s: "
+				    "only used with authorizer.discovery_url",
+				    needs[i].key);
+	} else if ((strncmp(a->discovery_url, "https://", 8) != 0 &&
+	    !(c->cfg->outbound.allow_http_loopback &&
+	    loopback_http(a->discovery_url))) || n <= k + 8 ||
+	    strcmp(a->discovery_url + n - k, suffix) != 0)
+		return fail(c, where(c, "authorizer.discovery_url"),
+		    "authorizer.discovery_url: an https:// URL ending in %s",
+		    suffix);
+	for (i = 0; i < a->required_claims.n; i++) {
+		cl = &a->required_claims.v[i];
+		(void)snprintf(path, sizeof(path), "authorizer.required_claims"
+		    "[%zu]", i);
+		if ((cl->equals[0] != '\0') + (cl->contains[0] != '\0') +
+		    (cl->contains_any.n > 0) != 1)
+			return fail(c, where(c, path), "%s: exactly one of "
+			    "equals, contains, contains_any", path);
+	}
+	if (a->jwks_max_stale_seconds < a->jwks_ttl_seconds)
+		return fail(c, where(c, "authorizer.jwks_max_stale_seconds"),
+		    "authorizer.jwks_max_stale_seconds: shorter than "
+		    "authorizer.jwks_ttl_seconds");
+	return 0;
+}
+
 /* Checks that involve several keys. */
 static int
 check_cross(struct av_ctx *c)
@@ -1734,6 +1852,8 @@ check_cross(struct av_ctx *c)
 		    "outbound.connect_timeout_ms" : "outbound.timeout_ms"),
 		    "outbound.connect_timeout_ms: longer than "
 		    "outbound.timeout_ms, the whole request's limit");
+	if (check_authorizer(c) != 0)
+		return -1;
 	return check_principals(c);
 }
 

@@ -53,6 +53,9 @@
 #define AV_PRINCIPAL_POLICIES_MAX	16	/* policies attached in the file */
 #define AV_SUBJECT_SIZE			256	/* RFC 2253 subject, NUL incl. */
 #define AV_POLICY_NAME_SIZE		129	/* [A-Za-z0-9._-], 1..128 */
+#define AV_AUTHZ_LIST_MAX		16	/* audiences, clients, scopes */
+#define AV_AUTHZ_CLAIMS_MAX		8	/* required claims */
+#define AV_AUTHZ_VALUE_SIZE		256	/* AgentCore's 1..255 */
 
 /* Buffer sizes, NUL included. */
 #define AV_CONFIG_PATH_SIZE	PATH_MAX		/* PATH_MAX - 1 bytes */
@@ -171,6 +174,28 @@ struct av_principal {
 	struct av_policy_names	policies;	/* attached, in order */
 };
 
+/* The inbound authorizer's lists (authorizer.allowed_*). */
+struct av_authz_strings {
+	size_t	n;
+	char	v[AV_AUTHZ_LIST_MAX][AV_AUTHZ_VALUE_SIZE];
+};
+
+/* A required claim: exactly one of equals (a string claim), contains
+ * (a list claim holding it) or contains_any (a list claim holding one of
+ * them); AgentCore's customClaims operators EQUALS, CONTAINS and
+ * CONTAINS_ANY. */
+struct av_authz_claim {
+	char			claim[AV_AUTHZ_VALUE_SIZE];
+	char			equals[AV_AUTHZ_VALUE_SIZE];
+	char			contains[AV_AUTHZ_VALUE_SIZE];
+	struct av_authz_strings	contains_any;
+};
+
+struct av_authz_claims {
+	size_t			n;
+	struct av_authz_claim	v[AV_AUTHZ_CLAIMS_MAX];
+};
+
 struct av_principals_config {
 	size_t			n;
 	struct av_principal	v[AV_CONFIG_PRINCIPALS_MAX];
@@ -250,6 +275,22 @@ struct av_config {
 	struct av_oauth_config {
 		unsigned int	session_ttl_seconds;	/* consent to callback */
 	} oauth;
+
+	/*
+	 * The inbound JWT authorizer: the directory-wide default (for
+	 * identities without their own; discovery_url "" = none) and the
+	 * bounds of the discovery and JWKS cache every authorizer shares.
+	 */
+	struct av_authorizer_config {
+		char			discovery_url[2049];
+		struct av_authz_strings	allowed_audiences;
+		struct av_authz_strings	allowed_clients;
+		struct av_authz_strings	allowed_scopes;
+		struct av_authz_claims	required_claims;
+		unsigned int		jwks_ttl_seconds;
+		unsigned int		jwks_refresh_min_seconds;
+		unsigned int		jwks_max_stale_seconds;
+	} authorizer;
 
 	struct av_policy_config {
 		char	dir[AV_CONFIG_PATH_SIZE];	/* "" = none */

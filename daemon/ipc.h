@@ -57,6 +57,8 @@ struct ipc_audit_event {
 	char		subject[256];
 	char		principal[65];	/* "" when none */
 	char		decision[512];	/* what decided, "" for none */
+	char		user_issuer[2049];	/* a JWT user's, "" for none */
+	char		user_subject_hash[65];	/* its sub's SHA-256 (hex) */
 	uint32_t	listener;
 	uint32_t	has_cred;
 	uint32_t	uid;

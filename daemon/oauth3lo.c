@@ -228,6 +228,7 @@ return_url_ok(struct api_ctx *ctx, const char *workload, const char *url,
 		if (strcmp(json_string_value(u), url) == 0)
 			found = true;
 	json_decref(w.urls);
+	json_decref(w.authorizer);
 	return found ? 0 : av_fail(e, AV_E_VALIDATION, "resourceOauth2ReturnUrl "
 	    "is not among the workload identity's "
 	    "allowedResourceOauth2ReturnUrls");

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "authorizer.h"
 
 #define NAME_MIN	3
 #define NAME_MAX_LEN	255
@@ -110,6 +111,20 @@ get_urls(json_t *in, json_t **urls, struct av_err *e)
 	return 0;
 }
 
+/* authorizerConfiguration: checked, as stored (NULL: absent). */
+static int
+get_authorizer(const struct api_ctx *ctx, json_t *in, json_t **out,
+    struct av_err *e)
+{
+	json_t *v = json_object_get(in, "authorizerConfiguration");
+
+	*out = NULL;
+	if (v == NULL)
+		return 0;
+	return authorizer_config_check(v,
+	    ctx->cfg->outbound.allow_http_loopback, out, e);
+}
+
 static void
 describe(struct api_ctx *ctx, const struct wi_record *r, json_t *out,
     bool full)
@@ -123,6 +138,8 @@ describe(struct api_ctx *ctx, const struct wi_record *r, json_t *out,
 	if (r->managed_by[0] != '\0')
 		json_object_set_new(out, "managedBy",
 		    json_string(r->managed_by));
+	if (r->authorizer != NULL)
+		json_object_set(out, "authorizerConfiguration", r->authorizer);
 	if (full) {
 		json_object_set_new(out, "createdTime",
 		    json_integer(r->created));
@@ -136,27 +153,32 @@ op_create_workload_identity(struct api_ctx *ctx, struct api_call *call,
     json_t *in, json_t *out, struct av_err *e)
 {
 	static const char *const fields[] = { "name",
-	    "allowedResourceOauth2ReturnUrls", "tags", NULL };
-	json_t *urls = NULL, *tags = NULL;
+	    "allowedResourceOauth2ReturnUrls", "authorizerConfiguration",
+	    "tags", NULL };
+	json_t *urls = NULL, *tags = NULL, *authz = NULL;
 	struct wi_record r;
 	const char *name;
 	int rc = -1;
 
 	if (api_only_fields(in, fields, e) != 0 ||
 	    get_name(ctx, call, in, &name, e) != 0 ||
-	    get_urls(in, &urls, e) != 0 || api_get_tags(in, &tags, e) != 0 ||
+	    get_urls(in, &urls, e) != 0 ||
+	    get_authorizer(ctx, in, &authz, e) != 0 ||
+	    api_get_tags(in, &tags, e) != 0 ||
 	    api_allow(ctx, call, tags, e) != 0)
 		goto done;
 	if (store_wi_create(ctx->store, name, call->service != NULL ?
-	    call->service : "", call->resource, urls, tags,
+	    call->service : "", call->resource, urls, authz, tags,
 	    ctx->cfg->quotas.workload_identities, e) != 0 ||
 	    store_wi_get(ctx->store, name, NULL, &r, e) != 0)
 		goto done;
 	describe(ctx, &r, out, false);
 	json_decref(r.urls);
+	json_decref(r.authorizer);
 	rc = 0;
 done:
 	json_decref(urls);
+	json_decref(authz);
 	json_decref(tags);
 	return rc;
 }
@@ -176,6 +198,7 @@ op_get_workload_identity(struct api_ctx *ctx, struct api_call *call,
 		return -1;
 	describe(ctx, &r, out, true);
 	json_decref(r.urls);
+	json_decref(r.authorizer);
 	return 0;
 }
 
@@ -184,24 +207,30 @@ op_update_workload_identity(struct api_ctx *ctx, struct api_call *call,
     json_t *in, json_t *out, struct av_err *e)
 {
 	static const char *const fields[] = { "name",
-	    "allowedResourceOauth2ReturnUrls", NULL };
-	json_t *urls = NULL;
+	    "allowedResourceOauth2ReturnUrls", "authorizerConfiguration",
+	    NULL };
+	json_t *urls = NULL, *authz = NULL;
 	struct wi_record r;
 	const char *name;
 	int rc = -1;
 
+	/* As the return URLs, the authorizer is replaced: absent, none. */
 	if (api_only_fields(in, fields, e) != 0 ||
 	    get_name(ctx, call, in, &name, e) != 0 ||
 	    get_urls(in, &urls, e) != 0 ||
+	    get_authorizer(ctx, in, &authz, e) != 0 ||
 	    api_allow(ctx, call, NULL, e) != 0 ||
-	    store_wi_update(ctx->store, name, call->service, urls, e) != 0 ||
+	    store_wi_update(ctx->store, name, call->service, urls, authz,
+	    e) != 0 ||
 	    store_wi_get(ctx->store, name, NULL, &r, e) != 0)
 		goto done;
 	describe(ctx, &r, out, true);
 	json_decref(r.urls);
+	json_decref(r.authorizer);
 	rc = 0;
 done:
 	json_decref(urls);
+	json_decref(authz);
 	return rc;
 }
 

@@ -17,6 +17,7 @@
 
 #include "api.h"
 #include "provider.h"
+#include "user_jwt.h"
 
 #define TEK_TYPE	"token-key"
 #define TEK_NAME	"current"
@@ -100,17 +101,15 @@ api_tokens_init(struct api_ctx *ctx, struct av_err *e)
 	return rc;
 }
 
-/* The workload named in the request must exist and may get a token. */
-static int
-token_for(struct api_ctx *ctx, struct api_call *call, json_t *in,
-    const char *user, json_t *out, struct av_err *e)
+int
+api_token_identity(struct api_ctx *ctx, struct api_call *call, json_t *in,
+    bool full, struct wi_record *r, struct av_err *e)
 {
 	struct authz_request q = { 0 };
-	struct wi_record r;
-	char token[WAT_MAX + 1];
 	json_t *v = json_object_get(in, "workloadName");
 	int rc;
 
+	memset(r, 0, sizeof(*r));
 	if (v == NULL || !json_is_string(v) ||
 	    strlen(json_string_value(v)) < 3 ||
 	    strlen(json_string_value(v)) > WAT_WORKLOAD_MAX)
@@ -123,16 +122,37 @@ token_for(struct api_ctx *ctx, struct api_call *call, json_t *in,
 	q.workload = call->resource;
 	if (api_authorize(ctx, call, &q, e) != 0)
 		return -1;
-	/* The row only: minting needs no return URLs. */
-	if ((rc = store_wi_lookup(ctx->store, json_string_value(v), &r,
-	    e)) != 1)
+	/* The row only, unless the caller needs the authorizer too. */
+	rc = full ? store_wi_get(ctx->store, json_string_value(v), NULL, r, e) :
+	    store_wi_lookup(ctx->store, json_string_value(v), r, e);
+	if (full && rc != 0)
+		return -1;
+	if (!full && rc != 1)
 		return rc == 0 ? av_fail(e, AV_E_NOT_FOUND, "no workload "
 		    "identity named %s", json_string_value(v)) : -1;
 	/* No self-extraction: only its service mints a managed identity's
 	 * tokens, never the agent (nor the admin, nor another service). */
-	if (r.managed_by[0] != '\0' && (call->service == NULL ||
-	    strcmp(call->service, r.managed_by) != 0))
+	if (r->managed_by[0] != '\0' && (call->service == NULL ||
+	    strcmp(call->service, r->managed_by) != 0)) {
+		json_decref(r->urls);
+		json_decref(r->authorizer);
+		memset(r, 0, sizeof(*r));
 		return av_fail(e, AV_E_ACCESS_DENIED, "%s", service_linked);
+	}
+	return 0;
+}
+
+/* The workload named in the request must exist and may get a token. */
+static int
+token_for(struct api_ctx *ctx, struct api_call *call, json_t *in,
+    const char *user, json_t *out, struct av_err *e)
+{
+	struct wi_record r;
+	char token[WAT_MAX + 1];
+	int rc;
+
+	if (api_token_identity(ctx, call, in, false, &r, e) != 0)
+		return -1;
 	if ((rc = wat_mint(&ctx->tokens, r.name, user, (int64_t)time(NULL),
 	    token, sizeof(token), e)) == 0)
 		json_object_set_new(out, "workloadAccessToken",
@@ -171,6 +191,11 @@ op_get_workload_access_token_for_user_id(struct api_ctx *ctx,
 		if ((unsigned char)json_string_value(v)[i] < 0x20)
 			return av_fail(e, AV_E_VALIDATION, "userId has a "
 			    "control character");
+	/* Nobody poses as the user of a validated JWT. */
+	if (user_is_jwt(json_string_value(v)))
+		return av_fail(e, AV_E_VALIDATION, "userId: ids starting with "
+		    "jwt: are reserved for the users of validated JWTs "
+		    "(GetWorkloadAccessTokenForJWT)");
 	return token_for(ctx, call, in, json_string_value(v), out, e);
 }
 

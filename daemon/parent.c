@@ -295,6 +295,9 @@ audit_from_worker(struct parent *p, const struct ipc_hdr *h,
 	    !field_ok(m->subject, sizeof(m->subject), true) ||
 	    !field_ok(m->principal, sizeof(m->principal), true) ||
 	    !field_ok(m->decision, sizeof(m->decision), true) ||
+	    !field_ok(m->user_issuer, sizeof(m->user_issuer), true) ||
+	    !field_ok(m->user_subject_hash, sizeof(m->user_subject_hash),
+	    true) ||
 	    m->listener < 1 || m->listener > 3 || m->has_cred > 1)
 		return -2;	/* malformed: the worker is not ours any more */
 	caller = json_pack("{s:s}", "listener", m->listener == 1 ? "admin" :
@@ -318,8 +321,13 @@ audit_from_worker(struct parent *p, const struct ipc_hdr *h,
 	ev.error = m->error[0] != '\0' ? m->error : NULL;
 	ev.decision = m->decision[0] != '\0' ? m->decision : NULL;
 	ev.caller = caller;
+	/* The user of a validated JWT: its issuer, its subject hashed. */
+	if (m->user_issuer[0] != '\0')
+		ev.detail = json_pack("{s:s, s:s}", "userIssuer",
+		    m->user_issuer, "userSubjectSha256", m->user_subject_hash);
 	rc = audit_append(p->audit, &ev, (h->flags & IPC_F_SYNC) != 0, err,
 	    sizeof(err));
+	json_decref(ev.detail);
 	json_decref(caller);
 	if (rc != 0)
 		log_error("audit: %s", err);

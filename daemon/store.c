@@ -111,6 +111,22 @@ static const char *const migrations[] = {
 	"  error TEXT NOT NULL);"
 	"CREATE INDEX oauth_sessions_workload ON oauth_sessions (workload);"
 	"CREATE INDEX oauth_sessions_provider ON oauth_sessions (provider);",
+	/*
+	 * 8 -> 9: an identity's inbound authorizer (JSON, NULL: none), and
+	 * the user JWTs kept per (workload, user) until they expire
+	 * (store_user_jwt.c): the JWT sealed in `secrets` (type user-jwt,
+	 * name the user, owner the workload); here its SHA-256, its issuer
+	 * and its subject's SHA-256 only.
+	 */
+	"ALTER TABLE workload_identities ADD COLUMN authorizer TEXT;"
+	"CREATE TABLE user_jwts ("
+	"  workload TEXT NOT NULL, user TEXT NOT NULL,"
+	"  issuer TEXT NOT NULL,"
+	"  subject_hash TEXT NOT NULL CHECK (length(subject_hash) = 64),"
+	"  jwt_hash TEXT NOT NULL CHECK (length(jwt_hash) = 64),"
+	"  expires_at INTEGER NOT NULL, updated INTEGER NOT NULL,"
+	"  PRIMARY KEY (workload, user));"
+	"CREATE INDEX user_jwts_expires ON user_jwts (expires_at);",
 };
 
 int

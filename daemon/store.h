@@ -20,7 +20,7 @@
 #include "hsm.h"
 #include "vault.h"
 
-#define STORE_SCHEMA_VERSION	8
+#define STORE_SCHEMA_VERSION	9
 #define STORE_NAME_MAX		1024
 
 struct store;
@@ -55,6 +55,7 @@ struct wi_record {
 	char		managed_by[256];	/* "" when user-created */
 	int64_t		created, updated;	/* seconds since the epoch */
 	json_t		*urls;			/* array of strings (owned) */
+	json_t		*authorizer;		/* its own, or NULL (owned) */
 };
 
 /*
@@ -63,8 +64,8 @@ struct wi_record {
  * ServiceQuotaExceededException when quota identities exist.
  */
 int store_wi_create(struct store *s, const char *name, const char *managed_by,
-    const char *arn, json_t *urls, json_t *tags, unsigned quota,
-    struct av_err *e);
+    const char *arn, json_t *urls, json_t *authorizer, json_t *tags,
+    unsigned quota, struct av_err *e);
 /* 1 when the identity exists (its row in *out, without return URLs:
  * out->urls is NULL), 0 when not, -1 on error.  The data plane's lookup. */
 int store_wi_lookup(struct store *s, const char *name, struct wi_record *out,
@@ -75,13 +76,14 @@ int store_wi_lookup(struct store *s, const char *name, struct wi_record *out,
  * service does not manage is AccessDeniedException, checked in the same
  * transaction as the change.
  */
-/* out->urls must be json_decref'd. */
+/* out->urls and out->authorizer must be json_decref'd. */
 int store_wi_get(struct store *s, const char *name, const char *managed_by,
     struct wi_record *out, struct av_err *e);
+/* Replaces the return URLs and the authorizer (NULL: none). */
 int store_wi_update(struct store *s, const char *name, const char *managed_by,
-    json_t *urls, struct av_err *e);
-/* Delete the identity, its tags, its OAuth2 tokens and every secret it
- * owns (crypto-erase). */
+    json_t *urls, json_t *authorizer, struct av_err *e);
+/* Delete the identity, its tags, its OAuth2 tokens, its kept user JWTs
+ * and every secret it owns (crypto-erase). */
 int store_wi_delete(struct store *s, struct vault *v, const char *name,
     const char *managed_by, const char *arn, struct av_err *e);
 /* Names after `after` ("" from the start), at most max, with their
@@ -343,6 +345,31 @@ struct store_attachment {
  */
 int store_policy_load(struct store *s, struct authz_sources *docs,
     struct store_attachment **att, size_t *n, struct av_err *e);
+
+/* ---- user JWTs kept for on-behalf-of use (store_user_jwt.c) ---- */
+
+#define STORE_USER_JWT_SECRET	"user-jwt"	/* its secrets' type */
+
+/*
+ * The user JWT of (workload, user), sealed as the secret (user-jwt, user,
+ * workload), with its SHA-256, issuer, subject's SHA-256 (hex) and
+ * expiry in the row.  same: 1 when the JWT kept is the one of jwt_hash
+ * (and still in force at now), 0 when not, -1.  put stores or replaces
+ * it under a new data key, and erases up to a few expired JWTs of any
+ * workload, in one transaction.  info: 1 with its issuer and expiry, 0
+ * when none is kept, -1.  purge erases every JWT expired at now.
+ */
+int store_user_jwt_same(struct store *s, const char *workload,
+    const char *user, const char *jwt_hash, int64_t now, struct av_err *e);
+int store_user_jwt_put(struct store *s, struct vault *v, const char *workload,
+    const char *user, const char *issuer, const char *subject_hash,
+    const char *jwt_hash, const char *jwt, size_t len, int64_t expires_at,
+    int64_t now, struct av_err *e);
+int store_user_jwt_info(struct store *s, const char *workload,
+    const char *user, char *issuer, size_t len, int64_t *expires_at,
+    struct av_err *e);
+int store_user_jwt_purge(struct store *s, struct vault *v, int64_t now,
+    struct av_err *e);
 
 /* ---- token-signing keys (store.c) ---- */
 

@@ -5,6 +5,7 @@
  * Callers validate names, URLs and tags (op_directory.c); this file keeps
  * them consistent: every change is one transaction, durable on return.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -142,10 +143,35 @@ wi_count(struct store *s, struct av_err *e)
 	return n;
 }
 
+/* With the lock held and a transaction open: the authorizer (NULL: none). */
+static int
+write_authorizer(struct store *s, const char *name, json_t *authorizer,
+    struct av_err *e)
+{
+	sqlite3_stmt *st;
+	char *text = NULL;
+	int rc;
+
+	if (authorizer != NULL && (text = json_dumps(authorizer,
+	    JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		return av_fail(e, AV_E_INTERNAL, "out of memory");
+	if ((st = store_prepare(s, "UPDATE workload_identities SET authorizer "
+	    "= ?2 WHERE name = ?1;", e)) == NULL) {
+		free(text);
+		return -1;
+	}
+	bind_text(st, 1, name);
+	if (text != NULL)
+		sqlite3_bind_text(st, 2, text, -1, SQLITE_TRANSIENT);
+	rc = store_step_done(s, st, e);
+	free(text);
+	return rc;
+}
+
 static int
 create_locked(struct store *s, const char *name, const char *managed_by,
-    const char *arn, json_t *urls, json_t *tags, unsigned quota,
-    struct av_err *e)
+    const char *arn, json_t *urls, json_t *authorizer, json_t *tags,
+    unsigned quota, struct av_err *e)
 {
 	sqlite3_stmt *st;
 	int64_t now = (int64_t)time(NULL), n;
@@ -175,7 +201,8 @@ create_locked(struct store *s, const char *name, const char *managed_by,
 	bind_text(st, 1, arn);
 	if (store_step_done(s, st, e) != 0)
 		return -1;
-	return write_urls(s, name, urls, e) != 0 ? -1 :
+	return write_urls(s, name, urls, e) != 0 ||
+	    write_authorizer(s, name, authorizer, e) != 0 ? -1 :
 	    write_tags(s, arn, tags, e);
 }
 
@@ -193,13 +220,13 @@ store_wi_lookup(struct store *s, const char *name, struct wi_record *out,
 
 int
 store_wi_create(struct store *s, const char *name, const char *managed_by,
-    const char *arn, json_t *urls, json_t *tags, unsigned quota,
-    struct av_err *e)
+    const char *arn, json_t *urls, json_t *authorizer, json_t *tags,
+    unsigned quota, struct av_err *e)
 {
 	int rc;
 
 	IN_TRANSACTION(s, e, rc, create_locked(s, name, managed_by, arn, urls,
-	    tags, quota, e));
+	    authorizer, tags, quota, e));
 	return rc;
 }
 
@@ -228,6 +255,19 @@ store_wi_get(struct store *s, const char *name, const char *managed_by,
 	while (sqlite3_step(st) == SQLITE_ROW)
 		json_array_append_new(out->urls, json_string(
 		    (const char *)sqlite3_column_text(st, 0)));
+	store_release(s, st);
+	if ((st = store_prepare(s, "SELECT authorizer FROM workload_identities "
+	    "WHERE name = ?1 AND authorizer IS NOT NULL;", e)) == NULL)
+		goto done;
+	bind_text(st, 1, name);
+	if (sqlite3_step(st) == SQLITE_ROW && (out->authorizer = json_loads(
+	    (const char *)sqlite3_column_text(st, 0), 0, NULL)) == NULL) {
+		av_fail(e, AV_E_INTERNAL, "the stored authorizer of %s is "
+		    "damaged", name);
+		json_decref(out->urls);
+		out->urls = NULL;
+		goto done;
+	}
 	rc = 0;
 done:
 	store_release(s, st);
@@ -237,7 +277,7 @@ done:
 
 static int
 update_locked(struct store *s, const char *name, const char *managed_by,
-    json_t *urls, struct av_err *e)
+    json_t *urls, json_t *authorizer, struct av_err *e)
 {
 	sqlite3_stmt *st;
 
@@ -250,16 +290,18 @@ update_locked(struct store *s, const char *name, const char *managed_by,
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
 	if (store_step_done(s, st, e) != 0)
 		return -1;
-	return write_urls(s, name, urls, e);
+	return write_urls(s, name, urls, e) != 0 ? -1 :
+	    write_authorizer(s, name, authorizer, e);
 }
 
 int
 store_wi_update(struct store *s, const char *name, const char *managed_by,
-    json_t *urls, struct av_err *e)
+    json_t *urls, json_t *authorizer, struct av_err *e)
 {
 	int rc;
 
-	IN_TRANSACTION(s, e, rc, update_locked(s, name, managed_by, urls, e));
+	IN_TRANSACTION(s, e, rc, update_locked(s, name, managed_by, urls,
+	    authorizer, e));
 	return rc;
 }
 
@@ -277,6 +319,8 @@ delete_locked(struct store *s, const char *name, const char *managed_by,
 		"DELETE FROM oauth_tokens WHERE workload = ?1;",
 		/* Its OAuth2 sessions (their secrets went above). */
 		"DELETE FROM oauth_sessions WHERE workload = ?1;",
+		/* Its kept user JWTs (their secrets went above). */
+		"DELETE FROM user_jwts WHERE workload = ?1;",
 		"DELETE FROM workload_identities WHERE name = ?1;",
 	};
 	sqlite3_stmt *st;

@@ -233,12 +233,26 @@ int
 wat_mint(const struct wat_keys *k, const char *workload, const char *user,
     int64_t now, char *out, size_t len, struct av_err *e)
 {
+	return wat_mint_until(k, workload, user, now, now + k->ttl, out, len,
+	    e);
+}
+
+int
+wat_mint_until(const struct wat_keys *k, const char *workload,
+    const char *user, int64_t now, int64_t exp, char *out, size_t len,
+    struct av_err *e)
+{
 	unsigned char body[BODY_MAX], nonce_id[16], raw[SIG_LEN];
 	char jti[33], *claims = NULL, b1[2 * BODY_MAX], b2[2 * SIG_LEN];
 	size_t clen, blen, i;
 	json_t *j;
 	int rc = -1;
 
+	if (exp > now + k->ttl)
+		exp = now + k->ttl;
+	if (exp <= now)
+		return av_fail(e, AV_E_VALIDATION, "the token would expire "
+		    "before it is issued");
 	if (RAND_bytes(nonce_id, sizeof(nonce_id)) != 1 ||
 	    RAND_bytes(body + 8, NONCE_LEN) != 1)
 		return av_fail(e, AV_E_INTERNAL, "no randomness");
@@ -246,7 +260,7 @@ wat_mint(const struct wat_keys *k, const char *workload, const char *user,
 		snprintf(jti + 2 * i, 3, "%02x", nonce_id[i]);
 	j = json_pack("{s:i, s:s, s:s, s:s, s:I, s:I, s:s}", "v", 1, "aud",
 	    k->audience, "wid", workload, "sub", user, "iat", (json_int_t)now,
-	    "exp", (json_int_t)(now + k->ttl), "jti", jti);
+	    "exp", (json_int_t)exp, "jti", jti);
 	if (j != NULL)
 		claims = json_dumps(j, JSON_COMPACT);
 	json_decref(j);

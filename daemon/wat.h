@@ -84,6 +84,11 @@ void wat_keys_free(struct wat_keys *k);
  * now + k->ttl; NUL-terminated into out (WAT_MAX + 1 bytes). */
 int wat_mint(const struct wat_keys *k, const char *workload,
     const char *user, int64_t now, char *out, size_t len, struct av_err *e);
+/* The same, expiring at exp (at most now + k->ttl; ValidationException
+ * when exp <= now): a token no longer-lived than what it comes from. */
+int wat_mint_until(const struct wat_keys *k, const char *workload,
+    const char *user, int64_t now, int64_t exp, char *out, size_t len,
+    struct av_err *e);
 /*
  * Check a token at time now: format, key id (the current key, or a
  * previous one before its not_after), signature, decryption, audience,

@@ -127,6 +127,9 @@ worker_audit(const struct api_audit *ev, struct api_reply *reply, void *arg)
 	copy_field(m.subject, sizeof(m.subject), ev->caller->subject);
 	copy_field(m.principal, sizeof(m.principal), ev->principal);
 	copy_field(m.decision, sizeof(m.decision), ev->decision);
+	copy_field(m.user_issuer, sizeof(m.user_issuer), ev->user_issuer);
+	copy_field(m.user_subject_hash, sizeof(m.user_subject_hash),
+	    ev->user_subject_hash);
 	m.listener = ev->caller->listener;
 	m.has_cred = ev->caller->has_cred;
 	m.uid = ev->caller->uid;

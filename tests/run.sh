@@ -10,7 +10,7 @@ BUILD=${BUILD:-build}
 SAN=${SAN:-0}
 VALGRIND=${VALGRIND:-0}
 FUZZ_RUNS=${FUZZ_RUNS:-20000}
-ALL="uri hsm provider tls vault http_parse config audit wat policy vendors oauth_client authorize ceremony daemon authz oauth obo client python fuzz"
+ALL="uri hsm provider tls vault http_parse config audit wat policy vendors oauth_client authorize jwt ceremony daemon authz oauth inbound obo client python fuzz"
 
 top=$(pwd)
 logs=$top/$BUILD/tests/logs
@@ -110,7 +110,7 @@ fuzz() {
 
 for t in ${*:-$ALL}; do
 	case $t in
-	uri|hsm|provider|tls|vault|http_parse|config|audit|wat|policy|oauth_client|authorize)
+	uri|hsm|provider|tls|vault|http_parse|config|audit|wat|policy|oauth_client|authorize|jwt)
 		# shellcheck disable=SC2086
 		run "$t" $WRAP "$BUILD/tests/test_$t" ;;
 	vendors)
@@ -137,6 +137,9 @@ for t in ${*:-$ALL}; do
 	obo)
 		oauth_modules
 		run "$t" python3 tests/oauth/test_obo.py ;;
+	inbound)
+		oauth_modules
+		run "$t" python3 tests/oauth/test_inbound.py ;;
 	client)
 		run "$t" python3 tests/integration/test_client.py ;;
 	python)

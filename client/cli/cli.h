@@ -27,6 +27,7 @@
 #define DOCUMENT_MAX	65536	/* bytes of a policy document */
 #define MAX_SCOPES	100	/* GetResourceOauth2Token's limits */
 #define MAX_CUSTOM	10
+#define MAX_JWT_LIST	50	/* jwt check: an authorizer's lists */
 #define WAIT_S		600	/* token oauth2 --wait: the session's life */
 
 struct cli {
@@ -75,6 +76,11 @@ struct cli {
 	size_t		 nresources;
 	const char	*audiences[MAX_URLS + 1];
 	size_t		 naudiences;
+	/* jwt check (--audience above) */
+	const char	*clients[MAX_JWT_LIST + 1];
+	size_t		 nclients;
+	const char	*jwt_scopes[MAX_JWT_LIST + 1];
+	size_t		 njwt_scopes;
 	const char	*secret_name;	/* the JSON member a secret prints as */
 	/* the words after the command */
 	char		**args;
@@ -113,6 +119,7 @@ int	cmd_token_workload(struct cli *);
 int	cmd_token_api_key(struct cli *);
 int	cmd_token_oauth2(struct cli *);
 int	cmd_session_complete(struct cli *);
+int	cmd_jwt_check(struct cli *);
 int	cmd_policy_create(struct cli *);
 int	cmd_policy_get(struct cli *);
 int	cmd_policy_update(struct cli *);

@@ -747,6 +747,79 @@ cmd_session_complete(struct cli *c)
 	return 0;
 }
 
+/* ---- inbound JWTs ---- */
+
+/* One "  name: value" line of jwt check's text output, if v is there. */
+static void
+claim_line(const char *name, json_t *v)
+{
+	json_t *x;
+	size_t i;
+
+	if (v == NULL)
+		return;
+	printf("  %s: ", name);
+	if (json_is_array(v))
+		json_array_foreach(v, i, x) {
+			printf("%s", i > 0 ? ", " : "");
+			put(json_string_value(x) != NULL ? json_string_value(x) :
+			    "?");
+		}
+	else if (json_is_integer(v))
+		printf("%lld", (long long)json_integer_value(v));
+	else
+		put(json_string_value(v) != NULL ? json_string_value(v) : "?");
+	putchar('\n');
+}
+
+/* CheckJwt: "valid" and the claims (exit 0), or the reason (exit 5). */
+int
+cmd_jwt_check(struct cli *c)
+{
+	const char *arg = c->args[0];
+	char *token;
+	json_t *doc;
+	bool valid;
+	int rc;
+
+	if ((token = strcmp(arg, "-") == 0 ? cli_read_secret(NULL, NULL,
+	    true, "token") : strdup(arg)) == NULL)
+		return EXIT_USAGE;
+	c->audiences[c->naudiences] = NULL;
+	c->clients[c->nclients] = NULL;
+	c->jwt_scopes[c->njwt_scopes] = NULL;
+	rc = av_check_jwt(c->h, c->discovery_url, c->naudiences > 0 ?
+	    c->audiences : NULL, c->nclients > 0 ? c->clients : NULL,
+	    c->njwt_scopes > 0 ? c->jwt_scopes : NULL, token, &doc, &c->err);
+	explicit_bzero(token, strlen(token));
+	free(token);
+	if (rc != 0)
+		return cli_fail(c);
+	valid = json_is_true(json_object_get(doc, "valid"));
+	if (c->json) {
+		show(c, doc);
+		return valid ? 0 : EXIT_DENIED;
+	}
+	if (valid) {
+		printf("valid\n");
+		claim_line("iss", json_object_get(doc, "issuer"));
+		claim_line("sub", json_object_get(doc, "subject"));
+		claim_line("aud", json_object_get(doc, "audience"));
+		claim_line("exp", json_object_get(doc, "expiresAt"));
+		claim_line("client", json_object_get(doc, "clientId"));
+		claim_line("alg", json_object_get(doc, "algorithm"));
+		claim_line("user", json_object_get(doc, "userId"));
+	} else {
+		printf("refused: ");
+		put(json_string_value(json_object_get(doc, "reason")));
+		printf(" (");
+		put(json_string_value(json_object_get(doc, "errorType")));
+		printf(")\n");
+	}
+	json_decref(doc);
+	return valid ? 0 : EXIT_DENIED;
+}
+
 /* ---- policies and principals: av_call ---- */
 
 /* One operation; in NULL: it could not be built.  0 or an exit status. */

@@ -41,7 +41,9 @@ enum opt {
 	O_SCOPES,
 	/* OAuth2 tokens and sessions */
 	O_FLOW, O_SESSION_URI, O_FORCE, O_CUSTOM_PARAM, O_CUSTOM_STATE,
-	O_AUDIENCE, O_WAIT, O_WAIT_TIMEOUT
+	O_AUDIENCE, O_WAIT, O_WAIT_TIMEOUT,
+	/* jwt check */
+	O_CLIENT, O_SCOPE
 };
 #define B(o)		(UINT64_C(1) << (o))
 #define GLOBAL		(B(O_TYPE) - 1)
@@ -120,6 +122,8 @@ static const struct option options[] = {
 	{ "custom-param", required_argument, NULL, O_CUSTOM_PARAM },
 	{ "custom-state", required_argument, NULL, O_CUSTOM_STATE },
 	{ "audience",	  required_argument, NULL, O_AUDIENCE },
+	{ "client",	  required_argument, NULL, O_CLIENT },
+	{ "scope",	  required_argument, NULL, O_SCOPE },
 	{ "wait",	  no_argument,	     NULL, O_WAIT },
 	{ "wait-timeout", required_argument, NULL, O_WAIT_TIMEOUT },
 	{ NULL, 0, NULL, 0 }
@@ -269,6 +273,18 @@ static const struct command commands[] = {
 "(CompleteResourceTokenAuth): the token becomes usable when USER is the\n"
 "user the session was started for; another user is refused and the\n"
 "session fails.  What the return URL's server does.  Agent socket.\n" },
+	{ "jwt check", cmd_jwt_check, ADMIN, B(O_DISCOVERY_URL) |
+	    B(O_AUDIENCE) | B(O_CLIENT) | B(O_SCOPE), 1, 1,
+"jwt check --discovery-url URL [--audience A]... [--client C]...\n"
+"    [--scope S]... TOKEN\n\n"
+"Would an inbound authorizer of URL (an identity provider's\n"
+"/.well-known/openid-configuration) with these allowed audiences, clients\n"
+"and scopes accept the JWT TOKEN?  The appliance runs the validation of\n"
+"GetWorkloadAccessTokenForJWT, fetching the provider's keys (CheckJwt;\n"
+"admin socket).  Prints 'valid' and the token's iss, sub, aud, exp,\n"
+"client and algorithm, exit 0; or 'refused: ' and the reason, exit 5.\n"
+"TOKEN '-' reads it from standard input: a token on a command line is\n"
+"visible to every local user (ps).\n" },
 	{ "policy create", cmd_policy_create, ADMIN,
 	    B(O_NAME) | B(O_FILE) | B(O_DESCRIPTION), 0, 1,
 "policy create NAME --file FILE [--description TEXT]\n\n"
@@ -348,6 +364,8 @@ static const char *groups[][2] = {
 	    "policies" },
 	{ "principal", "get|list                       principals of the "
 	    "configuration" },
+	{ "jwt", "check --discovery-url URL TOKEN  would an inbound "
+	    "authorizer accept a JWT?" },
 	{ "audit", "verify [--key PEM] [--strict] FILE   check an audit "
 	    "log offline" },
 };
@@ -380,6 +398,8 @@ usage_top(FILE *fp)
 "  policy simulate                         would a call be allowed?\n"
 "                                          (offline with policy files)\n"
 "  principal get|list                      principals and their policies\n"
+"  jwt check TOKEN                         would an inbound authorizer\n"
+"                                          accept a JWT?\n"
 "  audit verify FILE                       check an audit log offline\n"
 "'" PROG " COMMAND --help' describes each.\n"
 "\n"
@@ -407,8 +427,9 @@ usage_top(FILE *fp)
 "printed); 2 usage error, or a secret that cannot be read; 3 the appliance\n"
 "could not be reached (connection, TLS, timeout, malformed reply), or the\n"
 "output could not be written; 4 not supported yet; 5 'policy simulate':\n"
-"the call would be denied; 6 'token oauth2': the user has not authorized\n"
-"yet.  'audit verify': 0 the log verifies, 1 it does not, 2 usage.\n");
+"the call would be denied, 'jwt check': the token is refused; 6 'token\n"
+"oauth2': the user has not authorized yet.  'audit verify': 0 the log\n"
+"verifies, 1 it does not, 2 usage.\n");
 }
 
 static void
@@ -799,6 +820,16 @@ set_option(struct cli *c, int o, char *arg)
 			return cli_usage("at most %d --audience", MAX_URLS);
 		c->audiences[c->naudiences++] = arg;
 		return 0;
+	case O_CLIENT:
+		if (c->nclients == MAX_JWT_LIST)
+			return cli_usage("at most %d --client", MAX_JWT_LIST);
+		c->clients[c->nclients++] = arg;
+		return 0;
+	case O_SCOPE:
+		if (c->njwt_scopes == MAX_JWT_LIST)
+			return cli_usage("at most %d --scope", MAX_JWT_LIST);
+		c->jwt_scopes[c->njwt_scopes++] = arg;
+		return 0;
 	case O_POLICY:
 		if (c->npolicies == MAX_POLICIES)
 			return cli_usage("at most %d --policy", MAX_POLICIES);
@@ -1015,6 +1046,10 @@ check(struct cli *c, const struct command *cmd)
 		return check_simulate(c);
 	if (cmd->fn == cmd_token_oauth2)
 		return check_oauth2(c);
+	if (cmd->fn == cmd_jwt_check && (c->discovery_url == NULL ||
+	    c->naudiences > MAX_JWT_LIST))
+		return cli_usage("jwt check: --discovery-url URL is required "
+		    "(and at most %d --audience)", MAX_JWT_LIST);
 	if (cmd->fn == cmd_session_complete && (c->session_uri == NULL ||
 	    c->user_id == NULL))
 		return cli_usage("session complete: --session-uri URI and "

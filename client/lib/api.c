@@ -484,6 +484,33 @@ av_get_workload_access_token_for_user_id(av_handle *h,
 }
 
 int
+av_get_workload_access_token_for_jwt(av_handle *h, const char *workload,
+    const char *user_token, char **token, struct av_error *err)
+{
+	return secret_op(h, "GetWorkloadAccessTokenForJWT", with_secret(
+	    json_pack("{s:s}", "workloadName", workload), "userToken",
+	    user_token), "userToken", "workloadAccessToken", token, err);
+}
+
+int
+av_check_jwt(av_handle *h, const char *discovery_url,
+    const char *const *audiences, const char *const *clients,
+    const char *const *scopes, const char *token, json_t **out,
+    struct av_error *err)
+{
+	json_t *c = json_pack("{s:s}", "discoveryUrl", discovery_url);
+	json_t *in = NULL;
+
+	c = with_list(with_list(with_list(c, "allowedAudience", audiences),
+	    "allowedClients", clients), "allowedScopes", scopes);
+	if (c != NULL && (in = json_pack("{s:{s:o}}",
+	    "authorizerConfiguration", "customJWTAuthorizer", c)) == NULL)
+		return bad_args(out, err);
+	return post(h, "CheckJwt", with_secret(in, "token", token), "token",
+	    false, out, err);
+}
+
+int
 av_get_resource_api_key(av_handle *h, const char *token,
     const char *provider, char **api_key, struct av_error *err)
 {

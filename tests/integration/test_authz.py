@@ -238,6 +238,16 @@ def matrix_rows(token, session):
         "GetWorkloadAccessTokenForUserId": ("", {"workloadName": MWI,
                                                  "userId": "user-1"},
                                             200, wi),
+        # No authorizer for the identity, no default: refused after
+        # authorization, with no outbound call.
+        "GetWorkloadAccessTokenForJWT": ("", {"workloadName": MWI,
+                                              "userToken": "a.b.c"},
+                                         400, wi),
+        # A malformed token: "valid": false without a fetch.
+        "CheckJwt": ("", {"token": "a.b.c", "authorizerConfiguration": {
+            "customJWTAuthorizer": {"discoveryUrl": "https://idp.invalid"
+                                    "/.well-known/openid-configuration"}}},
+                     200, DIRECTORY),
         "GetResourceApiKey": ("", {"workloadIdentityToken": token,
                                    "resourceCredentialProviderName": MKEY},
                               200, key_arn(MKEY)),

@@ -41,8 +41,10 @@ TOP = os.getcwd()
 SDK = os.path.join(TOP, "client", "python")
 sys.path.insert(0, SDK)
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+sys.path.insert(0, os.path.join(TOP, "tests", "oauth"))
 
 import test_daemon as td   # noqa: E402 (after the path is set)
+import test_inbound as inbound   # noqa: E402
 
 import agentvault   # noqa: E402
 from agentvault import context   # noqa: E402
@@ -57,6 +59,7 @@ ADMIN_SOCK = os.path.join(RUN, "admin.sock")
 CA = os.path.join(td.TOKDIR, "ca.pem")
 SOCKET_GID = 4200       # the sockets' group: the unprivileged agent's
 AGENT_UID = 65534       # the "agents" principal, not "admin"
+ISSUER = None           # a user JWT's issuer (test_inbound.Issuer)
 ARN = ("arn:aws:bedrock-agentcore:us-east-1:000000000000:"
        "workload-identity-directory/default/workload-identity/")
 KEY = "sk-weather-" + uuid.uuid4().hex     # a test API key
@@ -155,7 +158,7 @@ def make_certs():
 def write_config(path):
     global tcp_port
     tcp_port = td.free_port()
-    td.write_config(path)
+    td.write_config(path, "outbound: {allow_http_loopback: true}\n")
     with open(path) as f:
         text = f.read()
     text = text.replace("hsm:\n", (
@@ -203,6 +206,13 @@ def setUpModule():
     c = admin()
     c.create_workload_identity("py-agent")
     c.create_api_key_credential_provider(name="py-weather", api_key=KEY)
+    # A user JWT's issuer of our own (tests/oauth/test_inbound.py).
+    global ISSUER
+    ISSUER = inbound.Issuer()
+    ISSUER.keys = [inbound.Key("py-1")]
+    c.create_workload_identity("py-jwt", authorizer_configuration={
+        "customJWTAuthorizer": {"discoveryUrl": ISSUER.discovery,
+                                "allowedAudience": ["agents"]}})
 
 
 def tearDownModule():
@@ -428,17 +438,21 @@ class ClientTests(unittest.TestCase):
                c.get_workload_access_token, "py-agent", user_id="a\nb")
         expect(self, agentvault.ResourceNotFoundException,
                c.get_workload_access_token, "py-nobody")
-        e = expect(self, agentvault.OperationNotSupportedError,
+        e = expect(self, agentvault.ValidationException,
                    c.get_workload_access_token, "py-agent",
-                   user_token="eyJ.a.b")
-        self.assertIsInstance(e, agentvault.ValidationException)
-        self.assertIn("does not support workload access tokens for a user's "
-                      "JWT", str(e))
+                   user_token=ISSUER.token())
+        self.assertIn("no authorizerConfiguration", str(e))
         with self.assertLogs("agentvault.identity", "WARNING") as logs:
-            expect(self, agentvault.OperationNotSupportedError,
-                   c.get_workload_access_token, "py-agent",
-                   user_token="eyJ.a.b", user_id="u")
+            t3 = c.get_workload_access_token(
+                "py-jwt", user_token=ISSUER.token(),
+                user_id="u")["workloadAccessToken"]
         self.assertIn("using user_token", logs.output[0])
+        self.assertTrue(t3.startswith("avwat1."))
+        self.assertEqual(c.get_api_key("py-weather", t3), KEY)
+        e = expect(self, agentvault.AccessDeniedException,
+                   c.get_workload_access_token, "py-jwt",
+                   user_token=ISSUER.token(aud="someone-else"))
+        self.assertIn("aud", str(e))
 
     def test_get_api_key(self):
         """get_api_key: the stored key for a token; errors typed"""

@@ -99,6 +99,20 @@ static const char full_yaml[] =
     "  allow_http_loopback: true\n"
     "oauth:\n"
     "  session_ttl_seconds: 3600\n"
+    "authorizer:\n"
+    "  discovery_url: https://idp.example.com/t/1/.well-known/"
+    "openid-configuration\n"
+    "  allowed_audiences: [api://agents, \"https://vault.example\"]\n"
+    "  allowed_clients: [agent-app]\n"
+    "  allowed_scopes: [agents:invoke, openid]\n"
+    "  required_claims:\n"
+    "    - {claim: tenant, equals: acme}\n"
+    "    - claim: groups\n"
+    "      contains_any: [admins, \"agent users\"]\n"
+    "    - {claim: \"https://example.com/roles\", contains: agent}\n"
+    "  jwks_ttl_seconds: 600\n"
+    "  jwks_refresh_min_seconds: 5\n"
+    "  jwks_max_stale_seconds: 3600\n"
     "policy:\n"
     "  dir: /srv/av/policies\n"
     "principals:\n"
@@ -310,6 +324,26 @@ test_full(void **state)
 	assert_int_equal(c->outbound.max_transfers, 4096);
 	assert_string_equal(c->outbound.ca_bundle, "/srv/av/idp-ca.pem");
 	assert_true(c->outbound.allow_http_loopback);
+	assert_string_equal(c->authorizer.discovery_url, "https://idp.example."
+	    "com/t/1/.well-known/openid-configuration");
+	assert_int_equal(c->authorizer.allowed_audiences.n, 2);
+	assert_string_equal(c->authorizer.allowed_audiences.v[1],
+	    "https://vault.example");
+	assert_int_equal(c->authorizer.allowed_clients.n, 1);
+	assert_string_equal(c->authorizer.allowed_scopes.v[0],
+	    "agents:invoke");
+	assert_int_equal(c->authorizer.required_claims.n, 3);
+	assert_string_equal(c->authorizer.required_claims.v[0].equals, "acme");
+	assert_int_equal(c->authorizer.required_claims.v[1].contains_any.n, 2);
+	assert_string_equal(c->authorizer.required_claims.v[1].contains_any.v[1],
+	    "agent users");
+	assert_string_equal(c->authorizer.required_claims.v[2].claim,
+	    "https://example.com/roles");
+	assert_string_equal(c->authorizer.required_claims.v[2].contains,
+	    "agent");
+	assert_int_equal(c->authorizer.jwks_ttl_seconds, 600);
+	assert_int_equal(c->authorizer.jwks_refresh_min_seconds, 5);
+	assert_int_equal(c->authorizer.jwks_max_stale_seconds, 3600);
 	assert_string_equal(c->policy.dir, "/srv/av/policies");
 	assert_int_equal(c->principals.n, 4);
 	p = &c->principals.v[0];
@@ -434,6 +468,12 @@ test_defaults(void **state)
 	assert_string_equal(d->outbound.ca_bundle,
 	    "/etc/ssl/certs/ca-certificates.crt");
 	assert_false(d->outbound.allow_http_loopback);
+	assert_string_equal(d->authorizer.discovery_url, "");
+	assert_int_equal(d->authorizer.allowed_audiences.n, 0);
+	assert_int_equal(d->authorizer.required_claims.n, 0);
+	assert_int_equal(d->authorizer.jwks_ttl_seconds, 3600);
+	assert_int_equal(d->authorizer.jwks_refresh_min_seconds, 30);
+	assert_int_equal(d->authorizer.jwks_max_stale_seconds, 86400);
 	assert_string_equal(d->policy.dir, "");
 	/* One principal: the admin, root, with full access. */
 	assert_int_equal(d->principals.n, 1);
@@ -1471,6 +1511,58 @@ test_load(void **state)
 
 /* ---- printing ----------------------------------------------------------- */
 
+/* The default inbound authorizer (authorizer:). */
+static void
+test_authorizer(void **state)
+{
+	(void)state;
+	parse_str(MINIMAL "outbound: {allow_http_loopback: true}\n"
+	    "authorizer:\n  discovery_url: http://127.0.0.1:8080/x/.well-known/"
+	    "openid-configuration\n", cfg_a);
+	assert_string_equal(cfg_a->authorizer.discovery_url, "http://127.0.0."
+	    "1:8080/x/.well-known/openid-configuration");
+	bad_min("authorizer:\n  discovery_url: http://127.0.0.1/.well-known/"
+	    "openid-configuration\n", NAME ":4:18: authorizer.discovery_url: "
+	    "an https:// URL ending in /.well-known/openid-configuration");
+	bad_min("authorizer:\n  discovery_url: https://idp.example.com/.well-"
+	    "known/oauth-authorization-server\n", NAME ":4:18: authorizer."
+	    "discovery_url: an https:// URL ending in /.well-known/"
+	    "openid-configuration");
+	bad_min("authorizer:\n  discovery_url: https:///.well-known/"
+	    "openid-configuration\n", NAME ":4:18: authorizer.discovery_url: "
+	    "an https:// URL ending in /.well-known/openid-configuration");
+	bad_min("authorizer:\n  discovery_url: \"https://a b/.well-known/"
+	    "openid-configuration\"\n", NAME ":4:18: authorizer.discovery_url: "
+	    "expected a URL of printable ASCII without spaces, at most 2048 "
+	    "bytes");
+	bad_min("authorizer:\n  allowed_audiences: [a]\n", NAME ":4:22: "
+	    "authorizer.allowed_audiences: only used with authorizer."
+	    "discovery_url");
+	bad_min("authorizer:\n  discovery_url: https://i.example/.well-known/"
+	    "openid-configuration\n  allowed_scopes: [\"a b\"]\n", NAME
+	    ":5:20: authorizer.allowed_scopes: expected a list of scopes of printable "
+	    "ASCII without spaces, at most 255 bytes each");
+	bad_min("authorizer:\n  discovery_url: https://i.example/.well-known/"
+	    "openid-configuration\n  required_claims:\n    - {claim: a, "
+	    "equals: b, contains: c}\n", NAME ":6:7: authorizer."
+	    "required_claims[0]: exactly one of equals, contains, "
+	    "contains_any");
+	bad_min("authorizer:\n  discovery_url: https://i.example/.well-known/"
+	    "openid-configuration\n  required_claims:\n    - {claim: a}\n",
+	    NAME ":6:7: authorizer.required_claims[0]: exactly one of equals, "
+	    "contains, contains_any");
+	bad_min("authorizer:\n  discovery_url: https://i.example/.well-known/"
+	    "openid-configuration\n  required_claims:\n    - {claim: \"a b\", "
+	    "equals: c}\n", NAME ":6:15: authorizer.required_claims[0].claim: "
+	    "expected a claim name of [A-Za-z0-9_.:/-], at most 255 bytes");
+	bad_min("authorizer:\n  jwks_ttl_seconds: 600\n  jwks_max_stale_"
+	    "seconds: 60\n", NAME ":5:27: authorizer.jwks_max_stale_seconds: "
+	    "shorter than authorizer.jwks_ttl_seconds");
+	bad_min("authorizer:\n  jwks_refresh_min_seconds: 0\n", NAME ":4:29: "
+	    "authorizer.jwks_refresh_min_seconds: expected an integer from 1 "
+	    "to 3600");
+}
+
 static void
 test_print(void **state)
 {
@@ -1532,6 +1624,7 @@ main(void)
 		cmocka_unit_test(test_uris),
 		cmocka_unit_test(test_pins),
 		cmocka_unit_test(test_cross),
+		cmocka_unit_test(test_authorizer),
 		cmocka_unit_test(test_error_buffer),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_print),

@@ -27,6 +27,9 @@
 
 #define KEK_URI "pkcs11:object=agentvault-kek;type=secret-key"
 #define CANARY "CANARY-7f3a9c-api-key-do-not-store-in-clear"
+/* What schema 9 added, undone to test an earlier migration. */
+#define SCHEMA_9_DROP	"DROP TABLE user_jwts; ALTER TABLE workload_identities " \
+	"DROP COLUMN authorizer; "
 
 struct fixture {
 	struct hsm	*hsm;
@@ -382,7 +385,8 @@ test_token_keys(void **state)
 	    "DROP TABLE token_keys; DROP TABLE policies; "
 	    "DROP TABLE policy_attachments; "
 	    "ALTER TABLE credential_providers DROP COLUMN config; "
-	    "DROP TABLE oauth_sessions; PRAGMA user_version = 3;");
+	    "DROP TABLE oauth_sessions; " SCHEMA_9_DROP
+	    "PRAGMA user_version = 3;");
 	assert_int_equal(store_open(f->db, &s, &e), 0);
 	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
 	store_close(s);
@@ -502,7 +506,8 @@ test_policies(void **state)
 	raw_sql(f, "DROP TABLE oauth_tokens; "
 	    "DROP TABLE policies; DROP TABLE policy_attachments; "
 	    "ALTER TABLE credential_providers DROP COLUMN config; "
-	    "DROP TABLE oauth_sessions; PRAGMA user_version = 4;");
+	    "DROP TABLE oauth_sessions; " SCHEMA_9_DROP
+	    "PRAGMA user_version = 4;");
 	assert_int_equal(store_open(f->db, &s, &e), 0);
 	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
 	assert_int_equal(store_policy_names(s, l, &e), 0);
@@ -574,7 +579,7 @@ test_providers(void **state)
 	/* Schema 5 -> 6: providers from before have the empty configuration. */
 	close_fixture(f);
 	raw_sql(f, "DROP TABLE oauth_tokens; ALTER TABLE credential_providers "
-	    "DROP COLUMN config; DROP TABLE oauth_sessions; "
+	    "DROP COLUMN config; DROP TABLE oauth_sessions; " SCHEMA_9_DROP
 	    "PRAGMA user_version = 5;");
 	assert_int_equal(store_open(f->db, &s, &e), 0);
 	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
@@ -688,7 +693,7 @@ test_sessions(void **state)
 	 * secret uses: fewer than before, maybe). */
 	assert_int_equal(store_session_get(f->store, "urn:s3", &r, &e), 1);
 	assert_int_equal(store_wi_create(f->store, "wl-s", "", "arn:wl-s",
-	    NULL, NULL, 10, &e), 0);
+	    NULL, NULL, NULL, 10, &e), 0);
 	assert_int_equal(store_wi_delete(f->store, f->vault, "wl-s", NULL,
 	    "arn:wl-s", &e), 0);
 	assert_int_equal(store_session_get(f->store, "urn:s3", &got, &e), 0);
@@ -707,7 +712,7 @@ test_sessions(void **state)
 	assert_int_equal(store_session_get(f->store, "urn:old", &got, &e), 0);
 	assert_int_equal(store_dek_count(f->store), deks + 1);
 	assert_int_equal(store_wi_create(f->store, "wl-u", "", "arn:wl-u",
-	    NULL, NULL, 10, &e), 0);
+	    NULL, NULL, NULL, 10, &e), 0);
 	assert_int_equal(store_wi_delete(f->store, f->vault, "wl-u", NULL,
 	    "arn:wl-u", &e), 0);
 	assert_int_equal(store_dek_count(f->store), deks);
@@ -807,7 +812,7 @@ test_oauth_tokens(void **state)
 	assert_int_equal(store_dek_count(f->store), deks);
 	/* Identity delete erases its tokens. */
 	assert_int_equal(store_wi_create(f->store, "wi-a", "", "arn:wi-a",
-	    NULL, NULL, 10, &e), 0);
+	    NULL, NULL, NULL, 10, &e), 0);
 	assert_int_equal(store_oauth_put(f->store, f->vault, &k, "read", "A", 1,
 	    NULL, 0, 1, true, NULL, &e), 0);
 	assert_int_equal(store_wi_delete(f->store, f->vault, "wi-a", NULL,
@@ -817,7 +822,7 @@ test_oauth_tokens(void **state)
 	/* Schema 6 -> 7 adds the table. */
 	close_fixture(f);
 	raw_sql(f, "DROP TABLE oauth_tokens; DROP TABLE oauth_sessions; "
-	    "PRAGMA user_version = 6;");
+	    SCHEMA_9_DROP "PRAGMA user_version = 6;");
 	assert_int_equal(store_open(f->db, &s, &e), 0);
 	assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
 	assert_int_equal(store_oauth_count(s), 0);

@@ -111,8 +111,6 @@ _OPS = {
 _PLANNED = {
     "GetResourceOauth2Token": "OAuth2 access tokens",
     "CompleteResourceTokenAuth": "OAuth2 access tokens",
-    "GetWorkloadAccessTokenForJWT":
-        "workload access tokens for a user's JWT (user_token=)",
 }
 
 # The event loop of an async decorated function, seen by the thread that
@@ -336,10 +334,14 @@ class IdentityClient:
     def create_workload_identity(self, name=None,
                                  allowed_resource_oauth_2_return_urls=None,
                                  tags=None, *,
-                                 allowed_resource_oauth2_return_urls=None):
+                                 allowed_resource_oauth2_return_urls=None,
+                                 authorizer_configuration=None):
         """CreateWorkloadIdentity.  Without a name, workload-XXXXXXXX.
         The return URLs may be given under either spelling (AgentCore's
-        SDK has allowed_resource_oauth_2_return_urls)."""
+        SDK has allowed_resource_oauth_2_return_urls).
+        authorizer_configuration: the user JWTs it accepts,
+        {"customJWTAuthorizer": {"discoveryUrl": ..., ...}}
+        (docs/inbound.md)."""
         urls = allowed_resource_oauth_2_return_urls
         if urls is None:
             urls = allowed_resource_oauth2_return_urls
@@ -347,6 +349,8 @@ class IdentityClient:
                 "allowedResourceOauth2ReturnUrls": list(urls or [])}
         if tags is not None:
             body["tags"] = dict(tags)
+        if authorizer_configuration is not None:
+            body["authorizerConfiguration"] = authorizer_configuration
         return self._call("CreateWorkloadIdentity", body)
 
     def get_workload_identity(self, name):
@@ -355,14 +359,18 @@ class IdentityClient:
 
     def update_workload_identity(self, name,
                                  allowed_resource_oauth_2_return_urls=None,
-                                 *, allowed_resource_oauth2_return_urls=None):
+                                 *, allowed_resource_oauth2_return_urls=None,
+                                 authorizer_configuration=None):
         """UpdateWorkloadIdentity: replaces the return URLs (none: empties
-        the list)."""
+        the list) and the authorizer configuration (none: removes it)."""
         urls = allowed_resource_oauth_2_return_urls
         if urls is None:
             urls = allowed_resource_oauth2_return_urls
-        return self._call("UpdateWorkloadIdentity", {
-            "name": name, "allowedResourceOauth2ReturnUrls": list(urls or [])})
+        body = {"name": name,
+                "allowedResourceOauth2ReturnUrls": list(urls or [])}
+        if authorizer_configuration is not None:
+            body["authorizerConfiguration"] = authorizer_configuration
+        return self._call("UpdateWorkloadIdentity", body)
 
     def delete_workload_identity(self, name):
         """DeleteWorkloadIdentity (its secrets are crypto-erased)."""
