@@ -458,11 +458,11 @@ jwks_select(const struct jwk_set *s, const char *kid, const char *alg,
     enum jwk_kty kty, int nid, EVP_PKEY **key, struct av_err *e)
 {
 	const struct jwk *found = NULL;
-	size_t i, n = 0;
+	size_t i, n = 0, count = jwks_count(s);	/* no set: no key */
 
 	*key = NULL;
 	if (kid != NULL) {
-		for (i = 0; i < s->n; i++)
+		for (i = 0; i < count; i++)
 			if (s->keys[i].has_kid &&
 			    strcmp(s->keys[i].kid, kid) == 0 &&
 			    fits(&s->keys[i], alg, kty, nid)) {
@@ -476,7 +476,7 @@ jwks_select(const struct jwk_set *s, const char *kid, const char *alg,
 		return av_fail(e, AV_E_ACCESS_DENIED, "no key in the JWKS has "
 		    "the token's kid");
 	}
-	for (i = 0; i < s->n; i++)
+	for (i = 0; i < count; i++)
 		if (fits(&s->keys[i], alg, kty, nid)) {
 			found = &s->keys[i];
 			n++;

@@ -9,13 +9,13 @@
  * canonical trailing bits, header and claims JSON objects without
  * duplicate members and at most JWT_JSON_DEPTH deep.  The header's `alg`
  * must be RS256/384/512, PS256/384/512, ES256/384/512 or EdDSA (Ed25519);
- * `none` and HS* are refused, and so are the `jku`, `x5u`, `jwk`, `x5c`
- * and `x5t` headers (keys come only from the configured JWKS), any `crit`
- * (we understand no extension), `b64`, `zip`, `enc` and `cty: JWT`
- * (nested tokens).  `typ`, when present, must be JWT, at+jwt or
+ * `none` and HS* are refused, and so are the `jku`, `x5u`, `jwk` and
+ * `x5c` headers (keys come only from the configured JWKS), any `crit` (we
+ * understand no extension), `b64`, `zip`, `enc` and any `cty` (nested
+ * tokens); `x5t` is ignored.  `typ`, when present, must be JWT, at+jwt,
  * application/jwt or application/at+jwt (case-insensitive).  `kid` is at
- * most JWT_KID_MAX bytes of [A-Za-z0-9_.:+=@-], never `..`; it is only
- * compared with the JWKS's kids.
+ * most JWT_KID_MAX bytes of [A-Za-z0-9-_+/=.:@] (Cognito's kids are
+ * standard base64), never `..`; it is only compared with the JWKS's kids.
  *
  * Keys (jwks_parse): RSA (2048..8192 bits), EC P-256/384/521 (the point is
  * checked on the curve) and OKP Ed25519.  Keys whose `use` is not `sig` or
@@ -90,7 +90,8 @@ void	 jwt_free(struct jwt *t);
 const char *jwt_kid(const struct jwt *t);	/* or NULL */
 const char *jwt_alg_name(const struct jwt *t);
 
-/* Verify the signature with the key of keys that the token names. */
+/* Verify the signature with the key of keys that the token names (keys
+ * NULL: no JWKS yet, no key). */
 int	 jwt_verify_signature(const struct jwt *t, const struct jwk_set *keys,
 	    struct av_err *e);
 

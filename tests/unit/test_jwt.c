@@ -176,6 +176,9 @@ claims_with(const char *extra)
 static const char *good_claims(void) { return claims_with(""); }
 
 /* Claims written out whole (for missing or replaced standard claims). */
+static char *claims_fmt(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
 static char *
 claims_fmt(const char *fmt, ...)
 {
@@ -490,6 +493,8 @@ test_no_kid(void **state)
 	one = set_of(jwks);
 	assert_int_equal(run(tok, one, &policy, &e), -1);
 	assert_non_null(strstr(e.msg, "no key in the JWKS fits alg ES256"));
+	assert_int_equal(run(tok, NULL, &policy, &e), -1);	/* no JWKS yet */
+	assert_non_null(strstr(e.msg, "no key in the JWKS fits alg ES256"));
 	jwks_free(one);
 	jwks_free(two);
 	free(tok);
@@ -615,8 +620,8 @@ test_key_headers(void **state)
 	static const char *const h[] = {
 		"\"jku\":\"https://evil.example/jwks.json\"",
 		"\"x5u\":\"https://evil.example/cert.pem\"",
-		"\"jwk\":{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AA\","
-		    "\"y\":\"AA\"}",
+		("\"jwk\":{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AA\","
+		    "\"y\":\"AA\"}"),
 		"\"x5c\":[\"MIIB\"]",
 	};
 	static const char *const name[] = { "jku", "x5u", "jwk", "x5c" };
