@@ -76,7 +76,7 @@ DAEMON_LIB_SRCS := daemon/error.c daemon/secmem.c daemon/vault.c daemon/store.c 
 	daemon/authz.c daemon/outbound.c daemon/oauth_vendor.c \
 	daemon/oauth_client.c daemon/store_oauth.c daemon/oauth_token.c \
 	daemon/op_oauth2_token.c daemon/oauth_authorize.c daemon/oauth3lo.c \
-	daemon/jwt.c daemon/jwk.c \
+	daemon/oauth_obo.c daemon/jwt.c daemon/jwk.c \
 	daemon/store_user_jwt.c daemon/authorizer.c daemon/jwks_cache.c \
 	daemon/user_jwt.c daemon/op_inbound.c \
 	firmware/selftest.c $(filter policy/%,$(POLICY_SRCS))

@@ -192,6 +192,7 @@ struct flight {
 	/* What the answer is stored under. */
 	char		*workload, *user, *provider, *scope_key, *scopes;
 	bool		 bound;
+	int64_t		 not_after;	/* 0, or the latest expires_at */
 	bool		 refreshing;
 	char		*old_refresh;	/* the refresh token used */
 	size_t		 old_refresh_len;
@@ -335,6 +336,8 @@ flight_answer(int rc, struct oauth_token *t, const char *oerr,
 		goto done;
 	}
 	exp = oauth_expires_at((int64_t)time(NULL), t->expires_in);
+	if (f->not_after > 0 && exp > f->not_after)
+		exp = f->not_after;
 	refresh = t->refresh != NULL ? t->refresh : f->old_refresh;
 	rlen = t->refresh != NULL ? t->refresh_len : f->old_refresh_len;
 	if (t->extra != NULL && (extra = json_dumps(t->extra,
@@ -448,6 +451,7 @@ oauth_token_fetch(struct api_ctx *ctx, struct event_base *base,
 	    k->scope_key)) == NULL)
 		goto oom;
 	f->bound = req->bound;
+	f->not_after = req->not_after;
 	if (req->grant.grant == OAUTH_GRANT_REFRESH_TOKEN) {
 		f->refreshing = true;
 		f->old_refresh_len = strlen(req->grant.refresh_token);

@@ -85,6 +85,9 @@ struct oauth_fetch {
 	struct oauth_grant_req		 grant;
 	const char	*scopes;	/* stored when the answer has none */
 	bool		 bound;		/* stored bound (M2M: always) */
+	int64_t		 not_after;	/* 0, or when it stops being
+					 * handed out at the latest (OBO: the
+					 * user's JWT's exp) */
 };
 
 /*
@@ -123,6 +126,10 @@ struct oauth_token_call {
 
 struct api_call;
 int oauth3lo_get_token(struct api_ctx *ctx, struct api_call *call,
+    const struct oauth_token_call *r, json_t *out, struct av_err *e);
+/* ON_BEHALF_OF_TOKEN_EXCHANGE (oauth_obo.c), for a user of a JWT (the
+ * caller checked user_is_jwt()): fills out or defers the call. */
+int oauth_obo_get_token(struct api_ctx *ctx, struct api_call *call,
     const struct oauth_token_call *r, json_t *out, struct av_err *e);
 
 #endif /* AV_OAUTH_TOKEN_H */

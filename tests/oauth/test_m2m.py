@@ -463,8 +463,10 @@ def test_validation(wat):
            "refused: %s" % what, doc)
     st, doc = token_call(wat, "idp-basic", ["read"],
                          oauth2Flow="ON_BEHALF_OF_TOKEN_EXCHANGE")
-    ok(st == 400 and "not supported yet" in doc.get("message", ""),
-       "ON_BEHALF_OF_TOKEN_EXCHANGE: not supported yet", doc)
+    ok(st == 400 and "needs a workload access token from GetWorkloadAcces"
+       "sTokenForJWT (this one is for no user)" in doc.get("message", ""),
+       "ON_BEHALF_OF_TOKEN_EXCHANGE with a token for no user: refused",
+       doc)
     st, doc = token_call(wat, "no-such", ["read"])
     ok(st == 404 and "no OAuth2 credential provider named no-such" in
        doc.get("message", ""), "an unknown provider", doc)

@@ -2,13 +2,22 @@
 # SPDX-License-Identifier: Apache-2.0
 """test_obo.py - on-behalf-of token exchange (suite "obo"): the
 providers' onBehalfOfTokenExchangeConfig (validated, stored, returned,
-updated), and the real OpenID provider's (idp.mjs) token-exchange and
-jwt-bearer grants with the downstream API that takes their tokens.
+updated); the real OpenID provider's (idp.mjs) token-exchange and
+jwt-bearer grants with the downstream API that takes their tokens; and
+the whole chain against real parts: a user signs in through headless
+Chromium, the app gets the user's JWT, the agent a workload access token
+for it (GetWorkloadAccessTokenForJWT), then GetResourceOauth2Token
+ON_BEHALF_OF_TOKEN_EXCHANGE with each grant and actor, and the
+downstream API accepts the token.  Caching, a refused exchange, an
+expired JWT, a token for a user id; the agent never sees the user's JWT
+nor the secret.  The Python client and the CLI do it too.
 
 Prints TAP.  Environment as tests/integration/test_daemon.py's.
 """
 import json
 import os
+import sqlite3
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -16,13 +25,16 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "client", "python"))
 import harness  # noqa: E402
 import test_daemon as td  # noqa: E402
+import agentvault  # noqa: E402
 
 ok = td.ok
 SECRET = "obo-client-secret-for-the-tests"
 SLOW = td.SLOW
 APP = "urn:agentvault:test:appliance"     # the audience of users' JWTs
+APP_SHORT = "urn:agentvault:test:appliance-short"   # ... living 15 s
 DOWN = "urn:agentvault:test:downstream"   # the downstream API's
 CB = "http://127.0.0.1:1/cb"              # the app's redirect (never reached)
 TE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -50,21 +62,26 @@ def idp_config(exchange_ttl=300, **more):
                  grant_types=["client_credentials"],
                  token_endpoint_auth_method="client_secret_basic"),
         ],
-        "resources": {APP: {"scope": "read", "accessTokenFormat": "jwt",
-                            "audience": APP,
-                            "jwt": {"sign": {"alg": "ES256"}}}},
-        "ttl": {"AccessToken": 600, "ClientCredentials": 600},
+        "resources": {
+            APP: {"scope": "read", "accessTokenFormat": "jwt",
+                  "audience": APP, "accessTokenTTL": 1800,
+                  "jwt": {"sign": {"alg": "ES256"}}},
+            APP_SHORT: {"scope": "read", "accessTokenFormat": "jwt",
+                        "audience": APP_SHORT, "accessTokenTTL": 15,
+                        "jwt": {"sign": {"alg": "ES256"}}}},
+        # AccessToken's TTL is the resource's accessTokenTTL.
+        "ttl": {"ClientCredentials": 600},
         "exchange_ttl": exchange_ttl,
     }, **more)
 
 
-def user_jwt(idp, user="alice"):
+def user_jwt(idp, user="alice", resource=APP):
     """A user signs in at the provider (headless Chromium) through the
     app, which gets a JWT access token for the appliance's audience."""
     verifier, challenge = harness.pkce_pair()
     q = urllib.parse.urlencode({
         "client_id": "app", "response_type": "code", "redirect_uri": CB,
-        "scope": "openid read", "state": "s", "resource": APP,
+        "scope": "openid read", "state": "s", "resource": resource,
         "code_challenge": challenge, "code_challenge_method": "S256"})
     final = harness.browser_login(idp.issuer + "/auth?" + q, user=user,
                                   stop_at_prefix=CB)
@@ -72,7 +89,8 @@ def user_jwt(idp, user="alice"):
         urllib.parse.urlsplit(final).query)).get("code")
     st, doc, raw = idp.token({"grant_type": "authorization_code",
                               "code": code, "redirect_uri": CB,
-                              "code_verifier": verifier, "resource": APP},
+                              "code_verifier": verifier,
+                              "resource": resource},
                              basic=("app", SECRET))
     if st != 200:
         raise harness.HarnessError("code exchange: %d %s" % (st, raw[:200]))
@@ -116,7 +134,7 @@ def obo_out(doc, key="customOauth2ProviderConfig"):
         "onBehalfOfTokenExchangeConfig")
 
 
-def setup():
+def setup(issuer):
     import shutil
     import subprocess
     shutil.rmtree(td.WORK, ignore_errors=True)
@@ -128,8 +146,10 @@ def setup():
                     os.path.join(td.TOKDIR, "token", "tokens")])
     conf = os.path.join(td.WORK, "obo.yaml")
     td.write_config(conf, "outbound:\n  connect_timeout_ms: %d\n"
-                    "  timeout_ms: %d\n  allow_http_loopback: true\n" %
-                    (1000 * SLOW, 3000 * SLOW))
+                    "  timeout_ms: %d\n  allow_http_loopback: true\n"
+                    "authorizer:\n  discovery_url: %s/.well-known/"
+                    "openid-configuration\n  allowed_audiences: [%s, %s]\n" %
+                    (1000 * SLOW, 3000 * SLOW, issuer, APP, APP_SHORT))
     return conf
 
 
@@ -201,6 +221,9 @@ def test_config(issuer):
            want in doc.get("message", ""), "refused: %s" % what, doc)
         st, _ = td.call("GetOauth2CredentialProvider", {"name": body["name"]})
         ok(st == 404, "... and not created")
+    for name in ("obo-te-none", "obo-te-m2m", "obo-te-wi", "obo-te-alias",
+                 "obo-te-explicit-none", "obo-jb", "obo-ms"):
+        td.call("DeleteOauth2CredentialProvider", {"name": name})
 
 
 def test_idp_grants(idp, jwt):
@@ -291,23 +314,241 @@ def test_idp_grants(idp, jwt):
        "the request log hashes subject tokens and assertions")
 
 
+def token_call(wat, prov, scopes, **more):
+    body = dict({"workloadIdentityToken": wat,
+                 "resourceCredentialProviderName": prov, "scopes": scopes,
+                 "oauth2Flow": "ON_BEHALF_OF_TOKEN_EXCHANGE"}, **more)
+    return td.call("oauth2/token", body, sock_name="agent.sock")
+
+
+def wat_for_jwt(name, jwt):
+    st, doc = td.call("GetWorkloadAccessTokenForJWT",
+                      {"workloadName": name, "userToken": jwt},
+                      sock_name="agent.sock")
+    ok(st == 200 and doc.get("workloadAccessToken"),
+       "GetWorkloadAccessTokenForJWT: a workload access token for the "
+       "user's JWT", doc)
+    return doc.get("workloadAccessToken", "")
+
+
+def chain_providers(issuer):
+    for name, obo, client, method in (
+            ("c-te-none", te(), "obo-basic", "CLIENT_SECRET_BASIC"),
+            ("c-te-m2m", te("M2M", ["actor.read"]), "obo-post",
+             "CLIENT_SECRET_POST"),
+            ("c-jb", {"grantType": "JWT_AUTHORIZATION_GRANT"}, "obo-basic",
+             "CLIENT_SECRET_BASIC"),
+            ("c-plain", None, "obo-basic", "CLIENT_SECRET_BASIC")):
+        st, doc = td.call("CreateOauth2CredentialProvider", custom(
+            name, issuer, obo, client=client, method=method))
+        ok(st == 200, "provider %s" % name, doc)
+
+
+def test_chain(idp, wat, tokens):
+    """Each grant and actor: the exchange the provider saw, the token the
+    downstream API accepts, the cache."""
+    for prov, grant, actor, auth, act in (
+            ("c-te-none", TE, None, "client_secret_basic", None),
+            ("c-te-m2m", TE, "access_token", "client_secret_post",
+             {"sub": "obo-post"}),
+            ("c-jb", JB, None, "client_secret_basic", None)):
+        idp.clear_exchanges()
+        st, doc = token_call(wat, prov, ["read"], audiences=[DOWN])
+        tok = doc.get("accessToken", "")
+        tokens.append(tok)
+        ok(st == 200 and tok and set(doc) == {"accessToken"},
+           "%s: ON_BEHALF_OF_TOKEN_EXCHANGE answers a token (only)" % prov,
+           doc)
+        ex = idp.exchanges()
+        e = ex[-1] if ex else {}
+        ok(len(ex) == 1 and e["grant_type"] == grant and
+           e["subject"]["sub"] == "alice" and e["error"] is None and
+           e["auth_method"] == auth and e["scope"] == "read" and
+           e["audience"] == DOWN and
+           (e["actor"] or {}).get("type") == actor,
+           "%s: the provider got the user's JWT as %s, actor %s, client "
+           "authenticated (%s)" % (prov, "subject" if grant == TE else
+                                   "assertion", actor, auth), ex)
+        if grant == TE:
+            ok(e["subject_token_type"] == TT + "access_token" and
+               e["requested_token_type"] == TT + "access_token",
+               "%s: token types: access_token (the JWT is RFC 9068's)" %
+               prov, e)
+        else:
+            ok(e["subject_token_type"] is None and
+               e["requested_token_use"] is None,
+               "%s: jwt-bearer, no requested_token_use (not Microsoft)" %
+               prov, e)
+        st, who = idp.call_downstream(tok)
+        ok(st == 200 and who.get("sub") == "alice" and
+           who.get("act") == act,
+           "%s: the downstream API accepts it: alice, act %s" % (prov, act),
+           who)
+        st, doc2 = token_call(wat, prov, ["read"], audiences=[DOWN])
+        ok(st == 200 and doc2.get("accessToken") == tok and
+           len(idp.exchanges()) == 1,
+           "%s: asked again, the cached token (no new exchange)" % prov)
+    m2m = [r for r in idp.requests() if r["grant_type"] ==
+           "client_credentials" and r["client_id"] == "obo-post"]
+    ok(len(m2m) == 1 and m2m[0]["params"].get("scope") == "actor.read",
+       "the M2M actor token: one client-credentials grant for "
+       "actorTokenScopes", m2m)
+    idp.clear_exchanges()
+    st, doc = token_call(wat, "c-te-m2m", ["write"], audiences=[DOWN])
+    m2m2 = [r for r in idp.requests() if r["grant_type"] ==
+            "client_credentials" and r["client_id"] == "obo-post"]
+    ok(st == 200 and len(idp.exchanges()) == 1 and len(m2m2) == 1,
+       "other scopes: a new exchange, the actor token from the cache", doc)
+    tokens.append(doc.get("accessToken", ""))
+
+
+def test_refusals(idp, wat, jwt_short):
+    idp.exchange_fail("invalid_grant", times=1)
+    st, doc = token_call(wat, "c-jb", ["write"])
+    msg = doc.get("message", "")
+    ok(st == 400 and doc.get("__type") == "ValidationException" and
+       "on-behalf-of token exchange at c-jb failed" in msg and
+       "invalid_grant" in msg and "refused by the test" not in msg,
+       "a refused exchange: ValidationException naming the provider and "
+       "its error code (not its description)", doc)
+    st, doc = token_call(wat, "c-plain", ["read"])
+    ok(st == 400 and "has no onBehalfOfTokenExchangeConfig" in
+       doc.get("message", ""), "a provider without on-behalf-of", doc)
+    st, doc = token_call(wat, "c-jb", ["read"], sessionUri="urn:x")
+    ok(st == 400 and "sessionUri is not used with oauth2Flow ON_BEHALF_OF"
+       in doc.get("message", ""), "sessionUri is 3LO's", doc)
+    st, doc = td.call("GetWorkloadAccessTokenForUserId",
+                      {"workloadName": "obo-agent", "userId": "alice"},
+                      sock_name="agent.sock")
+    st, doc = token_call(doc.get("workloadAccessToken", ""), "c-jb", ["read"])
+    ok(st == 400 and "needs a workload access token from GetWorkloadAccess"
+       "TokenForJWT (this one is for a user id)" in doc.get("message", ""),
+       "a token for a user id is refused: no JWT to exchange", doc)
+    st, doc = td.call("GetWorkloadAccessToken", {"workloadName": "obo-agent"},
+                      sock_name="agent.sock")
+    st, doc = token_call(doc.get("workloadAccessToken", ""), "c-jb", ["read"])
+    ok(st == 400 and "(this one is for no user)" in doc.get("message", ""),
+       "... and a token for no user", doc)
+    # A JWT living 15 s for the same user: kept in place of the first one
+    # (one JWT per workload and user), exchanged while valid, cached no
+    # longer than it.
+    wat_s = wat_for_jwt("obo-agent", jwt_short)
+    idp.clear_exchanges()
+    st, doc = token_call(wat_s, "c-te-none", ["read"])
+    ok(st == 200 and len(idp.exchanges()) == 1,
+       "a JWT living 15 s: exchanged", doc)
+    exp = harness.verify_jwt(jwt_short, idp.issuer, APP_SHORT)["exp"]
+    con = sqlite3.connect(os.path.join(td.WORK, "state", "agentvault.db"),
+                          timeout=10)
+    rows = dict(con.execute(
+        "SELECT scope_key, expires_at FROM oauth_tokens WHERE provider = "
+        "'c-te-none' AND user LIKE 'jwt:%'").fetchall())
+    con.close()
+    ok(rows and all(k.startswith("obo:") for k in rows) and
+       rows.get("obo:read") == exp,
+       "exchanged tokens are kept under obo: keys; the one from the short "
+       "JWT until the JWT's exp, not its own 300 s", (rows, exp))
+    time.sleep(max(0, exp - time.time()) + 1)
+    st, doc = token_call(wat_s, "c-te-none", ["read"])
+    ok(st == 403 and doc.get("__type") == "AccessDeniedException" and
+       len(idp.exchanges()) == 1,
+       "once the JWT expired: AccessDeniedException (the workload access "
+       "token ends with it), no exchange", doc)
+    st, doc = token_call(wat, "c-te-none", ["read", "openid"])
+    ok(st == 403 and doc.get("__type") == "AccessDeniedException" and
+       "the user's JWT has expired" in doc.get("message", "") and
+       len(idp.exchanges()) == 1,
+       "the older workload access token, whose kept JWT was replaced by "
+       "the expired one: AccessDeniedException 'the user's JWT has "
+       "expired', no exchange", doc)
+
+
+def test_clients(idp, wat, tokens):
+    """The Python client and the CLI do on-behalf-of."""
+    run = os.path.join(td.WORK, "run")
+    client = agentvault.IdentityClient(
+        socket=os.path.join(run, "agent.sock"),
+        admin_socket=os.path.join(run, "admin.sock"),
+        ca=os.path.join(td.TOKDIR, "ca.pem"), timeout=30)
+    idp.clear_exchanges()
+    try:
+        doc = client.get_resource_oauth2_token(
+            provider_name="c-te-none", agent_identity_token=wat,
+            scopes=["read", "write"], auth_flow="ON_BEHALF_OF_TOKEN_EXCHANGE",
+            audiences=[DOWN])
+    except agentvault.AgentVaultError as e:
+        doc = {"error": str(e)}
+    tok = doc.get("accessToken", "")
+    tokens.append(tok)
+    ok(tok and idp.call_downstream(tok)[0] == 200 and
+       len(idp.exchanges()) == 1,
+       "Python: get_resource_oauth2_token(auth_flow=ON_BEHALF_OF_TOKEN_"
+       "EXCHANGE): a downstream token", doc)
+    f = os.path.join(td.WORK, "wat")
+    with open(f, "w") as fh:
+        fh.write(wat)
+    env = dict(os.environ, AGENTVAULT_RUN_DIR=run,
+               AGENTVAULT_CA=os.path.join(td.TOKDIR, "ca.pem"))
+    env.pop("AGENTVAULT_SOCKET", None)
+    r = subprocess.run([os.path.join(td.TOP, td.BUILD, "agentvault"),
+                        "token", "oauth2", "--provider", "c-jb", "--flow",
+                        "ON_BEHALF_OF_TOKEN_EXCHANGE", "--scopes",
+                        "read,write", "--token-file", f, "--audience", DOWN],
+                       env=env, capture_output=True, text=True, timeout=60)
+    tok = r.stdout.strip()
+    tokens.append(tok)
+    ok(r.returncode == 0 and tok and r.stderr == "" and
+       idp.call_downstream(tok)[1].get("sub") == "alice",
+       "CLI: token oauth2 --flow ON_BEHALF_OF_TOKEN_EXCHANGE --token-file: "
+       "a downstream token for alice", (r.returncode, r.stderr))
+
+
+def test_never_seen(jwt, tokens):
+    """Neither the user's JWT nor the client secret nor a token reaches
+    the audit trail or the log."""
+    with open(os.path.join(td.WORK, "audit.log")) as f:
+        audit = f.read()
+    text = td.log_text()
+    leaked = [t for t in [jwt, SECRET] + tokens if t and (t in audit or
+                                                         t in text)]
+    ok(tokens and not leaked, "no user JWT, client secret or exchanged "
+       "token in the audit trail or the log (%d tokens)" % len(tokens),
+       [x[:20] for x in leaked])
+    calls = [json.loads(l) for l in audit.splitlines()
+             if '"type":"call"' in l]
+    ok(any(c["operation"] == "GetResourceOauth2Token" and
+           c["outcome"] == "allowed" and
+           c["resource"].endswith("/oauth2credentialprovider/c-jb")
+           for c in calls), "the exchanges are audited")
+
+
 def main():
-    conf = setup()
     try:
         idp = harness.IdP(idp_config()).start()
         jwt = user_jwt(idp)
+        jwt_short = None
     except harness.HarnessError as e:
         ok(False, "the identity provider and a user's sign-in", str(e))
         print("1..%d" % td.n)
         return 1
     test_idp_grants(idp, jwt)
+    conf = setup(idp.issuer)
     d = td.Daemon(conf)
     if not ok(d.wait_ready(), "the daemon starts", td.log_text()):
         d.stop()
         print("1..%d" % td.n)
         return 1
+    tokens = []
     try:
         test_config("http://127.0.0.1:9")
+        td.call("CreateWorkloadIdentity", {"name": "obo-agent"})
+        chain_providers(idp.issuer)
+        wat = wat_for_jwt("obo-agent", jwt)
+        test_chain(idp, wat, tokens)
+        test_clients(idp, wat, tokens)
+        jwt_short = user_jwt(idp, resource=APP_SHORT)
+        test_refusals(idp, wat, jwt_short)
+        test_never_seen(jwt, tokens)
     finally:
         d.stop()
         idp.stop()
