@@ -102,7 +102,8 @@ CLI_SRCS := client/cli/main.c client/cli/commands.c client/cli/simulate.c
 AGENTVAULT := $(BUILD)/agentvault
 
 CEREMONY_SRCS := hsm/ceremony/main.c hsm/ceremony/devtoken.c \
-	hsm/ceremony/init.c hsm/ceremony/inventory.c hsm/ceremony/certs.c
+	hsm/ceremony/init.c hsm/ceremony/inventory.c hsm/ceremony/certs.c \
+	hsm/ceremony/oauthkey.c
 CEREMONY := $(BUILD)/agentvault-ceremony
 
 UNIT_TESTS := uri hsm provider tls vault http_parse config audit wat policy \
