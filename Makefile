@@ -76,6 +76,7 @@ DAEMON_LIB_SRCS := daemon/error.c daemon/secmem.c daemon/vault.c daemon/store.c 
 	daemon/authz.c daemon/outbound.c daemon/oauth_vendor.c \
 	daemon/oauth_client.c daemon/store_oauth.c daemon/oauth_token.c \
 	daemon/op_oauth2_token.c daemon/oauth_authorize.c daemon/oauth3lo.c \
+	daemon/client_assertion.c \
 	firmware/selftest.c $(filter policy/%,$(POLICY_SRCS))
 # The OAuth2 vendor presets are data (daemon/oauth_vendors.json), compiled
 # in as a byte array.
