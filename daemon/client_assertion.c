@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 #include <openssl/rand.h>
 
 #include "audit.h"
@@ -60,8 +59,8 @@ put_json(json_t *v, char *out, size_t len, size_t *off)
 
 int
 client_assertion_make(const struct client_key *k, const char *client_id,
-    const char *audience, int64_t now, char *out, size_t len,
-    struct av_err *e)
+    const char *audience, json_t *extra_header, json_t *extra_claims,
+    int64_t now, char *out, size_t len, struct av_err *e)
 {
 	unsigned char jti[JTI_BYTES], sig[ES256_SIG_LEN];
 	char jti64[2 * JTI_BYTES + 1];
@@ -78,6 +77,11 @@ client_assertion_make(const struct client_key *k, const char *client_id,
 	    "sub", client_id, "aud", audience, "jti", jti64,
 	    "iat", (json_int_t)now, "exp",
 	    (json_int_t)(now + CLIENT_ASSERTION_TTL));
+	/* Ours win: a configured member never replaces one. */
+	if (head != NULL && extra_header != NULL)
+		json_object_update_missing(head, extra_header);
+	if (claims != NULL && extra_claims != NULL)
+		json_object_update_missing(claims, extra_claims);
 	if ((rc = put_json(head, out, len, &off)) == 0 && off + 1 < len) {
 		out[off++] = '.';
 		rc = put_json(claims, out, len, &off);

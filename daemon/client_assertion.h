@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 
 #include "error.h"
@@ -26,7 +27,11 @@
 #define CLIENT_KEY_KID_MAX	64
 #define CLIENT_KEYS_MAX		64	/* keys loaded */
 #define CLIENT_ASSERTION_TTL	60	/* seconds: exp = iat + this */
-#define CLIENT_ASSERTION_MAX	8192	/* bytes of an assertion */
+#define CLIENT_ASSERTION_MAX	(128 * 1024)	/* bytes of an assertion */
+/* AgentCore's bounds of additionalHeaderClaims/additionalPayloadClaims. */
+#define CLIENT_CLAIMS_MAX	10
+#define CLIENT_CLAIM_NAME_MAX	255
+#define CLIENT_CLAIM_VALUE_MAX	2048
 
 struct client_key {
 	char		 label[CLIENT_KEY_LABEL_MAX + 1];
@@ -50,10 +55,12 @@ void client_keys_free(struct client_keys *t);
  * included): header {"alg":"ES256","typ":"JWT","kid":k->kid}, claims
  * iss = sub = client_id, aud = audience (the token endpoint), jti (16
  * random bytes, base64url), iat = now, exp = now + CLIENT_ASSERTION_TTL.
- * InternalServerException when it does not fit or signing fails.
+ * extra_header and extra_claims (objects of strings, or NULL) add
+ * members; they never replace those above.  InternalServerException
+ * when it does not fit or signing fails.
  */
 int client_assertion_make(const struct client_key *k, const char *client_id,
-    const char *audience, int64_t now, char *out, size_t len,
-    struct av_err *e);
+    const char *audience, json_t *extra_header, json_t *extra_claims,
+    int64_t now, char *out, size_t len, struct av_err *e);
 
 #endif /* AV_CLIENT_ASSERTION_H */

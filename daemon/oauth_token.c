@@ -161,7 +161,8 @@ oauth_provider_request(struct api_ctx *ctx, const struct oauth_provider *p,
 	    .client_id = p->client_id, .auth = p->auth,
 	    .quirks = p->vendor != NULL ? p->vendor->quirks : 0 };
 	const struct client_key *k;
-	char assertion[CLIENT_ASSERTION_MAX];
+	json_t *pkj;
+	char *assertion;
 	uint8_t *secret;
 	size_t len = 0;
 	int rc = -1;
@@ -174,13 +175,21 @@ oauth_provider_request(struct api_ctx *ctx, const struct oauth_provider *p,
 			    "HSM? (agentvault-ceremony show-oauth-client-key; "
 			    "keys are loaded when agentvaultd starts or "
 			    "reloads)", p->key_label, p->name);
+		if ((assertion = malloc(CLIENT_ASSERTION_MAX)) == NULL)
+			return av_fail(e, AV_E_INTERNAL, "out of memory");
 		/* aud: the token endpoint (RFC 7523 3, OIDC Core 9). */
+		pkj = json_object_get(p->config, "privateKeyJwtConfig");
 		if (client_assertion_make(k, p->client_id, p->token_endpoint,
-		    (int64_t)time(NULL), assertion, sizeof(assertion), e) != 0)
-			return -1;
-		c.client_assertion = assertion;
-		return oauth_token_request(ctx->outbound(ctx->audit_arg), &c,
-		    g, cb, arg, e);
+		    json_object_get(pkj, "additionalHeaderClaims"),
+		    json_object_get(pkj, "additionalPayloadClaims"),
+		    (int64_t)time(NULL), assertion, CLIENT_ASSERTION_MAX,
+		    e) == 0) {
+			c.client_assertion = assertion;
+			rc = oauth_token_request(ctx->outbound(ctx->audit_arg),
+			    &c, g, cb, arg, e);
+		}
+		free(assertion);
+		return rc;
 	}
 	/* The secret, from the vault for this request only. */
 	if ((secret = malloc(VAULT_SECRET_MAX + 1)) == NULL)

@@ -138,11 +138,60 @@ stored_method_upper(json_t *config)
 }
 
 /*
+ * additionalHeaderClaims or additionalPayloadClaims: AgentCore's map of
+ * at most 10 names of [A-Za-z0-9_.:#-]{1,255} to strings of 1 to 2048
+ * printable characters, none a member the appliance sets, into out.
+ */
+static int
+extra_claims(json_t *p, const char *f, const char *const reserved[],
+    json_t *out, struct av_err *e)
+{
+	json_t *m = json_object_get(p, f), *v;
+	const char *k, *s;
+	size_t i, n;
+
+	if (m == NULL)
+		return 0;
+	if (!json_is_object(m) || json_object_size(m) > CLIENT_CLAIMS_MAX)
+		return av_fail(e, AV_E_VALIDATION, "privateKeyJwtConfig.%s "
+		    "must map at most %d names to strings", f,
+		    CLIENT_CLAIMS_MAX);
+	json_object_foreach(m, k, v) {
+		n = strlen(k);
+		if (n == 0 || n > CLIENT_CLAIM_NAME_MAX || strspn(k,
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789_.:#-") != n)
+			return av_fail(e, AV_E_VALIDATION, "privateKeyJwtConfig."
+			    "%s: names are 1 to %d of [A-Za-z0-9_.:#-]", f,
+			    CLIENT_CLAIM_NAME_MAX);
+		for (i = 0; reserved[i] != NULL; i++)
+			if (strcmp(k, reserved[i]) == 0)
+				return av_fail(e, AV_E_VALIDATION,
+				    "privateKeyJwtConfig.%s: %s is set by the "
+				    "appliance", f, k);
+		s = json_string_value(v);
+		if (s == NULL || (n = json_string_length(v)) == 0 ||
+		    n > CLIENT_CLAIM_VALUE_MAX)
+			return av_fail(e, AV_E_VALIDATION, "privateKeyJwtConfig."
+			    "%s.%s must be a string of 1 to %d characters", f, k,
+			    CLIENT_CLAIM_VALUE_MAX);
+		for (i = 0; i < n; i++)
+			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+				return av_fail(e, AV_E_VALIDATION,
+				    "privateKeyJwtConfig.%s.%s has a control "
+				    "character", f, k);
+	}
+	json_object_set(out, f, m);
+	return 0;
+}
+
+/*
  * privateKeyJwtConfig, AgentCore's shape with the key source mapped to
  * the HSM: privateKeySource is a union whose member here is
  * hsmKeySource {keyLabel} (an OAuth client key the worker loaded), not
- * kmsKeySource; signingAlgorithm is ES256 (the keys are P-256).  Into
- * the configuration as stored and returned.
+ * kmsKeySource; signingAlgorithm is ES256 (the keys are P-256); the
+ * additional claims as AgentCore takes them.  Into the configuration as
+ * stored and returned.
  */
 static int
 private_key_jwt_config(const struct api_ctx *ctx, json_t *c, json_t *out,
@@ -152,7 +201,13 @@ private_key_jwt_config(const struct api_ctx *ctx, json_t *c, json_t *out,
 	    "privateKeySource", "additionalHeaderClaims",
 	    "additionalPayloadClaims", NULL };
 	static const char *const hsm_fields[] = { "keyLabel", NULL };
-	json_t *p = json_object_get(c, "privateKeyJwtConfig"), *src, *hs;
+	/* What the appliance sets (and crit, b64: they change how the
+	 * token is read or signed). */
+	static const char *const header[] = { "alg", "typ", "kid", "crit",
+	    "b64", NULL };
+	static const char *const payload[] = { "iss", "sub", "aud", "jti",
+	    "iat", "exp", NULL };
+	json_t *p = json_object_get(c, "privateKeyJwtConfig"), *src, *hs, *o;
 	const char *alg, *label;
 
 	if (!json_is_object(p))
@@ -166,11 +221,6 @@ private_key_jwt_config(const struct api_ctx *ctx, json_t *c, json_t *out,
 		return av_fail(e, AV_E_VALIDATION, "privateKeyJwtConfig."
 		    "signingAlgorithm %s: the appliance's OAuth client keys are "
 		    "EC P-256, use ES256", alg);
-	if (json_object_get(p, "additionalHeaderClaims") != NULL ||
-	    json_object_get(p, "additionalPayloadClaims") != NULL)
-		return av_fail(e, AV_E_VALIDATION, "privateKeyJwtConfig: "
-		    "additional header and payload claims are not supported "
-		    "on the appliance");
 	src = json_object_get(p, "privateKeySource");
 	if (json_is_object(src) && json_object_get(src, "kmsKeySource") !=
 	    NULL)
@@ -186,14 +236,18 @@ private_key_jwt_config(const struct api_ctx *ctx, json_t *c, json_t *out,
 	    get_string(hs, "keyLabel", CLIENT_KEY_LABEL_MAX, true, &label,
 	    e) != 0)
 		return -1;
+	if ((o = json_pack("{s:s, s:{s:{s:s}}}", "signingAlgorithm", "ES256",
+	    "privateKeySource", "hsmKeySource", "keyLabel", label)) == NULL)
+		return av_fail(e, AV_E_INTERNAL, "out of memory");
+	json_object_set_new(out, "privateKeyJwtConfig", o);
+	if (extra_claims(p, "additionalHeaderClaims", header, o, e) != 0 ||
+	    extra_claims(p, "additionalPayloadClaims", payload, o, e) != 0)
+		return -1;
 	if (client_key_find(&ctx->client_keys, label) == NULL)
 		return av_fail(e, AV_E_VALIDATION, "privateKeyJwtConfig: no "
 		    "OAuth client key labelled %s is loaded (make it with "
 		    "agentvault-ceremony new-oauth-client-key, then reload "
 		    "agentvaultd)", label);
-	json_object_set_new(out, "privateKeyJwtConfig", json_pack("{s:s, "
-	    "s:{s:{s:s}}}", "signingAlgorithm", "ES256", "privateKeySource",
-	    "hsmKeySource", "keyLabel", label));
 	return 0;
 }
 

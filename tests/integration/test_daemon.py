@@ -638,8 +638,24 @@ def test_oauth2_providers(d):
                      clientAuthenticationMethod="PRIVATE_KEY_JWT",
                      privateKeyJwtConfig=dict({"privateKeySource": {"hsmKeySource": {
                          "keyLabel": "agentvault-oauth-client-none"}}},
-                         additionalPayloadClaims={"tenant": "x"})),
-         "additional payload claims", "not supported on the appliance"),
+                         additionalPayloadClaims={"iss": "x"})),
+         "an additional payload claim the appliance sets",
+         "additionalPayloadClaims: iss is set by the appliance"),
+        (oauth2_body("c8g", "CustomOauth2", cfg, clientSecret=None,
+                     oauthDiscovery=disc,
+                     clientAuthenticationMethod="PRIVATE_KEY_JWT",
+                     privateKeyJwtConfig=dict({"privateKeySource": {"hsmKeySource": {
+                         "keyLabel": "agentvault-oauth-client-none"}}},
+                         additionalHeaderClaims={"a b": "x"})),
+         "an additional header claim with a bad name",
+         "names are 1 to 255 of"),
+        (oauth2_body("c8h", "CustomOauth2", cfg, clientSecret=None,
+                     oauthDiscovery=disc,
+                     clientAuthenticationMethod="PRIVATE_KEY_JWT",
+                     privateKeyJwtConfig=dict({"privateKeySource": {"hsmKeySource": {
+                         "keyLabel": "agentvault-oauth-client-none"}}}, additionalHeaderClaims={
+                         "h%d" % i: "v" for i in range(11)})),
+         "11 additional header claims", "at most 10"),
         (oauth2_body("c8f", "CustomOauth2", cfg, oauthDiscovery=disc,
                      privateKeyJwtConfig={"privateKeySource": {"hsmKeySource": {
                          "keyLabel": "agentvault-oauth-client-none"}}}),

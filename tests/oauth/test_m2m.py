@@ -81,10 +81,11 @@ def provider(name, idp, client, secret=SECRET):
                     "tokenEndpoint": idp.issuer + "/token"}}}}}
 
 
-def pkj_provider(name, idp, client, label=KEY_LABEL, discovery=False):
+def pkj_provider(name, idp, client, label=KEY_LABEL, discovery=False,
+                 **more):
     c = {"clientId": client, "clientAuthenticationMethod": "PRIVATE_KEY_JWT",
-         "privateKeyJwtConfig": {"privateKeySource": {
-             "hsmKeySource": {"keyLabel": label}}}}
+         "privateKeyJwtConfig": dict({"privateKeySource": {
+             "hsmKeySource": {"keyLabel": label}}}, **more)}
     if discovery:
         c["oauthDiscovery"] = {"discoveryUrl": idp.issuer +
                                "/.well-known/openid-configuration"}
@@ -442,7 +443,9 @@ def test_private_key_jwt(idp, wat, jwk, tokens):
     # Discovery: the real IdP lists private_key_jwt.
     st, doc = td.call("CreateOauth2CredentialProvider",
                       pkj_provider("idp-pkj-disc", idp, "pkjwt",
-                                   discovery=True))
+                                   discovery=True, additionalPayloadClaims={
+                                       "tenant": "t-1"},
+                                   additionalHeaderClaims={"x5t": "abc"}))
     md = doc.get("oauth2ProviderConfigOutput", {}).get(
         "customOauth2ProviderConfig", {}).get("oauthDiscovery", {}).get(
             "authorizationServerMetadata", {})
@@ -450,11 +453,20 @@ def test_private_key_jwt(idp, wat, jwk, tokens):
                                                  []),
        "with a discoveryUrl: private_key_jwt among the server's methods",
        doc)
+    pkc = doc.get("oauth2ProviderConfigOutput", {}).get(
+        "customOauth2ProviderConfig", {}).get("privateKeyJwtConfig", {})
+    ok(pkc.get("additionalPayloadClaims") == {"tenant": "t-1"} and
+       pkc.get("additionalHeaderClaims") == {"x5t": "abc"},
+       "... its additional header and payload claims kept", pkc)
     st, tok = token_call(wat, "idp-pkj-disc", ["admin"])
     tokens.append(tok.get("accessToken", ""))
+    r = cc_requests(idp)[-1]
+    c = (r.get("assertion") or {}).get("claims", {})
     ok(st == 200 and tok.get("accessToken") and
-       cc_requests(idp)[-1]["auth_method"] == "private_key_jwt",
-       "... and a token through it", tok)
+       r["auth_method"] == "private_key_jwt" and c.get("tenant") == "t-1"
+       and c.get("iss") == "pkjwt",
+       "... and a token through it, the assertion with the added claim",
+       (tok, r))
 
     # A key the IdP does not know for this client.
     td.call("CreateOauth2CredentialProvider",

@@ -155,7 +155,7 @@ static void
 test_client_assertion(void **state)
 {
 	struct client_key k = { "agentvault-oauth-client-t", "kid-1", NULL };
-	char a[CLIENT_ASSERTION_MAX], b[CLIENT_ASSERTION_MAX], small[200];
+	char a[8192], b[8192], small[200];
 	const char *dot1, *dot2;
 	json_t *h, *c, *c2;
 	size_t siglen;
@@ -165,9 +165,11 @@ test_client_assertion(void **state)
 	(void)state;
 	assert_non_null(k.key = EVP_EC_gen("P-256"));
 	assert_int_equal(client_assertion_make(&k, "client \"3\"",
-	    "https://idp.example/token", 1700000000, a, sizeof(a), &e), 0);
+	    "https://idp.example/token", NULL, NULL, 1700000000, a, sizeof(a),
+	    &e), 0);
 	assert_int_equal(client_assertion_make(&k, "client \"3\"",
-	    "https://idp.example/token", 1700000000, b, sizeof(b), &e), 0);
+	    "https://idp.example/token", NULL, NULL, 1700000000, b, sizeof(b),
+	    &e), 0);
 	assert_non_null(dot1 = strchr(a, '.'));
 	assert_non_null(dot2 = strchr(dot1 + 1, '.'));
 	assert_null(strchr(dot2 + 1, '.'));
@@ -207,13 +209,39 @@ test_client_assertion(void **state)
 	assert_int_equal(es256_verify(k.key, a, (size_t)(dot2 - a),
 	    (unsigned char *)sig), 0);
 	/* Too small a buffer is refused, never truncated. */
-	assert_int_equal(client_assertion_make(&k, "c", "https://i/t",
-	    1700000000, small, sizeof(small), &e), -1);
+	assert_int_equal(client_assertion_make(&k, "c", "https://i/t", NULL,
+	    NULL, 1700000000, small, sizeof(small), &e), -1);
 	assert_string_equal(e.type, AV_E_INTERNAL);
 	free(sig);
 	json_decref(h);
 	json_decref(c);
 	json_decref(c2);
+
+	/* Configured members are added, never replace the appliance's. */
+	h = json_pack("{s:s, s:s}", "x5t", "thumb", "alg", "none");
+	c = json_pack("{s:s, s:s}", "tenant", "t-1", "iss", "evil");
+	assert_int_equal(client_assertion_make(&k, "cid", "https://i/t", h, c,
+	    1700000000, a, sizeof(a), &e), 0);
+	json_decref(h);
+	json_decref(c);
+	dot1 = strchr(a, '.');
+	dot2 = strchr(dot1 + 1, '.');
+	h = part(a, (size_t)(dot1 - a));
+	c = part(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+	assert_string_equal(json_string_value(json_object_get(h, "x5t")),
+	    "thumb");
+	assert_string_equal(json_string_value(json_object_get(h, "alg")),
+	    "ES256");
+	assert_string_equal(json_string_value(json_object_get(c, "tenant")),
+	    "t-1");
+	assert_string_equal(json_string_value(json_object_get(c, "iss")),
+	    "cid");
+	sig = unb64url(dot2 + 1, strlen(dot2 + 1), &siglen);
+	assert_int_equal(es256_verify(k.key, a, (size_t)(dot2 - a),
+	    (unsigned char *)sig), 1);
+	free(sig);
+	json_decref(h);
+	json_decref(c);
 	EVP_PKEY_free(k.key);
 }
 
