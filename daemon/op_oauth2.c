@@ -7,9 +7,9 @@
  * metadata, plus a client ID and a client secret, or (CustomOauth2 with
  * PRIVATE_KEY_JWT) the label of an OAuth client key in the HSM instead
  * of a secret.  The secret is write-only, as an API key is: sealed on
- * the way in, never in a response, a log or the audit trail.  What is stored besides (vendor,
- * client ID, endpoints, client authentication) is the configuration
- * the responses are built from.
+ * the way in, never in a response, a log or the audit trail.  What is
+ * stored besides (vendor, client ID, endpoints, client authentication)
+ * is the configuration the responses are built from.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,9 +161,9 @@ extra_claims(json_t *p, const char *f, const char *const reserved[],
 		if (n == 0 || n > CLIENT_CLAIM_NAME_MAX || strspn(k,
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 		    "0123456789_.:#-") != n)
-			return av_fail(e, AV_E_VALIDATION, "privateKeyJwtConfig."
-			    "%s: names are 1 to %d of [A-Za-z0-9_.:#-]", f,
-			    CLIENT_CLAIM_NAME_MAX);
+			return av_fail(e, AV_E_VALIDATION,
+			    "privateKeyJwtConfig.%s: names are 1 to %d of "
+			    "[A-Za-z0-9_.:#-]", f, CLIENT_CLAIM_NAME_MAX);
 		for (i = 0; reserved[i] != NULL; i++)
 			if (strcmp(k, reserved[i]) == 0)
 				return av_fail(e, AV_E_VALIDATION,
@@ -172,9 +172,9 @@ extra_claims(json_t *p, const char *f, const char *const reserved[],
 		s = json_string_value(v);
 		if (s == NULL || (n = json_string_length(v)) == 0 ||
 		    n > CLIENT_CLAIM_VALUE_MAX)
-			return av_fail(e, AV_E_VALIDATION, "privateKeyJwtConfig."
-			    "%s.%s must be a string of 1 to %d characters", f, k,
-			    CLIENT_CLAIM_VALUE_MAX);
+			return av_fail(e, AV_E_VALIDATION,
+			    "privateKeyJwtConfig.%s.%s must be a string of 1 "
+			    "to %d characters", f, k, CLIENT_CLAIM_VALUE_MAX);
 		for (i = 0; i < n; i++)
 			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 				return av_fail(e, AV_E_VALIDATION,
@@ -219,8 +219,8 @@ private_key_jwt_config(const struct api_ctx *ctx, json_t *c, json_t *out,
 		return -1;
 	if (alg != NULL && strcmp(alg, "ES256") != 0)
 		return av_fail(e, AV_E_VALIDATION, "privateKeyJwtConfig."
-		    "signingAlgorithm %s: the appliance's OAuth client keys are "
-		    "EC P-256, use ES256", alg);
+		    "signingAlgorithm %s: the appliance's OAuth client keys "
+		    "are EC P-256, use ES256", alg);
 	src = json_object_get(p, "privateKeySource");
 	if (json_is_object(src) && json_object_get(src, "kmsKeySource") !=
 	    NULL)
@@ -485,8 +485,8 @@ get_config(struct api_ctx *ctx, json_t *in, bool update, json_t **config,
 	if (m == OAUTH_AUTH_PRIVATE_KEY_JWT && json_object_get(c,
 	    "clientSecret") != NULL)
 		return av_fail(e, AV_E_VALIDATION, "clientSecret: "
-		    "PRIVATE_KEY_JWT authenticates with a key in the HSM, not a "
-		    "secret");
+		    "PRIVATE_KEY_JWT authenticates with a key in the HSM, not "
+		    "a secret");
 	if (m != OAUTH_AUTH_PRIVATE_KEY_JWT && json_object_get(c,
 	    "privateKeyJwtConfig") != NULL)
 		return av_fail(e, AV_E_VALIDATION, "privateKeyJwtConfig needs "

@@ -198,8 +198,8 @@ hsm_pubkey_fingerprint(const struct hsm_pubkey *pub, unsigned char out[32])
 static void
 b64url(const unsigned char *in, size_t n, char *out)
 {
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789-_";
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
 	unsigned long v;
 	size_t i, k, o = 0;
 
@@ -229,14 +229,14 @@ hsm_pubkey_jwk(const struct hsm_pubkey *pub, char *buf, size_t len,
 	b64url(pub->point + 1, 32, x);
 	b64url(pub->point + 33, 32, y);
 	/* RFC 7638 3.2: the required members, sorted, no whitespace. */
-	n = snprintf(members, sizeof(members),
-	    "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", x, y);
+	n = snprintf(members, sizeof(members), "{\"crv\":\"P-256\","
+	    "\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", x, y);
 	if (n < 0 || (size_t)n >= sizeof(members) ||
 	    !EVP_Digest(members, (size_t)n, md, &mdlen, EVP_sha256(), NULL))
 		return HSM_R_OPENSSL;
 	b64url(md, sizeof(md), kid);
-	n = snprintf(buf, len, "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\","
-	    "\"y\":\"%s\",\"kid\":\"%s\",\"alg\":\"ES256\",\"use\":\"sig\"}", x, y,
-	    kid);
+	n = snprintf(buf, len, "{\"kty\":\"EC\",\"crv\":\"P-256\","
+	    "\"x\":\"%s\",\"y\":\"%s\",\"kid\":\"%s\",\"alg\":\"ES256\","
+	    "\"use\":\"sig\"}", x, y, kid);
 	return n < 0 || (size_t)n >= len ? HSM_R_BAD_INPUT : CKR_OK;
 }
