@@ -111,7 +111,16 @@ oauth_provider_load(struct api_ctx *ctx, const char *name,
 		goto done;
 	}
 	p->auth = strcmp(m, "client_secret_post") == 0 ? OAUTH_AUTH_POST :
+	    strcmp(m, "private_key_jwt") == 0 ? OAUTH_AUTH_PRIVATE_KEY_JWT :
 	    OAUTH_AUTH_BASIC;
+	if (p->auth == OAUTH_AUTH_PRIVATE_KEY_JWT && copy_field(json_object_get(
+	    json_object_get(json_object_get(p->config, "privateKeyJwtConfig"),
+	    "privateKeySource"), "hsmKeySource"), "keyLabel", p->key_label,
+	    sizeof(p->key_label)) != 0) {
+		av_fail(e, AV_E_INTERNAL, "the stored key of %s is damaged",
+		    name);
+		goto done;
+	}
 	if (json_object_get(p->config, "tokenEndpoint") == NULL) {
 		av_fail(e, AV_E_VALIDATION, "%s has only a discoveryUrl "
 		    "(stored by an earlier release): update it to fetch its "
@@ -151,10 +160,37 @@ oauth_provider_request(struct api_ctx *ctx, const struct oauth_provider *p,
 	struct oauth_client c = { .token_endpoint = p->token_endpoint,
 	    .client_id = p->client_id, .auth = p->auth,
 	    .quirks = p->vendor != NULL ? p->vendor->quirks : 0 };
+	const struct client_key *k;
+	json_t *pkj;
+	char *assertion;
 	uint8_t *secret;
 	size_t len = 0;
 	int rc = -1;
 
+	if (p->auth == OAUTH_AUTH_PRIVATE_KEY_JWT) {
+		if ((k = client_key_find(&ctx->client_keys, p->key_label)) ==
+		    NULL)
+			return av_fail(e, AV_E_VALIDATION, "the OAuth client "
+			    "key %s of %s is not loaded: is it still in the "
+			    "HSM? (agentvault-ceremony show-oauth-client-key; "
+			    "keys are loaded when agentvaultd starts or "
+			    "reloads)", p->key_label, p->name);
+		if ((assertion = malloc(CLIENT_ASSERTION_MAX)) == NULL)
+			return av_fail(e, AV_E_INTERNAL, "out of memory");
+		/* aud: the token endpoint (RFC 7523 3, OIDC Core 9). */
+		pkj = json_object_get(p->config, "privateKeyJwtConfig");
+		if (client_assertion_make(k, p->client_id, p->token_endpoint,
+		    json_object_get(pkj, "additionalHeaderClaims"),
+		    json_object_get(pkj, "additionalPayloadClaims"),
+		    (int64_t)time(NULL), assertion, CLIENT_ASSERTION_MAX,
+		    e) == 0) {
+			c.client_assertion = assertion;
+			rc = oauth_token_request(ctx->outbound(ctx->audit_arg),
+			    &c, g, cb, arg, e);
+		}
+		free(assertion);
+		return rc;
+	}
 	/* The secret, from the vault for this request only. */
 	if ((secret = malloc(VAULT_SECRET_MAX + 1)) == NULL)
 		return av_fail(e, AV_E_INTERNAL, "out of memory");

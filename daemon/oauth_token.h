@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "client_assertion.h"
 #include "error.h"
 #include "oauth_client.h"
 #include "oauth_vendor.h"
@@ -41,6 +42,7 @@ struct oauth_provider {
 	char			 token_endpoint[OAUTH_URL_MAX + 1];
 	char			 client_id[257];
 	enum oauth_auth_method	 auth;
+	char			 key_label[CLIENT_KEY_LABEL_MAX + 1]; /* or "" */
 	json_t			*config;		/* as stored */
 };
 
@@ -56,8 +58,10 @@ int oauth_provider_load(struct api_ctx *ctx, const char *name,
 void oauth_provider_clear(struct oauth_provider *p);
 /*
  * oauth_token_request() to p's token endpoint through this loop's
- * outbound client, the client authenticated with the secret read from
- * the vault now and wiped once the request is built.
+ * outbound client: the one place a client authenticates.  With a
+ * secret read from the vault now and wiped once the request is built,
+ * or (private_key_jwt) with a client assertion for this request, signed
+ * in the HSM with the OAuth client key p names (client_assertion.h).
  */
 int oauth_provider_request(struct api_ctx *ctx,
     const struct oauth_provider *p, const struct oauth_grant_req *g,

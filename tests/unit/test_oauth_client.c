@@ -4,7 +4,8 @@
  * the requests it builds (each grant, each client authentication, RFC
  * 6749 2.3.1 form-encoding of the client's credentials) and the answers
  * it parses (JSON, form-encoded, Slack's authed_user, Salesforce's
- * instance_url), refusing malformed ones without echoing them.
+ * instance_url), refusing malformed ones without echoing them; and the
+ * private_key_jwt client assertion (its header, claims and signature).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+
+#include "daemon/client_assertion.h"
+#include "daemon/es256.h"
 #include "daemon/oauth_client.h"
 
 static const struct oauth_client basic = { "https://idp.example/token",
@@ -156,6 +163,139 @@ test_build_obo(void **state)
 	g.subject_token = NULL;
 	assert_int_equal(oauth_request_build(&post, &g, &body, &len, &user,
 	    &pw, &e), -1);
+}
+
+/* base64url (unpadded) into a NUL-terminated malloc'd buffer. */
+static char *
+unb64url(const char *in, size_t n, size_t *outlen)
+{
+	char *t = calloc(1, n + 4);
+	unsigned char *out = calloc(1, n + 4);
+	size_t i;
+	int len;
+
+	assert_non_null(t);
+	assert_non_null(out);
+	for (i = 0; i < n; i++) {
+		assert_true(in[i] != '=' && in[i] != '+' && in[i] != '/');
+		t[i] = in[i] == '-' ? '+' : in[i] == '_' ? '/' : in[i];
+	}
+	while (i % 4 != 0)
+		t[i++] = '=';
+	len = EVP_DecodeBlock(out, (unsigned char *)t, (int)i);
+	assert_true(len >= 0);
+	*outlen = (size_t)len - (n % 4 == 2 ? 2 : n % 4 == 3 ? 1 : 0);
+	out[*outlen] = '\0';
+	free(t);
+	return (char *)out;
+}
+
+static json_t *
+part(const char *p, size_t n)
+{
+	size_t len;
+	char *text = unb64url(p, n, &len);
+	json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+
+	free(text);
+	assert_non_null(v);
+	return v;
+}
+
+/* The assertion: ES256 header with the key's kid, RFC 7523 claims, a
+ * fresh jti each time, a signature the public key verifies. */
+static void
+test_client_assertion(void **state)
+{
+	struct client_key k = { "agentvault-oauth-client-t", "kid-1", NULL };
+	char a[8192], b[8192], small[200];
+	const char *dot1, *dot2;
+	json_t *h, *c, *c2;
+	size_t siglen;
+	char *sig;
+	struct av_err e;
+
+	(void)state;
+	assert_non_null(k.key = EVP_EC_gen("P-256"));
+	assert_int_equal(client_assertion_make(&k, "client \"3\"",
+	    "https://idp.example/token", NULL, NULL, 1700000000, a, sizeof(a),
+	    &e), 0);
+	assert_int_equal(client_assertion_make(&k, "client \"3\"",
+	    "https://idp.example/token", NULL, NULL, 1700000000, b, sizeof(b),
+	    &e), 0);
+	assert_non_null(dot1 = strchr(a, '.'));
+	assert_non_null(dot2 = strchr(dot1 + 1, '.'));
+	assert_null(strchr(dot2 + 1, '.'));
+	h = part(a, (size_t)(dot1 - a));
+	assert_int_equal(json_object_size(h), 3);
+	assert_string_equal(json_string_value(json_object_get(h, "alg")),
+	    "ES256");
+	assert_string_equal(json_string_value(json_object_get(h, "typ")),
+	    "JWT");
+	assert_string_equal(json_string_value(json_object_get(h, "kid")),
+	    "kid-1");
+	c = part(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+	assert_int_equal(json_object_size(c), 6);
+	assert_string_equal(json_string_value(json_object_get(c, "iss")),
+	    "client \"3\"");
+	assert_string_equal(json_string_value(json_object_get(c, "sub")),
+	    "client \"3\"");
+	assert_string_equal(json_string_value(json_object_get(c, "aud")),
+	    "https://idp.example/token");
+	assert_int_equal(json_integer_value(json_object_get(c, "iat")),
+	    1700000000);
+	assert_int_equal(json_integer_value(json_object_get(c, "exp")),
+	    1700000000 + CLIENT_ASSERTION_TTL);
+	/* 16 random bytes: 22 characters; another each time. */
+	assert_int_equal(strlen(json_string_value(json_object_get(c, "jti"))),
+	    22);
+	dot1 = strchr(b, '.');
+	c2 = part(dot1 + 1, (size_t)(strrchr(b, '.') - dot1 - 1));
+	assert_string_not_equal(json_string_value(json_object_get(c, "jti")),
+	    json_string_value(json_object_get(c2, "jti")));
+	sig = unb64url(dot2 + 1, strlen(dot2 + 1), &siglen);
+	assert_int_equal(siglen, ES256_SIG_LEN);
+	assert_int_equal(es256_verify(k.key, a, (size_t)(dot2 - a),
+	    (unsigned char *)sig), 1);
+	/* One bit of the claims changed: no longer valid. */
+	a[dot2 - a - 1] ^= 1;
+	assert_int_equal(es256_verify(k.key, a, (size_t)(dot2 - a),
+	    (unsigned char *)sig), 0);
+	/* Too small a buffer is refused, never truncated. */
+	assert_int_equal(client_assertion_make(&k, "c", "https://i/t", NULL,
+	    NULL, 1700000000, small, sizeof(small), &e), -1);
+	assert_string_equal(e.type, AV_E_INTERNAL);
+	free(sig);
+	json_decref(h);
+	json_decref(c);
+	json_decref(c2);
+
+	/* Configured members are added, never replace the appliance's. */
+	h = json_pack("{s:s, s:s}", "x5t", "thumb", "alg", "none");
+	c = json_pack("{s:s, s:s}", "tenant", "t-1", "iss", "evil");
+	assert_int_equal(client_assertion_make(&k, "cid", "https://i/t", h, c,
+	    1700000000, a, sizeof(a), &e), 0);
+	json_decref(h);
+	json_decref(c);
+	dot1 = strchr(a, '.');
+	dot2 = strchr(dot1 + 1, '.');
+	h = part(a, (size_t)(dot1 - a));
+	c = part(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+	assert_string_equal(json_string_value(json_object_get(h, "x5t")),
+	    "thumb");
+	assert_string_equal(json_string_value(json_object_get(h, "alg")),
+	    "ES256");
+	assert_string_equal(json_string_value(json_object_get(c, "tenant")),
+	    "t-1");
+	assert_string_equal(json_string_value(json_object_get(c, "iss")),
+	    "cid");
+	sig = unb64url(dot2 + 1, strlen(dot2 + 1), &siglen);
+	assert_int_equal(es256_verify(k.key, a, (size_t)(dot2 - a),
+	    (unsigned char *)sig), 1);
+	free(sig);
+	json_decref(h);
+	json_decref(c);
+	EVP_PKEY_free(k.key);
 }
 
 static void
@@ -427,6 +567,7 @@ main(void)
 		cmocka_unit_test(test_build_private_key_jwt),
 		cmocka_unit_test(test_build_obo),
 		cmocka_unit_test(test_parse_issued_token_type),
+		cmocka_unit_test(test_client_assertion),
 		cmocka_unit_test(test_parse_json),
 		cmocka_unit_test(test_parse_form),
 		cmocka_unit_test(test_parse_quirks),
