@@ -134,7 +134,20 @@ def obo_out(doc, key="customOauth2ProviderConfig"):
         "onBehalfOfTokenExchangeConfig")
 
 
-def setup(issuer):
+TENANT = "contoso.onmicrosoft.com"
+MS_CLIENT = "11111111-2222-3333-4444-555555555555"
+
+
+def vendors_config():
+    """The Microsoft emulator (vendors.mjs): the appliance's Entra app,
+    which takes users' tokens for the appliance's audience."""
+    return {"clients": [{"vendor": "microsoft", "client_id": MS_CLIENT,
+                         "client_secret": SECRET, "redirect_uris": [],
+                         "assertion_audience": APP}],
+            "tenants": [TENANT]}
+
+
+def setup(issuer, ca_file):
     import shutil
     import subprocess
     shutil.rmtree(td.WORK, ignore_errors=True)
@@ -147,9 +160,11 @@ def setup(issuer):
     conf = os.path.join(td.WORK, "obo.yaml")
     td.write_config(conf, "outbound:\n  connect_timeout_ms: %d\n"
                     "  timeout_ms: %d\n  allow_http_loopback: true\n"
+                    "  ca_bundle: %s\n"
                     "authorizer:\n  discovery_url: %s/.well-known/"
                     "openid-configuration\n  allowed_audiences: [%s, %s]\n" %
-                    (1000 * SLOW, 3000 * SLOW, issuer, APP, APP_SHORT))
+                    (1000 * SLOW, 3000 * SLOW, ca_file, issuer, APP,
+                     APP_SHORT))
     return conf
 
 
@@ -402,6 +417,36 @@ def test_chain(idp, wat, tokens):
     tokens.append(doc.get("accessToken", ""))
 
 
+def test_microsoft(v, wat, tokens):
+    """MicrosoftOauth2: Entra ID's on-behalf-of through the emulator, the
+    JWT bearer grant with requested_token_use=on_behalf_of."""
+    body = harness.vendor_provider("ms-obo", "microsoft", MS_CLIENT, SECRET,
+                                   tenant=TENANT)
+    body["oauth2ProviderConfigInput"]["microsoftOauth2ProviderConfig"][
+        "onBehalfOfTokenExchangeConfig"] = {
+            "grantType": "JWT_AUTHORIZATION_GRANT"}
+    st, doc = td.call("CreateOauth2CredentialProvider", body)
+    ok(st == 200, "MicrosoftOauth2 provider with on-behalf-of", doc)
+    v.clear_requests()
+    graph = "https://graph.microsoft.com/User.Read"
+    st, doc = token_call(wat, "ms-obo", [graph])
+    tokens.append(doc.get("accessToken", ""))
+    reqs = v.requests("microsoft", "token")
+    r = reqs[-1] if reqs else {}
+    ok(st == 200 and doc.get("accessToken", "").startswith("eyJ0eXAi") and
+       len(reqs) == 1 and r.get("grant_type") == JB and
+       r.get("obo", {}).get("requested_token_use") == "on_behalf_of" and
+       r.get("obo", {}).get("assertion_sub") == "alice" and
+       r.get("auth_method") == "client_secret_post" and
+       r["params"].get("scope") == graph,
+       "MicrosoftOauth2: jwt-bearer with requested_token_use=on_behalf_of, "
+       "the user's JWT as assertion, client_secret_post: Entra's token",
+       (st, doc, reqs))
+    got = v.introspect(doc.get("accessToken", ""))
+    ok(got.get("user") == "alice" and got.get("client_id") == MS_CLIENT,
+       "... a token for alice, of the appliance's app", got)
+
+
 def test_refusals(idp, wat, jwt_short):
     idp.exchange_fail("invalid_grant", times=1)
     st, doc = token_call(wat, "c-jb", ["write"])
@@ -532,8 +577,13 @@ def main():
         print("1..%d" % td.n)
         return 1
     test_idp_grants(idp, jwt)
-    conf = setup(idp.issuer)
-    d = td.Daemon(conf)
+    vdir = os.path.join(td.TOKDIR, "obo-vendors")
+    import shutil
+    shutil.rmtree(vdir, ignore_errors=True)
+    os.makedirs(vdir)
+    v = harness.Vendors(vendors_config(), workdir=vdir).start()
+    conf = setup(idp.issuer, v.ca_file)
+    d = td.Daemon(conf, env=v.daemon_env())
     if not ok(d.wait_ready(), "the daemon starts", td.log_text()):
         d.stop()
         print("1..%d" % td.n)
@@ -546,12 +596,14 @@ def main():
         wat = wat_for_jwt("obo-agent", jwt)
         test_chain(idp, wat, tokens)
         test_clients(idp, wat, tokens)
+        test_microsoft(v, wat, tokens)
         jwt_short = user_jwt(idp, resource=APP_SHORT)
         test_refusals(idp, wat, jwt_short)
         test_never_seen(jwt, tokens)
     finally:
         d.stop()
         idp.stop()
+        v.stop()
     text = td.log_text()
     bad = [l for l in text.splitlines() if "Sanitizer" in l or
            "runtime error" in l]
