@@ -68,7 +68,7 @@ DAEMON_LIB_SRCS := daemon/error.c daemon/secmem.c daemon/vault.c daemon/store.c 
 	daemon/audit_verify.c daemon/log.c daemon/sandbox.c daemon/httpd.c \
 	daemon/listen.c daemon/api.c daemon/op_vault.c daemon/op_directory.c \
 	daemon/op_common.c daemon/op_apikey.c daemon/op_oauth2.c \
-	daemon/op_tokens.c daemon/wat.c \
+	daemon/op_tokens.c daemon/wat.c daemon/agent_token.c daemon/op_sts.c \
 	daemon/wat_cache.c daemon/es256.c daemon/op_tags.c \
 	daemon/store_directory.c daemon/store_provider.c daemon/store_tags.c \
 	daemon/store_policy.c daemon/store_session.c daemon/op_policy.c \

@@ -151,6 +151,18 @@ int	av_get_workload_access_token_for_jwt(av_handle *,
 	    const char *workload, const char *user_token, char **token,
 	    struct av_error *);
 /*
+ * The appliance's token service (POST /oauth2/token, RFC 8693;
+ * docs/agent-tokens.md): an agent access token, a JWT that says the
+ * workload of workload_token acts for its user, for audience, with scope
+ * (space-separated, or NULL).  *token: av_secret_free it; *expires_in
+ * (may be NULL): its lifetime in seconds.  The service's refusals come
+ * with their RFC 6749 code as type ("invalid_request", "invalid_target",
+ * "unauthorized_client"...) and status 400.  The request is wiped.
+ */
+int	av_get_agent_access_token(av_handle *, const char *workload_token,
+	    const char *audience, const char *scope, char **token,
+	    long long *expires_in, struct av_error *);
+/*
  * CheckJwt (admin): would an authorizer of discovery_url with these
  * allowed audiences, clients and scopes (NULL-terminated lists, or NULL)
  * accept token?  *out: {"valid": true, "issuer", "subject", "audience",

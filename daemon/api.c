@@ -31,6 +31,15 @@ enum plane {
 			 * state is its credential; audited, no principal */
 };
 
+/* How a route's requests and replies are written. */
+enum style {
+	STYLE_AWS,	/* JSON in, JSON out, errors {"__type", "message"} */
+	STYLE_OAUTH,	/* a form in (the op parses it), JSON out, errors
+			 * {"error", "error_description"}, no-store (RFC 6749
+			 * section 5) */
+	STYLE_PUBLISHED, /* a document anyone may cache a while */
+};
+
 struct route {
 	const char	*method;
 	const char	*path;		/* ending in '/': a prefix, the rest
@@ -45,8 +54,25 @@ struct route {
 
 static api_op_fn op_ping;
 
+/* The few routes that are not AWS's JSON API: the token service's. */
+static enum style
+style_of(const struct route *r)
+{
+	if (r->fn == op_get_agent_access_token)
+		return STYLE_OAUTH;
+	if (r->fn == op_openid_configuration || r->fn == op_jwks)
+		return STYLE_PUBLISHED;
+	return STYLE_AWS;
+}
+
 static const struct route routes[] = {
 	{ "GET", "/ping", "Ping", PLANE_OPEN, false, op_ping },
+	{ "GET", "/.well-known/openid-configuration", "GetOpenIdConfiguration",
+	    PLANE_OPEN, false, op_openid_configuration },
+	{ "GET", "/.well-known/jwks.json", "GetJwks", PLANE_OPEN, false,
+	    op_jwks },
+	{ "POST", "/oauth2/token", "GetAgentAccessToken", PLANE_DATA, false,
+	    op_get_agent_access_token },
 	{ "POST", "/identities/get-token-vault", "GetTokenVault",
 	    PLANE_CONTROL, false, op_get_token_vault },
 	{ "POST", "/identities/CreateWorkloadIdentity",
@@ -368,7 +394,8 @@ api_reply_finish(struct api_reply *r, bool audited)
 	} else if (r->html)
 		httpd_reply_html(r->req, r->status, r->body);
 	else
-		httpd_reply(r->req, r->status, r->body, r->len);
+		httpd_reply_ex(r->req, r->status, "application/json",
+		    r->headers, r->body, r->len);
 	/* Replies can carry secrets (GetResourceApiKey). */
 	OPENSSL_cleanse(r->body, r->len);
 	free(r->body);
@@ -728,6 +755,68 @@ reply_browser(struct httpd_req *req, struct api_call *call, int rc,
 }
 
 /*
+ * An OAuth route's reply (RFC 6749 section 5): never cached, and its
+ * errors are {"error", "error_description"}, 400 for a request refused,
+ * 500 or 503 for the appliance's failures.  A caller the appliance does
+ * not know is invalid_client; a policy's refusal unauthorized_client.
+ */
+static struct api_reply *
+reply_oauth(struct httpd_req *req, const struct api_call *call,
+    const json_t *out, const struct av_err *e)
+{
+	const char *code = call->oauth_error;
+	struct api_reply *r;
+	json_t *err;
+	int status = 400;
+
+	if (e == NULL)
+		r = reply_new(req, out, NULL);
+	else {
+		if (strcmp(e->type, AV_E_INTERNAL) == 0 ||
+		    strcmp(e->type, AV_E_DECRYPTION) == 0 ||
+		    strcmp(e->type, AV_E_ENCRYPTION) == 0)
+			code = "server_error", status = 500;
+		else if (strcmp(e->type, AV_E_THROTTLING) == 0)
+			code = "temporarily_unavailable", status = 503;
+		else if (code == NULL && strcmp(e->type,
+		    AV_E_ACCESS_DENIED) == 0)
+			code = call->principal == NULL ? "invalid_client" :
+			    "unauthorized_client";
+		else if (code == NULL)
+			code = "invalid_request";
+		err = json_pack("{s:s, s:s}", "error", code,
+		    "error_description", e->msg);
+		r = err != NULL ? reply_new(req, err, NULL) : NULL;
+		json_decref(err);
+		if (r != NULL)
+			r->status = status;
+	}
+	if (r != NULL)
+		r->headers = "Cache-Control: no-store\r\nPragma: no-cache\r\n";
+	return r;
+}
+
+/* The reply of route r's call, as its style writes it. */
+static struct api_reply *
+reply_for(struct httpd_req *req, const struct route *r,
+    struct api_call *call, int rc, const json_t *out, const struct av_err *e)
+{
+	struct api_reply *reply;
+
+	if (r->plane == PLANE_BROWSER)
+		return reply_browser(req, call, rc, e);
+	if (style_of(r) == STYLE_OAUTH)
+		return reply_oauth(req, call, out, rc == 0 ? NULL : e);
+	reply = reply_new(req, out, rc == 0 ? NULL : e);
+	/* Published documents change when the signing key is rotated, at
+	 * a restart: verifiers refetch on an unknown kid meanwhile. */
+	if (reply != NULL && style_of(r) == STYLE_PUBLISHED)
+		reply->headers = rc == 0 ? "Cache-Control: public, "
+		    "max-age=300\r\n" : "Cache-Control: no-store\r\n";
+	return reply;
+}
+
+/*
  * The end of every call but liveness: fail closed without a decision,
  * audit, then reply (behind the audit record), and release the authz
  * snapshot.
@@ -763,11 +852,10 @@ finish(struct api_ctx *ctx, struct httpd_req *req, const struct route *r,
 	ev.outcome = rc == 0 ? "allowed" :
 	    strcmp(e->type, AV_E_ACCESS_DENIED) == 0 ? "denied" : "error";
 	ev.error = rc == 0 ? NULL : e->type;
-	if (r->plane == PLANE_OPEN)
-		reply_now(req, out, rc == 0 ? NULL : e);
-	else if ((reply = r->plane == PLANE_BROWSER ? reply_browser(req, call,
-	    rc, e) : reply_new(req, out, rc == 0 ? NULL : e)) == NULL)
+	if ((reply = reply_for(req, r, call, rc, out, e)) == NULL)
 		httpd_reply(req, 500, oom_body, sizeof(oom_body) - 1);
+	else if (r->plane == PLANE_OPEN)
+		api_reply_finish(reply, true);
 	/* No record, no reply: an unauditable call fails closed. */
 	else if (ctx->audit(&ev, reply, ctx->audit_arg) != 0)
 		api_reply_finish(reply, false);
@@ -850,8 +938,11 @@ serve(struct api_ctx *ctx, struct httpd_req *req, const struct route *r)
 		rc = authz_decide(NULL, req->caller, &q, call.decision,
 		    sizeof(call.decision), &e);
 	}
-	if (rc == 0 && (in = parse_body(req, &e)) == NULL)
-		rc = -1;
+	/* An OAuth route's op reads its form itself. */
+	if (rc == 0 && (in = style_of(r) == STYLE_OAUTH ? json_object() :
+	    parse_body(req, &e)) == NULL)
+		rc = e.type != NULL ? -1 : av_fail(&e, AV_E_INTERNAL,
+		    "out of memory");
 	if (rc == 0 && (out = json_object()) == NULL)
 		rc = av_fail(&e, AV_E_INTERNAL, "out of memory");
 	if (rc == 0)

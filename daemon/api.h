@@ -48,6 +48,7 @@ struct api_reply {
 	char			*body;		/* JSON text (malloc), or HTML */
 	size_t			 len;
 	bool			 html;		/* the browser plane's page */
+	const char		*headers;	/* extra lines (static), or NULL */
 	char			*location;	/* or its 302 (malloc) */
 	struct api_reply	*next;		/* the audit queue's link */
 };
@@ -119,6 +120,9 @@ struct api_call {
 	char			 user_issuer[OAUTH_URL_MAX + 1];
 	char			 user_subject_hash[65];
 	struct api_pending	*pending;	/* api_defer()'s, or NULL */
+	/* An OAuth route's error code (RFC 6749 section 5.2), when the op
+	 * fails with one; NULL: derived from the exception. */
+	const char		*oauth_error;
 	/*
 	 * The browser plane (the OAuth callback): what the browser gets,
 	 * whatever the outcome audited: a 302 to location (malloc) or a
@@ -180,6 +184,10 @@ api_op_fn op_get_workload_identity;
 api_op_fn op_update_workload_identity;
 api_op_fn op_delete_workload_identity;
 api_op_fn op_list_workload_identities;
+/* op_sts.c: the token service (agent_token.h) and its documents. */
+api_op_fn op_get_agent_access_token;
+api_op_fn op_openid_configuration;
+api_op_fn op_jwks;
 /* op_tokens.c */
 api_op_fn op_get_workload_access_token;
 api_op_fn op_get_workload_access_token_for_user_id;

@@ -192,6 +192,14 @@ struct av_key {
 			"0123456789.-"
 #define CS_NAME		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
 			"0123456789._-"
+/* RFC 3986's characters but '?' and '#': an issuer has no query or
+ * fragment (OpenID Connect Discovery 1.0, section 3). */
+#define CS_ISSUER	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
+			"0123456789-._~:/[]@!$&'()*+,;=%"
+/* Printable ASCII but the space (an audience). */
+#define CS_VISIBLE	"!\"#$%&'()*+,-./0123456789:;<=>?@" \
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`" \
+			"abcdefghijklmnopqrstuvwxyz{|}~"
 #define CS_PRINT	" !\"#$%&'()*+,-./0123456789:;<=>?@" \
 			"ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`" \
 			"abcdefghijklmnopqrstuvwxyz{|}~"
@@ -343,6 +351,17 @@ static const struct av_key av_outbound_keys[] = {
 	K_END
 };
 
+static const struct av_key av_agent_tokens_keys[] = {
+	K_STRING(av_agent_tokens_config, issuer, NULL, 9, AV_ISSUER_SIZE - 1,
+	    CS_ISSUER, "an https URL without query or fragment (RFC 3986 "
+	    "characters, at most 512 bytes)", 0),
+	K_INT(av_agent_tokens_config, ttl_seconds, "300", 30, 3600, 0),
+	K_STRINGS(av_agent_tokens_config, audiences, av_audience_list, 1,
+	    AV_ISSUER_SIZE - 1, CS_VISIBLE, "audiences (printable ASCII "
+	    "without spaces, at most 512 bytes each)"),
+	K_END
+};
+
 static const struct av_key av_oauth_keys[] = {
 	K_INT(av_oauth_config, session_ttl_seconds, "600", 60, 3600, 0),
 	K_END
@@ -440,6 +459,8 @@ static const struct av_key av_root_keys[] = {
 	    av_sandbox_keys),
 	K_BLOCK(av_config, outbound, struct av_outbound_config,
 	    av_outbound_keys),
+	K_BLOCK(av_config, agent_tokens, struct av_agent_tokens_config,
+	    av_agent_tokens_keys),
 	K_BLOCK(av_config, oauth, struct av_oauth_config, av_oauth_keys),
 	K_BLOCK(av_config, authorizer, struct av_authorizer_config,
 	    av_authorizer_keys),
@@ -1816,6 +1837,17 @@ check_authorizer(struct av_ctx *c)
 	return 0;
 }
 
+/* https://HOST[:PORT][/PATH], no trailing '/' (the discovery document's
+ * URL is the issuer with /.well-known/openid-configuration appended). */
+static bool
+issuer_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return strncmp(s, "https://", 8) == 0 && n > 8 && s[8] != '/' &&
+	    s[8] != ':' && s[n - 1] != '/' && strchr(s + 8, '@') == NULL;
+}
+
 /* Checks that involve several keys. */
 static int
 check_cross(struct av_ctx *c)
@@ -1854,6 +1886,11 @@ check_cross(struct av_ctx *c)
 		    "outbound.timeout_ms, the whole request's limit");
 	if (check_authorizer(c) != 0)
 		return -1;
+	if (cfg->agent_tokens.issuer[0] != '\0' &&
+	    !issuer_ok(cfg->agent_tokens.issuer))
+		return fail(c, where(c, "agent_tokens.issuer"),
+		    "agent_tokens.issuer: expected https://HOST[:PORT][/PATH] "
+		    "without a trailing '/'");
 	return check_principals(c);
 }
 

@@ -56,6 +56,8 @@
 #define AV_AUTHZ_LIST_MAX		16	/* audiences, clients, scopes */
 #define AV_AUTHZ_CLAIMS_MAX		8	/* required claims */
 #define AV_AUTHZ_VALUE_SIZE		256	/* AgentCore's 1..255 */
+#define AV_ISSUER_SIZE			513	/* an https URL, NUL incl. */
+#define AV_AUDIENCES_MAX		16	/* agent_tokens.audiences */
 
 /* Buffer sizes, NUL included. */
 #define AV_CONFIG_PATH_SIZE	PATH_MAX		/* PATH_MAX - 1 bytes */
@@ -270,6 +272,16 @@ struct av_config {
 		char		ca_bundle[AV_CONFIG_PATH_SIZE];
 		bool		allow_http_loopback;	/* tests only */
 	} outbound;
+
+	/* Agent access tokens (agent_token.h, docs/agent-tokens.md). */
+	struct av_agent_tokens_config {
+		char		issuer[AV_ISSUER_SIZE];	/* "" = from listen.tcp */
+		unsigned int	ttl_seconds;	/* the longest lifetime */
+		struct av_audience_list {
+			size_t	n;
+			char	v[AV_AUDIENCES_MAX][AV_ISSUER_SIZE];
+		}		audiences;	/* allowed; none: any */
+	} agent_tokens;
 
 	/* OAuth2 flows (the three-legged one's sessions). */
 	struct av_oauth_config {

@@ -138,6 +138,9 @@ parse_field(const char *p, size_t len, struct http_request_head *r,
 		    strncasecmp(p + v, "application/json", 16) == 0) ||
 		    (vend - v >= 23 &&
 		    strncasecmp(p + v, "application/x-amz-json-", 23) == 0);
+		r->form = vend - v >= 33 && strncasecmp(p + v,
+		    "application/x-www-form-urlencoded", 33) == 0 &&
+		    (vend - v == 33 || p[v + 33] == ';' || p[v + 33] == ' ');
 	} else if (name_is(p, n, "Host")) {
 		if (*seen_host)
 			return fail(r, 400, why, "repeated Host");

@@ -37,6 +37,7 @@ struct http_request_head {
 	bool	keep_alive;
 	bool	json;			/* Content-Type is application/json
 					   (or AWS's application/x-amz-json-1.1) */
+	bool	form;			/* application/x-www-form-urlencoded */
 	bool	has_content_type;
 	int	status;			/* on error: 400, 413, 431, 501, 505 */
 };

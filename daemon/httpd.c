@@ -258,6 +258,7 @@ dispatch(struct httpd_conn *c)
 	c->req.body = c->body;
 	c->req.body_len = n;
 	c->req.json = c->head.json;
+	c->req.form = c->head.form;
 	c->req.caller = &c->caller;
 	c->req.conn = c;
 	new_request_id(c->req.request_id);

@@ -54,6 +54,7 @@ struct httpd_req {
 	const char		*body;		/* NUL-terminated copy */
 	size_t			 body_len;
 	bool			 json;		/* Content-Type says JSON */
+	bool			 form;		/* or a form (RFC 6749) */
 	const struct av_caller	*caller;
 	char			 request_id[37];
 	struct httpd_conn	*conn;		/* for httpd_reply */

@@ -356,6 +356,31 @@ fetch_start(struct fetch *f)
 	}
 }
 
+/*
+ * With the lock held: the keys of x for kid when they can be used now,
+ * without waiting (a reference), or NULL.
+ */
+static struct jwks_keys *
+usable_locked(struct api_ctx *ctx, struct entry *x, const char *kid)
+{
+	const struct av_authorizer_config *c = &ctx->cfg->authorizer;
+	int64_t now = (int64_t)time(NULL);
+	bool may_fetch;
+
+	if (x->fetching || x->keys == NULL)
+		return NULL;
+	x->used = now;
+	may_fetch = x->attempted == 0 || now - x->attempted >=
+	    c->jwks_refresh_min_seconds;
+	if (now - x->fetched < c->jwks_ttl_seconds && (kid == NULL ||
+	    jwks_has_kid(x->keys->set, kid)))
+		;	/* fresh and it has the key */
+	else if (may_fetch || now - x->fetched > c->jwks_max_stale_seconds)
+		return NULL;
+	x->keys->refs++;
+	return x->keys;
+}
+
 int
 jwks_cache_get(struct api_ctx *ctx, const char *discovery_url,
     const char *kid, struct jwks_keys **keys, jwks_done_fn *cb, void *arg,
@@ -367,8 +392,17 @@ jwks_cache_get(struct api_ctx *ctx, const char *discovery_url,
 	bool start;
 	int rc;
 
-	*keys = NULL;
-	/* What a fetch needs, before the lock: it cannot fail later. */
+	/* The common case, a hit: no allocation. */
+	pthread_mutex_lock(&lock);
+	for (x = entries; x != NULL; x = x->next)
+		if (strcmp(x->url, discovery_url) == 0)
+			break;
+	*keys = x != NULL ? usable_locked(ctx, x, kid) : NULL;
+	pthread_mutex_unlock(&lock);
+	if (*keys != NULL)
+		return 0;
+	/* What waiting and a fetch need, before the lock: nothing can
+	 * fail under it. */
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return av_fail(e, AV_E_INTERNAL, "out of memory");
 	if ((w = calloc(1, sizeof(*w))) == NULL ||

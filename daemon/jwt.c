@@ -76,8 +76,18 @@ static const struct jwt_alg {
  * content types (cty: a nested JWT, or not a JWT at all).  x5t and
  * x5t#S256 are only hints and are ignored (Entra ID sends x5t).
  */
-static const char *const refused_headers[] = {
-	"jku", "x5u", "jwk", "x5c", "crit", "b64", "enc", "zip", "cty",
+static const struct {
+	const char	*name, *why;
+} refused_headers[] = {
+	{ "jku", ": keys come only from the issuer's JWKS" },
+	{ "x5u", ": keys come only from the issuer's JWKS" },
+	{ "jwk", ": keys come only from the issuer's JWKS" },
+	{ "x5c", ": keys come only from the issuer's JWKS" },
+	{ "crit", ": no critical extension is understood" },
+	{ "b64", ": payloads are base64url" },
+	{ "enc", ": encrypted tokens are not accepted" },
+	{ "zip", ": encrypted tokens are not accepted" },
+	{ "cty", ": nested or non-JWT content" },
 };
 
 static const char *const typs[] = {
@@ -148,12 +158,10 @@ check_header(struct jwt *t, struct av_err *e)
 		    shown(s, buf));
 	for (i = 0; i < sizeof(refused_headers) / sizeof(refused_headers[0]);
 	    i++)
-		if (json_object_get(h, refused_headers[i]) != NULL)
+		if (json_object_get(h, refused_headers[i].name) != NULL)
 			return av_fail(e, AV_E_ACCESS_DENIED, "the %s header "
-			    "is not allowed%s", refused_headers[i],
-			    i < 4 ? ": keys come only from the issuer's JWKS" :
-			    i == 4 ? ": no critical extension is understood" :
-			    i == 8 ? ": nested or non-JWT content" : "");
+			    "is not allowed%s", refused_headers[i].name,
+			    refused_headers[i].why);
 	if ((v = json_object_get(h, "typ")) != NULL) {
 		if ((s = json_string_value(v)) == NULL)
 			return av_fail(e, AV_E_VALIDATION, "the typ header is "

@@ -97,10 +97,10 @@ int	 jwt_verify_signature(const struct jwt *t, const struct jwk_set *keys,
 
 struct jwt_policy {
 	const char		*issuer;	/* exact `iss` required */
-	const char *const	*audiences;	/* NULL-terminated, or NULL: not checked */
+	const char *const	*audiences;	/* NULL-terminated; NULL: any */
 	const char *const	*clients;	/* client_id / azp, or NULL */
-	const char *const	*scopes;	/* one must be granted, or NULL */
-	const json_t		*required_claims; /* customClaims array, or NULL */
+	const char *const	*scopes;	/* one needed, or NULL */
+	const json_t		*required_claims; /* customClaims, or NULL */
 	int64_t			 now;
 	int64_t			 skew;		/* JWT_SKEW */
 };

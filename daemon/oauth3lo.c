@@ -17,11 +17,13 @@
 #include <openssl/crypto.h>
 
 #include "api.h"
+#include "authorizer.h"
 #include "http_parse.h"
 #include "log.h"
 #include "oauth3lo.h"
 #include "oauth_authorize.h"
 #include "oauth_token.h"
+#include "user_jwt.h"
 
 #define SESSIONS_MAX	100	/* per workload, not yet over */
 #define SECRET_CAP	(OAUTH_AUTHZ_URL_MAX + 512)
@@ -671,71 +673,43 @@ done:
 
 /* ---- CompleteResourceTokenAuth ---- */
 
-int
-op_complete_resource_token_auth(struct api_ctx *ctx, struct api_call *call,
-    json_t *in, json_t *out, struct av_err *e)
+/* The session of uri, unexpired, into s: 0, or -1 (NotFound). */
+static int
+session_load(struct api_ctx *ctx, const char *uri, struct store_session *s,
+    struct av_err *e)
 {
-	static const char *const fields[] = { "sessionUri", "userIdentifier",
-	    NULL };
-	static const char *const id_fields[] = { "userId", "userToken", NULL };
-	struct authz_request q = { 0 };
-	struct store_session *s;
-	struct store_oauth_key k;
-	char workload[512], *key = NULL;
-	const char *uri, *user;
-	json_t *id, *scopes;
-	int rc = -1, found;
+	int found;
 
-	(void)out;
-	if (api_only_fields(in, fields, e) != 0 ||
-	    opt_string(in, "sessionUri", STORE_SESSION_URI_MAX, &uri, e) != 0)
-		return -1;
-	if (uri == NULL)
-		return av_fail(e, AV_E_VALIDATION, "sessionUri is required");
-	id = json_object_get(in, "userIdentifier");
-	if (!json_is_object(id) || json_object_size(id) != 1 ||
-	    api_only_fields(id, id_fields, e) != 0)
-		return json_is_object(id) && json_object_size(id) == 1 ? -1 :
-		    av_fail(e, AV_E_VALIDATION, "userIdentifier must have "
-		    "exactly one of userId and userToken");
-	if (json_object_get(id, "userToken") != NULL)
-		return av_fail(e, AV_E_VALIDATION, "userToken needs the inbound "
-		    "JWT authorizer (not yet)");
-	if (opt_string(id, "userId", 128, &user, e) != 0)
-		return -1;
-	if ((s = malloc(sizeof(*s))) == NULL)
-		return av_fail(e, AV_E_INTERNAL, "out of memory");
 	if (!oauth_session_uri_valid(uri) ||
 	    (found = store_session_get(ctx->store, uri, s, e)) == 0 ||
-	    (found == 1 && s->expires < (int64_t)time(NULL))) {
-		av_fail(e, AV_E_NOT_FOUND, "no such session (or it expired)");
-		goto done;
-	}
-	if (found < 0)
-		goto done;
-	api_wi_arn(ctx, s->workload, workload, sizeof(workload));
-	snprintf(call->resource, sizeof(call->resource), "%s", workload);
-	q.workload = workload;
-	q.provider = s->provider;
-	if (api_authorize(ctx, call, &q, e) != 0)
-		goto done;
+	    (found == 1 && s->expires < (int64_t)time(NULL)))
+		return av_fail(e, AV_E_NOT_FOUND, "no such session (or it "
+		    "expired)");
+	return found < 0 ? -1 : 0;
+}
+
+/* The call is authorized and the user known: bind the session's token
+ * when user is the session's, else fail the session. */
+static int
+complete_for(struct api_ctx *ctx, struct api_call *call,
+    struct store_session *s, const char *user, struct av_err *e)
+{
+	struct store_oauth_key k;
+	json_t *scopes;
+	char *key;
+	int rc = -1;
+
 	if (s->status == STORE_SESSION_IN_PROGRESS ||
-	    s->status == STORE_SESSION_EXCHANGING) {
-		av_fail(e, AV_E_VALIDATION, "the user has not completed the "
-		    "authorization yet");
-		goto done;
-	}
-	if (s->status == STORE_SESSION_FAILED) {
-		av_fail(e, AV_E_VALIDATION, "the session failed");
-		goto done;
-	}
+	    s->status == STORE_SESSION_EXCHANGING)
+		return av_fail(e, AV_E_VALIDATION, "the user has not completed "
+		    "the authorization yet");
+	if (s->status == STORE_SESSION_FAILED)
+		return av_fail(e, AV_E_VALIDATION, "the session failed");
 	scopes = json_loads(s->scopes, 0, NULL);
 	key = scopes != NULL ? oauth_scope_key(scopes) : NULL;
 	json_decref(scopes);
-	if (key == NULL) {
-		av_fail(e, AV_E_INTERNAL, "out of memory");
-		goto done;
-	}
+	if (key == NULL)
+		return av_fail(e, AV_E_INTERNAL, "out of memory");
 	k.workload = s->workload;
 	k.user = s->user;
 	k.provider = s->provider;
@@ -764,7 +738,148 @@ op_complete_resource_token_auth(struct api_ctx *ctx, struct api_call *call,
 	rc = 0;
 done:
 	free(key);
-	free(s);
 	return rc;
 }
 
+/* A completion waiting for the identity provider's keys. */
+struct completion {
+	struct api_ctx		*ctx;
+	struct api_pending	*p;
+	char			 uri[STORE_SESSION_URI_MAX + 1];
+};
+
+/* The user of a validated userToken, for the call and its audit. */
+static void
+token_user(struct api_call *call, const struct authorizer_result *r)
+{
+	snprintf(call->user_issuer, sizeof(call->user_issuer), "%s",
+	    r->issuer);
+	snprintf(call->user_subject_hash, sizeof(call->user_subject_hash),
+	    "%s", r->subject_hash);
+}
+
+/* authorizer_done_fn: the token is checked; the session read again. */
+static void
+completion_ready(int rc, struct authorizer_result *r, struct av_err *e,
+    void *arg)
+{
+	struct completion *x = arg;
+	struct api_call *call = api_pending_call(x->p);
+	struct av_err err = { NULL, "" };
+	struct store_session *s = NULL;
+
+	if (rc == 0) {
+		token_user(call, r);
+		e = &err;
+		rc = (s = malloc(sizeof(*s))) == NULL ? av_fail(e,
+		    AV_E_INTERNAL, "out of memory") : session_load(x->ctx,
+		    x->uri, s, e) != 0 ? -1 : complete_for(x->ctx, call, s,
+		    r->user, e);
+	}
+	api_resume(x->p, rc, NULL, rc == 0 ? NULL : e);
+	free(s);
+	free(x);
+}
+
+/*
+ * userToken: a JWT the workload's authorizer (or the directory's) accepts;
+ * its user is the jwt: key, compared with the session's as a userId is.
+ */
+static int
+complete_with_token(struct api_ctx *ctx, struct api_call *call,
+    struct store_session *s, json_t *token, struct av_err *e)
+{
+	struct authorizer_result r;
+	struct completion *x = NULL;
+	struct wi_record w;
+	json_t *config = NULL;
+	int rc = -1;
+
+	if (!json_is_string(token) || json_string_length(token) == 0 ||
+	    strlen(json_string_value(token)) != json_string_length(token))
+		return av_fail(e, AV_E_VALIDATION, "userToken must be a JWT");
+	if (store_wi_get(ctx->store, s->workload, NULL, &w, e) != 0)
+		return -1;
+	if ((config = json_incref(w.authorizer)) == NULL &&
+	    (config = authorizer_config_default(ctx->cfg)) == NULL) {
+		av_fail(e, AV_E_VALIDATION, "userToken: the workload identity "
+		    "%s has no authorizerConfiguration and the directory has "
+		    "no default authorizer", s->workload);
+		goto done;
+	}
+	if ((x = calloc(1, sizeof(*x))) == NULL ||
+	    (x->p = api_defer(call)) == NULL) {
+		av_fail(e, AV_E_INTERNAL, "out of memory");
+		goto done;
+	}
+	x->ctx = ctx;
+	snprintf(x->uri, sizeof(x->uri), "%s", s->uri);
+	rc = authorizer_validate(ctx, config, json_string_value(token),
+	    json_string_length(token), &r, completion_ready, x, e);
+	if (rc == AUTHORIZER_PENDING) {
+		x = NULL;
+		rc = API_PENDING;
+	} else if (rc == 0) {
+		token_user(call, &r);
+		rc = complete_for(ctx, call, s, r.user, e);
+		authorizer_result_clear(&r);
+	}
+done:
+	free(x);	/* api_handle frees an unused pending */
+	json_decref(config);
+	json_decref(w.urls);
+	json_decref(w.authorizer);
+	return rc;
+}
+
+int
+op_complete_resource_token_auth(struct api_ctx *ctx, struct api_call *call,
+    json_t *in, json_t *out, struct av_err *e)
+{
+	static const char *const fields[] = { "sessionUri", "userIdentifier",
+	    NULL };
+	static const char *const id_fields[] = { "userId", "userToken", NULL };
+	struct authz_request q = { 0 };
+	struct store_session *s;
+	char workload[512];
+	const char *uri, *user = NULL;
+	json_t *id, *token;
+	int rc = -1;
+
+	(void)out;
+	if (api_only_fields(in, fields, e) != 0 ||
+	    opt_string(in, "sessionUri", STORE_SESSION_URI_MAX, &uri, e) != 0)
+		return -1;
+	if (uri == NULL)
+		return av_fail(e, AV_E_VALIDATION, "sessionUri is required");
+	id = json_object_get(in, "userIdentifier");
+	if (!json_is_object(id) || json_object_size(id) != 1 ||
+	    api_only_fields(id, id_fields, e) != 0)
+		return json_is_object(id) && json_object_size(id) == 1 ? -1 :
+		    av_fail(e, AV_E_VALIDATION, "userIdentifier must have "
+		    "exactly one of userId and userToken");
+	if ((token = json_object_get(id, "userToken")) == NULL) {
+		if (opt_string(id, "userId", 128, &user, e) != 0)
+			return -1;
+		/* A JWT's user proves itself with the JWT. */
+		if (user_is_jwt(user))
+			return av_fail(e, AV_E_VALIDATION, "userId: ids "
+			    "starting with jwt: are reserved: give the user's "
+			    "JWT as userToken");
+	}
+	if ((s = malloc(sizeof(*s))) == NULL)
+		return av_fail(e, AV_E_INTERNAL, "out of memory");
+	if (session_load(ctx, uri, s, e) != 0)
+		goto done;
+	api_wi_arn(ctx, s->workload, workload, sizeof(workload));
+	snprintf(call->resource, sizeof(call->resource), "%s", workload);
+	q.workload = workload;
+	q.provider = s->provider;
+	if (api_authorize(ctx, call, &q, e) != 0)
+		goto done;
+	rc = token != NULL ? complete_with_token(ctx, call, s, token, e) :
+	    complete_for(ctx, call, s, user, e);
+done:
+	free(s);
+	return rc;
+}

@@ -33,17 +33,21 @@ static const char service_linked[] = "WorkloadIdentity is linked to a "
 /*
  * Record the signing key as the current one (retiring another, which is
  * how a rotation takes effect) and accept the retired keys' tokens until
- * they have all expired.
+ * they have all expired: workload access tokens and agent access tokens
+ * (whose verifiers find the retired keys in the published JWKS).
  */
 static int
 previous_keys(struct api_ctx *ctx, struct av_err *e)
 {
 	struct store_token_key prev[WAT_PREVIOUS_MAX];
 	struct wat_keys *k = &ctx->tokens;
+	int64_t max_age = k->ttl;
 	size_t i, n = 0;
 
+	if (max_age < ctx->cfg->agent_tokens.ttl_seconds)
+		max_age = ctx->cfg->agent_tokens.ttl_seconds;
 	if (store_token_key_use(ctx->store, k->kid, k->spki, k->spki_len,
-	    k->ttl + WAT_SKEW, (int64_t)time(NULL), prev, WAT_PREVIOUS_MAX, &n,
+	    max_age + WAT_SKEW, (int64_t)time(NULL), prev, WAT_PREVIOUS_MAX, &n,
 	    e) != 0)
 		return -1;
 	for (i = 0; i < n; i++)

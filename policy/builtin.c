@@ -16,7 +16,8 @@
 	"      - bedrock-agentcore:GetWorkloadAccessTokenForUserId\n"	\
 	"      - bedrock-agentcore:GetResourceOauth2Token\n"		\
 	"      - bedrock-agentcore:GetResourceApiKey\n"			\
-	"      - bedrock-agentcore:CompleteResourceTokenAuth\n"
+	"      - bedrock-agentcore:CompleteResourceTokenAuth\n"		\
+	"      - bedrock-agentcore:GetAgentAccessToken\n"
 
 static const struct policy_builtin builtins[] = {
 	{ "AgentVaultFullAccess",

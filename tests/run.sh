@@ -10,7 +10,7 @@ BUILD=${BUILD:-build}
 SAN=${SAN:-0}
 VALGRIND=${VALGRIND:-0}
 FUZZ_RUNS=${FUZZ_RUNS:-20000}
-ALL="uri hsm provider tls vault http_parse config audit wat policy vendors oauth_client authorize jwt ceremony daemon authz oauth inbound obo client python fuzz"
+ALL="uri hsm provider tls vault http_parse config audit wat policy vendors oauth_client authorize jwt ceremony daemon authz oauth inbound sts obo client python fuzz"
 
 top=$(pwd)
 logs=$top/$BUILD/tests/logs
@@ -140,6 +140,9 @@ for t in ${*:-$ALL}; do
 	inbound)
 		oauth_modules
 		run "$t" python3 tests/oauth/test_inbound.py ;;
+	sts)
+		oauth_modules
+		run "$t" python3 tests/oauth/test_sts.py ;;
 	client)
 		run "$t" python3 tests/integration/test_client.py ;;
 	python)

@@ -118,6 +118,7 @@ int	cmd_tag_list(struct cli *);
 int	cmd_token_workload(struct cli *);
 int	cmd_token_api_key(struct cli *);
 int	cmd_token_oauth2(struct cli *);
+int	cmd_token_agent(struct cli *);
 int	cmd_session_complete(struct cli *);
 int	cmd_jwt_check(struct cli *);
 int	cmd_policy_create(struct cli *);

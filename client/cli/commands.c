@@ -629,6 +629,43 @@ workload_token(struct cli *c, int *rc)
 	return tok;
 }
 
+/* The token service: an agent access token for the workload token's
+ * user, the --scope values joined by spaces. */
+int
+cmd_token_agent(struct cli *c)
+{
+	char scope[4096], *wat, *token = NULL;
+	size_t i, off = 0;
+	long long expires_in = 0;
+	int rc, n;
+
+	if (c->naudiences != 1)
+		return cli_usage("token agent: one --audience");
+	if (c->token_file == NULL && (c->workload == NULL ||
+	    c->user_id == NULL))
+		return cli_usage("token agent: --workload and --user-id, or "
+		    "--token-file");
+	for (i = 0; i < c->njwt_scopes; i++) {
+		n = snprintf(scope + off, sizeof(scope) - off, "%s%s",
+		    i > 0 ? " " : "", c->jwt_scopes[i]);
+		if (n < 0 || (size_t)n >= sizeof(scope) - off)
+			return cli_usage("token agent: --scope too long");
+		off += (size_t)n;
+	}
+	if ((wat = workload_token(c, &rc)) == NULL)
+		return rc;
+	c->secret_name = "accessToken";
+	if (av_get_agent_access_token(c->h, wat, c->audiences[0],
+	    c->njwt_scopes > 0 ? scope : NULL, &token, &expires_in,
+	    &c->err) != 0)
+		rc = cli_fail(c);
+	else
+		rc = print_secret(token, c);
+	av_secret_free(token);
+	av_secret_free(wat);
+	return rc;
+}
+
 /* A session, for whoever reads fp: the reply's members. */
 static void
 print_session(struct cli *c, FILE *fp, const struct av_oauth2_result *res)

@@ -269,6 +269,16 @@ static const struct command commands[] = {
 "token in the vault; --custom-param: an extra authorization parameter\n"
 "(at most 10); --custom-state: given back to the return URL; --resource\n"
 "and --audience: RFC 8707 indicators, repeated for more.\n" },
+	{ "token agent", cmd_token_agent, AGENT, B(O_WORKLOAD) |
+	    B(O_USER_ID) | B(O_TOKEN_FILE) | B(O_AUDIENCE) | B(O_SCOPE), 0, 0,
+"token agent --audience A [--scope S]...\n"
+"    (--workload W --user-id U | --token-file F)\n\n"
+"An agent access token (POST /oauth2/token, RFC 8693; docs/agent-tokens.md):\n"
+"a JWT signed by the appliance that says the workload W acts for the user\n"
+"U, for audience A, with the scopes given.  The workload access token is\n"
+"minted for W and U or read from file F (/dev/stdin works), never\n"
+"taken from the command line, where every local user would see it.  The\n"
+"token is printed alone on standard output.  Agent socket.\n" },
 	{ "session complete", cmd_session_complete, AGENT,
 	    B(O_SESSION_URI) | B(O_USER_ID), 0, 0,
 "session complete --session-uri URI --user-id USER\n\n"

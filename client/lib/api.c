@@ -521,6 +521,104 @@ av_get_resource_api_key(av_handle *h, const char *token,
 	    token), "workloadIdentityToken", "apiKey", api_key, err);
 }
 
+/* ---- the token service (RFC 8693) ---- */
+
+#define AGENT_GRANT	"urn:ietf:params:oauth:grant-type:token-exchange"
+#define AGENT_WAT_TYPE	"urn:agentvault:params:oauth:token-type:" \
+			"workload_access_token"
+
+/* name=value, percent-encoded, after an '&' unless first; 0/-1. */
+static int
+form_put(char *out, size_t cap, size_t *off, const char *name,
+    const char *value)
+{
+	if (*off > 0 && *off + 1 < cap)
+		out[(*off)++] = '&';
+	if (avc_urlencode(out, cap, off, name) != 0 || *off + 1 >= cap)
+		return -1;
+	out[(*off)++] = '=';
+	return avc_urlencode(out, cap, off, value);
+}
+
+/* An RFC 6749 error ({"error", "error_description"}) as err; else the
+ * API's. */
+static int
+oauth_error(av_handle *h, const struct avc_reply *r, struct av_error *err)
+{
+	const char *code = NULL, *desc = NULL;
+	json_t *doc;
+
+	doc = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, NULL);
+	if (json_is_object(doc)) {
+		code = json_string_value(json_object_get(doc, "error"));
+		desc = json_string_value(json_object_get(doc,
+		    "error_description"));
+	}
+	if (code == NULL || *code == '\0' || strlen(code) > 63) {
+		json_decref(doc);
+		return avc_api_error(h, r, err);
+	}
+	avc_fail(err, code, "%s", desc != NULL ? desc : code);
+	if (err != NULL) {
+		err->status = r->status;
+		memcpy(err->request_id, h->request_id, sizeof(err->request_id));
+	}
+	json_decref(doc);
+	return -1;
+}
+
+int
+av_get_agent_access_token(av_handle *h, const char *workload_token,
+    const char *audience, const char *scope, char **token,
+    long long *expires_in, struct av_error *err)
+{
+	struct avc_reply r;
+	json_t *doc;
+	char *body;
+	size_t cap, off = 0;
+	int rc;
+
+	*token = NULL;
+	if (workload_token == NULL || audience == NULL)
+		return bad_args(NULL, err);
+	cap = 3 * (strlen(workload_token) + strlen(audience) +
+	    (scope != NULL ? strlen(scope) : 0)) + 512;
+	if ((body = malloc(cap)) == NULL)
+		return avc_fail(err, AV_CLIENT_ERROR, "out of memory");
+	rc = form_put(body, cap, &off, "grant_type", AGENT_GRANT) != 0 ||
+	    form_put(body, cap, &off, "subject_token", workload_token) != 0 ||
+	    form_put(body, cap, &off, "subject_token_type",
+	    AGENT_WAT_TYPE) != 0 ||
+	    form_put(body, cap, &off, "audience", audience) != 0 ||
+	    (scope != NULL && form_put(body, cap, &off, "scope", scope) != 0) ?
+	    avc_fail(err, AV_CLIENT_ERROR, "request too long") : 0;
+	if (rc == 0)
+		rc = avc_call_typed(h, "POST", "/oauth2/token",
+		    "application/x-www-form-urlencoded", body, off, SAFE, &r,
+		    err);
+	avc_wipe_free(body, cap);
+	if (rc != 0)
+		return -1;
+	if (r.status != 200) {
+		oauth_error(h, &r, err);
+		avc_reply_wipe(h, &r);
+		return -1;
+	}
+	rc = avc_json_secret(r.body, r.len, "access_token", token, err);
+	if (rc == 0 && expires_in != NULL) {
+		doc = json_loadb(r.body, r.len, 0, NULL);
+		*expires_in = json_integer_value(json_object_get(doc,
+		    "expires_in"));
+		avc_json_wipe(json_object_get(doc, "access_token"));
+		json_decref(doc);
+	}
+	avc_reply_wipe(h, &r);
+	if (rc == 1)
+		return avc_fail(err, AV_PROTOCOL_ERROR, "the reply has no "
+		    "access_token");
+	return rc;
+}
+
 /* ---- OAuth2: GetResourceOauth2Token, CompleteResourceTokenAuth ---- */
 
 #define SESSION_ID_MAX	128	/* after AV_SESSION_URI_PREFIX */

@@ -204,11 +204,20 @@ maybe_applied(struct av_error *err)
 	    "repeated)");
 }
 
-/* One deadline for the whole call: connecting, a retry, the reply. */
 int
 avc_call(av_handle *h, const char *method, const char *target,
     const char *body, size_t len, bool retry_safe, struct avc_reply *r,
     struct av_error *err)
+{
+	return avc_call_typed(h, method, target, "application/json", body,
+	    len, retry_safe, r, err);
+}
+
+/* One deadline for the whole call: connecting, a retry, the reply. */
+int
+avc_call_typed(av_handle *h, const char *method, const char *target,
+    const char *type, const char *body, size_t len, bool retry_safe,
+    struct avc_reply *r, struct av_error *err)
 {
 	char head[AVC_TARGET_MAX + 512], *req;
 	int64_t deadline = avc_now_ms() + h->timeout_ms;
@@ -218,9 +227,10 @@ avc_call(av_handle *h, const char *method, const char *target,
 
 	memset(r, 0, sizeof(*r));
 	n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: %s\r\n"
-	    "%sContent-Length: %zu\r\nUser-Agent: libagentvault/"
+	    "%s%s%sContent-Length: %zu\r\nUser-Agent: libagentvault/"
 	    AV_VERSION "\r\n\r\n", method, target, h->server_name,
-	    len > 0 ? "Content-Type: application/json\r\n" : "", len);
+	    len > 0 ? "Content-Type: " : "", len > 0 ? type : "",
+	    len > 0 ? "\r\n" : "", len);
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return avc_fail(err, AV_ARGUMENT_ERROR, "request target too "
 		    "long");

@@ -85,6 +85,10 @@ int	avc_read(av_handle *, char *, size_t, int64_t deadline,
 int	avc_call(av_handle *, const char *method, const char *target,
 	    const char *body, size_t len, bool retry_safe,
 	    struct avc_reply *, struct av_error *);
+/* The same with a body of another Content-Type (a form). */
+int	avc_call_typed(av_handle *, const char *method, const char *target,
+	    const char *type, const char *body, size_t len, bool retry_safe,
+	    struct avc_reply *, struct av_error *);
 void	avc_reply_wipe(av_handle *, struct avc_reply *);
 /* The head in h->buf[0..hlen), hlen counting its blank line, with a byte
  * readable at h->buf[hlen]: status, Content-Length, Connection, request

@@ -10,7 +10,10 @@
 #   4. one policy decision over a 50-statement set (bench_policy, run
 #      first: it needs no daemon);
 #   5. OAuth2 M2M cache hits, alone and while 500 token requests wait
-#      on a slow token endpoint (oauth_load.py: the endpoint, the flood).
+#      on a slow token endpoint (oauth_load.py: the endpoint, the flood);
+#   6. GetWorkloadAccessTokenForJWT with RS256 and ES256 user JWTs (a
+#      loopback issuer, tests/oauth/jwtissuer.py) vs min(raw HSM ES256
+#      sign rate, OpenSSL's software verify rate of the JWT's algorithm).
 set -eu
 BUILD=${BUILD:-build}
 SECONDS_EACH=${BENCH_SECONDS:-3}
@@ -92,7 +95,8 @@ chmod 644 "$work/policies/bench-abac.yaml"
 chmod 600 "$work/agentvault.yaml"
 echo_pid=
 idp_pid=
-trap 'kill $daemon $echo_pid $idp_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
+jwt_pid=
+trap 'kill $daemon $echo_pid $idp_pid $jwt_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
 # wait_for FILE PATTERN: up to 60 s (a loaded machine starts slowly).
 wait_for() {
 	for _ in $(seq 600); do
@@ -188,6 +192,48 @@ for c in 1 8 32; do
 		"$1" "$2" "$3" "$4" "$(echo "$2 $raw" | awk '{printf "%.2f", $1/$2}') (vs raw)"
 	[ "$5" = 0 ] || echo "  ($5 errors)"
 done
+
+# Inbound JWTs: each call verifies the user's JWT in software (keys
+# cached), reads the kept copy's hash (the same JWT: no write) and mints
+# a workload access token (one HSM signature).  The ceiling: the slower
+# of the HSM's raw ES256 rate and OpenSSL's verify rate for the JWT's
+# algorithm, both on as many processes as the worker has loops (2).
+python3 tests/oauth/jwtissuer.py "$tmp/jwt.url" "$tmp" &
+jwt_pid=$!
+for _ in $(seq 600); do [ -s "$tmp/jwt.url" ] && break; sleep 0.1; done
+openssl speed -seconds "$SECONDS_EACH" -multi 2 rsa2048 ecdsap256 \
+	>"$tmp/speed.out" 2>/dev/null
+rs_verify=$(awk '/^rsa 2048 bits/ { print $NF }' "$tmp/speed.out")
+es_verify=$(awk '/ecdsa \(nistp256\)/ { print $NF }' "$tmp/speed.out")
+api admin.sock CreateWorkloadIdentity "{\"name\":\"bench-jwt\",
+  \"authorizerConfiguration\":{\"customJWTAuthorizer\":{
+  \"discoveryUrl\":\"$(cat "$tmp/jwt.url")\",
+  \"allowedAudience\":[\"agents\"]}}}" >/dev/null
+echo
+echo "Inbound JWTs (GetWorkloadAccessTokenForJWT; ceiling min(raw HSM ES256 ${hsm_ceiling}/s, OpenSSL verify: RS256 ${rs_verify}/s, ES256 ${es_verify}/s, 2 processes); aim 0.70)"
+printf '  %-40s %6s %9s %9s %9s %7s\n' "call" "conns" "req/s" "p50 us" "p99 us" "ratio"
+for alg in rs256 es256; do
+	jwt=$(cat "$tmp/$alg.jwt")
+	[ "$alg" = rs256 ] && verify=$rs_verify || verify=$es_verify
+	ceil=$(echo "$hsm_ceiling $verify" | awk '{ print ($1 < $2) ? $1 : $2 }')
+	body="{\"workloadName\":\"bench-jwt\",\"userToken\":\"$jwt\"}"
+	api agent.sock GetWorkloadAccessTokenForJWT "$body" |
+		grep -q workloadAccessToken ||
+		echo "  (the first $alg call failed: no token)"
+	for c in 1 8 32; do
+		w0=$(cpu "$worker"); p0=$(cpu "$daemon")
+		set -- $("$bench" client "$work/run/agent.sock" "$tmp/ca.pem" \
+			"$c" "$SECONDS_EACH" POST \
+			/identities/GetWorkloadAccessTokenForJWT "$body")
+		w1=$(cpu "$worker"); p1=$(cpu "$daemon")
+		printf '  %-40s %6s %9s %9s %9s %7s\n' \
+			"ForJWT, $(echo "$alg" | tr a-z A-Z) user JWT" "$1" "$2" "$3" \
+			"$4" "$(echo "$2 $ceil" | awk '{printf "%.2f", $1/$2}')"
+		[ "$5" = 0 ] || echo "  ($5 errors)"
+		echo "      CPU: $(usage "$w0" "$w1" "$p0" "$p1" "$2")"
+	done
+done
+kill "$jwt_pid" 2>/dev/null; wait "$jwt_pid" 2>/dev/null || true; jwt_pid=
 
 # OAuth2 M2M: a cached token (the vault's copy, decrypted per call) vs
 # the TLS echo; then the same cache hits while 500 client-credentials

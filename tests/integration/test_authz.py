@@ -31,7 +31,7 @@ import ssl
 import subprocess
 import sys
 import time
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_daemon as td  # noqa: E402
@@ -100,7 +100,11 @@ def req(method, path, body=None, uid=None, sock="admin.sock",
     """One call: (status, document, request id)."""
     try:
         with As(uid, gid):
-            st, doc, hdr = td.request(method, path, body, sock_name=sock)
+            # The token service's form (RFC 8693) comes as bytes.
+            st, doc, hdr = td.request(method, path, body, sock_name=sock,
+                                      ctype="application/x-www-form-"
+                                      "urlencoded" if isinstance(body, bytes)
+                                      else "application/json")
     except OSError as e:
         return 0, {"__type": "client error", "message": repr(e)}, ""
     return st, doc or {}, hdr.get("x-amzn-requestid", "")
@@ -135,7 +139,12 @@ def audit_calls():
 
 
 def denied(st, doc):
-    return st == 403 and doc.get("__type") == "AccessDeniedException"
+    """Refused by policy: AccessDeniedException, or on the token service
+    its RFC 6749 equivalents (unauthorized_client; invalid_client for a
+    caller that is no principal)."""
+    return (st == 403 and doc.get("__type") == "AccessDeniedException") or (
+        st == 400 and doc.get("error") in ("unauthorized_client",
+                                           "invalid_client"))
 
 
 # ---- configuration -------------------------------------------------------
@@ -216,12 +225,18 @@ MDOC = json.dumps({"Version": "2012-10-17", "Statement": [
 MRET = "https://m.example/cb"     # the matrix identity's return URL
 
 
-def matrix_rows(token, session):
+def matrix_rows(token, session, user_token):
     """Operation -> (path suffix or query, body, expected status when
     allowed, the resource its audit record names).  session is a 3LO
-    session of the matrix identity, not called back."""
+    session of the matrix identity, not called back; user_token a
+    workload access token of it for a user."""
     wi = wi_arn(MWI)
     return {
+        "GetAgentAccessToken": ("", urlencode({
+            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+            "subject_token": user_token, "subject_token_type":
+            "urn:agentvault:params:oauth:token-type:workload_access_token",
+            "audience": "https://m.example"}).encode(), 200, wi),
         "CompleteResourceTokenAuth": ("", {
             "sessionUri": session, "userIdentifier": {"userId": "user-1"}},
             400, wi),
@@ -319,9 +334,10 @@ def test_matrix(d, conf, tcp, ca):
     table = routes()
     ok(len(table) >= 18 and table[0][2] == "Ping",
        "api.c's route table is read (%d routes)" % len(table), table)
-    # Ping is liveness; the OAuth callback's browser has no principal
-    # (its session's state decides): no policy governs either.
-    ops = [r for r in table if r[2] != "Ping" and r[3] != "PLANE_BROWSER"]
+    # Ping and the token service's documents are open to anybody; the
+    # OAuth callback's browser has no principal (its session's state
+    # decides): no policy governs them.
+    ops = [r for r in table if r[3] not in ("PLANE_OPEN", "PLANE_BROWSER")]
     st, _, _ = op("CreateWorkloadIdentity", {"name": MWI})
     st2, _, _ = op("CreateApiKeyCredentialProvider",
                    {"name": MKEY, "apiKey": "matrix-key-value"})
@@ -341,7 +357,7 @@ def test_matrix(d, conf, tcp, ca):
     ok(st == 200 and st2 == 200 and st3 == 200 and token and session,
        "the matrix's identity, providers, token and 3LO session exist",
        started)
-    rows = matrix_rows(token, session)
+    rows = matrix_rows(token, session, wat.get("workloadAccessToken"))
     missing = [r[2] for r in ops if r[2] not in rows]
     ok(not missing, "every operation of the route table has a matrix row "
        "(%d operations)" % len(ops), "no row for: %s" % missing)

@@ -1460,8 +1460,12 @@ def openssl(*args):
 
 def rot_config(path, key_uri, ttl):
     """The rotation test's configuration: a state directory of its own,
-    a token lifetime, and a token-signing key (None: the default)."""
-    write_config(path, "tokens:\n  ttl_seconds: %d\n" % ttl)
+    a token lifetime, and a token-signing key (None: the default).  Agent
+    access tokens live shorter: the workload tokens' lifetime decides how
+    long a retired key is kept (tests/oauth/test_sts.py has the other
+    case)."""
+    write_config(path, "tokens:\n  ttl_seconds: %d\n"
+                 "agent_tokens:\n  ttl_seconds: 30\n" % ttl)
     with open(path) as f:
         text = f.read().replace(os.path.join(WORK, "state"),
                                 os.path.join(WORK, "state-rot"))

@@ -431,11 +431,74 @@ def test_private_key_jwt(f, short, kid):
        "from the HSM key", grants)
 
 
+def test_jwt_user(f, alice_token):
+    """A user of a validated JWT (GetWorkloadAccessTokenForJWT): its own
+    tokens, never those of a userId user; CompleteResourceTokenAuth with
+    its JWT as userToken."""
+    import test_inbound as inbound
+    iss = inbound.Issuer()
+    iss.keys = [inbound.Key("3lo-1")]
+    st, doc = call("UpdateWorkloadIdentity", {
+        "name": "agent-3lo", "allowedResourceOauth2ReturnUrls":
+        [f.ret, f.app.url("/other")], "authorizerConfiguration": {
+            "customJWTAuthorizer": {"discoveryUrl": iss.discovery,
+                                    "allowedAudience": ["agents"]}}})
+    ok(st == 200, "the identity accepts JWTs of an issuer", doc)
+    st, doc = call("GetWorkloadAccessTokenForJWT", {
+        "workloadName": "agent-3lo", "userToken": iss.token(sub="alice")})
+    wat = doc.get("workloadAccessToken")
+    ok(st == 200 and wat, "a workload token for the JWT user alice", doc)
+    st, doc = f.ask(tok=wat)
+    ok(st == 200 and "accessToken" not in doc and
+       doc.get("sessionStatus") == "IN_PROGRESS",
+       "the JWT user alice does not get the token of the userId user "
+       "alice: consent starts", doc)
+    uri = doc.get("sessionUri")
+    end = f.browse(doc.get("authorizationUrl"))
+    ok(query(end).get("session_id") == uri, "consent for the JWT user",
+       end)
+    user = inbound.user_key(iss.issuer, "alice")
+    st, doc = call("CompleteResourceTokenAuth", {
+        "sessionUri": uri, "userIdentifier": {"userId": user}})
+    ok(st == 400 and "reserved" in doc.get("message", ""),
+       "CompleteResourceTokenAuth refuses a jwt: userId", doc)
+    st, doc = call("CompleteResourceTokenAuth", {
+        "sessionUri": uri, "userIdentifier": {"userToken": iss.token(
+            sub="alice", aud="other")}})
+    ok(st == 403 and "aud" in doc.get("message", ""),
+       "a userToken the authorizer refuses is refused", doc)
+    st, doc = call("CompleteResourceTokenAuth", {
+        "sessionUri": uri, "userIdentifier": {"userToken": iss.token(
+            sub="alice")}})
+    ok(st == 200, "CompleteResourceTokenAuth with the JWT user's token "
+       "binds the session", doc)
+    st, poll = f.ask(tok=wat, sessionUri=uri)
+    token = poll.get("accessToken")
+    ok(st == 200 and token and token != alice_token,
+       "the JWT user gets a token of its own", poll)
+    st, doc = f.ask()
+    ok(st == 200 and doc.get("accessToken") == alice_token,
+       "... and the userId user alice still gets hers", doc)
+    st, doc = f.ask(tok=wat, forceAuthentication=True)
+    uri = doc.get("sessionUri")
+    f.browse(doc.get("authorizationUrl"))
+    st, doc = call("CompleteResourceTokenAuth", {
+        "sessionUri": uri, "userIdentifier": {"userToken": iss.token(
+            sub="mallory")}})
+    ok(st == 403 and "does not match" in doc.get("message", ""),
+       "the JWT of another user does not complete the JWT user's session",
+       doc)
+    st, doc = call("UpdateWorkloadIdentity", {
+        "name": "agent-3lo", "allowedResourceOauth2ReturnUrls":
+        [f.ret, f.app.url("/other")]})
+    iss.shutdown()
+
+
 def run_browser_tests(idp, short, kid):
     spki = harness.spki_hash(os.path.join(td.TOKDIR, "tls.pem"))
     with harness.ReturnServer() as app:
         f = Flow(app, spki)
-        test_full_flow(f, idp)
+        test_jwt_user(f, test_full_flow(f, idp))
         test_refused(f, idp)
         test_custom_and_resources(f, idp)
         test_denied_and_replay(f, idp)

@@ -15,7 +15,6 @@ Prints TAP.  Environment as tests/integration/test_daemon.py's.
 import base64
 import glob
 import hashlib
-import http.server
 import json
 import os
 import sqlite3
@@ -24,118 +23,16 @@ import sys
 import threading
 import time
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import \
-    decode_dss_signature
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import harness  # noqa: E402
 import test_daemon as td  # noqa: E402
+from jwtissuer import SUFFIX, Issuer, Key, b64u, user_key  # noqa: E402
 
 ok = td.ok
 SECRET = "inbound-client-secret-for-the-tests"
-SUFFIX = "/.well-known/openid-configuration"
 TTL, REFRESH_MIN, MAX_STALE = 4, 2, 12      # authorizer.jwks_*
-
-
-def b64u(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-
-def b64u_int(n):
-    return b64u(n.to_bytes((n.bit_length() + 7) // 8, "big"))
-
-
-class Key:
-    """A signing key of ours: RS256 or ES256, with its public JWK."""
-
-    def __init__(self, kid, alg="ES256"):
-        self.kid, self.alg = kid, alg
-        if alg == "RS256":
-            self.priv = rsa.generate_private_key(65537, 2048)
-            n = self.priv.public_key().public_numbers()
-            self.jwk = {"kty": "RSA", "n": b64u_int(n.n),
-                        "e": b64u_int(n.e)}
-        else:
-            self.priv = ec.generate_private_key(ec.SECP256R1())
-            n = self.priv.public_key().public_numbers()
-            self.jwk = {"kty": "EC", "crv": "P-256",
-                        "x": b64u(n.x.to_bytes(32, "big")),
-                        "y": b64u(n.y.to_bytes(32, "big"))}
-        self.jwk.update(kid=kid, alg=alg, use="sig")
-
-    def sign(self, claims, header=None):
-        h = {"alg": self.alg, "typ": "JWT", "kid": self.kid}
-        h.update(header or {})
-        msg = (b64u(json.dumps(h).encode()) + "." +
-               b64u(json.dumps(claims).encode())).encode()
-        if self.alg == "RS256":
-            sig = self.priv.sign(msg, padding.PKCS1v15(), hashes.SHA256())
-        else:
-            r, s = decode_dss_signature(self.priv.sign(
-                msg, ec.ECDSA(hashes.SHA256())))
-            sig = r.to_bytes(32, "big") + s.to_bytes(32, "big")
-        return msg.decode() + "." + b64u(sig)
-
-
-class Issuer(http.server.ThreadingHTTPServer):
-    """A loopback identity provider: /t/.well-known/openid-configuration
-    and /t/jwks; .issuer, .keys (served), .down (answer 503), .fetches
-    (paths requested, in order)."""
-    daemon_threads = True
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), IssuerHandler)
-        self.issuer = "http://127.0.0.1:%d/t" % self.server_address[1]
-        self.discovery = self.issuer + SUFFIX
-        self.keys = []
-        self.down = False
-        self.doc_issuer = self.issuer
-        self.fetches = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    def count(self, what):
-        with self.lock:
-            return sum(1 for p in self.fetches if p.endswith(what))
-
-    def token(self, key=None, **claims):
-        now = int(time.time())
-        c = {"iss": self.issuer, "sub": "alice", "aud": "agents",
-             "client_id": "web-app", "scope": "openid agents:invoke",
-             "iat": now, "exp": now + 300}
-        c.update(claims)
-        c = {k: v for k, v in c.items() if v is not None}
-        return (key or self.keys[0]).sign(c)
-
-
-class IssuerHandler(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *a):
-        pass
-
-    def do_GET(self):
-        srv = self.server
-        with srv.lock:
-            srv.fetches.append(self.path)
-        if srv.down:
-            body, status = b'{"error":"down"}', 503
-        elif self.path == "/t" + SUFFIX:
-            body, status = json.dumps({
-                "issuer": srv.doc_issuer,
-                "jwks_uri": srv.issuer + "/jwks"}).encode(), 200
-        elif self.path == "/t/jwks":
-            body, status = json.dumps({"keys": [k.jwk for k in
-                                                srv.keys]}).encode(), 200
-        else:
-            body, status = b"{}", 404
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
 
 def authorizer(discovery, **more):
@@ -155,11 +52,6 @@ def identity(name, authz):
     if authz is not None:
         body["authorizerConfiguration"] = authz
     return td.call("CreateWorkloadIdentity", body)
-
-
-def user_key(iss, sub):
-    return "jwt:" + b64u(hashlib.sha256(iss.encode() + b"\0" +
-                                        sub.encode()).digest())
 
 
 def database():
@@ -409,7 +301,8 @@ def test_cache(kept):
     st, doc = for_jwt("cache", iss.token(key=k1))
     ok(st == 200 and len(iss.fetches) == n + 1,
        "... and at once again without a fetch (rate limit)", doc)
-    time.sleep(max(0, last_ok + MAX_STALE + 0.5 - time.time()))
+    # Whole seconds on both sides: a margin of more than one.
+    time.sleep(max(0, last_ok + MAX_STALE + 1.5 - time.time()))
     st, doc = for_jwt("cache", iss.token(key=k1))
     ok(st == 403 and "jwks_max_stale_seconds" in doc.get("message", ""),
        "past authorizer.jwks_max_stale_seconds: refused", doc)
@@ -579,6 +472,11 @@ def test_audit(kept):
                     for c in mine),
        "GetWorkloadAccessTokenForJWT records carry the issuer and the "
        "subject's SHA-256 (%d records)" % len(mine), mine[:1])
+    r = subprocess.run([td.VERIFY, "--key", os.path.join(
+        td.TOKDIR, "audit-key.pem"), os.path.join(td.WORK, "audit.log")],
+        capture_output=True, text=True)
+    ok(r.returncode == 0 and r.stdout.startswith("OK"),
+       "the audit trail, with those details, verifies", r.stdout + r.stderr)
     ok(any(c["operation"] == "GetWorkloadAccessTokenForJWT" and
            c["outcome"] == "denied" for c in calls) and
        any(c["operation"] == "CheckJwt" for c in calls),

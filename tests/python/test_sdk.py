@@ -427,7 +427,7 @@ class ClientTests(unittest.TestCase):
 
     def test_workload_access_tokens(self):
         """get_workload_access_token with no user, a user id, a user token
-        (not in the appliance yet), and its errors"""
+        (a JWT the identity's authorizer accepts), and its errors"""
         c = admin()
         t1 = c.get_workload_access_token("py-agent")["workloadAccessToken"]
         t2 = c.get_workload_access_token(
@@ -475,8 +475,8 @@ class ClientTests(unittest.TestCase):
     def test_oauth_errors(self):
         """get_token and get_resource_oauth2_token: the appliance's typed
         errors (an unknown provider, M2M with a session URI);
-        complete_resource_token_auth: an unknown session, a user token
-        (not yet)"""
+        complete_resource_token_auth: an unknown session, with a user id
+        or a user token"""
         c = admin()
         token = c.get_workload_access_token("py-agent")["workloadAccessToken"]
         e = expect(self, agentvault.ResourceNotFoundException, c.get_token,
@@ -496,7 +496,7 @@ class ClientTests(unittest.TestCase):
                c.complete_resource_token_auth,
                "urn:ietf:params:oauth:request_uri:" + "A" * 43,
                agentvault.UserIdIdentifier("u-1"))
-        expect(self, agentvault.ValidationException,
+        expect(self, agentvault.ResourceNotFoundException,
                c.complete_resource_token_auth,
                "urn:ietf:params:oauth:request_uri:" + "A" * 43,
                agentvault.UserTokenIdentifier("eyJ.a.b"))

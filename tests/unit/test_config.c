@@ -99,6 +99,10 @@ static const char full_yaml[] =
     "  allow_http_loopback: true\n"
     "oauth:\n"
     "  session_ttl_seconds: 3600\n"
+    "agent_tokens:\n"
+    "  issuer: https://vault.example.com:8443/sts\n"
+    "  ttl_seconds: 3600\n"
+    "  audiences: [\"https://api.example.com\", urn:example:inventory]\n"
     "authorizer:\n"
     "  discovery_url: https://idp.example.com/t/1/.well-known/"
     "openid-configuration\n"
@@ -400,6 +404,12 @@ test_full(void **state)
 	assert_int_equal(c->audit.checkpoint_seconds, 1);
 	assert_int_equal(c->tokens.ttl_seconds, 43200);
 	assert_int_equal(c->oauth.session_ttl_seconds, 3600);
+	assert_string_equal(c->agent_tokens.issuer,
+	    "https://vault.example.com:8443/sts");
+	assert_int_equal(c->agent_tokens.ttl_seconds, 3600);
+	assert_int_equal(c->agent_tokens.audiences.n, 2);
+	assert_string_equal(c->agent_tokens.audiences.v[1],
+	    "urn:example:inventory");
 	assert_int_equal(c->log.level, AV_LOG_DEBUG);
 	assert_string_equal(av_kek_mode_name(c->vault.kek_mode),
 	    "customer-managed");
@@ -491,6 +501,9 @@ test_defaults(void **state)
 	assert_int_equal(d->audit.checkpoint_seconds, 60);
 	assert_int_equal(d->tokens.ttl_seconds, 900);
 	assert_int_equal(d->oauth.session_ttl_seconds, 600);
+	assert_string_equal(d->agent_tokens.issuer, "");
+	assert_int_equal(d->agent_tokens.ttl_seconds, 300);
+	assert_int_equal(d->agent_tokens.audiences.n, 0);
 	assert_int_equal(d->log.level, AV_LOG_INFO);
 }
 
@@ -644,6 +657,25 @@ test_integers(void **state)
 	    "oauth.session_ttl_seconds: expected an integer from 60 to 3600");
 	bad_min("oauth:\n  state_ttl: 60\n", NAME ":4:3: "
 	    "unknown key 'state_ttl' in 'oauth'");
+	bad_min("agent_tokens:\n  ttl_seconds: 29\n", NAME ":4:16: "
+	    "agent_tokens.ttl_seconds: expected an integer from 30 to 3600");
+	bad_min("agent_tokens:\n  ttl_seconds: 3601\n", NAME ":4:16: "
+	    "agent_tokens.ttl_seconds: expected an integer from 30 to 3600");
+	bad_min("agent_tokens:\n  issuer: http://vault.example\n", NAME
+	    ":4:11: agent_tokens.issuer: expected https://HOST[:PORT][/PATH] "
+	    "without a trailing '/'");
+	bad_min("agent_tokens:\n  issuer: https://vault.example/\n", NAME
+	    ":4:11: agent_tokens.issuer: expected https://HOST[:PORT][/PATH] "
+	    "without a trailing '/'");
+	bad_min("agent_tokens:\n  issuer: https://u@vault.example\n", NAME
+	    ":4:11: agent_tokens.issuer: expected https://HOST[:PORT][/PATH] "
+	    "without a trailing '/'");
+	bad_min("agent_tokens:\n  issuer: https://vault.example?x=1\n", NAME
+	    ":4:11: agent_tokens.issuer: expected an https URL without query "
+	    "or fragment (RFC 3986 characters, at most 512 bytes)");
+	bad_min("agent_tokens:\n  audiences: [\"a b\"]\n", NAME
+	    ":4:15: agent_tokens.audiences: expected a list of audiences "
+	    "(printable ASCII without spaces, at most 512 bytes each)");
 	bad_min("tokens: {ttl_seconds: 43201}\n", NAME ":3:23: "
 	    "tokens.ttl_seconds: expected an integer from 60 to 43200");
 	bad_min("tokens: {ttl: 60}\n",

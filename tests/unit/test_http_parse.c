@@ -55,6 +55,19 @@ test_valid_requests(void **state)
 	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: "
 	    "application/x-amz-json-1.1\r\n\r\n", &r), HTTP_PARSE_OK);
 	assert_true(r.json);
+	assert_false(r.form);
+	/* The token service's form (RFC 6749), with or without a charset. */
+	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: "
+	    "Application/X-WWW-Form-Urlencoded\r\n\r\n", &r), HTTP_PARSE_OK);
+	assert_true(r.form);
+	assert_false(r.json);
+	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: "
+	    "application/x-www-form-urlencoded; charset=UTF-8\r\n\r\n", &r),
+	    HTTP_PARSE_OK);
+	assert_true(r.form);
+	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: "
+	    "application/x-www-form-urlencodedx\r\n\r\n", &r), HTTP_PARSE_OK);
+	assert_false(r.form);
 }
 
 static void

@@ -573,44 +573,70 @@ test_hs256_with_rsa_public_key(void **state)
 	free(tok);
 }
 
+/* A token whose header is {"alg":"ES256","kid":"<kid>"} (kid raw JSON). */
+static char *
+with_kid(const char *kid)
+{
+	char h[512];
+
+	snprintf(h, sizeof(h), "{\"alg\":\"ES256\",\"kid\":\"%s\"}", kid);
+	return sign_token(F.ec256, "ES256", h, good_claims());
+}
+
 static void
-test_kid_path_and_sql(void **state)
+test_kid_path(void **state)
 {
 	static const char *const bad[] = {
-		"../../../../etc/passwd", "..", "keys\\\\..\\\\x",
-		"1' OR '1'='1", "k;DROP TABLE keys", "k\\\"", "k\\n", "k\\u0000",
-		"a b", "k%2e%2e", "",
+		"../../../../etc/passwd", "..", "keys/../x", "keys\\\\x",
+		"k%2e%2e%2f", "file:..",
 	};
-	char h[512], *tok, longkid[JWT_KID_MAX + 2];
+	char *tok;
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(h, sizeof(h), "{\"alg\":\"ES256\",\"kid\":\"%s\"}",
-		    bad[i]);
-		tok = sign_token(F.ec256, "ES256", h, good_claims());
-		if (strstr(bad[i], "u0000") != NULL)	/* jansson: NUL */
-			refused(tok, AV_E_VALIDATION, "the header is not");
+		tok = with_kid(bad[i]);
+		refused(tok, AV_E_ACCESS_DENIED, "the kid header");
+		free(tok);
+	}
+	/* Allowed characters (Cognito's base64 kids have '/') but no such
+	 * key: a kid is only ever compared, never opened. */
+	tok = with_kid("/etc/passwd");
+	refused(tok, AV_E_ACCESS_DENIED, "no key in the JWKS has the token's "
+	    "kid");
+	free(tok);
+}
+
+static void
+test_kid_sql(void **state)
+{
+	static const char *const bad[] = {
+		"1' OR '1'='1", "k;DROP TABLE keys", "k\\\"", "k\\n", "a b",
+		"k--", "", "k\\t",
+	};
+	char *tok, longkid[JWT_KID_MAX + 2];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		tok = with_kid(bad[i]);
+		if (strcmp(bad[i], "k--") == 0)	/* base64url: only compared */
+			refused(tok, AV_E_ACCESS_DENIED, "no key in the JWKS");
 		else
 			refused(tok, AV_E_ACCESS_DENIED, "the kid header");
 		free(tok);
 	}
+	tok = with_kid("k\\u0000");	/* jansson refuses NUL in strings */
+	refused(tok, AV_E_VALIDATION, "the header is not");
+	free(tok);
 	memset(longkid, 'k', sizeof(longkid) - 1);
 	longkid[sizeof(longkid) - 1] = '\0';
-	snprintf(h, sizeof(h), "{\"alg\":\"ES256\",\"kid\":\"%s\"}", longkid);
-	tok = sign_token(F.ec256, "ES256", h, good_claims());
+	tok = with_kid(longkid);
 	refused(tok, AV_E_ACCESS_DENIED, "longer than 128");
 	free(tok);
-	/* A kid that is not a string. */
 	tok = sign_token(F.ec256, "ES256", "{\"alg\":\"ES256\",\"kid\":7}",
 	    good_claims());
 	refused(tok, AV_E_VALIDATION, "kid header is not a string");
-	free(tok);
-	/* Allowed characters but no such key: only ever compared. */
-	tok = sign_token(F.ec256, "ES256", "{\"alg\":\"ES256\",\"kid\":"
-	    "\"/etc/passwd\"}", good_claims());
-	refused(tok, AV_E_ACCESS_DENIED, "no key in the JWKS has the token's "
-	    "kid");
 	free(tok);
 }
 
@@ -1185,6 +1211,8 @@ test_jwks(void **state)
 	    "\"AQAB\"}]}", "malformed");
 	jwks_refused("{\"keys\":[{\"kty\":\"RSA\",\"e\":\"AQAB\"}]}",
 	    "malformed");
+	jwks_refused("{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\","
+	    "\"x\":\"AAAA\"}]}", "malformed");
 	jwks_refused("{\"keys\":[{\"kid\":\"x\"}]}", "has no kty");
 	jwks_refused("{\"keys\":[1]}", "not an object");
 	jwks_refused("{\"keys\":{}}", "no \"keys\" array");
@@ -1197,6 +1225,42 @@ test_jwks(void **state)
 	strcat(buf, "]}");
 	jwks_refused(buf, "more than 100 keys");
 	EVP_PKEY_free(small);
+}
+
+/* RFC 7518 forbids a leading zero in n; some providers send one anyway. */
+static void
+test_jwks_rsa_leading_zero(void **state)
+{
+	unsigned char raw[520];
+	struct jwk_set *s;
+	struct av_err e;
+	BIGNUM *n = NULL;
+	char buf[4096], *n64, *tok;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(EVP_PKEY_get_bn_param(F.rsa, OSSL_PKEY_PARAM_RSA_N,
+	    &n), 1);
+	raw[0] = 0;
+	len = (size_t)BN_bn2bin(n, raw + 1) + 1;
+	n64 = b64url(raw, len);
+	snprintf(buf, sizeof(buf), "{\"keys\":[{\"kty\":\"RSA\",\"kid\":"
+	    "\"z\",\"n\":\"%s\",\"e\":\"AQAB\"}]}", n64);
+	s = set_of(buf);
+	assert_int_equal(jwks_count(s), 1);
+	tok = sign_token(F.rsa, "RS256", hdr("RS256", "z", ""), good_claims());
+	assert_int_equal(run(tok, s, &policy, &e), 0);
+	free(tok);
+	/* An EdDSA signature a byte short. */
+	tok = sign_token(F.ed, "EdDSA", hdr("EdDSA", "ed-1", ""),
+	    good_claims());
+	tok[strlen(tok) - 2] = '\0';	/* 86 chars -> 84: 63 bytes */
+	refused(tok, AV_E_ACCESS_DENIED, "an EdDSA signature is 64 bytes, "
+	    "not 63");
+	free(tok);
+	jwks_free(s);
+	free(n64);
+	BN_free(n);
 }
 
 static void
@@ -1488,7 +1552,8 @@ main(void)
 		cmocka_unit_test(test_no_kid),
 		cmocka_unit_test(test_alg_none),
 		cmocka_unit_test(test_hs256_with_rsa_public_key),
-		cmocka_unit_test(test_kid_path_and_sql),
+		cmocka_unit_test(test_kid_path),
+		cmocka_unit_test(test_kid_sql),
 		cmocka_unit_test(test_key_headers),
 		cmocka_unit_test(test_crit),
 		cmocka_unit_test(test_expired),
@@ -1506,6 +1571,7 @@ main(void)
 		cmocka_unit_test(test_nested_jwt),
 		cmocka_unit_test(test_tampered),
 		cmocka_unit_test(test_jwks),
+		cmocka_unit_test(test_jwks_rsa_leading_zero),
 		cmocka_unit_test(test_key_alg_mismatch),
 		cmocka_unit_test(test_required_claims),
 		cmocka_unit_test(test_reason_never_echoes),

@@ -718,6 +718,75 @@ test_sessions(void **state)
 	assert_int_equal(store_dek_count(f->store), deks);
 }
 
+/* The user JWTs kept for on-behalf-of use (store_user_jwt.c). */
+static void
+test_user_jwts(void **state)
+{
+	static const char h1[] = "1111111111111111111111111111111111111111"
+	    "111111111111111111111111", h2[] = "2222222222222222222222222222"
+	    "222222222222222222222222222222222222", sub[] = "abababababababab"
+	    "abababababababababababababababababababababababab";
+	struct fixture *f = *state;
+	int64_t deks = store_dek_count(f->store), exp = 0;
+	uint8_t out[64];
+	char iss[64];
+	size_t len = 0;
+	struct av_err e;
+
+	assert_int_equal(store_wi_create(f->store, "wj", "", "arn:wj", NULL,
+	    NULL, NULL, 10, &e), 0);
+	assert_int_equal(store_user_jwt_info(f->store, "wj", "jwt:u1", iss,
+	    sizeof(iss), &exp, &e), 0);
+	assert_int_equal(store_user_jwt_put(f->store, f->vault, "wj",
+	    "jwt:u1", "https://idp", sub, h1, "a.b.c", 5, 2000, 1000, &e), 0);
+	assert_int_equal(store_user_jwt_info(f->store, "wj", "jwt:u1", iss,
+	    sizeof(iss), &exp, &e), 1);
+	assert_string_equal(iss, "https://idp");
+	assert_int_equal(exp, 2000);
+	assert_int_equal(store_user_jwt_same(f->store, "wj", "jwt:u1", h1,
+	    1500, &e), 1);
+	assert_int_equal(store_user_jwt_same(f->store, "wj", "jwt:u1", h2,
+	    1500, &e), 0);
+	/* An expired one is not "the same": it is kept again. */
+	assert_int_equal(store_user_jwt_same(f->store, "wj", "jwt:u1", h1,
+	    2000, &e), 0);
+	assert_int_equal(store_secret_get(f->store, f->vault, "user-jwt",
+	    "jwt:u1", "wj", out, sizeof(out), &len, &e), 0);
+	assert_memory_equal(out, "a.b.c", 5);
+	/* Replaced: one data key still. */
+	assert_int_equal(store_user_jwt_put(f->store, f->vault, "wj",
+	    "jwt:u1", "https://idp", sub, h2, "d.e.f", 5, 3000, 1000, &e), 0);
+	assert_int_equal(store_dek_count(f->store), deks + 1);
+	assert_int_equal(store_secret_get(f->store, f->vault, "user-jwt",
+	    "jwt:u1", "wj", out, sizeof(out), &len, &e), 0);
+	assert_memory_equal(out, "d.e.f", 5);
+	/* A put purges the expired ones, their secrets and data keys. */
+	assert_int_equal(store_user_jwt_put(f->store, f->vault, "wj",
+	    "jwt:u2", "https://idp", sub, h1, "g.h.i", 5, 9000, 3000, &e), 0);
+	assert_int_equal(store_user_jwt_info(f->store, "wj", "jwt:u1", iss,
+	    sizeof(iss), &exp, &e), 0);
+	assert_int_equal(store_secret_get(f->store, f->vault, "user-jwt",
+	    "jwt:u1", "wj", out, sizeof(out), &len, &e), -1);
+	assert_int_equal(store_dek_count(f->store), deks + 1);
+	/* purge: every expired one. */
+	assert_int_equal(store_user_jwt_purge(f->store, f->vault, 9000, &e),
+	    0);
+	assert_int_equal(store_user_jwt_info(f->store, "wj", "jwt:u2", iss,
+	    sizeof(iss), &exp, &e), 0);
+	assert_int_equal(store_dek_count(f->store), deks);
+	/* Deleting the identity erases its JWTs. */
+	assert_int_equal(store_user_jwt_put(f->store, f->vault, "wj",
+	    "jwt:u3", "https://idp", sub, h1, "j.k.l", 5, 9999, 3000, &e), 0);
+	assert_int_equal(store_wi_delete(f->store, f->vault, "wj", NULL,
+	    "arn:wj", &e), 0);
+	assert_int_equal(store_user_jwt_info(f->store, "wj", "jwt:u3", iss,
+	    sizeof(iss), &exp, &e), 0);
+	assert_int_equal(store_dek_count(f->store), deks);
+	/* Malformed hashes are refused. */
+	assert_int_equal(store_user_jwt_put(f->store, f->vault, "wj",
+	    "jwt:u1", "https://idp", "ab", h1, "a.b.c", 5, 2000, 1000, &e), -1);
+}
+
 static void
 test_oauth_tokens(void **state)
 {
@@ -884,6 +953,7 @@ main(void)
 		cmocka_unit_test(test_providers),
 		cmocka_unit_test(test_sessions),
 		cmocka_unit_test(test_oauth_tokens),
+		cmocka_unit_test(test_user_jwts),
 		cmocka_unit_test(test_canary_never_on_disk),
 	};
 

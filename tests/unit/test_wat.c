@@ -227,6 +227,35 @@ test_lifetime(void **state)
 	wat_keys_free(&k);
 }
 
+/* wat_mint_until: a token no longer-lived than what it comes from (a
+ * user JWT's exp), and never longer than the keys' lifetime. */
+static void
+test_until(void **state)
+{
+	struct fixture *f = *state;
+	char tok[WAT_MAX + 1];
+	struct wat_claims c;
+	struct av_err e;
+
+	assert_int_equal(wat_mint_until(&f->k, "support-agent",
+	    "jwt:0123456789abcdefghijklmnopqrstuvwxyzABCDEFG", 1000, 1030, tok,
+	    sizeof(tok), &e), 0);
+	assert_int_equal(wat_verify(&f->k, tok, 1029, &c, &e), 0);
+	assert_int_equal(c.exp, 1030);
+	assert_string_equal(c.user,
+	    "jwt:0123456789abcdefghijklmnopqrstuvwxyzABCDEFG");
+	assert_int_equal(wat_verify(&f->k, tok, 1030, &c, &e), -1);
+	/* Capped at the lifetime (900 s). */
+	assert_int_equal(wat_mint_until(&f->k, "support-agent", "u", 1000,
+	    999999, tok, sizeof(tok), &e), 0);
+	assert_int_equal(wat_verify(&f->k, tok, 1001, &c, &e), 0);
+	assert_int_equal(c.exp, 1900);
+	/* Nothing that would be born expired. */
+	assert_int_equal(wat_mint_until(&f->k, "support-agent", "u", 1000,
+	    1000, tok, sizeof(tok), &e), -1);
+	assert_string_equal(e.type, "ValidationException");
+}
+
 /*
  * Rotation from key A (f->k) to key B (f->other): B's keys accept A's
  * tokens until A's not_after, then refuse them; B's tokens carry B's kid;
@@ -348,6 +377,7 @@ main(void)
 		cmocka_unit_test(test_every_byte),
 		cmocka_unit_test(test_cached),
 		cmocka_unit_test(test_lifetime),
+		cmocka_unit_test(test_until),
 		cmocka_unit_test(test_rotation),
 		cmocka_unit_test(test_previous_records),
 	};

@@ -28,7 +28,7 @@ import re
 import threading
 import time
 import uuid
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from .errors import (AuthorizationFailedError, AuthorizationTimeoutError,
                      OperationNotSupportedError, ProtocolError,
@@ -46,6 +46,8 @@ _SESSION_URI = re.compile(re.escape(SESSION_URI_PREFIX) +
                           r"[A-Za-z0-9_-]{1,128}\Z")
 _AUTH_URL = re.compile(r"https?://[!-~]{1,8184}\Z")
 _FLOWS = ("M2M", "USER_FEDERATION", "ON_BEHALF_OF_TOKEN_EXCHANGE")
+_TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+_WAT_TYPE = "urn:agentvault:params:oauth:token-type:workload_access_token"
 
 _log = logging.getLogger("agentvault.identity")
 
@@ -482,6 +484,45 @@ class IdentityClient:
                 "workloadName": workload_name, "userId": user_id})
         return self._call("GetWorkloadAccessToken",
                           {"workloadName": workload_name})
+
+    def get_agent_access_token(self, workload_access_token, audience,
+                               scope=None, requested_token_type=None):
+        """The appliance's token service (POST /oauth2/token, RFC 8693;
+        docs/agent-tokens.md): an agent access token, a JWT saying that
+        the workload of workload_access_token (a token for a user) acts for
+        that user, for audience.  scope: a space-separated string or a
+        list.  Returns the RFC 8693 response: {"access_token",
+        "issued_token_type", "token_type": "Bearer", "expires_in",
+        "scope"?}.  A refusal raises AgentVaultError whose error_type is
+        the RFC 6749 code ("invalid_request", "invalid_target",
+        "unauthorized_client"...)."""
+        form = {"grant_type": _TOKEN_EXCHANGE,
+                "subject_token": workload_access_token,
+                "subject_token_type": _WAT_TYPE, "audience": audience}
+        if scope:
+            form["scope"] = scope if isinstance(scope, str) else \
+                " ".join(scope)
+        if requested_token_type:
+            form["requested_token_type"] = requested_token_type
+        t = self.transport(_DATA)
+        status, headers, payload = t.request(
+            "POST", "/oauth2/token", urlencode(form).encode(), True,
+            content_type="application/x-www-form-urlencoded")
+        rid = headers.get("x-amzn-requestid")
+        try:
+            doc = json.loads(payload) if payload else {}
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
+            raise ProtocolError("%s answered the token service with a body "
+                                "that is not a JSON object" % t.endpoint,
+                                str(t.endpoint))
+        if status == 200 and isinstance(doc.get("access_token"), str):
+            return doc
+        if isinstance(doc.get("error"), str):
+            doc = {"__type": doc["error"],
+                   "message": doc.get("error_description", doc["error"])}
+        raise error_from_response(status, doc, rid, "GetAgentAccessToken")
 
     def cached_workload_access_token(self, workload_name, user_token=None,
                                      user_id=None):

@@ -206,7 +206,8 @@ class Transport:
 
     # -- requests --------------------------------------------------------
 
-    def request(self, method, target, body=None, idempotent=False):
+    def request(self, method, target, body=None, idempotent=False,
+                content_type="application/json"):
         """Send one request; return (status, headers, body bytes).
         headers has lower-case names."""
         deadline = time.monotonic() + self.timeout
@@ -214,7 +215,7 @@ class Transport:
                 "Accept: application/json\r\n" % (
                     method, target, self.server_hostname, USER_AGENT))
         if body:
-            head += "Content-Type: application/json\r\n"
+            head += "Content-Type: %s\r\n" % content_type
         head += "Content-Length: %d\r\n\r\n" % len(body or b"")
         data = bytearray(head.encode("ascii"))
         data += body or b""
