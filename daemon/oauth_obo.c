@@ -21,14 +21,15 @@
 
 #include <openssl/crypto.h>
 
+#include "agent_token.h"
 #include "api.h"
 #include "jwt.h"
 #include "oauth_token.h"
 #include "user_jwt.h"
 
 #define OBO_PREFIX	"obo:"
-#define ACTOR_TTL	300		/* seconds a workload actor JWT lives */
-#define ACTOR_JWT_MAX	4096
+#define ACTOR_TTL	60		/* seconds a workload actor JWT lives */
+#define ACTOR_JWT_MAX	(AGENT_TOKEN_MAX + 1)
 
 enum actor { ACTOR_NONE, ACTOR_M2M, ACTOR_WORKLOAD_JWT };
 
@@ -151,16 +152,29 @@ exchange_done(const struct oauth_result *r, void *arg)
 	obo_free(o);
 }
 
-/* The actor JWT for WORKLOAD_IDENTITY_JWT: signed by the appliance's
- * agent-token service, which this build does not have yet. */
+/* The actor JWT for WORKLOAD_IDENTITY_JWT: the workload, for the
+ * provider's token endpoint, signed in the HSM with the agent-token key
+ * (published in the appliance's JWKS). */
 static int
 workload_jwt(struct obo *o, char *out, size_t len, struct av_err *e)
 {
-	(void)out;
-	(void)len;
-	return av_fail(e, AV_E_VALIDATION, "%s: actorTokenContent "
-	    "WORKLOAD_IDENTITY_JWT needs the appliance's agent tokens, not in "
-	    "this build yet: use M2M or NONE", o->prov.name);
+	struct agent_token_req q = { 0 };
+	char *scope = NULL;
+	int rc;
+
+	if (o->actor_scopes != NULL &&
+	    (scope = oauth_scope_key(o->actor_scopes)) == NULL)
+		return av_fail(e, AV_E_INTERNAL, "out of memory");
+	q.sub = o->workload_arn;
+	q.audience = o->prov.token_endpoint;
+	q.scope = scope;
+	q.now = (int64_t)time(NULL);
+	/* Long enough for the one request; 0: agent_tokens.ttl_seconds. */
+	q.ttl = o->ctx->cfg->agent_tokens.ttl_seconds > ACTOR_TTL ?
+	    ACTOR_TTL : 0;
+	rc = agent_token_mint(o->ctx, &q, out, len, e);
+	free(scope);
+	return rc;
 }
 
 /*

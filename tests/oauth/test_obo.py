@@ -134,6 +134,7 @@ def obo_out(doc, key="customOauth2ProviderConfig"):
         "onBehalfOfTokenExchangeConfig")
 
 
+APPLIANCE = "https://agentvault.test"    # agent_tokens.issuer
 TENANT = "contoso.onmicrosoft.com"
 MS_CLIENT = "11111111-2222-3333-4444-555555555555"
 
@@ -161,10 +162,11 @@ def setup(issuer, ca_file):
     td.write_config(conf, "outbound:\n  connect_timeout_ms: %d\n"
                     "  timeout_ms: %d\n  allow_http_loopback: true\n"
                     "  ca_bundle: %s\n"
+                    "agent_tokens:\n  issuer: %s\n"
                     "authorizer:\n  discovery_url: %s/.well-known/"
                     "openid-configuration\n  allowed_audiences: [%s, %s]\n" %
-                    (1000 * SLOW, 3000 * SLOW, ca_file, issuer, APP,
-                     APP_SHORT))
+                    (1000 * SLOW, 3000 * SLOW, ca_file, APPLIANCE, issuer,
+                     APP, APP_SHORT))
     return conf
 
 
@@ -351,6 +353,8 @@ def chain_providers(issuer):
             ("c-te-none", te(), "obo-basic", "CLIENT_SECRET_BASIC"),
             ("c-te-m2m", te("M2M", ["actor.read"]), "obo-post",
              "CLIENT_SECRET_POST"),
+            ("c-te-wi", te("WORKLOAD_IDENTITY_JWT", ["agent.act"]),
+             "obo-basic", "CLIENT_SECRET_BASIC"),
             ("c-jb", {"grantType": "JWT_AUTHORIZATION_GRANT"}, "obo-basic",
              "CLIENT_SECRET_BASIC"),
             ("c-plain", None, "obo-basic", "CLIENT_SECRET_BASIC")):
@@ -359,10 +363,22 @@ def chain_providers(issuer):
         ok(st == 200, "provider %s" % name, doc)
 
 
-def test_chain(idp, wat, tokens):
+def trust_appliance(idp):
+    """The provider trusts the appliance's workload JWTs: its issuer and
+    the JWKS it publishes."""
+    st, jwks, _ = td.request("GET", "/.well-known/jwks.json",
+                             sock_name="agent.sock")
+    ok(st == 200 and jwks.get("keys"), "the appliance's JWKS", jwks)
+    idp.trust_actor_issuer(APPLIANCE, jwks)
+    st, doc = td.call("GetWorkloadIdentity", {"name": "obo-agent"})
+    return doc.get("workloadIdentityArn", "")
+
+
+def test_chain(idp, wat, tokens, arn):
     """Each grant and actor: the exchange the provider saw, the token the
     downstream API accepts, the cache."""
     for prov, grant, actor, auth, act in (
+            ("c-te-wi", TE, "jwt", "client_secret_basic", {"sub": arn}),
             ("c-te-none", TE, None, "client_secret_basic", None),
             ("c-te-m2m", TE, "access_token", "client_secret_post",
              {"sub": "obo-post"}),
@@ -384,6 +400,14 @@ def test_chain(idp, wat, tokens):
            "%s: the provider got the user's JWT as %s, actor %s, client "
            "authenticated (%s)" % (prov, "subject" if grant == TE else
                                    "assertion", actor, auth), ex)
+        if actor == "jwt":
+            a = e.get("actor") or {}
+            ok(a.get("iss") == APPLIANCE and a.get("sub") == arn and
+               a.get("aud") == idp.issuer + "/token" and
+               a.get("scope") == "agent.act" and a.get("alg") == "ES256",
+               "%s: the actor JWT: signed by the appliance (its JWKS), sub "
+               "the workload's ARN, aud the token endpoint, scope "
+               "actorTokenScopes" % prov, a)
         if grant == TE:
             ok(e["subject_token_type"] == TT + "access_token" and
                e["requested_token_type"] == TT + "access_token",
@@ -594,7 +618,7 @@ def main():
         td.call("CreateWorkloadIdentity", {"name": "obo-agent"})
         chain_providers(idp.issuer)
         wat = wat_for_jwt("obo-agent", jwt)
-        test_chain(idp, wat, tokens)
+        test_chain(idp, wat, tokens, trust_appliance(idp))
         test_clients(idp, wat, tokens)
         test_microsoft(v, wat, tokens)
         jwt_short = user_jwt(idp, resource=APP_SHORT)
