@@ -75,9 +75,10 @@ def idp_config(exchange_ttl=300, **more):
     }, **more)
 
 
-def user_jwt(idp, user="alice", resource=APP):
+def user_jwt(idp, user="alice", resource=APP, id_token=False):
     """A user signs in at the provider (headless Chromium) through the
-    app, which gets a JWT access token for the appliance's audience."""
+    app, which gets a JWT access token for the appliance's audience (or,
+    id_token=True, the ID token: for the app)."""
     verifier, challenge = harness.pkce_pair()
     q = urllib.parse.urlencode({
         "client_id": "app", "response_type": "code", "redirect_uri": CB,
@@ -94,7 +95,7 @@ def user_jwt(idp, user="alice", resource=APP):
                              basic=("app", SECRET))
     if st != 200:
         raise harness.HarnessError("code exchange: %d %s" % (st, raw[:200]))
-    return doc["access_token"]
+    return doc["id_token" if id_token else "access_token"]
 
 
 def custom(name, issuer, obo=None, client="obo-basic", secret=SECRET,
@@ -164,7 +165,7 @@ def setup(issuer, ca_file):
                     "  ca_bundle: %s\n"
                     "agent_tokens:\n  issuer: %s\n"
                     "authorizer:\n  discovery_url: %s/.well-known/"
-                    "openid-configuration\n  allowed_audiences: [%s, %s]\n" %
+                    "openid-configuration\n  allowed_audiences: [%s, %s, app]\n" %
                     (1000 * SLOW, 3000 * SLOW, ca_file, APPLIANCE, issuer,
                      APP, APP_SHORT))
     return conf
@@ -471,6 +472,20 @@ def test_microsoft(v, wat, tokens):
        "... a token for alice, of the appliance's app", got)
 
 
+def test_id_token(idp, id_token, tokens):
+    """An ID token (aud: the app) as the user's JWT: sent as a JWT."""
+    wat = wat_for_jwt("obo-agent", id_token)
+    idp.clear_exchanges()
+    st, doc = token_call(wat, "c-te-none", ["openid"], audiences=[DOWN])
+    tokens.append(doc.get("accessToken", ""))
+    ex = idp.exchanges()
+    ok(st == 200 and len(ex) == 1 and
+       ex[0]["subject_token_type"] == TT + "jwt" and
+       ex[0]["subject"]["sub"] == "alice" and
+       idp.call_downstream(doc.get("accessToken", ""))[0] == 200,
+       "an ID token kept: subject_token_type jwt, a downstream token", ex)
+
+
 def test_refusals(idp, wat, jwt_short):
     idp.exchange_fail("invalid_grant", times=1)
     st, doc = token_call(wat, "c-jb", ["write"])
@@ -621,6 +636,7 @@ def main():
         test_chain(idp, wat, tokens, trust_appliance(idp))
         test_clients(idp, wat, tokens)
         test_microsoft(v, wat, tokens)
+        test_id_token(idp, user_jwt(idp, id_token=True), tokens)
         jwt_short = user_jwt(idp, resource=APP_SHORT)
         test_refusals(idp, wat, jwt_short)
         test_never_seen(jwt, tokens)
