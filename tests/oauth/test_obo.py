@@ -42,7 +42,25 @@ JB = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 TT = "urn:ietf:params:oauth:token-type:"
 
 
-def idp_config(exchange_ttl=300, **more):
+KEY_LABEL = "agentvault-oauth-client-obo"
+
+
+def client_key():
+    """The JWK of the OAuth client key KEY_LABEL, made by the ceremony in
+    the test token (private_key_jwt)."""
+    opts = ["--module", os.environ["AV_TEST_MODULE"], "--token",
+            os.environ["AV_TEST_TOKEN"], "--pin", os.environ["AV_TEST_PIN"],
+            "--label", KEY_LABEL]
+    r = subprocess.run([td.CEREMONY, "new-oauth-client-key"] + opts,
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        r = subprocess.run([td.CEREMONY, "show-oauth-client-key"] + opts,
+                           capture_output=True, text=True)
+    jwk = [l for l in r.stdout.splitlines() if l.startswith('{"kty"')]
+    return json.loads(jwk[0]) if jwk else None
+
+
+def idp_config(exchange_ttl=300, jwk=None, **more):
     """The users' identity provider: "app" signs users in (JWT access
     tokens for APP); the obo-* clients are the appliance's."""
     obo = {"grant_types": ["client_credentials", TE, JB],
@@ -58,6 +76,9 @@ def idp_config(exchange_ttl=300, **more):
                  token_endpoint_auth_method="client_secret_basic"),
             dict(obo, client_id="obo-post", client_secret=SECRET,
                  token_endpoint_auth_method="client_secret_post"),
+            dict(obo, client_id="obo-pkj", jwks={"keys": [jwk] if jwk
+                                                 else []},
+                 token_endpoint_auth_method="private_key_jwt"),
             dict(obo, client_id="no-obo", client_secret=SECRET,
                  grant_types=["client_credentials"],
                  token_endpoint_auth_method="client_secret_basic"),
@@ -100,11 +121,15 @@ def user_jwt(idp, user="alice", resource=APP, id_token=False):
 
 def custom(name, issuer, obo=None, client="obo-basic", secret=SECRET,
            method="CLIENT_SECRET_BASIC"):
-    c = {"clientId": client, "clientSecret": secret,
-         "clientAuthenticationMethod": method,
+    c = {"clientId": client, "clientAuthenticationMethod": method,
          "oauthDiscovery": {"authorizationServerMetadata": {
              "issuer": issuer, "authorizationEndpoint": issuer + "/auth",
              "tokenEndpoint": issuer + "/token"}}}
+    if method == "PRIVATE_KEY_JWT":
+        c["privateKeyJwtConfig"] = {"privateKeySource": {
+            "hsmKeySource": {"keyLabel": KEY_LABEL}}}
+    else:
+        c["clientSecret"] = secret
     if obo is not None:
         c["onBehalfOfTokenExchangeConfig"] = obo
     return {"name": name, "credentialProviderVendor": "CustomOauth2",
@@ -358,6 +383,7 @@ def chain_providers(issuer):
              "obo-basic", "CLIENT_SECRET_BASIC"),
             ("c-jb", {"grantType": "JWT_AUTHORIZATION_GRANT"}, "obo-basic",
              "CLIENT_SECRET_BASIC"),
+            ("c-pkj", te(), "obo-pkj", "PRIVATE_KEY_JWT"),
             ("c-plain", None, "obo-basic", "CLIENT_SECRET_BASIC")):
         st, doc = td.call("CreateOauth2CredentialProvider", custom(
             name, issuer, obo, client=client, method=method))
@@ -383,7 +409,8 @@ def test_chain(idp, wat, tokens, arn):
             ("c-te-none", TE, None, "client_secret_basic", None),
             ("c-te-m2m", TE, "access_token", "client_secret_post",
              {"sub": "obo-post"}),
-            ("c-jb", JB, None, "client_secret_basic", None)):
+            ("c-jb", JB, None, "client_secret_basic", None),
+            ("c-pkj", TE, None, "private_key_jwt", None)):
         idp.clear_exchanges()
         st, doc = token_call(wat, prov, ["read"], audiences=[DOWN])
         tok = doc.get("accessToken", "")
@@ -608,7 +635,7 @@ def test_never_seen(jwt, tokens):
 
 def main():
     try:
-        idp = harness.IdP(idp_config()).start()
+        idp = harness.IdP(idp_config(jwk=client_key())).start()
         jwt = user_jwt(idp)
         jwt_short = None
     except harness.HarnessError as e:
