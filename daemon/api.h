@@ -201,7 +201,8 @@ api_op_fn op_get_resource_api_key;
 int api_token_identity(struct api_ctx *ctx, struct api_call *call,
     json_t *in, bool full, struct wi_record *r, struct av_err *e);
 /* Load the token-signing key (recording a rotation, loading the retired
- * keys still accepted), get or create the token key. */
+ * keys still accepted), get or create the token key; erase the expired
+ * user JWTs. */
 int api_tokens_init(struct api_ctx *ctx, struct av_err *e);
 /* op_inbound.c */
 api_op_fn op_get_workload_access_token_for_jwt;

@@ -68,11 +68,11 @@ int	 authorizer_user_key(const char *iss, const char *sub,
 struct authorizer_result {
 	char		 issuer[OAUTH_URL_MAX + 1];
 	char		 subject[AUTHORIZER_SUB_MAX + 1];
-	char		 subject_hash[65];	/* hex SHA-256, for audit */
+	char		 subject_hash[65];	/* hex SHA-256 */
 	char		 user[USER_JWT_KEY_LEN + 1];
-	char		 client[256];		/* client_id or azp, or "" */
+	char		 client[256];	/* client_id or azp, or "" */
 	char		 alg[16];
-	json_t		*audience;		/* aud as given, or NULL */
+	json_t		*audience;	/* aud as given, or NULL */
 	int64_t		 exp;
 };
 void	 authorizer_result_clear(struct authorizer_result *r);

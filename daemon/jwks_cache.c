@@ -21,7 +21,7 @@
 #include "log.h"
 
 #define ENTRIES_MAX	256	/* discovery URLs remembered */
-#define DISCOVERY_MAX	(64 * 1024)	/* bytes of a discovery document */
+#define DISCOVERY_MAX	(64 * 1024)	/* bytes of a discovery doc */
 #define SUFFIX		"/.well-known/openid-configuration"
 
 struct jwks_keys {

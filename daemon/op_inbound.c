@@ -21,10 +21,10 @@
 /* A call waiting for the keys. */
 struct inbound {
 	struct api_ctx		*ctx;
-	struct api_call		*call;		/* now, or the pending one's */
-	struct api_pending	*p;		/* NULL until deferred */
+	struct api_call		*call;	/* or the pending one's */
+	struct api_pending	*p;	/* NULL until deferred */
 	char			 workload[WAT_WORKLOAD_MAX + 1];
-	char			*token;		/* ForJWT: kept (wiped) */
+	char			*token;	/* ForJWT: kept (wiped) */
 	size_t			 len;
 };
 

@@ -102,6 +102,11 @@ api_tokens_init(struct api_ctx *ctx, struct av_err *e)
 	OPENSSL_cleanse(tek, sizeof(tek));
 	if (rc == 0 && (rc = previous_keys(ctx, e)) != 0)
 		wat_keys_free(&ctx->tokens);
+	/* User JWTs that expired while we were down: erased now (new ones
+	 * erase the others as they come). */
+	if (rc == 0 && (rc = store_user_jwt_purge(ctx->store, ctx->vault,
+	    (int64_t)time(NULL), e)) != 0)
+		wat_keys_free(&ctx->tokens);
 	return rc;
 }
 

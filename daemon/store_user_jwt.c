@@ -38,7 +38,8 @@ store_user_jwt_same(struct store *s, const char *workload, const char *user,
 	sqlite3_bind_int64(st, 4, now);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		av_fail(e, AV_E_INTERNAL, "database: %s", sqlite3_errmsg(s->db));
+		av_fail(e, AV_E_INTERNAL, "database: %s",
+		    sqlite3_errmsg(s->db));
 	store_release(s, st);
 	pthread_mutex_unlock(&s->lock);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
@@ -58,10 +59,11 @@ purge_locked(struct store *s, int64_t now, int64_t *deks, size_t max,
 		"AND (owner, name) IN (SELECT workload, user FROM user_jwts "
 		"WHERE expires_at <= ?1 ORDER BY expires_at, workload, user "
 		"LIMIT ?2);",
-		"DELETE FROM deks WHERE id NOT IN (SELECT dek_id FROM secrets);",
+		"DELETE FROM deks WHERE id NOT IN (SELECT dek_id FROM "
+		"secrets);",
 		"DELETE FROM user_jwts WHERE rowid IN (SELECT rowid FROM "
-		"user_jwts WHERE expires_at <= ?1 ORDER BY expires_at, workload, "
-		"user LIMIT ?2);",
+		"user_jwts WHERE expires_at <= ?1 ORDER BY expires_at, "
+		"workload, user LIMIT ?2);",
 	};
 	sqlite3_stmt *st;
 	size_t i;
@@ -159,11 +161,12 @@ store_user_jwt_info(struct store *s, const char *workload, const char *user,
 	bind_text(st, 2, user);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		snprintf(issuer, len, "%s", (const char *)sqlite3_column_text(st,
-		    0));
+		snprintf(issuer, len, "%s",
+		    (const char *)sqlite3_column_text(st, 0));
 		*expires_at = sqlite3_column_int64(st, 1);
 	} else if (rc != SQLITE_DONE) {
-		av_fail(e, AV_E_INTERNAL, "database: %s", sqlite3_errmsg(s->db));
+		av_fail(e, AV_E_INTERNAL, "database: %s",
+		    sqlite3_errmsg(s->db));
 	}
 	store_release(s, st);
 	pthread_mutex_unlock(&s->lock);

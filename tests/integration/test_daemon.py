@@ -1814,7 +1814,10 @@ def test_services():
         for op, body in (("GetWorkloadAccessToken",
                           {"workloadName": "rt-agent-1"}),
                          ("GetWorkloadAccessTokenForUserId",
-                          {"workloadName": "rt-agent-1", "userId": "u-1"})):
+                          {"workloadName": "rt-agent-1", "userId": "u-1"}),
+                         ("GetWorkloadAccessTokenForJWT",
+                          {"workloadName": "rt-agent-1",
+                           "userToken": "a.b.c"})):
             st, doc = fn(op, body)
             ok(st == 403 and doc["__type"] == "AccessDeniedException" and
                doc["message"] == LINKED and "workloadAccessToken" not in doc,
@@ -1823,6 +1826,11 @@ def test_services():
     st, doc = rt("GetWorkloadAccessToken", {"workloadName": "plain-agent"})
     ok(st == 200 and "workloadAccessToken" in doc,
        "a service mints tokens for user-created identities too", doc)
+    st, doc = rt("GetWorkloadAccessTokenForJWT",
+                 {"workloadName": "rt-agent-1", "userToken": "a.b.c"})
+    ok(st == 400 and "no authorizerConfiguration" in doc.get("message", ""),
+       "GetWorkloadAccessTokenForJWT: the managing service passes the rule "
+       "(then its identity has no authorizer)", doc)
 
     st, doc = rt("GetWorkloadIdentity", {"name": "rt-agent-1"})
     ok(st == 200 and doc.get("managedBy") == "runtime-a" and

@@ -508,6 +508,22 @@ def main():
             st, doc = for_jwt("bare", default.token())
             ok(st == 200, "an identity whose authorizer was removed uses "
                "the directory's default again", doc)
+            identity("purge", authorizer(iss.discovery))
+            st, _ = for_jwt("purge", iss.token(sub="erin", exp=int(
+                time.time()) + 2))
+            time.sleep(2.5)
+        finally:
+            d.stop()
+        d = td.Daemon(conf)
+        try:
+            ok(d.wait_ready(), "the daemon starts again")
+            rows = db_rows("SELECT count(*) FROM user_jwts WHERE workload "
+                           "= 'purge'")
+            left = db_rows("SELECT count(*) FROM secrets WHERE type = "
+                           "'user-jwt' AND owner = 'purge'")
+            ok(st == 200 and rows == [(0,)] and left == [(0,)],
+               "a JWT that expired while the daemon was down is erased "
+               "when it starts", (rows, left))
         finally:
             d.stop()
         test_audit(kept)

@@ -453,6 +453,14 @@ class ClientTests(unittest.TestCase):
                    c.get_workload_access_token, "py-jwt",
                    user_token=ISSUER.token(aud="someone-else"))
         self.assertIn("aud", str(e))
+        doc = c.check_jwt(ISSUER.token(sub="py-user"), ISSUER.discovery,
+                          allowed_audience=["agents"])
+        self.assertTrue(doc["valid"])
+        self.assertEqual(doc["subject"], "py-user")
+        doc = c.check_jwt(ISSUER.token(), ISSUER.discovery,
+                          allowed_clients=["nobody"])
+        self.assertFalse(doc["valid"])
+        self.assertEqual(doc["errorType"], "AccessDeniedException")
 
     def test_get_api_key(self):
         """get_api_key: the stored key for a token; errors typed"""

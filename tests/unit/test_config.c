@@ -1572,8 +1572,8 @@ test_authorizer(void **state)
 	    "discovery_url");
 	bad_min("authorizer:\n  discovery_url: https://i.example/.well-known/"
 	    "openid-configuration\n  allowed_scopes: [\"a b\"]\n", NAME
-	    ":5:20: authorizer.allowed_scopes: expected a list of scopes of printable "
-	    "ASCII without spaces, at most 255 bytes each");
+	    ":5:20: authorizer.allowed_scopes: expected a list of scopes of "
+	    "printable ASCII without spaces, at most 255 bytes each");
 	bad_min("authorizer:\n  discovery_url: https://i.example/.well-known/"
 	    "openid-configuration\n  required_claims:\n    - {claim: a, "
 	    "equals: b, contains: c}\n", NAME ":6:7: authorizer."

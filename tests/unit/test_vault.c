@@ -28,8 +28,8 @@
 #define KEK_URI "pkcs11:object=agentvault-kek;type=secret-key"
 #define CANARY "CANARY-7f3a9c-api-key-do-not-store-in-clear"
 /* What schema 9 added, undone to test an earlier migration. */
-#define SCHEMA_9_DROP	"DROP TABLE user_jwts; ALTER TABLE workload_identities " \
-	"DROP COLUMN authorizer; "
+#define SCHEMA_9_DROP	"DROP TABLE user_jwts; ALTER TABLE " \
+	"workload_identities DROP COLUMN authorizer; "
 
 struct fixture {
 	struct hsm	*hsm;

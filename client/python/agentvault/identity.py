@@ -77,6 +77,7 @@ _OPS = {
         "POST", "/identities/GetWorkloadAccessTokenForUserId", _DATA, True),
     "GetWorkloadAccessTokenForJWT": (
         "POST", "/identities/GetWorkloadAccessTokenForJWT", _DATA, True),
+    "CheckJwt": ("POST", "/identities/CheckJwt", _ADMIN, True),
     "GetResourceApiKey": ("POST", "/identities/api-key", _DATA, True),
     "GetResourceOauth2Token": ("POST", "/identities/oauth2/token", _DATA,
                                False),
@@ -465,6 +466,23 @@ class IdentityClient:
         """ListTagsForResource: {"tags": {KEY: VALUE, ...}}."""
         return self._call("ListTagsForResource", None,
                           _tags_target(resource_arn))
+
+    def check_jwt(self, token, discovery_url, allowed_audience=None,
+                  allowed_clients=None, allowed_scopes=None,
+                  custom_claims=None):
+        """CheckJwt (admin): would an authorizer with this configuration
+        accept token?  {"valid": True, "issuer", "subject", "audience",
+        "expiresAt", ...} or {"valid": False, "errorType", "reason"}."""
+        c = {"discoveryUrl": discovery_url}
+        for k, v in (("allowedAudience", allowed_audience),
+                     ("allowedClients", allowed_clients),
+                     ("allowedScopes", allowed_scopes),
+                     ("customClaims", custom_claims)):
+            if v is not None:
+                c[k] = list(v)
+        return self._call("CheckJwt", {
+            "token": token,
+            "authorizerConfiguration": {"customJWTAuthorizer": c}})
 
     # -- the data plane --------------------------------------------------
 
