@@ -25,7 +25,8 @@
 
 struct api_ctx;
 
-#define AGENT_TOKEN_MAX		4096	/* bytes of a token, NUL excluded */
+#define AGENT_TOKEN_MAX		8192	/* bytes of a token, NUL excluded:
+					   the longest claims fit */
 #define AGENT_TOKEN_KID_LEN	43	/* base64url of a SHA-256 */
 #define AGENT_TOKEN_SUB_MAX	512	/* a user or a workload ARN */
 #define AGENT_TOKEN_AUD_MAX	512

@@ -5,6 +5,7 @@
  * of digits, no Transfer-Encoding (so no request smuggling between the two).
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -298,6 +299,77 @@ http_query_parse(const char *target, struct http_query *q, const char **why)
 		q->n++;
 	}
 	return 0;
+}
+
+int
+http_form_parse(const char *body, size_t len, struct http_form *f,
+    const char **why)
+{
+	const char *p = body, *end = body + len, *amp, *eq;
+	size_t i, o = 0;
+
+	memset(f, 0, sizeof(*f));
+	*why = "the form is larger than 16384 bytes";
+	if (len > HTTP_FORM_BODY_MAX)
+		return -1;
+	/* Decoding never lengthens: the body and a NUL per part. */
+	f->size = len + 2 * HTTP_FORM_MAX;
+	if ((f->buf = calloc(1, f->size)) == NULL) {
+		*why = NULL;
+		return -1;
+	}
+	while (p < end) {
+		if ((amp = memchr(p, '&', (size_t)(end - p))) == NULL)
+			amp = end;
+		*why = "the form has a parameter without a name or a value";
+		if ((eq = memchr(p, '=', (size_t)(amp - p))) == NULL || eq == p)
+			return -1;
+		*why = "the form has more than 16 parameters";
+		if (f->n == HTTP_FORM_MAX)
+			return -1;
+		*why = "the form is not correctly percent-encoded";
+		f->p[f->n].name = f->buf + o;
+		if (http_url_decode(p, (size_t)(eq - p), true, f->buf + o,
+		    f->size - o) != 0)
+			return -1;
+		o += strlen(f->buf + o) + 1;
+		f->p[f->n].value = f->buf + o;
+		if (http_url_decode(eq + 1, (size_t)(amp - eq - 1), true,
+		    f->buf + o, f->size - o) != 0)
+			return -1;
+		o += strlen(f->buf + o) + 1;
+		*why = "the form gives a parameter twice";
+		for (i = 0; i < f->n; i++)
+			if (strcmp(f->p[i].name, f->p[f->n].name) == 0)
+				return -1;
+		f->n++;
+		*why = "the form ends with '&'";
+		if (amp + 1 == end)
+			return -1;
+		p = amp + (amp < end);
+	}
+	*why = NULL;
+	return 0;
+}
+
+const char *
+http_form_get(const struct http_form *f, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		if (strcmp(f->p[i].name, name) == 0)
+			return f->p[i].value;
+	return NULL;
+}
+
+void
+http_form_free(struct http_form *f)
+{
+	if (f->buf != NULL)
+		explicit_bzero(f->buf, f->size);
+	free(f->buf);
+	f->buf = NULL;
 }
 
 const char *

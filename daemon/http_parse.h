@@ -90,4 +90,34 @@ int http_query_parse(const char *target, struct http_query *q,
 /* The value of name in q, or NULL. */
 const char *http_query_get(const struct http_query *q, const char *name);
 
+/* An application/x-www-form-urlencoded body (the token service's, RFC
+ * 6749 section 3.2), decoded. */
+#define HTTP_FORM_MAX		16	/* parameters */
+#define HTTP_FORM_BODY_MAX	16384	/* bytes of the body */
+
+struct http_form {
+	size_t	 n;
+	struct {
+		const char	*name;
+		const char	*value;
+	}	 p[HTTP_FORM_MAX];
+	char	*buf;		/* the decoded names and values (malloc) */
+	size_t	 size;
+};
+
+/*
+ * Parse body[0..len) into f: "name=value" pairs joined by '&', each part
+ * decoded by http_url_decode (query rules: '+' is a space).  Refused with
+ * *why: a body over HTTP_FORM_BODY_MAX, more than HTTP_FORM_MAX pairs, an
+ * empty pair or name, a pair without '=', a trailing '&', bad encoding or
+ * %00, a name given twice (RFC 6749: never more than once).  Out of
+ * memory: -1 with *why NULL.  0 or -1; http_form_free(f) either way.
+ */
+int http_form_parse(const char *body, size_t len, struct http_form *f,
+    const char **why);
+/* The value of name in f, or NULL. */
+const char *http_form_get(const struct http_form *f, const char *name);
+/* Wipe (it may hold tokens) and free. */
+void http_form_free(struct http_form *f);
+
 #endif /* AV_HTTP_PARSE_H */

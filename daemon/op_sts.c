@@ -10,7 +10,6 @@
  * on the workload identity.  The discovery document and the JWKS that
  * verify the tokens are published to anybody, on every listener.
  */
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -25,93 +24,6 @@
 #define TYPE_WAT	"urn:agentvault:params:oauth:token-type:workload_access_token"
 #define TYPE_ACCESS	"urn:ietf:params:oauth:token-type:access_token"
 #define TYPE_JWT	"urn:ietf:params:oauth:token-type:jwt"
-
-#define FORM_PARAMS_MAX	16	/* parameters in a request */
-#define FORM_BODY_MAX	16384	/* bytes of a request's body */
-
-/* A form-encoded body, decoded: names and values point into buf. */
-struct form {
-	size_t	 n;
-	struct {
-		const char	*name;
-		const char	*value;
-	}	 p[FORM_PARAMS_MAX];
-	char	*buf;
-	size_t	 size;
-};
-
-/*
- * Parse an application/x-www-form-urlencoded body.  Refused: more than
- * FORM_PARAMS_MAX parameters, an empty one, a name without '=', bad
- * percent-encoding, a NUL, and a parameter given twice (RFC 6749 section
- * 3.2: never more than once).
- */
-static int
-form_parse(const char *body, size_t len, struct form *f, struct av_err *e)
-{
-	const char *p = body, *end = body + len, *amp, *eq;
-	size_t i, o = 0;
-
-	if (len > FORM_BODY_MAX)
-		return av_fail(e, AV_E_VALIDATION, "the request is larger than "
-		    "%d bytes", FORM_BODY_MAX);
-	/* Decoding never lengthens: the body and a NUL per part. */
-	f->size = len + 2 * FORM_PARAMS_MAX;
-	if ((f->buf = calloc(1, f->size)) == NULL)
-		return av_fail(e, AV_E_INTERNAL, "out of memory");
-	while (p < end) {
-		if ((amp = memchr(p, '&', (size_t)(end - p))) == NULL)
-			amp = end;
-		if ((eq = memchr(p, '=', (size_t)(amp - p))) == NULL ||
-		    eq == p)
-			return av_fail(e, AV_E_VALIDATION, "the form has a "
-			    "parameter without a name or a value");
-		if (f->n == FORM_PARAMS_MAX)
-			return av_fail(e, AV_E_VALIDATION, "the form has more "
-			    "than %d parameters", FORM_PARAMS_MAX);
-		f->p[f->n].name = f->buf + o;
-		if (http_url_decode(p, (size_t)(eq - p), true, f->buf + o,
-		    f->size - o) != 0)
-			goto bad;
-		o += strlen(f->buf + o) + 1;
-		f->p[f->n].value = f->buf + o;
-		if (http_url_decode(eq + 1, (size_t)(amp - eq - 1), true,
-		    f->buf + o, f->size - o) != 0)
-			goto bad;
-		o += strlen(f->buf + o) + 1;
-		for (i = 0; i < f->n; i++)
-			if (strcmp(f->p[i].name, f->p[f->n].name) == 0)
-				return av_fail(e, AV_E_VALIDATION, "the form "
-				    "gives a parameter twice");
-		f->n++;
-		p = amp + (amp < end);
-		if (amp + 1 == end)
-			return av_fail(e, AV_E_VALIDATION, "the form ends "
-			    "with '&'");
-	}
-	return 0;
-bad:
-	return av_fail(e, AV_E_VALIDATION, "the form is not correctly "
-	    "percent-encoded");
-}
-
-static void
-form_free(struct form *f)
-{
-	/* It holds the subject token. */
-	OPENSSL_clear_free(f->buf, f->size);
-}
-
-static const char *
-form_get(const struct form *f, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < f->n; i++)
-		if (strcmp(f->p[i].name, name) == 0)
-			return f->p[i].value;
-	return NULL;
-}
 
 /* 1..max printable ASCII characters, no space (an audience). */
 static bool
@@ -162,13 +74,13 @@ audience_ok(const struct api_ctx *ctx, const char *aud, struct av_err *e)
  * refusal (RFC 8693 section 2.2.2) in call->oauth_error. */
 static int
 request_check(struct api_ctx *ctx, struct api_call *call,
-    const struct form *f, struct av_err *e)
+    const struct http_form *f, struct av_err *e)
 {
-	const char *grant = form_get(f, "grant_type");
-	const char *type = form_get(f, "subject_token_type");
-	const char *want = form_get(f, "requested_token_type");
-	const char *aud = form_get(f, "audience");
-	const char *scope = form_get(f, "scope");
+	const char *grant = http_form_get(f, "grant_type");
+	const char *type = http_form_get(f, "subject_token_type");
+	const char *want = http_form_get(f, "requested_token_type");
+	const char *aud = http_form_get(f, "audience");
+	const char *scope = http_form_get(f, "scope");
 
 	if (grant == NULL)
 		return av_fail(e, AV_E_VALIDATION, "grant_type is required");
@@ -177,15 +89,15 @@ request_check(struct api_ctx *ctx, struct api_call *call,
 		return av_fail(e, AV_E_VALIDATION, "grant_type must be "
 		    GRANT_TOKEN_EXCHANGE);
 	}
-	if (form_get(f, "subject_token") == NULL || type == NULL)
+	if (http_form_get(f, "subject_token") == NULL || type == NULL)
 		return av_fail(e, AV_E_VALIDATION, "subject_token and "
 		    "subject_token_type are required");
 	if (strcmp(type, TYPE_WAT) != 0)
 		return av_fail(e, AV_E_VALIDATION, "subject_token_type must be "
 		    TYPE_WAT " (a workload access token bound to a user)");
 	/* The workload access token names the actor itself. */
-	if (form_get(f, "actor_token") != NULL ||
-	    form_get(f, "actor_token_type") != NULL)
+	if (http_form_get(f, "actor_token") != NULL ||
+	    http_form_get(f, "actor_token_type") != NULL)
 		return av_fail(e, AV_E_VALIDATION, "actor_token is not used: "
 		    "the workload access token names the acting workload");
 	if (want != NULL && strcmp(want, TYPE_ACCESS) != 0 &&
@@ -198,7 +110,7 @@ request_check(struct api_ctx *ctx, struct api_call *call,
 		    "one space apart, at most %d characters",
 		    AGENT_TOKEN_SCOPE_MAX);
 	}
-	if (form_get(f, "resource") != NULL) {
+	if (http_form_get(f, "resource") != NULL) {
 		call->oauth_error = "invalid_target";
 		return av_fail(e, AV_E_VALIDATION, "resource is not supported: "
 		    "name the target with audience");
@@ -243,11 +155,11 @@ op_get_agent_access_token(struct api_ctx *ctx, struct api_call *call,
 {
 	struct agent_token_req r = { 0 };
 	struct authz_request q = { 0 };
-	struct form f = { 0 };
+	struct http_form f = { 0 };
 	struct wat_claims c;
 	struct wi_record w;
 	char sub[AGENT_TOKEN_SUB_MAX + 1], token[AGENT_TOKEN_MAX + 1];
-	const char *want;
+	const char *want, *why;
 	int64_t now = (int64_t)time(NULL);
 	int rc = -1;
 
@@ -257,14 +169,19 @@ op_get_agent_access_token(struct api_ctx *ctx, struct api_call *call,
 		    "application/x-www-form-urlencoded (RFC 8693)");
 		goto done;
 	}
-	if (form_parse(call->req->body, call->req->body_len, &f, e) != 0 ||
-	    request_check(ctx, call, &f, e) != 0)
+	if (http_form_parse(call->req->body, call->req->body_len, &f,
+	    &why) != 0) {
+		av_fail(e, why != NULL ? AV_E_VALIDATION : AV_E_INTERNAL, "%s",
+		    why != NULL ? why : "out of memory");
+		goto done;
+	}
+	if (request_check(ctx, call, &f, e) != 0)
 		goto done;
 	/* RFC 8693 section 2.2.2: a subject token that is not valid, for
 	 * whatever reason, is an invalid_request. */
 	call->oauth_error = "invalid_request";
-	if (wat_verify_cached(&ctx->tokens, form_get(&f, "subject_token"), now,
-	    &c, e) != 0)
+	if (wat_verify_cached(&ctx->tokens, http_form_get(&f,
+	    "subject_token"), now, &c, e) != 0)
 		goto done;
 	if (store_wi_lookup(ctx->store, c.workload, &w, e) != 1 ||
 	    c.iat < w.created) {
@@ -289,11 +206,10 @@ op_get_agent_access_token(struct api_ctx *ctx, struct api_call *call,
 	/* The user JWT kept, gone or expired: the token is no good. */
 	if (subject_of(ctx, &c, now, sub, sizeof(sub), e) != 0)
 		goto done;
-	call->oauth_error = NULL;
 	r.sub = sub;
 	r.actor = call->resource;
-	r.audience = form_get(&f, "audience");
-	r.scope = form_get(&f, "scope");
+	r.audience = http_form_get(&f, "audience");
+	r.scope = http_form_get(&f, "scope");
 	r.now = now;
 	/* Short, and never beyond the subject token's own expiry. */
 	r.ttl = ctx->cfg->agent_tokens.ttl_seconds;
@@ -304,9 +220,10 @@ op_get_agent_access_token(struct api_ctx *ctx, struct api_call *call,
 		    "not valid");
 		goto done;
 	}
+	call->oauth_error = NULL;
 	if (agent_token_mint(ctx, &r, token, sizeof(token), e) != 0)
 		goto done;
-	want = form_get(&f, "requested_token_type");
+	want = http_form_get(&f, "requested_token_type");
 	json_object_set_new(out, "access_token", json_string(token));
 	json_object_set_new(out, "issued_token_type", json_string(
 	    want != NULL ? want : TYPE_ACCESS));
@@ -317,7 +234,7 @@ op_get_agent_access_token(struct api_ctx *ctx, struct api_call *call,
 	OPENSSL_cleanse(token, sizeof(token));
 	rc = 0;
 done:
-	form_free(&f);
+	http_form_free(&f);
 	return rc;
 }
 

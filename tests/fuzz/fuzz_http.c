@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_http.c - libFuzzer target for the HTTP request-head parser, the
- * percent-decoder and the query parser: any input must give a consistent
- * answer and never read or write outside the buffers.
+ * percent-decoder, the query parser and the form parser: any input must
+ * give a consistent answer and never read or write outside the buffers.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -65,6 +65,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    HTTP_QUERY_VALUE_MAX)
 					abort();
 		free(t);
+	}
+	/* A form: every pair found again, no name twice, nothing longer
+	 * than the body. */
+	{
+		struct http_form f;
+		size_t i;
+
+		if (http_form_parse(copy, size, &f, &why) == 0)
+			for (i = 0; i < f.n; i++)
+				if (http_form_get(&f, f.p[i].name) !=
+				    f.p[i].value || strlen(f.p[i].value) > size)
+					abort();
+		http_form_free(&f);
 	}
 	free(copy);
 	return 0;

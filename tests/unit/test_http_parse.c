@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/http_parse.h"
@@ -215,6 +216,60 @@ test_url_decode(void **state)
 	assert_string_equal(out, "");
 }
 
+/* The token service's form bodies. */
+static void
+test_form(void **state)
+{
+	static const struct {
+		const char	*body;
+		const char	*why;	/* NULL: parsed */
+	} cases[] = {
+		{ "", NULL },
+		{ "a=1&b=x+y%2Bz&c=", NULL },
+		{ "a=1&a=2", "the form gives a parameter twice" },
+		{ "a=1&", "the form ends with '&'" },
+		{ "a=1&&b=2", "the form has a parameter without a name or a "
+		    "value" },
+		{ "=1", "the form has a parameter without a name or a value" },
+		{ "a", "the form has a parameter without a name or a value" },
+		{ "a=%zz", "the form is not correctly percent-encoded" },
+		{ "a=%00", "the form is not correctly percent-encoded" },
+		{ "a=1&b=2&c=3&d=4&e=5&f=6&g=7&h=8&i=9&j=10&k=11&l=12&m=13&"
+		    "n=14&o=15&p=16&q=17", "the form has more than 16 "
+		    "parameters" },
+	};
+	struct http_form f;
+	const char *why;
+	char *big;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(http_form_parse(cases[i].body,
+		    strlen(cases[i].body), &f, &why), cases[i].why ? -1 : 0);
+		if (cases[i].why != NULL)
+			assert_string_equal(why, cases[i].why);
+		if (i == 1) {
+			assert_int_equal(f.n, 3);
+			assert_string_equal(http_form_get(&f, "b"), "x y+z");
+			assert_string_equal(http_form_get(&f, "c"), "");
+			assert_null(http_form_get(&f, "d"));
+		}
+		http_form_free(&f);
+	}
+	big = malloc(HTTP_FORM_BODY_MAX + 1);
+	assert_non_null(big);
+	memset(big, 'a', HTTP_FORM_BODY_MAX + 1);
+	big[0] = 'x', big[1] = '=';
+	assert_int_equal(http_form_parse(big, HTTP_FORM_BODY_MAX, &f, &why), 0);
+	assert_int_equal(strlen(http_form_get(&f, "x")), HTTP_FORM_BODY_MAX - 2);
+	http_form_free(&f);
+	assert_int_equal(http_form_parse(big, HTTP_FORM_BODY_MAX + 1, &f,
+	    &why), -1);
+	http_form_free(&f);
+	free(big);
+}
+
 static void
 test_query(void **state)
 {
@@ -298,6 +353,7 @@ main(void)
 		cmocka_unit_test(test_incomplete),
 		cmocka_unit_test(test_url_decode),
 		cmocka_unit_test(test_query),
+		cmocka_unit_test(test_form),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_limits),
 	};
