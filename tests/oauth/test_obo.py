@@ -42,7 +42,9 @@ JB = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 TT = "urn:ietf:params:oauth:token-type:"
 
 
-KEY_LABEL = "agentvault-oauth-client-obo"
+# test_m2m's key: the token then holds one OAuth client key whichever of
+# the two suites runs first (test_m2m counts the keys the worker loads).
+KEY_LABEL = "agentvault-oauth-client-m2m"
 
 
 def client_key():
