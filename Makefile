@@ -76,9 +76,9 @@ DAEMON_LIB_SRCS := daemon/error.c daemon/secmem.c daemon/vault.c daemon/store.c 
 	daemon/authz.c daemon/outbound.c daemon/oauth_vendor.c \
 	daemon/oauth_client.c daemon/store_oauth.c daemon/oauth_token.c \
 	daemon/op_oauth2_token.c daemon/oauth_authorize.c daemon/oauth3lo.c \
-	daemon/jwt.c daemon/jwk.c \
+	daemon/oauth_obo.c daemon/jwt.c daemon/jwk.c \
 	daemon/store_user_jwt.c daemon/authorizer.c daemon/jwks_cache.c \
-	daemon/user_jwt.c daemon/op_inbound.c \
+	daemon/user_jwt.c daemon/op_inbound.c daemon/client_assertion.c \
 	firmware/selftest.c $(filter policy/%,$(POLICY_SRCS))
 # The OAuth2 vendor presets are data (daemon/oauth_vendors.json), compiled
 # in as a byte array.
@@ -105,7 +105,8 @@ CLI_SRCS := client/cli/main.c client/cli/commands.c client/cli/simulate.c
 AGENTVAULT := $(BUILD)/agentvault
 
 CEREMONY_SRCS := hsm/ceremony/main.c hsm/ceremony/devtoken.c \
-	hsm/ceremony/init.c hsm/ceremony/inventory.c hsm/ceremony/certs.c
+	hsm/ceremony/init.c hsm/ceremony/inventory.c hsm/ceremony/certs.c \
+	hsm/ceremony/oauthkey.c
 CEREMONY := $(BUILD)/agentvault-ceremony
 
 UNIT_TESTS := uri hsm provider tls vault http_parse config audit wat policy \

@@ -220,7 +220,7 @@ int	av_with_api_key(av_handle *, const struct av_api_key_opts *,
 enum av_auth_flow {
 	AV_USER_FEDERATION,	/* 3LO: a user consents in a browser */
 	AV_M2M,			/* 2LO: client credentials */
-	AV_ON_BEHALF_OF_TOKEN_EXCHANGE	/* refused by the appliance for now */
+	AV_ON_BEHALF_OF_TOKEN_EXCHANGE	/* OBO: the user's JWT exchanged */
 };
 
 /*

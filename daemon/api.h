@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "authz.h"
+#include "client_assertion.h"
 #include "config.h"
 #include "daemon.h"
 #include "error.h"
@@ -78,6 +79,7 @@ struct api_ctx {
 	struct vault		*vault;
 	struct store		*store;
 	const struct oauth_vendors *vendors;	/* the OAuth2 presets */
+	struct client_keys	 client_keys;	/* private_key_jwt, by label */
 	api_audit_fn		*audit;
 	void			*audit_arg;
 	api_bad_ipc_fn		*bad_ipc;

@@ -118,7 +118,8 @@ oauth_request_build(const struct oauth_client *c,
 
 	*body = *user = *password = NULL;
 	*len = 0;
-	if (c->client_id == NULL || c->client_secret == NULL)
+	if (c->client_id == NULL || (c->auth == OAUTH_AUTH_PRIVATE_KEY_JWT ?
+	    c->client_assertion == NULL : c->client_secret == NULL))
 		return av_fail(e, AV_E_INTERNAL, "the provider has no client");
 	switch (g->grant) {
 	case OAUTH_GRANT_CLIENT_CREDENTIALS:
@@ -140,6 +141,29 @@ oauth_request_build(const struct oauth_client *c,
 		rc = param(&b, "grant_type", "refresh_token") |
 		    param(&b, "refresh_token", g->refresh_token);
 		break;
+	case OAUTH_GRANT_TOKEN_EXCHANGE:
+		if (g->subject_token == NULL || g->subject_token_type == NULL ||
+		    (g->actor_token == NULL) != (g->actor_token_type == NULL))
+			return av_fail(e, AV_E_INTERNAL, "token-exchange needs "
+			    "a subject token and its type (and an actor "
+			    "token's with the token)");
+		rc = param(&b, "grant_type", OAUTH_GT_TOKEN_EXCHANGE) |
+		    param(&b, "subject_token", g->subject_token) |
+		    param(&b, "subject_token_type", g->subject_token_type) |
+		    param(&b, "actor_token", g->actor_token) |
+		    param(&b, "actor_token_type", g->actor_token_type) |
+		    param(&b, "requested_token_type",
+		    g->requested_token_type);
+		break;
+	case OAUTH_GRANT_JWT_BEARER:
+		if (g->subject_token == NULL)
+			return av_fail(e, AV_E_INTERNAL, "jwt-bearer needs an "
+			    "assertion");
+		rc = param(&b, "grant_type", OAUTH_GT_JWT_BEARER) |
+		    param(&b, "assertion", g->subject_token) |
+		    param(&b, "requested_token_use", g->on_behalf_of ?
+		    "on_behalf_of" : NULL);
+		break;
 	default:
 		return av_fail(e, AV_E_INTERNAL, "unknown grant");
 	}
@@ -149,7 +173,11 @@ oauth_request_build(const struct oauth_client *c,
 		rc |= param(&b, "resource", g->resources[i]);
 	for (i = 0; g->audiences != NULL && g->audiences[i] != NULL; i++)
 		rc |= param(&b, "audience", g->audiences[i]);
-	if (c->auth == OAUTH_AUTH_POST)
+	if (c->auth == OAUTH_AUTH_PRIVATE_KEY_JWT)
+		rc |= param(&b, "client_id", c->client_id) |
+		    param(&b, "client_assertion_type", OAUTH_ASSERTION_TYPE) |
+		    param(&b, "client_assertion", c->client_assertion);
+	else if (c->auth == OAUTH_AUTH_POST)
 		rc |= param(&b, "client_id", c->client_id) |
 		    param(&b, "client_secret", c->client_secret);
 	else if ((*user = form_dup(c->client_id)) == NULL ||
@@ -346,7 +374,7 @@ take_token(json_t *doc, unsigned quirks, struct oauth_token *t,
 {
 	static const char *const extras[] = { "instance_url", "id",
 	    "signature", "issued_at", NULL };
-	const char *access, *refresh, *type, *scope;
+	const char *access, *refresh, *type, *scope, *issued;
 	json_t *src = doc, *au, *v;
 	bool user_token = false;
 	size_t i;
@@ -372,6 +400,14 @@ take_token(json_t *doc, unsigned quirks, struct oauth_token *t,
 	if (get_str(src, "scope", OAUTH_SCOPE_MAX, &scope) != 0)
 		return av_fail(e, AV_E_INTERNAL, "the identity provider's "
 		    "scope is malformed");
+	/* RFC 8693 answers say what they issued: a token usable as a
+	 * Bearer access token, or nothing the caller can use. */
+	if (get_str(src, "issued_token_type", 256, &issued) != 0 ||
+	    (issued != NULL && strcmp(issued, OAUTH_TT_ACCESS_TOKEN) != 0 &&
+	    strcmp(issued, OAUTH_TT_JWT) != 0))
+		return av_fail(e, AV_E_INTERNAL, "the identity provider "
+		    "issued a token that is not an access token "
+		    "(issued_token_type)");
 	if (get_lifetime(src, &t->expires_in) != 0)
 		return av_fail(e, AV_E_INTERNAL, "the identity provider's "
 		    "expires_in is not a lifetime of 1 s to 10 years");

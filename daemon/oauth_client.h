@@ -3,8 +3,10 @@
  * oauth_client.h - the token endpoint client (RFC 6749 section 4.1.3,
  * 4.4, 6) over outbound.h: client_credentials, authorization_code (with
  * the PKCE verifier) and refresh_token grants, the client authenticated
- * with client_secret_basic or client_secret_post, and the answer parsed
- * strictly into a struct oauth_token.
+ * with client_secret_basic, client_secret_post or private_key_jwt (RFC
+ * 7523 section 2.2: a signed assertion the caller made for this request,
+ * client_assertion.h), and the answer parsed strictly into a struct
+ * oauth_token.
  *
  * Secrets (client secret, code, verifier, refresh and access tokens)
  * live in buffers wiped when freed; no message carries one, nor any of
@@ -32,20 +34,34 @@ struct outbound;
 #define OAUTH_ERROR_MAX		64	/* bytes of a provider's error code */
 #define OAUTH_LIFETIME_MAX	(10LL * 366 * 86400)	/* expires_in */
 
-/* What a token request needs of its provider. */
+#define OAUTH_ASSERTION_TYPE \
+	"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+/* What a token request needs of its provider: the client secret, or
+ * with OAUTH_AUTH_PRIVATE_KEY_JWT a client assertion (no secret). */
 struct oauth_client {
 	const char		*token_endpoint;
 	const char		*client_id;
-	const char		*client_secret;
+	const char		*client_secret;	/* NULL with an assertion */
 	enum oauth_auth_method	 auth;
 	unsigned		 quirks;	/* OAUTH_QUIRK_* */
+	const char		*client_assertion; /* compact JWS, or NULL */
 };
 
 enum oauth_grant {
 	OAUTH_GRANT_CLIENT_CREDENTIALS,
 	OAUTH_GRANT_AUTHORIZATION_CODE,
 	OAUTH_GRANT_REFRESH_TOKEN,
+	OAUTH_GRANT_TOKEN_EXCHANGE,	/* RFC 8693 section 2.1 */
+	OAUTH_GRANT_JWT_BEARER,		/* RFC 7523 section 2.1 */
 };
+
+#define OAUTH_GT_TOKEN_EXCHANGE \
+	"urn:ietf:params:oauth:grant-type:token-exchange"
+#define OAUTH_GT_JWT_BEARER	"urn:ietf:params:oauth:grant-type:jwt-bearer"
+/* RFC 8693 section 3 token type identifiers. */
+#define OAUTH_TT_ACCESS_TOKEN	"urn:ietf:params:oauth:token-type:access_token"
+#define OAUTH_TT_JWT		"urn:ietf:params:oauth:token-type:jwt"
 
 struct oauth_grant_req {
 	enum oauth_grant	 grant;
@@ -56,6 +72,16 @@ struct oauth_grant_req {
 	const char		*code_verifier;	/* or NULL without PKCE */
 	/* refresh_token */
 	const char		*refresh_token;
+	/* token-exchange: subject_token (with its type), actor_token (with
+	 * its type, or NULL), requested_token_type (or NULL); jwt-bearer:
+	 * the subject token is the assertion */
+	const char		*subject_token;
+	const char		*subject_token_type;
+	const char		*actor_token;
+	const char		*actor_token_type;
+	const char		*requested_token_type;
+	/* jwt-bearer: Microsoft's requested_token_use=on_behalf_of */
+	bool			 on_behalf_of;
 	/* RFC 8707 resource and audience parameters, NULL-terminated
 	 * lists, or NULL. */
 	const char *const	*resources;
@@ -80,7 +106,9 @@ void oauth_token_clear(struct oauth_token *t);
  * The request: its form-encoded body (*body, malloc, the caller wipes
  * and frees it) and, with client_secret_basic, the form-encoded client
  * id and secret for HTTP basic authentication (*user, *password: malloc,
- * wiped and freed by the caller; NULL otherwise).
+ * wiped and freed by the caller; NULL otherwise).  With private_key_jwt
+ * the body carries client_id, client_assertion_type (OAUTH_ASSERTION_TYPE)
+ * and client_assertion, and there is no basic authentication.
  */
 int oauth_request_build(const struct oauth_client *c,
     const struct oauth_grant_req *g, char **body, size_t *len, char **user,

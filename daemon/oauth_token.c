@@ -111,7 +111,16 @@ oauth_provider_load(struct api_ctx *ctx, const char *name,
 		goto done;
 	}
 	p->auth = strcmp(m, "client_secret_post") == 0 ? OAUTH_AUTH_POST :
+	    strcmp(m, "private_key_jwt") == 0 ? OAUTH_AUTH_PRIVATE_KEY_JWT :
 	    OAUTH_AUTH_BASIC;
+	if (p->auth == OAUTH_AUTH_PRIVATE_KEY_JWT && copy_field(json_object_get(
+	    json_object_get(json_object_get(p->config, "privateKeyJwtConfig"),
+	    "privateKeySource"), "hsmKeySource"), "keyLabel", p->key_label,
+	    sizeof(p->key_label)) != 0) {
+		av_fail(e, AV_E_INTERNAL, "the stored key of %s is damaged",
+		    name);
+		goto done;
+	}
 	if (json_object_get(p->config, "tokenEndpoint") == NULL) {
 		av_fail(e, AV_E_VALIDATION, "%s has only a discoveryUrl "
 		    "(stored by an earlier release): update it to fetch its "
@@ -148,12 +157,40 @@ oauth_provider_request(struct api_ctx *ctx, const struct oauth_provider *p,
     const struct oauth_grant_req *g, oauth_done_fn *cb, void *arg,
     struct av_err *e)
 {
-	struct oauth_client c = { p->token_endpoint, p->client_id, NULL,
-	    p->auth, p->vendor != NULL ? p->vendor->quirks : 0 };
+	struct oauth_client c = { .token_endpoint = p->token_endpoint,
+	    .client_id = p->client_id, .auth = p->auth,
+	    .quirks = p->vendor != NULL ? p->vendor->quirks : 0 };
+	const struct client_key *k;
+	json_t *pkj;
+	char *assertion;
 	uint8_t *secret;
 	size_t len = 0;
 	int rc = -1;
 
+	if (p->auth == OAUTH_AUTH_PRIVATE_KEY_JWT) {
+		if ((k = client_key_find(&ctx->client_keys, p->key_label)) ==
+		    NULL)
+			return av_fail(e, AV_E_VALIDATION, "the OAuth client "
+			    "key %s of %s is not loaded: is it still in the "
+			    "HSM? (agentvault-ceremony show-oauth-client-key; "
+			    "keys are loaded when agentvaultd starts or "
+			    "reloads)", p->key_label, p->name);
+		if ((assertion = malloc(CLIENT_ASSERTION_MAX)) == NULL)
+			return av_fail(e, AV_E_INTERNAL, "out of memory");
+		/* aud: the token endpoint (RFC 7523 3, OIDC Core 9). */
+		pkj = json_object_get(p->config, "privateKeyJwtConfig");
+		if (client_assertion_make(k, p->client_id, p->token_endpoint,
+		    json_object_get(pkj, "additionalHeaderClaims"),
+		    json_object_get(pkj, "additionalPayloadClaims"),
+		    (int64_t)time(NULL), assertion, CLIENT_ASSERTION_MAX,
+		    e) == 0) {
+			c.client_assertion = assertion;
+			rc = oauth_token_request(ctx->outbound(ctx->audit_arg),
+			    &c, g, cb, arg, e);
+		}
+		free(assertion);
+		return rc;
+	}
 	/* The secret, from the vault for this request only. */
 	if ((secret = malloc(VAULT_SECRET_MAX + 1)) == NULL)
 		return av_fail(e, AV_E_INTERNAL, "out of memory");
@@ -191,6 +228,7 @@ struct flight {
 	/* What the answer is stored under. */
 	char		*workload, *user, *provider, *scope_key, *scopes;
 	bool		 bound;
+	int64_t		 not_after;	/* 0, or the latest expires_at */
 	bool		 refreshing;
 	char		*old_refresh;	/* the refresh token used */
 	size_t		 old_refresh_len;
@@ -334,6 +372,8 @@ flight_answer(int rc, struct oauth_token *t, const char *oerr,
 		goto done;
 	}
 	exp = oauth_expires_at((int64_t)time(NULL), t->expires_in);
+	if (f->not_after > 0 && exp > f->not_after)
+		exp = f->not_after;
 	refresh = t->refresh != NULL ? t->refresh : f->old_refresh;
 	rlen = t->refresh != NULL ? t->refresh_len : f->old_refresh_len;
 	if (t->extra != NULL && (extra = json_dumps(t->extra,
@@ -447,6 +487,7 @@ oauth_token_fetch(struct api_ctx *ctx, struct event_base *base,
 	    k->scope_key)) == NULL)
 		goto oom;
 	f->bound = req->bound;
+	f->not_after = req->not_after;
 	if (req->grant.grant == OAUTH_GRANT_REFRESH_TOKEN) {
 		f->refreshing = true;
 		f->old_refresh_len = strlen(req->grant.refresh_token);

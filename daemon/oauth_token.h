@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "client_assertion.h"
 #include "error.h"
 #include "oauth_client.h"
 #include "oauth_vendor.h"
@@ -41,6 +42,7 @@ struct oauth_provider {
 	char			 token_endpoint[OAUTH_URL_MAX + 1];
 	char			 client_id[257];
 	enum oauth_auth_method	 auth;
+	char			 key_label[CLIENT_KEY_LABEL_MAX + 1]; /* or "" */
 	json_t			*config;		/* as stored */
 };
 
@@ -56,8 +58,10 @@ int oauth_provider_load(struct api_ctx *ctx, const char *name,
 void oauth_provider_clear(struct oauth_provider *p);
 /*
  * oauth_token_request() to p's token endpoint through this loop's
- * outbound client, the client authenticated with the secret read from
- * the vault now and wiped once the request is built.
+ * outbound client: the one place a client authenticates.  With a
+ * secret read from the vault now and wiped once the request is built,
+ * or (private_key_jwt) with a client assertion for this request, signed
+ * in the HSM with the OAuth client key p names (client_assertion.h).
  */
 int oauth_provider_request(struct api_ctx *ctx,
     const struct oauth_provider *p, const struct oauth_grant_req *g,
@@ -85,6 +89,9 @@ struct oauth_fetch {
 	struct oauth_grant_req		 grant;
 	const char	*scopes;	/* stored when the answer has none */
 	bool		 bound;		/* stored bound (M2M: always) */
+	int64_t		 not_after;	/* 0, or when it stops being
+					 * handed out at the latest (OBO: the
+					 * user's JWT's exp) */
 };
 
 /*
@@ -123,6 +130,10 @@ struct oauth_token_call {
 
 struct api_call;
 int oauth3lo_get_token(struct api_ctx *ctx, struct api_call *call,
+    const struct oauth_token_call *r, json_t *out, struct av_err *e);
+/* ON_BEHALF_OF_TOKEN_EXCHANGE (oauth_obo.c), for a user of a JWT (the
+ * caller checked user_is_jwt()): fills out or defers the call. */
+int oauth_obo_get_token(struct api_ctx *ctx, struct api_call *call,
     const struct oauth_token_call *r, json_t *out, struct av_err *e);
 
 #endif /* AV_OAUTH_TOKEN_H */

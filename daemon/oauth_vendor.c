@@ -49,6 +49,7 @@ static const struct {
 	{ "accept_json", OAUTH_QUIRK_ACCEPT_JSON },
 	{ "authed_user", OAUTH_QUIRK_AUTHED_USER },
 	{ "instance_url", OAUTH_QUIRK_INSTANCE_URL },
+	{ "on_behalf_of", OAUTH_QUIRK_ON_BEHALF_OF },
 };
 
 /* Parameters the appliance sets itself: a preset may not add them. */
@@ -68,6 +69,7 @@ const char *
 oauth_auth_method_name(enum oauth_auth_method m)
 {
 	return m == OAUTH_AUTH_POST ? "client_secret_post" :
+	    m == OAUTH_AUTH_PRIVATE_KEY_JWT ? "private_key_jwt" :
 	    "client_secret_basic";
 }
 

@@ -26,6 +26,7 @@ extern const size_t oauth_vendors_json_len;
 enum oauth_auth_method {
 	OAUTH_AUTH_BASIC,	/* client_secret_basic */
 	OAUTH_AUTH_POST,	/* client_secret_post */
+	OAUTH_AUTH_PRIVATE_KEY_JWT,	/* private_key_jwt: a key in the HSM */
 };
 
 /*
@@ -44,6 +45,7 @@ enum oauth_field {
 #define OAUTH_QUIRK_ACCEPT_JSON	0x1	/* form-encoded answers unless asked */
 #define OAUTH_QUIRK_AUTHED_USER	0x2	/* user_scope; token in authed_user */
 #define OAUTH_QUIRK_INSTANCE_URL	0x4	/* instance_url kept with the token */
+#define OAUTH_QUIRK_ON_BEHALF_OF	0x8	/* OBO: jwt-bearer, requested_token_use */
 
 struct oauth_input {
 	bool	accepted;
@@ -89,7 +91,7 @@ const struct oauth_vendor *oauth_vendor_find(const struct oauth_vendors *vs,
     const char *name);
 /* "tenantId", "issuer", "authorizationEndpoint", "tokenEndpoint". */
 const char *oauth_field_name(enum oauth_field f);
-/* "client_secret_basic", "client_secret_post". */
+/* "client_secret_basic", "client_secret_post", "private_key_jwt". */
 const char *oauth_auth_method_name(enum oauth_auth_method m);
 
 /*

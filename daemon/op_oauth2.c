@@ -4,11 +4,12 @@
  * and List.  A provider is a vendor preset (oauth_vendor.h, its
  * endpoints resolved from the inputs its configuration gives) or
  * CustomOauth2 with a discovery URL or explicit authorization server
- * metadata, plus a client ID and a client secret.  The secret is
- * write-only, as an API key is: sealed on the way in, never in a
- * response, a log or the audit trail.  What is stored besides (vendor,
- * client ID, endpoints, client authentication) is the configuration
- * the responses are built from.
+ * metadata, plus a client ID and a client secret, or (CustomOauth2 with
+ * PRIVATE_KEY_JWT) the label of an OAuth client key in the HSM instead
+ * of a secret.  The secret is write-only, as an API key is: sealed on
+ * the way in, never in a response, a log or the audit trail.  What is
+ * stored besides (vendor, client ID, endpoints, client authentication)
+ * is the configuration the responses are built from.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,10 +74,6 @@ unsupported(json_t *c, bool custom, struct av_err *e)
 		    "the appliance's vault" },
 		{ "clientSecretConfig", false, "secrets are always kept in "
 		    "the appliance's vault" },
-		{ "privateKeyJwtConfig", true, "private_key_jwt is not "
-		    "supported yet" },
-		{ "onBehalfOfTokenExchangeConfig", true, "on-behalf-of token "
-		    "exchange is not supported yet" },
 		{ "privateEndpoint", true, "there are no VPC private "
 		    "endpoints on the appliance" },
 		{ "privateEndpointOverrides", true, "there are no VPC "
@@ -105,15 +102,14 @@ get_auth_method(json_t *c, enum oauth_auth_method *m, struct av_err *e)
 	else if (strcmp(s, "CLIENT_SECRET_POST") == 0)
 		*m = OAUTH_AUTH_POST;
 	else if (strcmp(s, "PRIVATE_KEY_JWT") == 0)
-		return av_fail(e, AV_E_VALIDATION, "clientAuthenticationMethod "
-		    "PRIVATE_KEY_JWT is not supported yet: use "
-		    "CLIENT_SECRET_BASIC or CLIENT_SECRET_POST");
+		*m = OAUTH_AUTH_PRIVATE_KEY_JWT;
 	else if (strcmp(s, "AWS_IAM_ID_TOKEN_JWT") == 0)
 		return av_fail(e, AV_E_VALIDATION, "clientAuthenticationMethod "
 		    "AWS_IAM_ID_TOKEN_JWT is not available on the appliance");
 	else
 		return av_fail(e, AV_E_VALIDATION, "clientAuthenticationMethod "
-		    "must be CLIENT_SECRET_BASIC or CLIENT_SECRET_POST");
+		    "must be CLIENT_SECRET_BASIC, CLIENT_SECRET_POST or "
+		    "PRIVATE_KEY_JWT");
 	return 0;
 }
 
@@ -121,7 +117,136 @@ static const char *
 auth_method_upper(enum oauth_auth_method m)
 {
 	return m == OAUTH_AUTH_POST ? "CLIENT_SECRET_POST" :
+	    m == OAUTH_AUTH_PRIVATE_KEY_JWT ? "PRIVATE_KEY_JWT" :
 	    "CLIENT_SECRET_BASIC";
+}
+
+/* The stored method's name ("client_secret_post"...) in AgentCore's
+ * upper case. */
+static const char *
+stored_method_upper(json_t *config)
+{
+	const char *m = json_string_value(json_object_get(config,
+	    "clientAuthenticationMethod"));
+
+	return auth_method_upper(m == NULL ? OAUTH_AUTH_BASIC :
+	    strcmp(m, "client_secret_post") == 0 ? OAUTH_AUTH_POST :
+	    strcmp(m, "private_key_jwt") == 0 ? OAUTH_AUTH_PRIVATE_KEY_JWT :
+	    OAUTH_AUTH_BASIC);
+}
+
+/*
+ * additionalHeaderClaims or additionalPayloadClaims: AgentCore's map of
+ * at most 10 names of [A-Za-z0-9_.:#-]{1,255} to strings of 1 to 2048
+ * printable characters, none a member the appliance sets, into out.
+ */
+static int
+extra_claims(json_t *p, const char *f, const char *const reserved[],
+    json_t *out, struct av_err *e)
+{
+	json_t *m = json_object_get(p, f), *v;
+	const char *k, *s;
+	size_t i, n;
+
+	if (m == NULL)
+		return 0;
+	if (!json_is_object(m) || json_object_size(m) > CLIENT_CLAIMS_MAX)
+		return av_fail(e, AV_E_VALIDATION, "privateKeyJwtConfig.%s "
+		    "must map at most %d names to strings", f,
+		    CLIENT_CLAIMS_MAX);
+	json_object_foreach(m, k, v) {
+		n = strlen(k);
+		if (n == 0 || n > CLIENT_CLAIM_NAME_MAX || strspn(k,
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789_.:#-") != n)
+			return av_fail(e, AV_E_VALIDATION,
+			    "privateKeyJwtConfig.%s: names are 1 to %d of "
+			    "[A-Za-z0-9_.:#-]", f, CLIENT_CLAIM_NAME_MAX);
+		for (i = 0; reserved[i] != NULL; i++)
+			if (strcmp(k, reserved[i]) == 0)
+				return av_fail(e, AV_E_VALIDATION,
+				    "privateKeyJwtConfig.%s: %s is set by the "
+				    "appliance", f, k);
+		s = json_string_value(v);
+		if (s == NULL || (n = json_string_length(v)) == 0 ||
+		    n > CLIENT_CLAIM_VALUE_MAX)
+			return av_fail(e, AV_E_VALIDATION,
+			    "privateKeyJwtConfig.%s.%s must be a string of 1 "
+			    "to %d characters", f, k, CLIENT_CLAIM_VALUE_MAX);
+		for (i = 0; i < n; i++)
+			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+				return av_fail(e, AV_E_VALIDATION,
+				    "privateKeyJwtConfig.%s.%s has a control "
+				    "character", f, k);
+	}
+	json_object_set(out, f, m);
+	return 0;
+}
+
+/*
+ * privateKeyJwtConfig, AgentCore's shape with the key source mapped to
+ * the HSM: privateKeySource is a union whose member here is
+ * hsmKeySource {keyLabel} (an OAuth client key the worker loaded), not
+ * kmsKeySource; signingAlgorithm is ES256 (the keys are P-256); the
+ * additional claims as AgentCore takes them.  Into the configuration as
+ * stored and returned.
+ */
+static int
+private_key_jwt_config(const struct api_ctx *ctx, json_t *c, json_t *out,
+    struct av_err *e)
+{
+	static const char *const fields[] = { "signingAlgorithm",
+	    "privateKeySource", "additionalHeaderClaims",
+	    "additionalPayloadClaims", NULL };
+	static const char *const hsm_fields[] = { "keyLabel", NULL };
+	/* What the appliance sets (and crit, b64: they change how the
+	 * token is read or signed). */
+	static const char *const header[] = { "alg", "typ", "kid", "crit",
+	    "b64", NULL };
+	static const char *const payload[] = { "iss", "sub", "aud", "jti",
+	    "iat", "exp", NULL };
+	json_t *p = json_object_get(c, "privateKeyJwtConfig"), *src, *hs, *o;
+	const char *alg, *label;
+
+	if (!json_is_object(p))
+		return av_fail(e, AV_E_VALIDATION, "PRIVATE_KEY_JWT needs "
+		    "privateKeyJwtConfig with privateKeySource.hsmKeySource."
+		    "keyLabel");
+	if (api_only_fields(p, fields, e) != 0 ||
+	    get_string(p, "signingAlgorithm", 16, false, &alg, e) != 0)
+		return -1;
+	if (alg != NULL && strcmp(alg, "ES256") != 0)
+		return av_fail(e, AV_E_VALIDATION, "privateKeyJwtConfig."
+		    "signingAlgorithm %s: the appliance's OAuth client keys "
+		    "are EC P-256, use ES256", alg);
+	src = json_object_get(p, "privateKeySource");
+	if (json_is_object(src) && json_object_get(src, "kmsKeySource") !=
+	    NULL)
+		return av_fail(e, AV_E_VALIDATION, "privateKeyJwtConfig."
+		    "privateKeySource.kmsKeySource: there is no AWS KMS on the "
+		    "appliance; give hsmKeySource.keyLabel, a key made by "
+		    "agentvault-ceremony new-oauth-client-key");
+	if (!json_is_object(src) || json_object_size(src) != 1 ||
+	    !json_is_object(hs = json_object_get(src, "hsmKeySource")))
+		return av_fail(e, AV_E_VALIDATION, "privateKeyJwtConfig."
+		    "privateKeySource must have one member, hsmKeySource");
+	if (api_only_fields(hs, hsm_fields, e) != 0 ||
+	    get_string(hs, "keyLabel", CLIENT_KEY_LABEL_MAX, true, &label,
+	    e) != 0)
+		return -1;
+	if ((o = json_pack("{s:s, s:{s:{s:s}}}", "signingAlgorithm", "ES256",
+	    "privateKeySource", "hsmKeySource", "keyLabel", label)) == NULL)
+		return av_fail(e, AV_E_INTERNAL, "out of memory");
+	json_object_set_new(out, "privateKeyJwtConfig", o);
+	if (extra_claims(p, "additionalHeaderClaims", header, o, e) != 0 ||
+	    extra_claims(p, "additionalPayloadClaims", payload, o, e) != 0)
+		return -1;
+	if (client_key_find(&ctx->client_keys, label) == NULL)
+		return av_fail(e, AV_E_VALIDATION, "privateKeyJwtConfig: no "
+		    "OAuth client key labelled %s is loaded (make it with "
+		    "agentvault-ceremony new-oauth-client-key, then reload "
+		    "agentvaultd)", label);
+	return 0;
 }
 
 /* An array of 1 to max strings, each checked by ok(), copied to out. */
@@ -162,13 +287,11 @@ static int
 ok_auth_method(const char *s, struct av_err *e)
 {
 	if (strcmp(s, "client_secret_basic") == 0 ||
-	    strcmp(s, "client_secret_post") == 0)
+	    strcmp(s, "client_secret_post") == 0 ||
+	    strcmp(s, "private_key_jwt") == 0)
 		return 0;
-	if (strcmp(s, "private_key_jwt") == 0)
-		return av_fail(e, AV_E_VALIDATION, "tokenEndpointAuthMethods: "
-		    "private_key_jwt is not supported yet");
 	return av_fail(e, AV_E_VALIDATION, "tokenEndpointAuthMethods are "
-	    "client_secret_basic or client_secret_post");
+	    "client_secret_basic, client_secret_post or private_key_jwt");
 }
 
 /* AgentCore's pattern: .+/\.well-known/(openid-configuration|
@@ -235,7 +358,7 @@ custom_discovery(const struct api_ctx *ctx, json_t *c,
 		json_object_set_new(out, md_fields[i], json_string(url));
 	}
 	if (get_list(md, "responseTypes", LIST_MAX, ok_response_type, out,
-	    e) != 0 || get_list(md, "tokenEndpointAuthMethods", 2,
+	    e) != 0 || get_list(md, "tokenEndpointAuthMethods", 3,
 	    ok_auth_method, out, e) != 0)
 		return -1;
 	/* The server's list, when given, must have the method chosen. */
@@ -284,6 +407,115 @@ done:
 	return rc;
 }
 
+/* A scope of actorTokenScopes: GetResourceOauth2Token's rule. */
+static int
+ok_scope(const char *s, struct av_err *e)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 128)
+		goto bad;
+	for (i = 0; i < n; i++)
+		if (s[i] < 0x21 || s[i] > 0x7e)
+			goto bad;
+	return 0;
+bad:
+	return av_fail(e, AV_E_VALIDATION, "onBehalfOfTokenExchangeConfig: "
+	    "actorTokenScopes must be strings of 1 to 128 printable characters "
+	    "without spaces");
+}
+
+/*
+ * onBehalfOfTokenExchangeConfig (docs/obo.md), checked and copied into
+ * the stored configuration: CustomOauth2 takes either grant; a vendor
+ * whose on-behalf-of is its own (Microsoft's jwt-bearer with
+ * requested_token_use) the JWT bearer grant only; others none.
+ */
+static int
+get_obo(const struct oauth_vendor *v, json_t *c, json_t *out,
+    struct av_err *e)
+{
+	static const char *const fields[] = { "grantType",
+	    "tokenExchangeGrantTypeConfig", NULL };
+	static const char *const tfields[] = { "actorTokenContent",
+	    "actorTokenScopes", NULL };
+	json_t *o = json_object_get(c, "onBehalfOfTokenExchangeConfig");
+	json_t *t, *copy, *tcopy;
+	const char *g, *actor = "NONE";
+
+	if (o == NULL)
+		return 0;
+	if (!v->custom && !(v->quirks & OAUTH_QUIRK_ON_BEHALF_OF))
+		return av_fail(e, AV_E_VALIDATION, "onBehalfOfTokenExchange"
+		    "Config: %s has no on-behalf-of token exchange (use "
+		    "CustomOauth2 with the vendor's endpoints)", v->name);
+	if (!json_is_object(o))
+		return av_fail(e, AV_E_VALIDATION, "onBehalfOfTokenExchange"
+		    "Config must be an object");
+	if (api_only_fields(o, fields, e) != 0)
+		return -1;
+	g = json_string_value(json_object_get(o, "grantType"));
+	if (g == NULL || (strcmp(g, "TOKEN_EXCHANGE") != 0 &&
+	    strcmp(g, "JWT_AUTHORIZATION_GRANT") != 0))
+		return av_fail(e, AV_E_VALIDATION, "onBehalfOfTokenExchange"
+		    "Config: grantType must be TOKEN_EXCHANGE or "
+		    "JWT_AUTHORIZATION_GRANT");
+	if (!v->custom && strcmp(g, "JWT_AUTHORIZATION_GRANT") != 0)
+		return av_fail(e, AV_E_VALIDATION, "onBehalfOfTokenExchange"
+		    "Config: %s's on-behalf-of is the JWT bearer grant: "
+		    "grantType must be JWT_AUTHORIZATION_GRANT", v->name);
+	t = json_object_get(o, "tokenExchangeGrantTypeConfig");
+	if (t != NULL && strcmp(g, "TOKEN_EXCHANGE") != 0)
+		return av_fail(e, AV_E_VALIDATION, "onBehalfOfTokenExchange"
+		    "Config: tokenExchangeGrantTypeConfig goes with grantType "
+		    "TOKEN_EXCHANGE only (RFC 7523 has no actor)");
+	if ((copy = json_pack("{s:s}", "grantType", g)) == NULL)
+		return av_fail(e, AV_E_INTERNAL, "out of memory");
+	if (t != NULL) {
+		if (!json_is_object(t) || api_only_fields(t, tfields, e) != 0) {
+			json_decref(copy);
+			return json_is_object(t) ? -1 : av_fail(e,
+			    AV_E_VALIDATION, "tokenExchangeGrantTypeConfig "
+			    "must be an object");
+		}
+		if (json_object_get(t, "actorTokenContent") != NULL)
+			actor = json_string_value(json_object_get(t,
+			    "actorTokenContent"));
+		if (actor == NULL || (strcmp(actor, "M2M") != 0 &&
+		    strcmp(actor, "WORKLOAD_IDENTITY_JWT") != 0 &&
+		    strcmp(actor, "AWS_IAM_ID_TOKEN_JWT") != 0 &&
+		    strcmp(actor, "NONE") != 0)) {
+			json_decref(copy);
+			return av_fail(e, AV_E_VALIDATION, "onBehalfOfToken"
+			    "ExchangeConfig: actorTokenContent must be M2M, "
+			    "WORKLOAD_IDENTITY_JWT (or its alias "
+			    "AWS_IAM_ID_TOKEN_JWT) or NONE");
+		}
+		if ((tcopy = json_pack("{s:s}", "actorTokenContent",
+		    actor)) == NULL) {
+			json_decref(copy);
+			return av_fail(e, AV_E_INTERNAL, "out of memory");
+		}
+		json_object_set_new(copy, "tokenExchangeGrantTypeConfig",
+		    tcopy);
+		if (json_object_get(t, "actorTokenScopes") != NULL &&
+		    strcmp(actor, "NONE") == 0) {
+			json_decref(copy);
+			return av_fail(e, AV_E_VALIDATION, "onBehalfOfToken"
+			    "ExchangeConfig: actorTokenScopes needs an actor "
+			    "token (actorTokenContent M2M or "
+			    "WORKLOAD_IDENTITY_JWT)");
+		}
+		if (get_list(t, "actorTokenScopes", 100, ok_scope, tcopy,
+		    e) != 0) {
+			json_decref(copy);
+			return -1;
+		}
+	}
+	json_object_set_new(out, "onBehalfOfTokenExchangeConfig", copy);
+	return 0;
+}
+
 /*
  * credentialProviderVendor and oauth2ProviderConfigInput, checked: the
  * configuration to store (*config, a new reference) and the client
@@ -322,14 +554,16 @@ get_config(struct api_ctx *ctx, json_t *in, bool update, json_t **config,
 		return -1;
 	/* The fields this vendor takes: client, then its inputs. */
 	{
-		const char *allowed[OAUTH_FIELDS + 5];
+		const char *allowed[OAUTH_FIELDS + 7];
 		size_t n = 0;
 
 		allowed[n++] = "clientId";
 		allowed[n++] = "clientSecret";
+		allowed[n++] = "onBehalfOfTokenExchangeConfig";
 		if (v->custom) {
 			allowed[n++] = "oauthDiscovery";
 			allowed[n++] = "clientAuthenticationMethod";
+			allowed[n++] = "privateKeyJwtConfig";
 		}
 		for (f = 0; f < OAUTH_FIELDS; f++)
 			if (v->input[f].accepted)
@@ -352,16 +586,30 @@ get_config(struct api_ctx *ctx, json_t *in, bool update, json_t **config,
 	    "TUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~") != strlen(id))
 		return av_fail(e, AV_E_VALIDATION, "clientId must be printable "
 		    "ASCII without spaces");
-	if (get_string(c, "clientSecret", SECRET_MAX, !update, &sec, e) != 0)
-		return -1;
 	m = v->auth;
 	if (v->custom && get_auth_method(c, &m, e) != 0)
+		return -1;
+	/* private_key_jwt: a key in the HSM, and no secret stored. */
+	if (m == OAUTH_AUTH_PRIVATE_KEY_JWT && json_object_get(c,
+	    "clientSecret") != NULL)
+		return av_fail(e, AV_E_VALIDATION, "clientSecret: "
+		    "PRIVATE_KEY_JWT authenticates with a key in the HSM, not "
+		    "a secret");
+	if (m != OAUTH_AUTH_PRIVATE_KEY_JWT && json_object_get(c,
+	    "privateKeyJwtConfig") != NULL)
+		return av_fail(e, AV_E_VALIDATION, "privateKeyJwtConfig needs "
+		    "clientAuthenticationMethod PRIVATE_KEY_JWT");
+	if (get_string(c, "clientSecret", SECRET_MAX, !update &&
+	    m != OAUTH_AUTH_PRIVATE_KEY_JWT, &sec, e) != 0)
 		return -1;
 	if ((out = json_pack("{s:s, s:s, s:s}", "vendor", v->name, "clientId",
 	    id, "clientAuthenticationMethod", oauth_auth_method_name(m))) ==
 	    NULL)
 		return av_fail(e, AV_E_INTERNAL, "out of memory");
-	if ((v->custom ? custom_discovery(ctx, c, m, out, e) :
+	if (get_obo(v, c, out, e) != 0 ||
+	    (m == OAUTH_AUTH_PRIVATE_KEY_JWT &&
+	    private_key_jwt_config(ctx, c, out, e) != 0) ||
+	    (v->custom ? custom_discovery(ctx, c, m, out, e) :
 	    preset_endpoints(ctx, v, c, out, e)) != 0) {
 		json_decref(out);
 		return -1;
@@ -407,11 +655,14 @@ config_output(const struct oauth_vendor *v, json_t *config)
 			json_object_set(md, md_fields[i], x);
 	json_object_set_new(o, "oauthDiscovery", json_pack("{s:o}",
 	    "authorizationServerMetadata", md));
+	if ((x = json_object_get(config, "onBehalfOfTokenExchangeConfig")) !=
+	    NULL)
+		json_object_set(o, "onBehalfOfTokenExchangeConfig", x);
 	if (v->custom)
 		json_object_set_new(o, "clientAuthenticationMethod",
-		    json_string(strcmp(json_string_value(json_object_get(config,
-		    "clientAuthenticationMethod")), "client_secret_post") == 0 ?
-		    "CLIENT_SECRET_POST" : "CLIENT_SECRET_BASIC"));
+		    json_string(stored_method_upper(config)));
+	if ((x = json_object_get(config, "privateKeyJwtConfig")) != NULL)
+		json_object_set(o, "privateKeyJwtConfig", x);
 	return json_pack("{s:o}", v->config, o);
 }
 
@@ -456,8 +707,22 @@ describe(struct api_ctx *ctx, const struct api_call *call, const char *name,
 	return 0;
 }
 
-/* Store a new provider (or, updating, its new configuration and the
- * secret when given) and describe it in out. */
+/* The configuration authenticates with a key (private_key_jwt). */
+static bool
+uses_key(json_t *config)
+{
+	const char *m = json_string_value(json_object_get(config,
+	    "clientAuthenticationMethod"));
+
+	return m != NULL && strcmp(m, "private_key_jwt") == 0;
+}
+
+/*
+ * Store a new provider (or, updating, its new configuration and the
+ * secret when given) and describe it in out.  A provider that now
+ * authenticates with a key keeps no secret: one left from its earlier
+ * method is erased.
+ */
 static int
 save(struct api_ctx *ctx, const struct api_call *call, bool update,
     const char *name, json_t *config, const char *secret, size_t len,
@@ -481,6 +746,10 @@ save(struct api_ctx *ctx, const struct api_call *call, bool update,
 		    &updated, &stored, e) != 0 ||
 		    describe(ctx, call, name, stored, created, updated, out,
 		    e) != 0 ? -1 : 0;
+	if (rc == 0 && update && uses_key(config) &&
+	    store_secret_delete(ctx->store, ctx->vault, KIND, name, "", e) !=
+	    0 && strcmp(e->type, AV_E_NOT_FOUND) != 0)
+		rc = -1;
 	free(text);
 	free(stored);
 	return rc;
@@ -539,7 +808,8 @@ static int
 ok_known_method(const char *s, struct av_err *e)
 {
 	return strcmp(s, "client_secret_basic") == 0 ||
-	    strcmp(s, "client_secret_post") == 0 ? 0 : av_fail(e,
+	    strcmp(s, "client_secret_post") == 0 ||
+	    strcmp(s, "private_key_jwt") == 0 ? 0 : av_fail(e,
 	    AV_E_VALIDATION, "unknown");
 }
 
@@ -619,7 +889,7 @@ discovery_take(const struct api_ctx *ctx, const struct outbound_resp *r,
 	if (doc_list(doc, "response_types_supported", "responseTypes",
 	    LIST_MAX, ok_response_type, config, e) != 0 ||
 	    doc_list(doc, "token_endpoint_auth_methods_supported",
-	    "tokenEndpointAuthMethods", 2, ok_known_method, config, e) != 0)
+	    "tokenEndpointAuthMethods", 3, ok_known_method, config, e) != 0)
 		goto done;
 	/* Without the list, client_secret_basic (RFC 8414 section 2). */
 	if ((methods = json_object_get(config, "tokenEndpointAuthMethods")) ==
@@ -763,7 +1033,8 @@ op_update_oauth2_provider(struct api_ctx *ctx, struct api_call *call,
 {
 	static const char *const fields[] = { "name",
 	    "credentialProviderVendor", "oauth2ProviderConfigInput", NULL };
-	json_t *config = NULL, *secret;
+	json_t *config = NULL, *secret, *old = NULL;
+	char *stored = NULL;
 	const char *name;
 	int rc = -1;
 
@@ -773,6 +1044,16 @@ op_update_oauth2_provider(struct api_ctx *ctx, struct api_call *call,
 	    get_config(ctx, in, true, &config, &secret, e) != 0 ||
 	    api_allow(ctx, call, NULL, e) != 0)
 		goto done;
+	/* From a key back to a secret: there is none to keep. */
+	if (secret == NULL && !uses_key(config) &&
+	    store_provider_get(ctx->store, KIND, name, NULL, NULL, &stored,
+	    NULL) == 0 && (old = json_loads(stored, 0, NULL)) != NULL &&
+	    uses_key(old)) {
+		av_fail(e, AV_E_VALIDATION, "clientSecret is required: %s "
+		    "authenticated with a key (PRIVATE_KEY_JWT) and has no "
+		    "secret", name);
+		goto done;
+	}
 	if (json_object_get(config, "discoveryUrl") != NULL)
 		rc = discovery_fetch(ctx, call, true, name, config, secret,
 		    NULL, e);
@@ -783,6 +1064,8 @@ op_update_oauth2_provider(struct api_ctx *ctx, struct api_call *call,
 done:
 	wipe_secret(in);
 	json_decref(config);
+	json_decref(old);
+	free(stored);
 	return rc;
 }
 

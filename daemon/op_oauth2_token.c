@@ -4,7 +4,8 @@
  * exchanged for an OAuth2 access token of a provider.  The checks are
  * GetResourceApiKey's (op_tokens.c); then M2M answers from the token
  * cache, or defers the call until the client-credentials grant (single
- * flight, oauth_token.h) answers.  USER_FEDERATION is oauth3lo.c's.
+ * flight, oauth_token.h) answers.  USER_FEDERATION is oauth3lo.c's,
+ * ON_BEHALF_OF_TOKEN_EXCHANGE oauth_obo.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "api.h"
 #include "oauth_token.h"
+#include "user_jwt.h"
 
 #define SCOPES_MAX	100
 #define SCOPE_MAX	128
@@ -93,7 +95,7 @@ validate(json_t *in, const char **flow, struct av_err *e)
 	    "sessionUri", "resourceOauth2ReturnUrl", "forceAuthentication",
 	    "customParameters", "customState", "resources", "audiences",
 	    NULL };
-	static const char *const not_m2m[] = { "sessionUri",
+	static const char *const consent_only[] = { "sessionUri",
 	    "resourceOauth2ReturnUrl", "customState", "forceAuthentication",
 	    NULL };
 	json_t *v, *x;
@@ -155,11 +157,12 @@ validate(json_t *in, const char **flow, struct av_err *e)
 				    "customParameters: keys of 1 to 256 and "
 				    "values of 1 to 2048 characters");
 	}
-	if (strcmp(*flow, "M2M") == 0)
-		for (i = 0; not_m2m[i] != NULL; i++)
-			if (json_object_get(in, not_m2m[i]) != NULL)
+	if (strcmp(*flow, "USER_FEDERATION") != 0)
+		for (i = 0; consent_only[i] != NULL; i++)
+			if (json_object_get(in, consent_only[i]) != NULL)
 				return av_fail(e, AV_E_VALIDATION, "%s is not "
-				    "used with oauth2Flow M2M", not_m2m[i]);
+				    "used with oauth2Flow %s", consent_only[i],
+				    *flow);
 	return 0;
 }
 
@@ -337,9 +340,14 @@ op_get_resource_oauth2_token(struct api_ctx *ctx, struct api_call *call,
 	q.as_workload = true;
 	if (api_authorize(ctx, call, &q, e) != 0)
 		return -1;
-	if (strcmp(flow, "ON_BEHALF_OF_TOKEN_EXCHANGE") == 0)
+	/* On behalf of whom: the user of a JWT the appliance validated
+	 * and kept, never a caller-chosen user id. */
+	if (strcmp(flow, "ON_BEHALF_OF_TOKEN_EXCHANGE") == 0 &&
+	    !user_is_jwt(c.user))
 		return av_fail(e, AV_E_VALIDATION, "ON_BEHALF_OF_TOKEN_EXCHANGE "
-		    "is not supported yet");
+		    "needs a workload access token from "
+		    "GetWorkloadAccessTokenForJWT (this one is %s)",
+		    c.user[0] == '\0' ? "for no user" : "for a user id");
 	if (oauth_provider_load(ctx, name, &prov, e) != 0)
 		return -1;
 	if ((key = oauth_scope_key(json_object_get(in, "scopes"))) == NULL) {
@@ -354,6 +362,8 @@ op_get_resource_oauth2_token(struct api_ctx *ctx, struct api_call *call,
 	r.scope_key = key;
 	if (strcmp(flow, "M2M") == 0)
 		rc = m2m(ctx, call, &r, out, e);
+	else if (strcmp(flow, "ON_BEHALF_OF_TOKEN_EXCHANGE") == 0)
+		rc = oauth_obo_get_token(ctx, call, &r, out, e);
 	else
 		rc = oauth3lo_get_token(ctx, call, &r, out, e);
 	oauth_provider_clear(&prov);

@@ -101,7 +101,8 @@ int store_wi_list(struct store *s, const char *managed_by, const char *after,
  * secret (kind, name, "").  create: ConflictException when taken,
  * (OAuth2 tokens issued under a provider are erased with it, and when an
  * update changes its configuration or secret.)
- * ServiceQuotaExceededException at quota.  get: *config (malloc, the
+ * ServiceQuotaExceededException at quota; create stores no secret when
+ * secret is NULL.  get: *config (malloc, the
  * caller frees it) when config is not NULL.  update replaces the
  * configuration unless config is NULL and the secret (under a new data
  * key) unless secret is NULL, in one transaction.  delete removes the

@@ -83,7 +83,9 @@ create_locked(struct store *s, struct vault *v, const char *kind,
 		if (store_step_done(s, st, e) != 0)
 			return -1;
 	}
-	return store_secret_put_locked(s, v, kind, name, "", secret, len, e);
+	/* No secret: the client authenticates otherwise (private_key_jwt). */
+	return secret == NULL ? 0 : store_secret_put_locked(s, v, kind, name,
+	    "", secret, len, e);
 }
 
 int

@@ -313,6 +313,66 @@ open_tls(struct worker *w)
 	    w->tls_tcp != NULL) ? 0 : -1;
 }
 
+/*
+ * The OAuth client keys (private_key_jwt): every private key in the
+ * appliance's token labelled CLIENT_KEY_PREFIX..., through the provider
+ * like the TLS key, with its RFC 7638 thumbprint for kid.  A key that
+ * cannot be used is left out with a warning: providers naming it fail
+ * with a clear error, the rest of the appliance serves.
+ */
+static void
+open_client_keys(struct worker *w)
+{
+	static char labels[CLIENT_KEYS_MAX][HSM_LABEL_MAX + 1];
+	char uri[HSM_URI_BUF], jwk[HSM_JWK_MAX], kid[HSM_JWK_KID_LEN + 1];
+	struct client_keys *t = &w->api.client_keys;
+	struct hsm_pubkey pub;
+	struct hsm_key k;
+	size_t n = 0, i;
+	CK_RV rv;
+
+	rv = hsm_list_labels(w->hsm, CLIENT_KEY_PREFIX, labels,
+	    CLIENT_KEYS_MAX, &n);
+	if (rv == HSM_R_BAD_INPUT)
+		log_warn("more than %d OAuth client keys in the token: only "
+		    "%d loaded", CLIENT_KEYS_MAX, CLIENT_KEYS_MAX);
+	else if (rv != CKR_OK)
+		fail_hsm("listing the OAuth client keys", rv);
+	for (i = 0; i < n; i++) {
+		struct client_key *c = &t->k[t->n];
+
+		/* The ceremony's alphabet: the label goes into a URI. */
+		if (strlen(labels[i]) > CLIENT_KEY_LABEL_MAX ||
+		    strspn(labels[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+		    "opqrstuvwxyz0123456789._-") != strlen(labels[i])) {
+			log_warn("OAuth client key \"%.64s\" left out: labels "
+			    "are at most %d of [A-Za-z0-9._-]", labels[i],
+			    CLIENT_KEY_LABEL_MAX);
+			continue;
+		}
+		snprintf(uri, sizeof(uri), "pkcs11:object=%s;type=private",
+		    labels[i]);
+		if ((rv = hsm_find_key(w->hsm, uri, CKO_PRIVATE_KEY, &k)) !=
+		    CKR_OK || (rv = hsm_pubkey_read(w->hsm, &k, &pub)) !=
+		    CKR_OK || (rv = hsm_pubkey_jwk(&pub, jwk, sizeof(jwk),
+		    kid)) != CKR_OK) {
+			log_warn("OAuth client key %s left out: %s", labels[i],
+			    hsm_rv_text(rv));
+			continue;
+		}
+		if ((c->key = hsm_provider_load_key(NULL, uri)) == NULL) {
+			log_warn("OAuth client key %s left out: the provider "
+			    "cannot load it", labels[i]);
+			ERR_clear_error();
+			continue;
+		}
+		snprintf(c->label, sizeof(c->label), "%s", labels[i]);
+		snprintf(c->kid, sizeof(c->kid), "%s", kid);
+		t->n++;
+	}
+	log_info("%zu OAuth client key(s) for private_key_jwt", t->n);
+}
+
 /* SoftHSM2's "directories.tokendir = PATH", which Landlock must allow. */
 static bool
 softhsm_token_dir(const char *conf, char *out, size_t len)
@@ -583,6 +643,7 @@ worker_main(const struct av_config *cfg, struct authz_sources *files,
 	}
 	if (open_tls(&w) != 0)
 		return 1;
+	open_client_keys(&w);
 	{
 		char kid[2 * WAT_KID_LEN + 1];
 		struct av_err e;

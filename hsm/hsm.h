@@ -151,6 +151,13 @@ CK_RV hsm_generate_ec_p256(struct hsm *h, const char *label,
 CK_RV hsm_generate_rsa(struct hsm *h, const char *label,
     const unsigned char *id, size_t id_len, unsigned bits,
     struct hsm_key *out_priv);
+/*
+ * The labels of the private keys whose label starts with prefix, at most
+ * max of them, in the token's order, into labels (*n of them); more than
+ * max is HSM_R_BAD_INPUT (with the first max kept).
+ */
+CK_RV hsm_list_labels(struct hsm *h, const char *prefix,
+    char labels[][HSM_LABEL_MAX + 1], size_t max, size_t *n);
 /* Destroy every object with this label (private, public, secret). */
 CK_RV hsm_destroy_label(struct hsm *h, const char *label);
 
@@ -210,6 +217,18 @@ CK_RV hsm_pubkey_to_evp(const struct hsm_pubkey *pub, OSSL_LIB_CTX *libctx,
 /* SHA-256 of the DER SubjectPublicKeyInfo. */
 CK_RV hsm_pubkey_fingerprint(const struct hsm_pubkey *pub,
     unsigned char out[32]);
+
+#define HSM_JWK_KID_LEN	43	/* base64url of a SHA-256, unpadded */
+#define HSM_JWK_MAX	256	/* bytes of the JWK hsm_pubkey_jwk writes */
+/*
+ * The public JWK of an EC P-256 key (RFC 7517, 7518 6.2.1), as compact
+ * JSON with kty, crv, x, y, kid, alg ES256 and use sig, into buf; kid
+ * (HSM_JWK_KID_LEN + 1 bytes) is its RFC 7638 thumbprint: the base64url
+ * SHA-256 of {"crv":"P-256","kty":"EC","x":"...","y":"..."}.  An RSA key
+ * is HSM_R_BAD_INPUT.
+ */
+CK_RV hsm_pubkey_jwk(const struct hsm_pubkey *pub, char *buf, size_t len,
+    char kid[HSM_JWK_KID_LEN + 1]);
 
 /* ---- signing (sign.c): raw mechanism, used by the provider ---- */
 

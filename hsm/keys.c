@@ -343,6 +343,56 @@ hsm_generate_rsa(struct hsm *h, const char *label, const unsigned char *id,
 }
 
 CK_RV
+hsm_list_labels(struct hsm *h, const char *prefix,
+    char labels[][HSM_LABEL_MAX + 1], size_t max, size_t *n)
+{
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE tmpl[1] = { { CKA_CLASS, &cls, sizeof(cls) } };
+	CK_OBJECT_HANDLE found[16];
+	CK_ULONG count, i;
+	CK_SESSION_HANDLE s;
+	char label[HSM_LABEL_MAX + 1];
+	bool more = false;
+	CK_RV rv;
+
+	*n = 0;
+	hsm_session_get(h, &s);
+	if ((rv = h->fn->C_FindObjectsInit(s, tmpl, 1)) != CKR_OK) {
+		hsm_session_put(h, s);
+		return rv;
+	}
+	do {
+		count = 0;
+		if ((rv = h->fn->C_FindObjects(s, found, 16, &count)) !=
+		    CKR_OK || count > 16)
+			break;
+		for (i = 0; i < count; i++) {
+			/* Labels are read on this session: the pool may be
+			 * one session deep. */
+			CK_ATTRIBUTE a = { CKA_LABEL, label, HSM_LABEL_MAX };
+
+			if (h->fn->C_GetAttributeValue(s, found[i], &a, 1) !=
+			    CKR_OK || a.ulValueLen > HSM_LABEL_MAX)
+				continue;
+			label[a.ulValueLen] = '\0';
+			if (strncmp(label, prefix, strlen(prefix)) != 0 ||
+			    strlen(label) != a.ulValueLen)
+				continue;
+			if (*n == max) {
+				more = true;
+				continue;
+			}
+			memcpy(labels[(*n)++], label, a.ulValueLen + 1);
+		}
+	} while (count == 16);
+	h->fn->C_FindObjectsFinal(s);
+	hsm_session_put(h, s);
+	if (rv == CKR_OK && count > 16)
+		rv = CKR_GENERAL_ERROR;
+	return rv == CKR_OK && more ? HSM_R_BAD_INPUT : rv;
+}
+
+CK_RV
 hsm_destroy_label(struct hsm *h, const char *label)
 {
 	CK_ATTRIBUTE tmpl[1] = {

@@ -193,3 +193,50 @@ hsm_pubkey_fingerprint(const struct hsm_pubkey *pub, unsigned char out[32])
 	EVP_PKEY_free(pk);
 	return rv;
 }
+
+/* Unpadded base64url (RFC 4648 section 5) of n bytes into out. */
+static void
+b64url(const unsigned char *in, size_t n, char *out)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned long v;
+	size_t i, k, o = 0;
+
+	for (i = 0; i < n; i += 3) {
+		v = (unsigned long)in[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned long)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		for (k = 0; k < 4 && k <= n - i; k++)
+			out[o++] = a[(v >> (18 - 6 * k)) & 0x3f];
+	}
+	out[o] = '\0';
+}
+
+CK_RV
+hsm_pubkey_jwk(const struct hsm_pubkey *pub, char *buf, size_t len,
+    char kid[HSM_JWK_KID_LEN + 1])
+{
+	char x[44], y[44], members[160];
+	unsigned char md[32];
+	unsigned int mdlen = sizeof(md);
+	int n;
+
+	if (pub->type != CKK_EC || pub->point[0] != 0x04)
+		return HSM_R_BAD_INPUT;
+	b64url(pub->point + 1, 32, x);
+	b64url(pub->point + 33, 32, y);
+	/* RFC 7638 3.2: the required members, sorted, no whitespace. */
+	n = snprintf(members, sizeof(members), "{\"crv\":\"P-256\","
+	    "\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", x, y);
+	if (n < 0 || (size_t)n >= sizeof(members) ||
+	    !EVP_Digest(members, (size_t)n, md, &mdlen, EVP_sha256(), NULL))
+		return HSM_R_OPENSSL;
+	b64url(md, sizeof(md), kid);
+	n = snprintf(buf, len, "{\"kty\":\"EC\",\"crv\":\"P-256\","
+	    "\"x\":\"%s\",\"y\":\"%s\",\"kid\":\"%s\",\"alg\":\"ES256\","
+	    "\"use\":\"sig\"}", x, y, kid);
+	return n < 0 || (size_t)n >= len ? HSM_R_BAD_INPUT : CKR_OK;
+}

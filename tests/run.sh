@@ -10,7 +10,7 @@ BUILD=${BUILD:-build}
 SAN=${SAN:-0}
 VALGRIND=${VALGRIND:-0}
 FUZZ_RUNS=${FUZZ_RUNS:-20000}
-ALL="uri hsm provider tls vault http_parse config audit wat policy vendors oauth_client authorize jwt ceremony daemon authz oauth inbound sts client python fuzz"
+ALL="uri hsm provider tls vault http_parse config audit wat policy vendors oauth_client authorize jwt ceremony daemon authz oauth inbound sts obo client python fuzz"
 
 top=$(pwd)
 logs=$top/$BUILD/tests/logs
@@ -130,6 +130,13 @@ for t in ${*:-$ALL}; do
 		run oauth_3lo python3 tests/oauth/test_3lo.py
 		run oauth_vendors python3 tests/oauth/test_vendors_flows.py
 		run client_oauth python3 tests/oauth/test_client_oauth.py ;;
+	oauth_m2m|oauth_3lo)
+		# One suite of "oauth" alone.
+		oauth_modules
+		run "$t" python3 "tests/oauth/test_${t#oauth_}.py" ;;
+	obo)
+		oauth_modules
+		run "$t" python3 tests/oauth/test_obo.py ;;
 	inbound)
 		oauth_modules
 		run "$t" python3 tests/oauth/test_inbound.py ;;

@@ -245,7 +245,8 @@ static const struct command commands[] = {
 "Print the API key of provider NAME (GetResourceApiKey), with a workload\n"
 "access token minted for W (and U) or read from file F.  Agent socket.\n" },
 	{ "token oauth2", cmd_token_oauth2, AGENT, OAUTH2_TOKEN, 0, 0,
-"token oauth2 --provider NAME --scopes S1,S2... --flow M2M|USER_FEDERATION\n"
+"token oauth2 --provider NAME --scopes S1,S2...\n"
+"    --flow M2M|USER_FEDERATION|ON_BEHALF_OF_TOKEN_EXCHANGE\n"
 "    (--workload W [--user-id U] | --token-file F) [--return-url URL]\n"
 "    [--session-uri URI] [--force] [--custom-param KEY=VALUE]...\n"
 "    [--custom-state TEXT] [--resource URI]... [--audience A]...\n"
@@ -253,7 +254,9 @@ static const struct command commands[] = {
 "An OAuth2 access token of provider NAME (GetResourceOauth2Token), with a\n"
 "workload access token minted for W (and U) or read from file F.  Agent\n"
 "socket.  The token is printed alone on standard output.  M2M: the\n"
-"client-credentials token.  USER_FEDERATION: the user's token, when the\n"
+"client-credentials token.  ON_BEHALF_OF_TOKEN_EXCHANGE: the user's JWT\n"
+"(a workload access token from GetWorkloadAccessTokenForJWT in --token-file)\n"
+"exchanged for a downstream token.  USER_FEDERATION: the user's token, when the\n"
 "vault holds one with the scopes; otherwise the user must authorize:\n"
 "the authorization URL, session URI and status are printed instead, and\n"
 "the exit status is 6.  Open the URL; once the return URL's server has\n"
@@ -804,7 +807,8 @@ set_option(struct cli *c, int o, char *arg)
 	case O_FLOW:
 		if (strcmp(arg, "M2M") != 0 && strcmp(arg, "USER_FEDERATION") !=
 		    0 && strcmp(arg, "ON_BEHALF_OF_TOKEN_EXCHANGE") != 0)
-			return cli_usage("--flow is M2M or USER_FEDERATION");
+			return cli_usage("--flow is M2M, USER_FEDERATION or "
+			    "ON_BEHALF_OF_TOKEN_EXCHANGE");
 		c->flow = arg;
 		return 0;
 	case O_SESSION_URI: c->session_uri = arg; return 0;
@@ -941,7 +945,8 @@ static int
 check_oauth2(struct cli *c)
 {
 	if (c->flow == NULL || !c->have_scopes)
-		return cli_usage("token oauth2: --flow M2M|USER_FEDERATION and "
+		return cli_usage("token oauth2: --flow M2M|USER_FEDERATION|"
+		    "ON_BEHALF_OF_TOKEN_EXCHANGE and "
 		    "--scopes S1,S2... are required (--scopes '' for none)");
 	if (c->nurls > 1)
 		return cli_usage("token oauth2: one --return-url");

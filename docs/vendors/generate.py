@@ -22,6 +22,11 @@ STAMP = ("<!-- Generated from daemon/oauth_vendors.json by "
          "docs/vendors/generate.py: edit those, not this page. -->\n")
 
 QUIRKS = {
+    "on_behalf_of": "On-behalf-of (`ON_BEHALF_OF_TOKEN_EXCHANGE`) is the "
+    "vendor's own flow: the RFC 7523 JWT bearer grant with "
+    "`requested_token_use=on_behalf_of` (Entra ID's OBO). The provider takes "
+    "`onBehalfOfTokenExchangeConfig` with `grantType` "
+    "`JWT_AUTHORIZATION_GRANT` only ([obo.md](../obo.md)).",
     "accept_json": "The token endpoint answers "
     "`application/x-www-form-urlencoded` unless the request asks for JSON: "
     "the appliance sends `Accept: application/json` (and reads either "

@@ -18,7 +18,7 @@ struct cer_opts {
 	const char	*pin;		/* file:PATH or env:NAME */
 	const char	*dir;		/* dev-token: token directory */
 	const char	*label;		/* dev-token: token label;
-					   rotate-token-key: key label */
+					   the others: key label */
 	const char	*out;		/* init: where certificates go */
 	bool		 force;		/* init: replace existing keys */
 	const char	*tls_names[CER_TLS_NAMES_MAX];
@@ -38,11 +38,21 @@ extern const size_t cer_nroles;
 #define CER_LABEL_CA		"agentvault-ca"
 #define CER_LABEL_TLS		"agentvault-tls"
 #define CER_LABEL_TOKEN_SIGNING	"agentvault-token-signing"
+/* The prefix of OAuth client keys (private_key_jwt); the daemon loads
+ * every private key whose label starts with it. */
+#define CER_LABEL_OAUTH_CLIENT	"agentvault-oauth-client-"
+#define CER_LABEL_MAX		64	/* key labels we make */
 
 int cer_dev_token(const struct cer_opts *o);
 int cer_init(const struct cer_opts *o);
 int cer_inventory(const struct cer_opts *o);
 int cer_rotate_token_key(const struct cer_opts *o);
+/* oauthkey.c: generate (create) or show an OAuth client key and print
+ * its public JWK. */
+int cer_oauth_client_key(const struct cer_opts *o, bool create);
+/* A key label of 1 to CER_LABEL_MAX of [A-Za-z0-9._-]: it goes into a
+ * pkcs11: URI as is. */
+bool cer_label_ok(const char *s);
 
 /* inventory.c: print the inventory of an open, logged-in token, or the
  * entry of one key (0, or 1 when it is missing). */

@@ -103,22 +103,6 @@ done:
 	return rc;
 }
 
-/* A key label that goes into a pkcs11: URI as is: [A-Za-z0-9._-]. */
-static bool
-label_ok(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 64)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
-		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
-			return false;
-	return true;
-}
-
 /*
  * A new token-signing key beside the current one.  The daemon signs with
  * it once hsm.token_signing_key names it (at a reload or restart) and
@@ -146,7 +130,7 @@ cer_rotate_token_key(const struct cer_opts *o)
 		    CER_LABEL_TOKEN_SIGNING "-%Y%m%dT%H%M%SZ", &tm);
 		r.label = label;
 	}
-	if (!label_ok(r.label)) {
+	if (!cer_label_ok(r.label)) {
 		fprintf(stderr, "agentvault-ceremony: --label takes 1 to 64 "
 		    "letters, digits, '.', '_' or '-'\n");
 		return 2;

@@ -43,6 +43,17 @@ static const char usage_text[] =
 "        previous key's tokens are accepted until they expire.  LABEL\n"
 "        ([A-Za-z0-9._-], at most 64) defaults to\n"
 "        agentvault-token-signing-YYYYMMDDTHHMMSSZ (UTC).\n"
+"  new-oauth-client-key  --pin SOURCE --label LABEL\n"
+"        Generate a key pair (EC P-256, sensitive, never extractable) for\n"
+"        private_key_jwt client authentication at an identity provider,\n"
+"        and print its public JWK (kid: its RFC 7638 thumbprint) to\n"
+"        register there as the client's key.  LABEL starts with\n"
+"        " CER_LABEL_OAUTH_CLIENT " (at most 64 of [A-Za-z0-9._-]);\n"
+"        a label in use is refused.  agentvaultd loads these keys when\n"
+"        it starts and on SIGHUP; a provider names one in\n"
+"        privateKeyJwtConfig (docs/oauth.md).\n"
+"  show-oauth-client-key  --pin SOURCE --label LABEL\n"
+"        Print such a key's inventory entry and public JWK again.\n"
 "\n"
 "common options:\n"
 "  --module PATH   PKCS#11 module (default $AGENTVAULT_PKCS11_MODULE or\n"
@@ -74,6 +85,21 @@ host_name_ok(const char *s)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
 		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
 		    s[i] == '-' || s[i] == '.'))
+			return false;
+	return true;
+}
+
+bool
+cer_label_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > CER_LABEL_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
+		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
 			return false;
 	return true;
 }
@@ -197,6 +223,10 @@ main(int argc, char **argv)
 		return cer_inventory(&o);
 	if (strcmp(cmd, "rotate-token-key") == 0)
 		return cer_rotate_token_key(&o);
+	if (strcmp(cmd, "new-oauth-client-key") == 0)
+		return cer_oauth_client_key(&o, true);
+	if (strcmp(cmd, "show-oauth-client-key") == 0)
+		return cer_oauth_client_key(&o, false);
 	fprintf(stderr, "agentvault-ceremony: unknown command '%s'\n", cmd);
 	return usage(stderr, 2);
 }

@@ -130,4 +130,60 @@ $ceremony --help | grep -q 'rotate-token-key' &&
 	ok "--help describes rotate-token-key" ||
 	notok "--help describes rotate-token-key"
 
+# A key for private_key_jwt: made in the token, never extractable, its
+# public JWK printed with kid = its RFC 7638 thumbprint, and the JWK's
+# point the token's own public key (as pkcs11-tool reads it).
+oc=agentvault-oauth-client-test
+check "new-oauth-client-key generates a key" sh -c "$ceremony \
+	new-oauth-client-key --module '$module' --token '$tok' --pin '$pin' \
+	--label $oc >'$work/oauthkey'"
+grep '^{"kty"' "$work/oauthkey" >"$work/oauthkey.jwk"
+if python3 - "$work/oauthkey.jwk" <<'PY'
+import base64, hashlib, json, sys
+j = json.load(open(sys.argv[1]))
+m = json.dumps({k: j[k] for k in ("crv", "kty", "x", "y")},
+               separators=(",", ":"), sort_keys=True)
+t = base64.urlsafe_b64encode(hashlib.sha256(m.encode()).digest())
+assert j["kty"] == "EC" and j["crv"] == "P-256" and j["alg"] == "ES256"
+assert j["use"] == "sig" and j["kid"] == t.decode().rstrip("=")
+PY
+then ok "it prints a P-256 JWK whose kid is its RFC 7638 thumbprint"
+else notok "it prints a P-256 JWK whose kid is its RFC 7638 thumbprint"
+fi
+p11 --read-object --type pubkey --label "$oc" -o "$work/oauthkey.der" \
+	>>"$work/log" 2>&1
+if python3 - "$work/oauthkey.jwk" "$work/oauthkey.der" <<'PY'
+import base64, json, sys
+j = json.load(open(sys.argv[1]))
+d = lambda s: base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+assert open(sys.argv[2], "rb").read()[-65:] == b"\x04" + d(j["x"]) + d(j["y"])
+PY
+then ok "the JWK is the token's public key (pkcs11-tool)"
+else notok "the JWK is the token's public key (pkcs11-tool)"
+fi
+p11 --list-objects --type privkey >"$work/p11-priv3" 2>&1
+grep -A4 "label: *$oc" "$work/p11-priv3" | grep -q 'Access: *sensitive, always sensitive, never extractable, local' &&
+	ok "pkcs11-tool: the OAuth client key is never extractable" ||
+	notok "pkcs11-tool: the OAuth client key is never extractable"
+grep -q "\"keyLabel\": \"$oc\"" "$work/oauthkey" &&
+	ok "it says how a provider uses it" || notok "it says how a provider uses it"
+$ceremony show-oauth-client-key --module "$module" --token "$tok" \
+	--pin "$pin" --label "$oc" 2>>"$work/log" | grep '^{"kty"' |
+	cmp -s - "$work/oauthkey.jwk" &&
+	ok "show-oauth-client-key prints the same JWK again" ||
+	notok "show-oauth-client-key prints the same JWK again"
+check_fails "new-oauth-client-key refuses a label in use" $ceremony \
+	new-oauth-client-key --module "$module" --token "$tok" --pin "$pin" \
+	--label "$oc"
+check_fails "show-oauth-client-key fails for a missing key" $ceremony \
+	show-oauth-client-key --module "$module" --token "$tok" --pin "$pin" \
+	--label agentvault-oauth-client-absent
+$ceremony new-oauth-client-key --module "$module" --token "$tok" \
+	--pin "$pin" --label tsk-3 >>"$work/log" 2>&1
+[ $? -eq 2 ] && ok "an OAuth client key's label needs the prefix" ||
+	notok "an OAuth client key's label needs the prefix"
+$ceremony --help | grep -q 'new-oauth-client-key' &&
+	ok "--help describes new-oauth-client-key" ||
+	notok "--help describes new-oauth-client-key"
+
 echo "1..$n"

@@ -271,6 +271,38 @@ class IdP(_Server):
         b = {"all": True} if all else {"refresh_token": refresh_token}
         return self._admin("POST", "/__test/revoke", b)["revoked"]
 
+    def exchanges(self):
+        """The on-behalf-of grants so far (token-exchange, jwt-bearer),
+        each with what the provider checked: subject, actor, issued."""
+        return self._admin("GET", "/__test/exchanges")
+
+    def clear_exchanges(self):
+        self._admin("DELETE", "/__test/exchanges")
+
+    def exchange_fail(self, error, times=None):
+        """Refuse the next on-behalf-of grants with this OAuth error code
+        (None: stop refusing); after `times` of them, grant again."""
+        b = {"error": error}
+        if times is not None:
+            b["times"] = times
+        return self._admin("POST", "/__test/exchange-fail", b)
+
+    def trust_actor_issuer(self, issuer, jwks):
+        """Accept actor JWTs of this issuer, signed with a key of jwks."""
+        return self._admin("POST", "/__test/actor-issuer",
+                           {"issuer": issuer, "jwks": jwks})
+
+    def downstream(self):
+        """The downstream API: {"url", "audience", "seen"}."""
+        return self._admin("GET", "/__test/downstream")
+
+    def call_downstream(self, token):
+        """GET /whoami at the downstream API with a bearer token; returns
+        (status, JSON)."""
+        status, _, data = http("GET", self.downstream()["url"] + "/whoami",
+                               headers={"Authorization": "Bearer " + token})
+        return status, _json(data)
+
     def discovery(self):
         return discovery(self.issuer)
 

@@ -5,7 +5,8 @@
 (idp.mjs) and a person at headless Chromium (browser.mjs) who signs in,
 consents, comes back through the appliance's callback and lands on the
 caller's return URL (a loopback server here); then session binding with
-CompleteResourceTokenAuth, stored-token reuse, refresh and the failure
+CompleteResourceTokenAuth, stored-token reuse, refresh (with a client
+secret, and with private_key_jwt and a key in the HSM) and the failure
 cases.
 
 Prints TAP.  Needs the test token (tests/setup-token.sh's variables) and
@@ -30,6 +31,7 @@ import test_daemon as td  # noqa: E402
 td.WORK = os.path.join(td.TOKDIR, "oauth3lo")
 CLIENT, SECRET = "vault-3lo", "s3cret-3lo"
 API = "https://api.test.example/"
+KEY_LABEL = "agentvault-oauth-client-3lo"
 
 
 def ok(cond, name, detail=""):
@@ -45,14 +47,18 @@ def token_op(body):
     return td.request("POST", "/identities/oauth2/token", body)[:2]
 
 
-def idp_config(callback):
+def idp_config(callback, jwk=None):
     common = {"grant_types": ["authorization_code", "refresh_token"],
               "redirect_uris": [callback], "response_types": ["code"],
               "scope": "openid read write admin",
               "token_endpoint_auth_method": "client_secret_basic"}
+    pkj = dict(common, client_id="pkjwt", jwks={"keys": [jwk]},
+               token_endpoint_auth_method="private_key_jwt",
+               token_endpoint_auth_signing_alg="ES256")
     return {
         "clients": [dict(common, client_id=CLIENT, client_secret=SECRET),
-                    dict(common, client_id="short", client_secret=SECRET)],
+                    dict(common, client_id="short", client_secret=SECRET)] +
+        ([pkj] if jwk else []),
         "resources": {API: {"scope": "read write admin",
                             "accessTokenFormat": "opaque",
                             "accessTokenTTL": 3600}},
@@ -83,6 +89,20 @@ def provider(name, idp, client=CLIENT):
         "name": name, "credentialProviderVendor": "CustomOauth2",
         "oauth2ProviderConfigInput": {"customOauth2ProviderConfig": {
             "clientId": client, "clientSecret": SECRET,
+            "oauthDiscovery": {"authorizationServerMetadata": {
+                "issuer": d["issuer"],
+                "authorizationEndpoint": d["authorization_endpoint"],
+                "tokenEndpoint": d["token_endpoint"]}}}}})
+
+
+def pkj_provider(name, idp):
+    d = idp.discovery()
+    return call("CreateOauth2CredentialProvider", {
+        "name": name, "credentialProviderVendor": "CustomOauth2",
+        "oauth2ProviderConfigInput": {"customOauth2ProviderConfig": {
+            "clientId": "pkjwt", "clientAuthenticationMethod":
+            "PRIVATE_KEY_JWT", "privateKeyJwtConfig": {"privateKeySource": {
+                "hsmKeySource": {"keyLabel": KEY_LABEL}}},
             "oauthDiscovery": {"authorizationServerMetadata": {
                 "issuer": d["issuer"],
                 "authorizationEndpoint": d["authorization_endpoint"],
@@ -384,6 +404,33 @@ def test_refresh(f, short):
        "after the provider said invalid_grant", grants[-1:])
 
 
+def test_private_key_jwt(f, short, kid):
+    """The code exchange and the refresh authenticate with assertions
+    signed in the HSM (a 4 s token: refreshed after 2)."""
+    st, doc = f.ask(prov="short-pkj")
+    uri = doc.get("sessionUri")
+    end = f.browse(doc["authorizationUrl"])
+    ok(query(end).get("session_id") == uri and f.complete(uri)[0] == 200,
+       "private_key_jwt: consent, callback, bound")
+    st, poll = f.ask(prov="short-pkj", sessionUri=uri)
+    first = poll.get("accessToken")
+    time.sleep(3)
+    st, doc = f.ask(prov="short-pkj")
+    grants = [r for r in short.requests() if r["client_id"] == "pkjwt"]
+    ok(first and doc.get("accessToken") and doc["accessToken"] != first and
+       [g["grant_type"] for g in grants] == ["authorization_code",
+                                             "refresh_token"] and
+       all(g["status"] == 200 and g["auth_method"] == "private_key_jwt" and
+           "client_secret" not in g["params"] and
+           g["assertion"]["kid"] == kid and
+           g["assertion"]["claims"]["aud"] == short.issuer + "/token"
+           for g in grants) and
+       grants[0]["assertion"]["claims"]["jti"] !=
+       grants[1]["assertion"]["claims"]["jti"],
+       "the code exchange and the refresh each carry a fresh assertion "
+       "from the HSM key", grants)
+
+
 def test_jwt_user(f, alice_token):
     """A user of a validated JWT (GetWorkloadAccessTokenForJWT): its own
     tokens, never those of a userId user; CompleteResourceTokenAuth with
@@ -447,7 +494,7 @@ def test_jwt_user(f, alice_token):
     iss.shutdown()
 
 
-def run_browser_tests(idp, short):
+def run_browser_tests(idp, short, kid):
     spki = harness.spki_hash(os.path.join(td.TOKDIR, "tls.pem"))
     with harness.ReturnServer() as app:
         f = Flow(app, spki)
@@ -457,16 +504,32 @@ def run_browser_tests(idp, short):
         test_denied_and_replay(f, idp)
         test_binding(f, idp)
         test_refresh(f, short)
+        test_private_key_jwt(f, short, kid)
         test_expiry(f, idp)
 
 
 PORT = None
 
 
+def client_key():
+    """The JWK of the OAuth client key KEY_LABEL, made by the ceremony."""
+    opts = ["--module", os.environ["AV_TEST_MODULE"], "--token",
+            os.environ["AV_TEST_TOKEN"], "--pin", os.environ["AV_TEST_PIN"],
+            "--label", KEY_LABEL]
+    r = subprocess.run([td.CEREMONY, "new-oauth-client-key"] + opts,
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        r = subprocess.run([td.CEREMONY, "show-oauth-client-key"] + opts,
+                           capture_output=True, text=True)
+    jwk = [l for l in r.stdout.splitlines() if l.startswith('{"kty"')]
+    return json.loads(jwk[0]) if jwk else None
+
+
 def main():
     global PORT
     shutil.rmtree(td.WORK, ignore_errors=True)
     os.makedirs(td.WORK)
+    jwk = client_key()
     # The sandboxed worker runs as nobody and must reach the token files.
     os.chmod(td.TOKDIR, 0o711)
     os.chmod(os.path.join(td.TOKDIR, "token"), 0o711)
@@ -475,7 +538,7 @@ def main():
         td.TOKDIR, "token", "tokens")])
     PORT = td.free_port()
     callback = "https://localhost:%d/identities/oauth2/callback" % PORT
-    short_cfg = idp_config(callback)
+    short_cfg = idp_config(callback, jwk)
     short_cfg["ttl"] = {"AccessToken": 4, "RefreshToken": 3600,
                         "AuthorizationCode": 60}
     with harness.IdP(idp_config(callback),
@@ -490,11 +553,13 @@ def main():
                "an OAuth2 provider for the OpenID provider", doc)
             ok(provider("short", short)[0] == 200, "and one for a provider "
                "of short-lived tokens")
+            ok(pkj_provider("short-pkj", short)[0] == 200, "and one "
+               "authenticating with private_key_jwt")
             if harness.chromium() is None:
                 print("ok %d - browser tests # SKIP no Chromium" %
                       (td.n + 1))
             else:
-                run_browser_tests(idp, short)
+                run_browser_tests(idp, short, jwk.get("kid"))
         finally:
             d.stop()
     print("1..%d" % td.n)

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """test_m2m.py - GetResourceOauth2Token with oauth2Flow M2M (suite
 "oauth"), the real daemon against the real OpenID provider (idp.mjs):
-the client-credentials grant with each client authentication method,
+the client-credentials grant with each client authentication method
+(private_key_jwt with a key the ceremony made in the HSM among them),
 the token cache (reuse, expiry, one entry per scope set), the single
 flight (20 concurrent calls on a cold cache, one token request), each
 failure with a clear error while the daemon keeps serving, erasure with
@@ -26,20 +27,45 @@ import test_daemon as td  # noqa: E402
 ok = td.ok
 SECRET = "m2m-client-secret-for-the-tests"
 SLOW = td.SLOW
+KEY_LABEL = "agentvault-oauth-client-m2m"
 
 
-def idp_config(ttl):
+def client_key(label):
+    """The public JWK of the OAuth client key label, made in the test
+    token by the ceremony (shown again when an earlier run made it)."""
+    import subprocess
+    opts = ["--module", os.environ["AV_TEST_MODULE"], "--token",
+            os.environ["AV_TEST_TOKEN"], "--pin", os.environ["AV_TEST_PIN"],
+            "--label", label]
+    r = subprocess.run([td.CEREMONY, "new-oauth-client-key"] + opts,
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        r = subprocess.run([td.CEREMONY, "show-oauth-client-key"] + opts,
+                           capture_output=True, text=True)
+    jwk = [l for l in r.stdout.splitlines() if l.startswith('{"kty"')]
+    ok(r.returncode == 0 and len(jwk) == 1,
+       "agentvault-ceremony new-oauth-client-key prints the key's JWK",
+       r.stdout + r.stderr)
+    return json.loads(jwk[0]) if jwk else {}
+
+
+def idp_config(ttl, jwk=None, stranger=None):
     common = {"grant_types": ["client_credentials"], "redirect_uris": [],
               "response_types": [], "scope": "read write admin"}
-    return {
-        "clients": [
-            dict(common, client_id="basic", client_secret=SECRET,
-                 token_endpoint_auth_method="client_secret_basic"),
-            dict(common, client_id="post", client_secret=SECRET,
-                 token_endpoint_auth_method="client_secret_post"),
-        ],
-        "ttl": {"ClientCredentials": ttl},
-    }
+    clients = [
+        dict(common, client_id="basic", client_secret=SECRET,
+             token_endpoint_auth_method="client_secret_basic"),
+        dict(common, client_id="post", client_secret=SECRET,
+             token_endpoint_auth_method="client_secret_post"),
+    ]
+    # private_key_jwt: one client registered with the HSM key's JWK, one
+    # with a key the appliance does not have.
+    for cid, key in (("pkjwt", jwk), ("stranger", stranger)):
+        if key:
+            clients.append(dict(common, client_id=cid, jwks={"keys": [key]},
+                                token_endpoint_auth_method="private_key_jwt",
+                                token_endpoint_auth_signing_alg="ES256"))
+    return {"clients": clients, "ttl": {"ClientCredentials": ttl}}
 
 
 def provider(name, idp, client, secret=SECRET):
@@ -53,6 +79,22 @@ def provider(name, idp, client, secret=SECRET):
                     "issuer": idp.issuer,
                     "authorizationEndpoint": idp.issuer + "/auth",
                     "tokenEndpoint": idp.issuer + "/token"}}}}}
+
+
+def pkj_provider(name, idp, client, label=KEY_LABEL, discovery=False,
+                 **more):
+    c = {"clientId": client, "clientAuthenticationMethod": "PRIVATE_KEY_JWT",
+         "privateKeyJwtConfig": dict({"privateKeySource": {
+             "hsmKeySource": {"keyLabel": label}}}, **more)}
+    if discovery:
+        c["oauthDiscovery"] = {"discoveryUrl": idp.issuer +
+                               "/.well-known/openid-configuration"}
+    else:
+        c["oauthDiscovery"] = {"authorizationServerMetadata": {
+            "issuer": idp.issuer, "authorizationEndpoint": idp.issuer +
+            "/auth", "tokenEndpoint": idp.issuer + "/token"}}
+    return {"name": name, "credentialProviderVendor": "CustomOauth2",
+            "oauth2ProviderConfigInput": {"customOauth2ProviderConfig": c}}
 
 
 def token_call(wat, prov, scopes, **more):
@@ -76,6 +118,7 @@ def cc_requests(idp):
 def setup():
     shutil_rm(td.WORK)
     os.makedirs(td.WORK)
+    jwk = client_key(KEY_LABEL)
     os.chmod(td.TOKDIR, 0o711)
     os.chmod(os.path.join(td.TOKDIR, "token"), 0o711)
     os.chmod(os.path.join(td.TOKDIR, "token", "softhsm2.conf"), 0o644)
@@ -90,7 +133,7 @@ def setup():
         text = f.read().replace("max_connections: 16", "max_connections: 64")
     with open(conf, "w") as f:
         f.write(text)
-    return conf
+    return conf, jwk
 
 
 def shutil_rm(path):
@@ -340,6 +383,135 @@ def test_discovery(idp, wat):
     ok(st == 200, "... and the daemon keeps serving")
 
 
+def secret_stored(name):
+    db = os.path.join(td.WORK, "state", "agentvault.db")
+    con = sqlite3.connect(db, timeout=10)
+    try:
+        return con.execute("SELECT count(*) FROM secrets WHERE type = "
+                           "'oauth2' AND name = ?", (name,)).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_private_key_jwt(idp, wat, jwk, tokens):
+    """private_key_jwt: the client authenticates with an assertion signed
+    in the HSM by the key the ceremony made; no secret anywhere."""
+    ok("1 OAuth client key(s) for private_key_jwt" in td.log_text(),
+       "the worker loaded the OAuth client key from the HSM")
+    st, doc = td.call("CreateOauth2CredentialProvider",
+                      pkj_provider("idp-pkj", idp, "pkjwt"))
+    out = doc.get("oauth2ProviderConfigOutput", {}).get(
+        "customOauth2ProviderConfig", {})
+    want = {"signingAlgorithm": "ES256", "privateKeySource": {
+        "hsmKeySource": {"keyLabel": KEY_LABEL}}}
+    ok(st == 200 and out.get("clientAuthenticationMethod") ==
+       "PRIVATE_KEY_JWT" and out.get("privateKeyJwtConfig") == want,
+       "a PRIVATE_KEY_JWT provider without a client secret", doc)
+    st, got = td.call("GetOauth2CredentialProvider", {"name": "idp-pkj"})
+    ok(st == 200 and got.get("oauth2ProviderConfigOutput") ==
+       doc.get("oauth2ProviderConfigOutput"),
+       "... GetOauth2CredentialProvider returns its privateKeyJwtConfig",
+       got)
+    ok(secret_stored("idp-pkj") == 0, "... and no secret is stored")
+
+    jtis = []
+    for scopes in (["read"], ["write"]):
+        t0 = int(time.time())
+        st, tok = token_call(wat, "idp-pkj", scopes)
+        tokens.append(tok.get("accessToken", ""))
+        r = cc_requests(idp)[-1]
+        a = r.get("assertion") or {}
+        c = a.get("claims", {})
+        jtis.append(c.get("jti"))
+        ok(st == 200 and tok.get("accessToken") and r["status"] == 200 and
+           r["auth_method"] == "private_key_jwt" and
+           r["client_id"] == "pkjwt" and "client_secret" not in r["params"],
+           "M2M through private_key_jwt (%s): the IdP verified the "
+           "assertion" % scopes[0], (tok, r))
+        ok(a.get("alg") == "ES256" and a.get("kid") == jwk.get("kid") and
+           c.get("iss") == "pkjwt" and c.get("sub") == "pkjwt" and
+           c.get("aud") == idp.issuer + "/token" and
+           c.get("exp", 0) - c.get("iat", 0) == 60 and
+           abs(c.get("iat", 0) - t0) <= 2 and len(c.get("jti", "")) >= 22,
+           "... ES256 with the ceremony's kid; iss = sub = client_id, aud "
+           "the token endpoint, exp = iat + 60, a jti of 16 bytes", a)
+    ok(len(set(jtis)) == 2, "... a fresh jti per request", jtis)
+    st, tok = token_call(wat, "idp-pkj", ["read"])
+    ok(st == 200 and tok.get("accessToken") == tokens[-2],
+       "... and the token is cached like any other")
+
+    # Discovery: the real IdP lists private_key_jwt.
+    st, doc = td.call("CreateOauth2CredentialProvider",
+                      pkj_provider("idp-pkj-disc", idp, "pkjwt",
+                                   discovery=True, additionalPayloadClaims={
+                                       "tenant": "t-1"},
+                                   additionalHeaderClaims={"x5t": "abc"}))
+    md = doc.get("oauth2ProviderConfigOutput", {}).get(
+        "customOauth2ProviderConfig", {}).get("oauthDiscovery", {}).get(
+            "authorizationServerMetadata", {})
+    ok(st == 200 and "private_key_jwt" in md.get("tokenEndpointAuthMethods",
+                                                 []),
+       "with a discoveryUrl: private_key_jwt among the server's methods",
+       doc)
+    pkc = doc.get("oauth2ProviderConfigOutput", {}).get(
+        "customOauth2ProviderConfig", {}).get("privateKeyJwtConfig", {})
+    ok(pkc.get("additionalPayloadClaims") == {"tenant": "t-1"} and
+       pkc.get("additionalHeaderClaims") == {"x5t": "abc"},
+       "... its additional header and payload claims kept", pkc)
+    st, tok = token_call(wat, "idp-pkj-disc", ["admin"])
+    tokens.append(tok.get("accessToken", ""))
+    r = cc_requests(idp)[-1]
+    c = (r.get("assertion") or {}).get("claims", {})
+    ok(st == 200 and tok.get("accessToken") and
+       r["auth_method"] == "private_key_jwt" and c.get("tenant") == "t-1"
+       and c.get("iss") == "pkjwt",
+       "... and a token through it, the assertion with the added claim",
+       (tok, r))
+
+    # A key the IdP does not know for this client.
+    td.call("CreateOauth2CredentialProvider",
+            pkj_provider("idp-pkj-stranger", idp, "stranger"))
+    st, doc = token_call(wat, "idp-pkj-stranger", ["read"])
+    ok(st == 400 and doc.get("__type") == "ValidationException" and
+       "answered invalid_client" in doc.get("message", "") and
+       "accessToken" not in doc,
+       "a key the IdP does not know: invalid_client, a clear error", doc)
+
+    # Refusals at Create and Update.
+    st, doc = td.call("CreateOauth2CredentialProvider", pkj_provider(
+        "idp-pkj-x", idp, "pkjwt", label="agentvault-oauth-client-nope"))
+    st2, _ = td.call("GetOauth2CredentialProvider", {"name": "idp-pkj-x"})
+    ok(st == 400 and doc.get("__type") == "ValidationException" and
+       "agentvault-oauth-client-nope" in doc.get("message", "") and
+       st2 == 404, "an unknown key label: ValidationException naming it",
+       doc)
+    body = pkj_provider("idp-pkj", idp, "pkjwt")
+    body["oauth2ProviderConfigInput"]["customOauth2ProviderConfig"][
+        "clientSecret"] = SECRET
+    st, doc = td.call("UpdateOauth2CredentialProvider", body)
+    ok(st == 400 and "not a secret" in doc.get("message", ""),
+       "PRIVATE_KEY_JWT with a clientSecret is refused", doc)
+    back = provider("idp-pkj", idp, "basic")
+    del back["oauth2ProviderConfigInput"]["customOauth2ProviderConfig"][
+        "clientSecret"]
+    st, doc = td.call("UpdateOauth2CredentialProvider", back)
+    ok(st == 400 and "clientSecret is required" in doc.get("message", ""),
+       "back to CLIENT_SECRET_BASIC without a secret is refused", doc)
+    st, doc = td.call("UpdateOauth2CredentialProvider",
+                      provider("idp-pkj", idp, "basic"))
+    st2, tok = token_call(wat, "idp-pkj", ["read"])
+    ok(st == 200 and secret_stored("idp-pkj") == 1 and st2 == 200 and
+       cc_requests(idp)[-1]["auth_method"] == "client_secret_basic",
+       "... with one it works, through the secret", (doc, tok))
+    st, doc = td.call("UpdateOauth2CredentialProvider",
+                      pkj_provider("idp-pkj", idp, "pkjwt"))
+    st2, tok = token_call(wat, "idp-pkj", ["read"])
+    ok(st == 200 and secret_stored("idp-pkj") == 0 and st2 == 200 and
+       cc_requests(idp)[-1]["auth_method"] == "private_key_jwt",
+       "updated to PRIVATE_KEY_JWT again: the secret is erased, the key "
+       "signs", (doc, tok))
+
+
 def test_expiry(short, wat, tokens):
     st, doc = token_call(wat, "idp-short", ["read"])
     tokens.append(doc.get("accessToken", ""))
@@ -463,8 +635,10 @@ def test_validation(wat):
            "refused: %s" % what, doc)
     st, doc = token_call(wat, "idp-basic", ["read"],
                          oauth2Flow="ON_BEHALF_OF_TOKEN_EXCHANGE")
-    ok(st == 400 and "not supported yet" in doc.get("message", ""),
-       "ON_BEHALF_OF_TOKEN_EXCHANGE: not supported yet", doc)
+    ok(st == 400 and "needs a workload access token from GetWorkloadAcces"
+       "sTokenForJWT (this one is for no user)" in doc.get("message", ""),
+       "ON_BEHALF_OF_TOKEN_EXCHANGE with a token for no user: refused",
+       doc)
     st, doc = token_call(wat, "no-such", ["read"])
     ok(st == 404 and "no OAuth2 credential provider named no-such" in
        doc.get("message", ""), "an unknown provider", doc)
@@ -477,8 +651,10 @@ def test_validation(wat):
 
 
 def main():
-    conf = setup()
-    with harness.IdP(idp_config(3600)) as idp, \
+    conf, jwk = setup()
+    stranger = harness.EcKey(os.path.join(td.WORK, "stranger.pem"),
+                             kid=jwk.get("kid", "k")).jwk
+    with harness.IdP(idp_config(3600, jwk, stranger)) as idp, \
             harness.IdP(idp_config(4)) as short:
         d = td.Daemon(conf)
         if not ok(d.wait_ready(), "the daemon starts", td.log_text()):
@@ -501,6 +677,7 @@ def main():
             test_single_flight(idp, wat, tokens)
             test_secret_on_miss_only(idp, wat)
             test_discovery(idp, wat)
+            test_private_key_jwt(idp, wat, jwk, tokens)
             test_expiry(short, wat, tokens)
             test_failures(idp, wat)
             test_validation(wat)

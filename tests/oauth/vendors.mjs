@@ -22,7 +22,9 @@ import http from 'node:http';
 import tls from 'node:tls';
 
 const SECRET = new Set(['client_secret', 'code', 'code_verifier',
-	'refresh_token', 'client_assertion']);
+	'refresh_token', 'client_assertion', 'assertion']);
+// Entra ID's on-behalf-of: RFC 7523's JWT bearer grant.
+const JWT_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const CODE_TTL = 600;
 
 function die(msg) {
@@ -334,7 +336,8 @@ const VENDORS = {
 		authorize: /^\/([^/]+)\/oauth2\/v2\.0\/authorize$/,
 		token: /^\/([^/]+)\/oauth2\/v2\.0\/token$/,
 		sep: ' ', ttl: 3599, grants: ['authorization_code',
-			'refresh_token', 'client_credentials'], rotate: false,
+			'refresh_token', 'client_credentials', JWT_GRANT],
+		rotate: false,
 		prefix: { access: 'eyJ0eXAiOiJKV1Qi.', refresh: '0.AAAA' },
 		aadsts: { invalid_client: [7000215, 'Invalid client ' +
 			'secret provided.'],
@@ -350,7 +353,11 @@ const VENDORS = {
 			tenant_not_found: [90002, 'Tenant not found.'],
 			pkce: [501481, 'The Code_Verifier does not match the ' +
 			'code_challenge supplied in the authorization ' +
-			'request.'] },
+			'request.'],
+			obo_use: [50034, 'The request is missing ' +
+			'requested_token_use=on_behalf_of.'],
+			obo_assertion: [50013, 'Assertion failed signature ' +
+			'validation or is not for this application.'] },
 		error(req, res, error, description, key) {
 			const [code, text] = this.aadsts[key ?? error] ??
 				[90100, description ?? 'Error.'];
@@ -591,6 +598,8 @@ async function token(v, tenant, req, res, e) {
 		e.status = 200;
 		return v.success(req, res, grant, cl);
 	}
+	if (body.grant_type === JWT_GRANT)
+		return onBehalfOf(v, req, res, body, cl, tenant, e, fail);
 	grant = codes.get(body.code ?? '');
 	if (!grant || grant.client_id !== cl.client_id ||
 	    grant.expires_at < now() || grant.tenant !== tenant)
@@ -607,6 +616,40 @@ async function token(v, tenant, req, res, e) {
 	grant = { ...grant, grant_type: 'authorization_code' };
 	e.status = 200;
 	e.user = grant.user;
+	return v.success(req, res, grant, cl);
+}
+
+// Entra ID's on-behalf-of (v2-oauth2-on-behalf-of-flow): the JWT bearer
+// grant with requested_token_use=on_behalf_of; the assertion is the
+// user's token for this app (aud: the client's assertion_audience, else
+// its client_id), unexpired.  Its signature is the user's identity
+// provider's, not checked here: the tests check it at that provider.
+function onBehalfOf(v, req, res, body, cl, tenant, e, fail) {
+	if (MS_COMMON.includes(tenant))
+		return fail('invalid_request', 'a tenant is needed',
+			'tenant_not_found');
+	if (body.requested_token_use !== 'on_behalf_of')
+		return fail('invalid_request', 'requested_token_use',
+			'obo_use');
+	let claims;
+	try {
+		claims = JSON.parse(Buffer.from((body.assertion ?? '')
+			.split('.')[1], 'base64url').toString());
+	} catch {
+		claims = null;
+	}
+	const aud = [].concat(claims?.aud ?? []);
+	if (claims === null || typeof claims.sub !== 'string' ||
+	    !aud.includes(cl.assertion_audience ?? cl.client_id) ||
+	    !(claims.exp > now()))
+		return fail('invalid_grant', 'assertion', 'obo_assertion');
+	const grant = { vendor: v.name, client_id: cl.client_id,
+		user: claims.sub, tenant, scope: body.scope ?? '',
+		kind: 'user', grant_type: JWT_GRANT };
+	e.status = 200;
+	e.user = claims.sub;
+	e.obo = { requested_token_use: body.requested_token_use,
+		assertion_sub: claims.sub, assertion_aud: claims.aud };
 	return v.success(req, res, grant, cl);
 }
 

@@ -2,7 +2,8 @@
 /*
  * test_hsm.c - hsm/ against a real SoftHSM2 token: login and PIN sources,
  * token and key lookup errors, KEK wrap/unwrap and tampering, key check
- * values, deleted keys, and signing from two threads on pooled sessions.
+ * values, deleted keys, signing from two threads on pooled sessions,
+ * listing keys by label prefix and public JWKs.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -349,6 +350,58 @@ test_deleted_key(void **state)
 	    CK_UNAVAILABLE_INFORMATION, &k), HSM_R_NOT_FOUND);
 }
 
+/* Private keys by label prefix, at most max; and a key's public JWK. */
+static void
+test_list_labels_and_jwk(void **state)
+{
+	struct hsm *h = *state;
+	const unsigned char id1[] = { 0x11, 0x57 }, id2[] = { 0x22, 0x57 },
+	    id3[] = { 0x33, 0x57 };
+	char labels[4][HSM_LABEL_MAX + 1], jwk[HSM_JWK_MAX],
+	    kid[HSM_JWK_KID_LEN + 1], small[64];
+	struct hsm_pubkey pub;
+	struct hsm_key k;
+	size_t n;
+
+	assert_int_equal(hsm_generate_ec_p256(h, "test-list-a", id1,
+	    sizeof(id1), &k), CKR_OK);
+	assert_int_equal(hsm_generate_ec_p256(h, "test-list-b", id2,
+	    sizeof(id2), &k), CKR_OK);
+	assert_int_equal(hsm_generate_ec_p256(h, "test-lis", id3, sizeof(id3),
+	    &k), CKR_OK);
+	assert_int_equal(hsm_list_labels(h, "test-list-", labels, 4, &n),
+	    CKR_OK);
+	assert_int_equal(n, 2);
+	assert_true((strcmp(labels[0], "test-list-a") == 0 &&
+	    strcmp(labels[1], "test-list-b") == 0) ||
+	    (strcmp(labels[0], "test-list-b") == 0 &&
+	    strcmp(labels[1], "test-list-a") == 0));
+	/* More than max: the first max, and says so. */
+	assert_int_equal(hsm_list_labels(h, "test-list-", labels, 1, &n),
+	    HSM_R_BAD_INPUT);
+	assert_int_equal(n, 1);
+	assert_int_equal(hsm_list_labels(h, "no-such-", labels, 4, &n),
+	    CKR_OK);
+	assert_int_equal(n, 0);
+
+	assert_int_equal(hsm_pubkey_read(h, &k, &pub), CKR_OK);
+	assert_int_equal(hsm_pubkey_jwk(&pub, jwk, sizeof(jwk), kid), CKR_OK);
+	assert_int_equal(strlen(kid), HSM_JWK_KID_LEN);
+	assert_int_equal(strspn(kid, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+	    "qrstuvwxyz0123456789-_"), HSM_JWK_KID_LEN);
+	assert_non_null(strstr(jwk, kid));
+	assert_int_equal(strncmp(jwk, "{\"kty\":\"EC\",\"crv\":\"P-256\","
+	    "\"x\":\"", 29), 0);
+	assert_int_equal(hsm_pubkey_jwk(&pub, small, sizeof(small), kid),
+	    HSM_R_BAD_INPUT);
+	pub.type = CKK_RSA;
+	assert_int_equal(hsm_pubkey_jwk(&pub, jwk, sizeof(jwk), kid),
+	    HSM_R_BAD_INPUT);
+	assert_int_equal(hsm_destroy_label(h, "test-list-a"), CKR_OK);
+	assert_int_equal(hsm_destroy_label(h, "test-list-b"), CKR_OK);
+	assert_int_equal(hsm_destroy_label(h, "test-lis"), CKR_OK);
+}
+
 static void
 test_sign_buffer_too_small_keeps_session_clean(void **state)
 {
@@ -598,6 +651,7 @@ main(void)
 		cmocka_unit_test(test_other_kek_cannot_unwrap),
 		cmocka_unit_test(test_kek_check_and_kcv),
 		cmocka_unit_test(test_deleted_key),
+		cmocka_unit_test(test_list_labels_and_jwk),
 		cmocka_unit_test(test_sign_buffer_too_small_keeps_session_clean),
 		cmocka_unit_test(test_two_threads_sign),
 		cmocka_unit_test(test_key_values_unreadable),

@@ -4,7 +4,8 @@
  * the requests it builds (each grant, each client authentication, RFC
  * 6749 2.3.1 form-encoding of the client's credentials) and the answers
  * it parses (JSON, form-encoded, Slack's authed_user, Salesforce's
- * instance_url), refusing malformed ones without echoing them.
+ * instance_url), refusing malformed ones without echoing them; and the
+ * private_key_jwt client assertion (its header, claims and signature).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,12 +16,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+
+#include "daemon/client_assertion.h"
+#include "daemon/es256.h"
 #include "daemon/oauth_client.h"
 
 static const struct oauth_client basic = { "https://idp.example/token",
-    "client:1 +x", "s3cret/&=?%", OAUTH_AUTH_BASIC, 0 };
+    "client:1 +x", "s3cret/&=?%", OAUTH_AUTH_BASIC, 0, NULL };
 static const struct oauth_client post = { "https://idp.example/token",
-    "client-2", "p a+ss", OAUTH_AUTH_POST, 0 };
+    "client-2", "p a+ss", OAUTH_AUTH_POST, 0, NULL };
 
 static void
 build(const struct oauth_client *c, const struct oauth_grant_req *g,
@@ -65,6 +72,230 @@ test_build_client_credentials(void **state)
 	build(&post, &g, "grant_type=client_credentials&resource=https%3A%2F"
 	    "%2Fapi.example%2F&audience=api%3A%2F%2Fx&client_id=client-2&"
 	    "client_secret=p+a%2Bss", NULL, NULL);
+}
+
+/* private_key_jwt: the assertion in the body, no secret, no basic auth;
+ * every grant carries it. */
+static void
+test_build_private_key_jwt(void **state)
+{
+	static const struct oauth_client pkj = { "https://idp.example/token",
+	    "client 3", NULL, OAUTH_AUTH_PRIVATE_KEY_JWT, 0, "aaa.bbb.c-_" };
+	struct oauth_client none = pkj;
+	struct oauth_grant_req g = { .grant = OAUTH_GRANT_CLIENT_CREDENTIALS };
+	char *body, *user, *pw;
+	struct av_err e;
+	size_t len;
+
+	(void)state;
+	build(&pkj, &g, "grant_type=client_credentials&client_id=client+3&"
+	    "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-"
+	    "assertion-type%3Ajwt-bearer&client_assertion=aaa.bbb.c-_", NULL,
+	    NULL);
+	g.grant = OAUTH_GRANT_REFRESH_TOKEN;
+	g.refresh_token = "rt";
+	build(&pkj, &g, "grant_type=refresh_token&refresh_token=rt&"
+	    "client_id=client+3&client_assertion_type=urn%3Aietf%3Aparams%3A"
+	    "oauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion="
+	    "aaa.bbb.c-_", NULL, NULL);
+	g.grant = OAUTH_GRANT_AUTHORIZATION_CODE;
+	g.code = "c";
+	g.redirect_uri = "https://av/cb";
+	build(&pkj, &g, "grant_type=authorization_code&code=c&redirect_uri="
+	    "https%3A%2F%2Fav%2Fcb&client_id=client+3&client_assertion_type="
+	    "urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&"
+	    "client_assertion=aaa.bbb.c-_", NULL, NULL);
+	/* Without its assertion the client cannot authenticate. */
+	none.client_assertion = NULL;
+	none.client_secret = "a secret is no substitute";
+	assert_int_equal(oauth_request_build(&none, &g, &body, &len, &user,
+	    &pw, &e), -1);
+}
+
+/* RFC 8693 token exchange and RFC 7523 jwt-bearer: the subject, the
+ * actor, the token types, Microsoft's requested_token_use. */
+static void
+test_build_obo(void **state)
+{
+	const char *aud[] = { "api://down", NULL };
+	struct oauth_grant_req g = { .grant = OAUTH_GRANT_TOKEN_EXCHANGE,
+	    .scope = "read", .subject_token = "u.s.er",
+	    .subject_token_type = OAUTH_TT_ACCESS_TOKEN,
+	    .requested_token_type = OAUTH_TT_ACCESS_TOKEN, .audiences = aud };
+	char *body, *user, *pw;
+	struct av_err e;
+	size_t len;
+
+	(void)state;
+	build(&basic, &g, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-"
+	    "type%3Atoken-exchange&subject_token=u.s.er&subject_token_type="
+	    "urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token&"
+	    "requested_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3A"
+	    "access_token&scope=read&audience=api%3A%2F%2Fdown",
+	    "client%3A1+%2Bx", "s3cret%2F%26%3D%3F%25");
+	g.actor_token = "a.c.t";
+	g.actor_token_type = OAUTH_TT_JWT;
+	g.requested_token_type = NULL;
+	g.audiences = NULL;
+	build(&post, &g, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-"
+	    "type%3Atoken-exchange&subject_token=u.s.er&subject_token_type="
+	    "urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token&"
+	    "actor_token=a.c.t&actor_token_type=urn%3Aietf%3Aparams%3Aoauth%3A"
+	    "token-type%3Ajwt&scope=read&client_id=client-2&client_secret=p+a"
+	    "%2Bss", NULL, NULL);
+	/* An actor token without its type (or a type without a token). */
+	g.actor_token_type = NULL;
+	assert_int_equal(oauth_request_build(&post, &g, &body, &len, &user,
+	    &pw, &e), -1);
+	g.actor_token = NULL;
+	g.subject_token_type = NULL;
+	assert_int_equal(oauth_request_build(&post, &g, &body, &len, &user,
+	    &pw, &e), -1);
+	g.grant = OAUTH_GRANT_JWT_BEARER;
+	build(&post, &g, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-"
+	    "type%3Ajwt-bearer&assertion=u.s.er&scope=read&client_id=client-2&"
+	    "client_secret=p+a%2Bss", NULL, NULL);
+	g.on_behalf_of = true;
+	build(&post, &g, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-"
+	    "type%3Ajwt-bearer&assertion=u.s.er&requested_token_use=on_behalf_"
+	    "of&scope=read&client_id=client-2&client_secret=p+a%2Bss", NULL,
+	    NULL);
+	g.subject_token = NULL;
+	assert_int_equal(oauth_request_build(&post, &g, &body, &len, &user,
+	    &pw, &e), -1);
+}
+
+/* base64url (unpadded) into a NUL-terminated malloc'd buffer. */
+static char *
+unb64url(const char *in, size_t n, size_t *outlen)
+{
+	char *t = calloc(1, n + 4);
+	unsigned char *out = calloc(1, n + 4);
+	size_t i;
+	int len;
+
+	assert_non_null(t);
+	assert_non_null(out);
+	for (i = 0; i < n; i++) {
+		assert_true(in[i] != '=' && in[i] != '+' && in[i] != '/');
+		t[i] = in[i] == '-' ? '+' : in[i] == '_' ? '/' : in[i];
+	}
+	while (i % 4 != 0)
+		t[i++] = '=';
+	len = EVP_DecodeBlock(out, (unsigned char *)t, (int)i);
+	assert_true(len >= 0);
+	*outlen = (size_t)len - (n % 4 == 2 ? 2 : n % 4 == 3 ? 1 : 0);
+	out[*outlen] = '\0';
+	free(t);
+	return (char *)out;
+}
+
+static json_t *
+part(const char *p, size_t n)
+{
+	size_t len;
+	char *text = unb64url(p, n, &len);
+	json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+
+	free(text);
+	assert_non_null(v);
+	return v;
+}
+
+/* The assertion: ES256 header with the key's kid, RFC 7523 claims, a
+ * fresh jti each time, a signature the public key verifies. */
+static void
+test_client_assertion(void **state)
+{
+	struct client_key k = { "agentvault-oauth-client-t", "kid-1", NULL };
+	char a[8192], b[8192], small[200];
+	const char *dot1, *dot2;
+	json_t *h, *c, *c2;
+	size_t siglen;
+	char *sig;
+	struct av_err e;
+
+	(void)state;
+	assert_non_null(k.key = EVP_EC_gen("P-256"));
+	assert_int_equal(client_assertion_make(&k, "client \"3\"",
+	    "https://idp.example/token", NULL, NULL, 1700000000, a, sizeof(a),
+	    &e), 0);
+	assert_int_equal(client_assertion_make(&k, "client \"3\"",
+	    "https://idp.example/token", NULL, NULL, 1700000000, b, sizeof(b),
+	    &e), 0);
+	assert_non_null(dot1 = strchr(a, '.'));
+	assert_non_null(dot2 = strchr(dot1 + 1, '.'));
+	assert_null(strchr(dot2 + 1, '.'));
+	h = part(a, (size_t)(dot1 - a));
+	assert_int_equal(json_object_size(h), 3);
+	assert_string_equal(json_string_value(json_object_get(h, "alg")),
+	    "ES256");
+	assert_string_equal(json_string_value(json_object_get(h, "typ")),
+	    "JWT");
+	assert_string_equal(json_string_value(json_object_get(h, "kid")),
+	    "kid-1");
+	c = part(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+	assert_int_equal(json_object_size(c), 6);
+	assert_string_equal(json_string_value(json_object_get(c, "iss")),
+	    "client \"3\"");
+	assert_string_equal(json_string_value(json_object_get(c, "sub")),
+	    "client \"3\"");
+	assert_string_equal(json_string_value(json_object_get(c, "aud")),
+	    "https://idp.example/token");
+	assert_int_equal(json_integer_value(json_object_get(c, "iat")),
+	    1700000000);
+	assert_int_equal(json_integer_value(json_object_get(c, "exp")),
+	    1700000000 + CLIENT_ASSERTION_TTL);
+	/* 16 random bytes: 22 characters; another each time. */
+	assert_int_equal(strlen(json_string_value(json_object_get(c, "jti"))),
+	    22);
+	dot1 = strchr(b, '.');
+	c2 = part(dot1 + 1, (size_t)(strrchr(b, '.') - dot1 - 1));
+	assert_string_not_equal(json_string_value(json_object_get(c, "jti")),
+	    json_string_value(json_object_get(c2, "jti")));
+	sig = unb64url(dot2 + 1, strlen(dot2 + 1), &siglen);
+	assert_int_equal(siglen, ES256_SIG_LEN);
+	assert_int_equal(es256_verify(k.key, a, (size_t)(dot2 - a),
+	    (unsigned char *)sig), 1);
+	/* One bit of the claims changed: no longer valid. */
+	a[dot2 - a - 1] ^= 1;
+	assert_int_equal(es256_verify(k.key, a, (size_t)(dot2 - a),
+	    (unsigned char *)sig), 0);
+	/* Too small a buffer is refused, never truncated. */
+	assert_int_equal(client_assertion_make(&k, "c", "https://i/t", NULL,
+	    NULL, 1700000000, small, sizeof(small), &e), -1);
+	assert_string_equal(e.type, AV_E_INTERNAL);
+	free(sig);
+	json_decref(h);
+	json_decref(c);
+	json_decref(c2);
+
+	/* Configured members are added, never replace the appliance's. */
+	h = json_pack("{s:s, s:s}", "x5t", "thumb", "alg", "none");
+	c = json_pack("{s:s, s:s}", "tenant", "t-1", "iss", "evil");
+	assert_int_equal(client_assertion_make(&k, "cid", "https://i/t", h, c,
+	    1700000000, a, sizeof(a), &e), 0);
+	json_decref(h);
+	json_decref(c);
+	dot1 = strchr(a, '.');
+	dot2 = strchr(dot1 + 1, '.');
+	h = part(a, (size_t)(dot1 - a));
+	c = part(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+	assert_string_equal(json_string_value(json_object_get(h, "x5t")),
+	    "thumb");
+	assert_string_equal(json_string_value(json_object_get(h, "alg")),
+	    "ES256");
+	assert_string_equal(json_string_value(json_object_get(c, "tenant")),
+	    "t-1");
+	assert_string_equal(json_string_value(json_object_get(c, "iss")),
+	    "cid");
+	sig = unb64url(dot2 + 1, strlen(dot2 + 1), &siglen);
+	assert_int_equal(es256_verify(k.key, a, (size_t)(dot2 - a),
+	    (unsigned char *)sig), 1);
+	free(sig);
+	json_decref(h);
+	json_decref(c);
+	EVP_PKEY_free(k.key);
 }
 
 static void
@@ -301,12 +532,42 @@ test_parse_limits(void **state)
 	free(big);
 }
 
+/* RFC 8693 answers: issued_token_type an access token or a JWT. */
+static void
+test_parse_issued_token_type(void **state)
+{
+	struct oauth_token t;
+	char oerr[OAUTH_ERROR_MAX + 1];
+	struct av_err e;
+
+	(void)state;
+	assert_int_equal(parse(200, "application/json", "{\"access_token\":"
+	    "\"x\",\"token_type\":\"Bearer\",\"issued_token_type\":\"urn:"
+	    "ietf:params:oauth:token-type:access_token\",\"expires_in\":60}",
+	    0, &t, oerr, &e), 0);
+	assert_string_equal(t.access, "x");
+	oauth_token_clear(&t);
+	assert_int_equal(parse(200, "application/json", "{\"access_token\":"
+	    "\"x\",\"token_type\":\"Bearer\",\"issued_token_type\":\"urn:"
+	    "ietf:params:oauth:token-type:jwt\"}", 0, &t, oerr, &e), 0);
+	oauth_token_clear(&t);
+	assert_int_equal(parse(200, "application/json", "{\"access_token\":"
+	    "\"x\",\"token_type\":\"Bearer\",\"issued_token_type\":\"urn:"
+	    "ietf:params:oauth:token-type:refresh_token\"}", 0, &t, oerr, &e),
+	    -1);
+	assert_null(strstr(e.msg, "refresh_token"));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_build_client_credentials),
 		cmocka_unit_test(test_build_code_and_refresh),
+		cmocka_unit_test(test_build_private_key_jwt),
+		cmocka_unit_test(test_build_obo),
+		cmocka_unit_test(test_parse_issued_token_type),
+		cmocka_unit_test(test_client_assertion),
 		cmocka_unit_test(test_parse_json),
 		cmocka_unit_test(test_parse_form),
 		cmocka_unit_test(test_parse_quirks),

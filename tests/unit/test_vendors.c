@@ -146,6 +146,8 @@ test_quirks(void **state)
 	assert_int_equal(vendor("SlackOauth2")->scope_sep, ',');
 	assert_true(vendor("SalesforceOauth2")->quirks &
 	    OAUTH_QUIRK_INSTANCE_URL);
+	assert_true(vendor("MicrosoftOauth2")->quirks &
+	    OAUTH_QUIRK_ON_BEHALF_OF);
 	v = vendor("GoogleOauth2");
 	assert_string_equal(param(v, "access_type"), "offline");
 	assert_string_equal(param(v, "prompt"), "consent");
