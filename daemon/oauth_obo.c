@@ -64,26 +64,6 @@ obo_free(struct obo *o)
 	free(o);
 }
 
-/* The strings of an array as a NULL-terminated list (malloc; the strings
- * stay in the array); NULL for none.  *oom when out of memory. */
-static const char **
-str_list(json_t *a, bool *oom)
-{
-	const char **v;
-	size_t i, n = json_array_size(a);
-
-	*oom = false;
-	if (n == 0)
-		return NULL;
-	if ((v = calloc(n + 1, sizeof(*v))) == NULL) {
-		*oom = true;
-		return NULL;
-	}
-	for (i = 0; i < n; i++)
-		v[i] = json_string_value(json_array_get(a, i));
-	return v;
-}
-
 /* The scopes of a key with the vendor's separator, as sent (malloc). */
 static char *
 scope_sent(const struct oauth_provider *p, const char *key)
@@ -227,8 +207,8 @@ exchange(struct obo *o, const char *actor_m2m, struct av_err *e)
 		f.grant.actor_token = actor_jwt;
 		f.grant.actor_token_type = OAUTH_TT_JWT;
 	}
-	res = str_list(o->resources, &oom1);
-	aud = str_list(o->audiences, &oom2);
+	res = oauth_str_list(o->resources, &oom1);
+	aud = oauth_str_list(o->audiences, &oom2);
 	if (oom1 || oom2) {
 		av_fail(e, AV_E_INTERNAL, "out of memory");
 		goto done;

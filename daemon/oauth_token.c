@@ -57,6 +57,24 @@ oauth_scope_key(json_t *scopes)
 	return out;
 }
 
+const char **
+oauth_str_list(json_t *a, bool *oom)
+{
+	const char **v;
+	size_t i, n = json_array_size(a);
+
+	*oom = false;
+	if (n == 0)
+		return NULL;
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL) {
+		*oom = true;
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		v[i] = json_string_value(json_array_get(a, i));
+	return v;
+}
+
 int64_t
 oauth_expires_at(int64_t now, int64_t expires_in)
 {

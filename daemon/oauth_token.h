@@ -28,6 +28,10 @@ struct event_base;
 /* The sorted unique scopes of an array of strings, space-joined (malloc;
  * "" for none); NULL when out of memory. */
 char *oauth_scope_key(json_t *scopes);
+/* The strings of an array as a NULL-terminated list (malloc; the
+ * strings stay in the array); NULL for none, or with *oom set when out
+ * of memory. */
+const char **oauth_str_list(json_t *a, bool *oom);
 /* When a token of lifetime expires_in (-1: not given) obtained at now
  * stops being handed out: OAUTH_SKEW before its expiry, or half its
  * lifetime when that is under 2 * OAUTH_SKEW. */

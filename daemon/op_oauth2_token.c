@@ -166,26 +166,6 @@ validate(json_t *in, const char **flow, struct av_err *e)
 	return 0;
 }
 
-/* The strings of an array as a NULL-terminated list (malloc; the
- * strings stay in the array); NULL for none or out of memory. */
-static const char **
-str_list(json_t *a, bool *oom)
-{
-	const char **v;
-	size_t i, n = json_array_size(a);
-
-	*oom = false;
-	if (n == 0)
-		return NULL;
-	if ((v = calloc(n + 1, sizeof(*v))) == NULL) {
-		*oom = true;
-		return NULL;
-	}
-	for (i = 0; i < n; i++)
-		v[i] = json_string_value(json_array_get(a, i));
-	return v;
-}
-
 /* oauth_wait_fn: the M2M fetch answered; so does the call. */
 static void
 m2m_done(const struct oauth_result *r, void *arg)
@@ -274,8 +254,8 @@ m2m(struct api_ctx *ctx, struct api_call *call,
 	for (i = 0; scope[i] != '\0'; i++)
 		if (scope[i] == ' ')
 			scope[i] = r->provider->vendor->scope_sep;
-	res = str_list(json_object_get(r->in, "resources"), &oom1);
-	aud = str_list(json_object_get(r->in, "audiences"), &oom2);
+	res = oauth_str_list(json_object_get(r->in, "resources"), &oom1);
+	aud = oauth_str_list(json_object_get(r->in, "audiences"), &oom2);
 	if (oom1 || oom2) {
 		av_fail(e, AV_E_INTERNAL, "out of memory");
 		goto done;
