@@ -369,10 +369,12 @@ add_key(struct jwk_set *s, json_t *k, size_t i, struct av_err *e)
 		return 0;
 	if (kid != NULL) {
 		d->has_kid = true;
-		strcpy(d->kid, json_string_value(kid));	/* length checked */
+		snprintf(d->kid, sizeof(d->kid), "%s",
+		    json_string_value(kid));
 	}
 	if (alg != NULL)
-		strcpy(d->alg, json_string_value(alg));	/* length checked */
+		snprintf(d->alg, sizeof(d->alg), "%s",
+		    json_string_value(alg));
 	s->n++;
 	return 0;
 }
